@@ -1,0 +1,295 @@
+/*
+ * options.c: the popt table and the checks that follow it.  One table, one
+ * entry a line; popt validates the number types, the ranges and the option
+ * conflicts are checked after the loop.  Usage errors exit 2.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <popt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pcwrite_cmd.h"
+
+enum {
+	OPT_VERSION = 1, OPT_HELP, OPT_QUIET, OPT_VERBOSE, OPT_APPEND,
+	OPT_OFFSET, OPT_NO_CLOBBER, OPT_MODE, OPT_OWNER, OPT_GROUP,
+};
+
+static void usage_error(poptContext con, const char *fmt, const char *arg)
+{
+	fputs("pcwrite: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs("\nTry 'pcwrite --help' for more information.\n", stderr);
+	poptFreeContext(con);
+	exit(EXIT_USAGE);
+}
+
+/* "64M" -> bytes.  Suffixes K, M, G, T (powers of 1024), optional "iB"/"B". */
+static int parse_size(const char *s, uint64_t *ret)
+{
+	char *end;
+	unsigned long long v;
+	int shift = 0;
+
+	if (!s || !*s || *s == '-')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return -1;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	}
+	if (shift && !strcmp(end, "iB"))
+		end += 2;
+	else if (shift && !strcmp(end, "B"))
+		end++;
+	if (*end)
+		return -1;
+	if (shift && v > (UINT64_MAX >> shift))
+		return -1;
+	*ret = (uint64_t)v << shift;
+	return 0;
+}
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *ret)
+{
+	char *end;
+	unsigned long long v;
+
+	if (!s || !*s || *s == '-' || *s == '+')
+		return -1;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	*ret = v;
+	return 0;
+}
+
+/* --mtime and SOURCE_DATE_EPOCH: seconds since the epoch, signed 64 bits. */
+static int parse_time(const char *s, int64_t *ret)
+{
+	char *end;
+	long long v;
+
+	if (!s || !*s)
+		return -1;
+	errno = 0;
+	v = strtoll(s, &end, 10);
+	if (errno || *end || v < 0 || v > 0x3ffffffffLL)
+		return -1;
+	*ret = v;
+	return 0;
+}
+
+int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
+{
+	char *report = NULL, *report_file = NULL, *dirty = NULL, *page = NULL;
+	char *offset = NULL, *mode = NULL, *owner = NULL, *group = NULL;
+	char *mtime = NULL, *image_offset = NULL, *env;
+	int no_delalloc = 0, no_sync = 0, parents = 0;
+	const char **args;
+	poptContext con;
+	size_t n;
+	int rc;
+
+	struct poptOption options[] = {
+		{ "append", 'a', POPT_ARG_NONE, NULL, OPT_APPEND,
+		  "append to DEST (like >>); create it if missing", NULL },
+		{ "offset", 'o', POPT_ARG_STRING, &offset, OPT_OFFSET,
+		  "write at byte offset BYTES without truncating", "BYTES" },
+		{ "no-clobber", 'n', POPT_ARG_NONE, NULL, OPT_NO_CLOBBER,
+		  "fail if DEST exists", NULL },
+		{ "parents", 'p', POPT_ARG_NONE, &parents, 0,
+		  "create missing parent directories", NULL },
+		{ "mode", 'm', POPT_ARG_STRING, &mode, OPT_MODE,
+		  "permission bits of the file (octal)", "MODE" },
+		{ "owner", 'u', POPT_ARG_STRING, &owner, OPT_OWNER,
+		  "numeric owner (32 bits)", "UID" },
+		{ "group", 'g', POPT_ARG_STRING, &group, OPT_GROUP,
+		  "numeric group (32 bits)", "GID" },
+		{ "mtime", 0, POPT_ARG_STRING, &mtime, 0,
+		  "timestamps (default: now, or SOURCE_DATE_EPOCH)", "SECONDS" },
+		{ "page-size", 0, POPT_ARG_STRING, &page, 0,
+		  "unit of the write loop (power of two, >= block size)", "BYTES" },
+		{ "dirty-limit", 0, POPT_ARG_STRING, &dirty, 0,
+		  "dirty data held before writeback (K, M, G; default 32M)", "SIZE" },
+		{ "no-delalloc", 0, POPT_ARG_NONE, &no_delalloc, 0,
+		  "allocate in write_begin, as ext4 with nodelalloc", NULL },
+		{ "image-offset", 0, POPT_ARG_STRING, &image_offset, 0,
+		  "the filesystem starts at this byte of IMAGE", "BYTES" },
+		{ "no-sync", 0, POPT_ARG_NONE, &no_sync, 0,
+		  "skip the final fsync of the image", NULL },
+		{ "report", 'r', POPT_ARG_STRING, &report, 0,
+		  "none, summary, pages or json (default none)", "KIND" },
+		{ "report-file", 0, POPT_ARG_STRING, &report_file, 0,
+		  "write the report to PATH", "PATH" },
+		{ "quiet", 'q', POPT_ARG_NONE, NULL, OPT_QUIET,
+		  "fewer messages", NULL },
+		{ "verbose", 'v', POPT_ARG_NONE, NULL, OPT_VERBOSE,
+		  "more messages", NULL },
+		{ "version", 'V', POPT_ARG_NONE, NULL, OPT_VERSION,
+		  "print the version and exit", NULL },
+		{ NULL, 'h', POPT_ARG_NONE | POPT_ARGFLAG_DOC_HIDDEN, NULL,
+		  OPT_HELP, NULL, NULL },
+		POPT_AUTOHELP
+		POPT_TABLEEND
+	};
+
+	memset(ctl, 0, sizeof(*ctl));
+	ctl->mtime = -1;
+	ctl->dirty_limit = PCW_DEFAULT_DIRTY_LIMIT;
+
+	con = poptGetContext("pcwrite", argc, argv, options, 0);
+	poptSetOtherOptionHelp(con, "[OPTION...] IMAGE DEST [SOURCE...]");
+	while ((rc = poptGetNextOpt(con)) > 0) {
+		switch (rc) {
+		case OPT_VERSION:
+			printf("pcwrite %s\n", PACKAGE_VERSION);
+			poptFreeContext(con);
+			exit(0);
+		case OPT_HELP:
+			poptPrintHelp(con, stdout, 0);
+			poptFreeContext(con);
+			exit(0);
+		case OPT_QUIET:
+			ctl->verbose = -1;
+			break;
+		case OPT_VERBOSE:
+			ctl->verbose = 1;
+			break;
+		case OPT_APPEND:
+			ctl->append = true;
+			break;
+		case OPT_NO_CLOBBER:
+			ctl->no_clobber = true;
+			break;
+		case OPT_OFFSET:
+			ctl->have_offset = true;
+			break;
+		case OPT_MODE:
+			ctl->have_mode = true;
+			break;
+		case OPT_OWNER:
+			ctl->have_uid = true;
+			break;
+		case OPT_GROUP:
+			ctl->have_gid = true;
+			break;
+		}
+	}
+	if (rc < -1) {
+		fprintf(stderr, "pcwrite: %s: %s\n",
+			poptBadOption(con, POPT_BADOPTION_NOALIAS),
+			poptStrerror(rc));
+		fputs("Try 'pcwrite --help' for more information.\n", stderr);
+		poptFreeContext(con);
+		exit(EXIT_USAGE);
+	}
+
+	/* Modes that exclude each other. */
+	if (ctl->append + ctl->have_offset + ctl->no_clobber > 1)
+		usage_error(con, "%s", "--append, --offset and --no-clobber "
+			    "exclude each other");
+
+	if (ctl->have_offset && parse_u64(offset, INT64_MAX, &ctl->offset))
+		usage_error(con, "invalid --offset '%s'", offset);
+	if (ctl->have_mode) {
+		char *end;
+		unsigned long v = strtoul(mode, &end, 8);
+
+		if (!*mode || *end || v > 07777)
+			usage_error(con, "invalid --mode '%s' (octal, at most 7777)",
+				    mode);
+		ctl->mode = v;
+	}
+	if (ctl->have_uid) {
+		uint64_t v;
+
+		if (parse_u64(owner, 0xfffffffeULL, &v))
+			usage_error(con, "invalid --owner '%s' (a numeric id)",
+				    owner);
+		ctl->uid = v;
+	}
+	if (ctl->have_gid) {
+		uint64_t v;
+
+		if (parse_u64(group, 0xfffffffeULL, &v))
+			usage_error(con, "invalid --group '%s' (a numeric id)",
+				    group);
+		ctl->gid = v;
+	}
+	if (mtime) {
+		if (parse_time(mtime, &ctl->mtime))
+			usage_error(con, "invalid --mtime '%s'", mtime);
+	} else if ((env = getenv("SOURCE_DATE_EPOCH")) && *env) {
+		if (parse_time(env, &ctl->mtime))
+			usage_error(con, "invalid SOURCE_DATE_EPOCH '%s'", env);
+	}
+	if (page) {
+		if (parse_size(page, &ctl->page_size) ||
+		    ctl->page_size < 1024 || ctl->page_size > PCW_MAX_PAGE_SIZE ||
+		    (ctl->page_size & (ctl->page_size - 1)))
+			usage_error(con, "invalid --page-size '%s' (a power of "
+				    "two from 1024 to 65536)", page);
+	}
+	if (dirty) {
+		if (parse_size(dirty, &ctl->dirty_limit) || ctl->dirty_limit == 0)
+			usage_error(con, "invalid --dirty-limit '%s'", dirty);
+	}
+	if (image_offset && parse_size(image_offset, &ctl->image_offset))
+		usage_error(con, "invalid --image-offset '%s'", image_offset);
+	if (!report || !strcmp(report, "none"))
+		ctl->report = REPORT_NONE;
+	else if (!strcmp(report, "summary"))
+		ctl->report = REPORT_SUMMARY;
+	else if (!strcmp(report, "pages"))
+		ctl->report = REPORT_PAGES;
+	else if (!strcmp(report, "json"))
+		ctl->report = REPORT_JSON;
+	else
+		usage_error(con, "invalid --report '%s' (none, summary, pages "
+			    "or json)", report);
+	ctl->report_file = report_file;
+	ctl->no_delalloc = no_delalloc;
+	ctl->no_sync = no_sync;
+	ctl->parents = parents;
+
+	args = poptGetArgs(con);
+	for (n = 0; args && args[n]; n++)
+		;
+	if (n < 2)
+		usage_error(con, "%s", n ? "missing DEST" : "missing IMAGE and DEST");
+	for (size_t k = 2; k < n; k++)
+		if (!strcmp(args[k], "-") && n > 3)
+			usage_error(con, "%s", "'-' may only be the sole SOURCE");
+	/* The arguments live in popt's context: copy them out of it. */
+	ctl->image = strdup(args[0]);
+	ctl->dest = strdup(args[1]);
+	ctl->nsources = n - 2;
+	ctl->sources = calloc(n - 1, sizeof(*ctl->sources));
+	if (!ctl->image || !ctl->dest || !ctl->sources) {
+		perror("pcwrite");
+		exit(1);
+	}
+	for (size_t k = 2; k < n; k++)
+		if (!(ctl->sources[k - 2] = strdup(args[k]))) {
+			perror("pcwrite");
+			exit(1);
+		}
+	ctl->from_stdin = ctl->nsources == 0 ||
+			  (ctl->nsources == 1 && !strcmp(ctl->sources[0], "-"));
+	if (ctl->dest[0] != '/')
+		usage_error(con, "DEST '%s' must be an absolute path inside "
+			    "the filesystem", ctl->dest);
+	poptFreeContext(con);
+	return 0;
+}

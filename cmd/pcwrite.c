@@ -1,0 +1,373 @@
+/*
+ * pcwrite.c: main(): options, the run, messages and exit statuses.
+ *
+ *	0	everything written and committed
+ *	1	failed (the message says how many bytes were committed)
+ *	2	usage error; the image was not written
+ *	128+N	stopped by signal N after committing what was written
+ *
+ * Every DEST of the run is resolved before the first write, so a refusal
+ * leaves the image byte-identical.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <ext2fs/ext2_err.h>
+
+#include "pcwrite_cmd.h"
+
+struct job {
+	const char	*source;	/* host path, or NULL for stdin */
+	int		fd;
+	char		*dest;		/* path inside the image */
+	struct pcw_dest	d;
+	unsigned	mode;		/* default permission bits */
+};
+
+static int verbosity;
+
+static void die_usage(const char *msg, const char *arg)
+{
+	fputs("pcwrite: ", stderr);
+	fprintf(stderr, msg, arg);
+	fputs("\nTry 'pcwrite --help' for more information.\n", stderr);
+	exit(EXIT_USAGE);
+}
+
+static void msg_error(const char *image, const char *dest, errcode_t err,
+		      const char *extra)
+{
+	if (dest)
+		fprintf(stderr, "pcwrite: %s:%s: %s%s\n", image, dest,
+			error_message(err), extra ? extra : "");
+	else
+		fprintf(stderr, "pcwrite: %s: %s%s\n", image,
+			error_message(err), extra ? extra : "");
+}
+
+static void on_signal(int signo)
+{
+	pcw_signal_notify(signo);
+}
+
+/*
+ * SIGINT, SIGTERM, SIGHUP and SIGPIPE stop the loop at the next page.  No
+ * SA_RESTART, so a blocked read of the source returns.  A signal inherited
+ * as ignored stays ignored (the convention for background jobs).
+ */
+static void install_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+	struct sigaction sa, old;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++) {
+		if (sigaction(sigs[i], NULL, &old) == 0 &&
+		    old.sa_handler == SIG_IGN)
+			continue;
+		sigaction(sigs[i], &sa, NULL);
+	}
+}
+
+static char *path_join(const char *dir, const char *name)
+{
+	size_t l = strlen(dir);
+	char *s = malloc(l + strlen(name) + 2);
+
+	if (!s)
+		return NULL;
+	strcpy(s, dir);
+	if (l == 0 || dir[l - 1] != '/')
+		strcat(s, "/");
+	strcat(s, name);
+	return s;
+}
+
+static const char *base_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	while (b && b[1] == '\0' && b != path) {
+		/* "dir/" : step back over trailing slashes */
+		const char *e = b;
+
+		while (e > path && *e == '/')
+			e--;
+		for (b = e; b > path && b[-1] != '/'; b--)
+			;
+		return b;
+	}
+	return b ? b + 1 : path;
+}
+
+/* Open the host sources before the image is touched. */
+static int open_sources(const struct pcw_control *ctl, struct job *jobs)
+{
+	size_t i;
+
+	if (ctl->from_stdin) {
+		jobs[0].fd = STDIN_FILENO;
+		jobs[0].mode = 0644;
+		return 0;
+	}
+	for (i = 0; i < ctl->nsources; i++) {
+		struct stat st;
+
+		jobs[i].source = ctl->sources[i];
+		jobs[i].fd = open(ctl->sources[i], O_RDONLY | O_CLOEXEC);
+		if (jobs[i].fd < 0 || fstat(jobs[i].fd, &st) < 0) {
+			fprintf(stderr, "pcwrite: %s: %s\n", ctl->sources[i],
+				strerror(errno));
+			return 1;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "pcwrite: %s: %s\n", ctl->sources[i],
+				strerror(EISDIR));
+			return 1;
+		}
+		jobs[i].mode = st.st_mode & 07777;
+	}
+	return 0;
+}
+
+/*
+ * Resolve every DEST of the run.  One SOURCE (or stdin): DEST names the
+ * file, or an existing directory gets DEST/basename(SOURCE).  Several: DEST
+ * must be a directory.
+ */
+static errcode_t resolve_dests(pcw_fs *pfs, const struct pcw_control *ctl,
+			       struct job *jobs, size_t njobs,
+			       const char **failed)
+{
+	int lflags = ctl->parents ? PCW_LOOKUP_PARENTS : 0;
+	struct pcw_dest d;
+	errcode_t err;
+	size_t i;
+
+	*failed = ctl->dest;
+	if (njobs == 1) {
+		err = pcw_dest_lookup(pfs, ctl->dest, lflags, &jobs[0].d);
+		if (err == PCW_ET_IS_DIR && jobs[0].source) {
+			pcw_dest_free(&jobs[0].d);
+			jobs[0].dest = path_join(ctl->dest,
+						 base_name(jobs[0].source));
+			if (!jobs[0].dest)
+				return ENOMEM;
+			*failed = jobs[0].dest;
+			err = pcw_dest_lookup(pfs, jobs[0].dest, lflags,
+					      &jobs[0].d);
+		} else {
+			jobs[0].dest = strdup(ctl->dest);
+			if (!jobs[0].dest)
+				return ENOMEM;
+		}
+		if (!err && ctl->no_clobber && jobs[0].d.ino)
+			err = PCW_ET_EXISTS;
+		return err;
+	}
+
+	/* Several sources: DEST is a directory, existing or to be made. */
+	err = pcw_dest_lookup(pfs, ctl->dest, lflags, &d);
+	pcw_dest_free(&d);
+	if (err == 0 && d.ino)
+		return PCW_ET_NOT_DIR;
+	if (err == 0 && !ctl->parents)
+		return ENOENT;
+	if (err && err != PCW_ET_IS_DIR)
+		return err;
+	for (i = 0; i < njobs; i++) {
+		jobs[i].dest = path_join(ctl->dest, base_name(jobs[i].source));
+		if (!jobs[i].dest)
+			return ENOMEM;
+		*failed = jobs[i].dest;
+		err = pcw_dest_lookup(pfs, jobs[i].dest, lflags, &jobs[i].d);
+		if (!err && ctl->no_clobber && jobs[i].d.ino)
+			err = PCW_ET_EXISTS;
+		if (err)
+			return err;
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(jobs[k].dest, jobs[i].dest))
+				return EEXIST;	/* two sources, one name */
+	}
+	return 0;
+}
+
+/* Write one file; returns 0, or the error already reported. */
+static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
+			   struct job *job, struct pcw_render *render)
+{
+	struct pcw_file_params fp;
+	struct pcw_mapping *mapping = NULL;
+	struct pcw_iter *iter = NULL;
+	struct pcw_file_info info;
+	struct pcw_file_record rec;
+	uint64_t pos = 0, written = 0;
+	errcode_t err, err2;
+	char extra[64];
+
+	memset(&fp, 0, sizeof(fp));
+	memset(&info, 0, sizeof(info));
+	fp.flags = (ctl->no_delalloc ? PCW_FILE_NO_DELALLOC : 0) |
+		   (ctl->append ? PCW_FILE_APPEND : 0) |
+		   (ctl->have_offset ? PCW_FILE_KEEP : 0) |
+		   (ctl->have_uid ? PCW_FILE_SET_UID : 0) |
+		   (ctl->have_gid ? PCW_FILE_SET_GID : 0) |
+		   PCW_FILE_SET_MODE;
+	/* A new file gets the source's mode; an existing one keeps its own. */
+	if (!ctl->have_mode && job->d.ino)
+		fp.flags &= ~PCW_FILE_SET_MODE;
+	fp.mode = ctl->have_mode ? ctl->mode : job->mode;
+	fp.uid = ctl->uid;
+	fp.gid = ctl->gid;
+	fp.page_size = ctl->page_size;
+	fp.dirty_limit = ctl->dirty_limit;
+	fp.report_name = job->dest;
+
+	err = pcw_mapping_open(pfs, &job->d, &fp, &mapping);
+	if (!err)
+		err = pcw_iter_open_fd(job->fd, pcw_mapping_page_size(mapping), &iter);
+	if (!err) {
+		pos = ctl->have_offset ? ctl->offset : pcw_mapping_start(mapping);
+		err = pcw_perform_write(mapping, iter, pos, &written);
+	}
+	if (mapping) {
+		err2 = pcw_mapping_finish(mapping, &info);
+		if (!err)
+			err = err2;
+		pcw_mapping_free(mapping);
+	}
+	pcw_iter_free(iter);
+
+	/* What is on disk: the write can have been cut back by writeback. */
+	if (info.size < pos + written)
+		written = info.size > pos ? info.size - pos : 0;
+	memset(&rec, 0, sizeof(rec));
+	rec.file = job->dest;
+	rec.bytes = written;
+	rec.size = info.size;
+	rec.pages = info.pages;
+	rec.extents = info.extents;
+	rec.status = !err ? "ok" : written ? "partial" : "failed";
+	pcw_render_file(render, &rec);
+
+	if (err && err != EINTR) {
+		snprintf(extra, sizeof(extra), " (%" PRIu64 " bytes written)",
+			 written);
+		msg_error(ctl->image, job->dest, err, extra);
+	} else if (verbosity > 0) {
+		fprintf(stderr, "pcwrite: %s:%s: %" PRIu64 " bytes written, "
+			"size %" PRIu64 ", %" PRIu64 " extent%s\n", ctl->image,
+			job->dest, written, info.size, info.extents,
+			info.extents == 1 ? "" : "s");
+	}
+	return err;
+}
+
+int main(int argc, const char **argv)
+{
+	struct pcw_control ctl;
+	struct pcw_open_params params;
+	struct pcw_render *render;
+	struct job *jobs;
+	size_t njobs, i;
+	pcw_fs *pfs = NULL;
+	const char *failed;
+	errcode_t err = 0, err2;
+	int rerr, status = 0, sig;
+
+	initialize_ext2_error_table();
+	initialize_pcw_error_table();
+	pcw_parse_options(argc, argv, &ctl);
+	verbosity = ctl.verbose;
+
+	njobs = ctl.from_stdin ? 1 : ctl.nsources;
+	jobs = calloc(njobs, sizeof(*jobs));
+	if (!jobs) {
+		perror("pcwrite");
+		return 1;
+	}
+	if (open_sources(&ctl, jobs))
+		return 1;
+	render = pcw_render_open(ctl.report, ctl.report_file, &rerr);
+	if (rerr) {
+		fprintf(stderr, "pcwrite: %s: %s\n", ctl.report_file,
+			strerror(rerr));
+		return 1;
+	}
+	install_signals();
+
+	memset(&params, 0, sizeof(params));
+	params.flags = ctl.no_sync ? PCW_OPEN_NO_SYNC : 0;
+	params.image_offset = ctl.image_offset;
+	params.now = ctl.mtime;
+	err = pcw_fs_open(ctl.image, &params, &pfs);
+	if (err) {
+		msg_error(ctl.image, NULL, err, NULL);
+		return 1;
+	}
+	if (ctl.page_size && ctl.page_size < pcw_fs_block_size(pfs)) {
+		char bs[32];
+
+		pcw_fs_abort(pfs);
+		snprintf(bs, sizeof(bs), "%u", pcw_fs_block_size(pfs));
+		die_usage("--page-size is below the image's block size (%s)", bs);
+	}
+	pcw_fs_set_report(pfs, pcw_render_event, render);
+
+	err = resolve_dests(pfs, &ctl, jobs, njobs, &failed);
+	if (err) {
+		if (err == PCW_ET_IS_DIR && ctl.from_stdin)
+			fprintf(stderr, "pcwrite: %s:%s: %s (standard input "
+				"needs a file name)\n", ctl.image, failed,
+				error_message(err));
+		else
+			msg_error(ctl.image, failed, err, NULL);
+		pcw_fs_abort(pfs);
+		return 1;
+	}
+
+	for (i = 0; i < njobs && !pcw_signal_pending(); i++) {
+		err = write_one(pfs, &ctl, &jobs[i], render);
+		if (err)
+			break;
+	}
+
+	err2 = pcw_fs_close(pfs);
+	if (err2) {
+		msg_error(ctl.image, NULL, err2, " (while committing)");
+		if (!err)
+			err = err2;
+	}
+	rerr = pcw_render_close(render);
+	if (rerr && !pcw_signal_pending()) {
+		fprintf(stderr, "pcwrite: report: %s\n", strerror(rerr));
+		status = 1;
+	}
+	for (i = 0; i < njobs; i++) {
+		free(jobs[i].dest);
+		pcw_dest_free(&jobs[i].d);
+		if (jobs[i].source)
+			close(jobs[i].fd);
+	}
+	free(jobs);
+
+	sig = pcw_signal_pending();
+	if (sig)
+		return 128 + sig;
+	if (err)
+		return 1;
+	return status;
+}

@@ -1,0 +1,61 @@
+/* pcwrite_cmd.h: what cmd/'s files share: the control struct and the renderer. */
+#ifndef PCWRITE_CMD_H
+#define PCWRITE_CMD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pcwrite.h"
+
+#define EXIT_USAGE	2
+
+enum report_kind { REPORT_NONE, REPORT_SUMMARY, REPORT_PAGES, REPORT_JSON };
+enum sparse_kind { SPARSE_AUTO, SPARSE_ALWAYS, SPARSE_NEVER };
+
+/* Everything the command line says, parsed and checked. */
+struct pcw_control {
+	const char	*image;
+	const char	*dest;
+	const char	**sources;	/* NULL-terminated; none means stdin */
+	size_t		nsources;
+	bool		from_stdin;
+
+	bool		append, no_clobber, parents, have_offset;
+	uint64_t	offset;
+	bool		have_mode, have_uid, have_gid;
+	unsigned	mode;
+	uint32_t	uid, gid;
+	int64_t		mtime;		/* -1: now */
+
+	uint64_t	page_size;	/* 0: default */
+	uint64_t	dirty_limit;
+	bool		no_delalloc, no_sync;
+	uint64_t	image_offset;
+
+	enum report_kind report;
+	const char	*report_file;
+	int		verbose;	/* -1 quiet, 0, 1 verbose */
+};
+
+/* options.c */
+int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl);
+
+/* render.c */
+struct pcw_render;
+struct pcw_file_record {
+	const char	*file;
+	uint64_t	bytes;		/* committed by this run */
+	uint64_t	size;
+	uint64_t	pages;
+	uint64_t	extents;
+	const char	*status;	/* ok, partial, failed */
+};
+struct pcw_render *pcw_render_open(enum report_kind kind, const char *path,
+				   int *err);
+void pcw_render_event(const struct pcw_event *ev, void *arg);
+void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *rec);
+/* Flush and close; returns an errno when the report could not be written. */
+int pcw_render_close(struct pcw_render *r);
+
+#endif

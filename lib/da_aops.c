@@ -1,0 +1,206 @@
+/*
+ * da_aops.c: the delayed-allocation operations (ext4_da_aops), and the
+ * block-level helpers both tables share (fs/buffer.c's __block_write_begin
+ * and block_write_end).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+static inline unsigned popcount64(uint64_t v)
+{
+	return (unsigned)__builtin_popcountll(v);
+}
+
+/*
+ * __block_write_begin(): find or create the page for [pos, pos+len) and
+ * bring each block the write touches to a state the copy can land in.
+ * A block that is allocated, not up to date and only partly overwritten is
+ * read from disk; an unwritten block reads as zeroes; a block with neither a
+ * physical block nor a reservation is returned in *holes for the caller to
+ * reserve or allocate.  Blocks outside the write are left alone, as the
+ * kernel calls get_block only for the buffers the write touches.
+ */
+errcode_t pcw_block_prepare(struct pcw_mapping *m, uint64_t pos, unsigned len,
+			    struct pcw_page **pagep, uint64_t *holes,
+			    struct pcw_fsdata *fsdata)
+{
+	uint64_t index = pos >> m->page_shift;
+	unsigned from = pos & (m->page_size - 1), to = from + len;
+	unsigned b, first = from >> m->blkbits, last = (to - 1) >> m->blkbits;
+	struct pcw_page *page;
+	bool created;
+	errcode_t err;
+
+	*holes = 0;
+	err = pcw_grab_page(m, index, &page, &created);
+	if (err)
+		return err;
+
+	for (b = first; b <= last; b++) {
+		uint64_t bit = 1ULL << b;
+		unsigned bstart = b << m->blkbits, bend = bstart + m->blocksize;
+		blk64_t lblk = index * m->bpp + b;
+
+		if (!(page->mapped & bit) && !(page->delayed & bit)) {
+			struct pcw_map map;
+
+			err = pcw_map_lookup(m, lblk, &map);
+			if (err)
+				return err;
+			if (map.pblk) {
+				page->mapped |= bit;
+				page->pblk[b] = map.pblk + (lblk - map.lblk);
+				if (map.unwritten) {
+					page->unwritten |= bit;
+					if (!(page->uptodate & bit))
+						memset(page->data + bstart, 0,
+						       m->blocksize);
+					page->uptodate |= bit;
+				}
+			} else {
+				*holes |= bit;
+				continue;
+			}
+		}
+		if ((page->uptodate & bit) || (page->delayed & bit))
+			continue;
+		if (bstart < from || bend > to) {
+			/* Partial write over data on disk: read it first. */
+			err = io_channel_read_blk64(m->fs->io, page->pblk[b],
+						    -(int)m->blocksize,
+						    page->data + bstart);
+			if (err)
+				return err;
+			page->uptodate |= bit;
+			fsdata->read_before = true;
+		}
+	}
+	*pagep = page;
+	return 0;
+}
+
+/*
+ * block_write_end(): commit COPIED of LEN bytes.  A short copy into a page
+ * that is not up to date commits nothing: a block only partly copied would
+ * be marked up to date with stale bytes in it.  The uncopied part of new
+ * blocks is zeroed again.
+ */
+int64_t pcw_block_write_end(struct pcw_mapping *m, uint64_t pos, unsigned len,
+			    unsigned copied, struct pcw_page *page,
+			    uint64_t new_blocks)
+{
+	unsigned start = pos & (m->page_size - 1);
+	unsigned b;
+
+	if (copied < len) {
+		if (!(page->flags & PG_uptodate))
+			copied = 0;
+		for (b = start >> m->blkbits;
+		     b <= (start + len - 1) >> m->blkbits; b++) {
+			unsigned bs = b << m->blkbits, be = bs + m->blocksize;
+			unsigned zs = start + copied > bs ? start + copied : bs;
+			unsigned ze = start + len < be ? start + len : be;
+
+			if ((new_blocks & (1ULL << b)) && zs < ze)
+				memset(page->data + zs, 0, ze - zs);
+		}
+	}
+	if (copied) {
+		for (b = start >> m->blkbits;
+		     b <= (start + copied - 1) >> m->blkbits; b++) {
+			page->uptodate |= 1ULL << b;
+			page->dirty |= 1ULL << b;
+		}
+		if (page->uptodate == pcw_page_full_mask(m))
+			page->flags |= PG_uptodate;
+		pcw_set_page_dirty(m, page);
+	}
+	if (pos + copied > m->i_size)
+		m->i_size = pos + copied;
+	return copied;
+}
+
+/*
+ * ext4_nonda_switch(): near a full filesystem, stop reserving and allocate
+ * at once, so the last blocks go to data rather than to estimates.  The
+ * kernel switches when free space is under 150% of the dirty (reserved)
+ * blocks or under a per-CPU watermark.
+ */
+#define PCW_FREE_WATERMARK	256
+
+bool pcw_nonda_switch(const struct pcw_mapping *m)
+{
+	blk64_t free_blocks = ext2fs_free_blocks_count(m->fs->super);
+	blk64_t dirty = m->pfs->reserved;
+
+	return 2 * free_blocks < 3 * dirty ||
+	       free_blocks < dirty + PCW_FREE_WATERMARK;
+}
+
+/*
+ * ext4_da_write_begin(): reserve one block for every new delayed block the
+ * write touches; a page whose blocks cannot be reserved fails with ENOSPC
+ * before a byte of it is accepted.
+ */
+static errcode_t pcw_da_write_begin(struct pcw_mapping *m, uint64_t pos,
+				    unsigned len, struct pcw_page **pagep,
+				    struct pcw_fsdata *fsdata)
+{
+	struct pcw_page *page;
+	uint64_t holes;
+	unsigned n;
+	errcode_t err;
+
+	if (pcw_nonda_switch(m)) {
+		fsdata->mode = PCW_FALL_BACK_TO_NONDELALLOC;
+		return pcw_nd_write_begin(m, pos, len, pagep, fsdata);
+	}
+	err = pcw_block_prepare(m, pos, len, &page, &holes, fsdata);
+	if (err)
+		return err;
+	n = popcount64(holes);
+	if (n) {
+		err = pcw_reserve(m, n);
+		if (err == ENOSPC) {
+			/*
+			 * ext4_should_retry_alloc(): writing back turns the
+			 * reservations' slack into exact allocations, which
+			 * may free enough for this page.
+			 */
+			uint64_t done;
+
+			err = m->a_ops->writepages(m, &done);
+			if (!err)
+				err = pcw_reserve(m, n);
+		}
+		if (err)
+			return err;
+		page->delayed |= holes;
+		fsdata->new_blocks = holes;
+		fsdata->reserved = n;
+	}
+	*pagep = page;
+	return 0;
+}
+
+static int64_t pcw_da_write_end(struct pcw_mapping *m, uint64_t pos,
+				unsigned len, unsigned copied,
+				struct pcw_page *page,
+				struct pcw_fsdata *fsdata)
+{
+	if (fsdata->mode == PCW_FALL_BACK_TO_NONDELALLOC)
+		return pcw_nd_write_end(m, pos, len, copied, page, fsdata);
+	/* i_disksize follows at writeback, when the data is on disk. */
+	return pcw_block_write_end(m, pos, len, copied, page,
+				   fsdata->new_blocks);
+}
+
+const struct pcw_aops pcw_da_aops = {
+	.write_begin	= pcw_da_write_begin,
+	.write_end	= pcw_da_write_end,
+	.writepages	= pcw_writepages,
+};

@@ -1,0 +1,279 @@
+/*
+ * extents.c: logical to physical block mapping (ext4_map_blocks' two halves):
+ * lookup for write_begin, insert for writeback.
+ *
+ * Extent files are mapped one run at a time: a run becomes one extent, or
+ * extends the extent it continues (ext2fs_extent_replace), never block by
+ * block (ext2fs_extent_set_bmap is slow and can corrupt deep trees in
+ * 1.47.0).  Block-mapped files (ext2, ext3) have no range API; ext2fs_bmap2
+ * with BMAP_SET is cheap there and builds the indirect blocks.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "internal.h"
+
+static bool is_extent_file(const struct pcw_mapping *m)
+{
+	return m->handle != NULL;
+}
+
+/*
+ * An empty tree needs care: EXT2_EXTENT_LAST_LEAF on it leaves the handle's
+ * current entry pointing at the header itself, and an insert there would
+ * overwrite the header.
+ */
+static bool tree_is_empty(struct pcw_mapping *m)
+{
+	struct ext2_extent_info info;
+
+	return !ext2fs_extent_get_info(m->handle, &info) &&
+	       info.max_depth == 0 && info.num_entries == 0;
+}
+
+static void cache_map(struct pcw_mapping *m, const struct pcw_map *map)
+{
+	m->cached = *map;
+	m->cached_valid = true;
+}
+
+errcode_t pcw_map_lookup(struct pcw_mapping *m, blk64_t lblk,
+			 struct pcw_map *map)
+{
+	struct ext2fs_extent e;
+	errcode_t err;
+
+	if (m->cached_valid && lblk >= m->cached.lblk &&
+	    lblk - m->cached.lblk < m->cached.len) {
+		*map = m->cached;
+		return 0;
+	}
+	memset(map, 0, sizeof(*map));
+	map->lblk = lblk;
+	map->len = 1;
+
+	if (!is_extent_file(m)) {
+		blk64_t pblk = 0;
+
+		err = ext2fs_bmap2(m->fs, m->ino, (struct ext2_inode *)m->inode,
+				   NULL, 0, lblk, NULL, &pblk);
+		if (err)
+			return err;
+		map->pblk = pblk;
+		return 0;
+	}
+
+	if (tree_is_empty(m)) {
+		map->len = (1ULL << 32) - lblk;
+		cache_map(m, map);
+		return 0;
+	}
+	err = ext2fs_extent_goto2(m->handle, 0, lblk);
+	if (err == EXT2_ET_EXTENT_NOT_FOUND) {
+		/*
+		 * A hole.  Past the last extent (a stream, an append) it runs
+		 * to the end of the file's range: remember that.
+		 */
+		err = ext2fs_extent_get(m->handle, EXT2_EXTENT_CURRENT, &e);
+		if (err || e.e_lblk + e.e_len <= lblk) {
+			struct ext2fs_extent last;
+
+			if (ext2fs_extent_get(m->handle, EXT2_EXTENT_LAST_LEAF,
+					      &last) ||
+			    last.e_lblk + last.e_len <= lblk) {
+				map->len = (1ULL << 32) - lblk;
+				cache_map(m, map);
+			}
+		}
+		return 0;
+	}
+	if (err)
+		return err;
+	err = ext2fs_extent_get(m->handle, EXT2_EXTENT_CURRENT, &e);
+	if (err)
+		return err;
+	map->lblk = e.e_lblk;
+	map->pblk = e.e_pblk;
+	map->len = e.e_len;
+	map->unwritten = !!(e.e_flags & EXT2_EXTENT_FLAGS_UNINIT);
+	cache_map(m, map);
+	return 0;
+}
+
+static errcode_t insert_extent(struct pcw_mapping *m, blk64_t lblk,
+			       blk64_t pblk, blk64_t len)
+{
+	struct ext2fs_extent e, ne;
+	errcode_t err;
+
+	ne.e_lblk = lblk;
+	ne.e_pblk = pblk;
+	ne.e_len = len;
+	ne.e_flags = 0;
+
+	if (tree_is_empty(m)) {
+		/* EXT2_EXTENT_ROOT resets the current entry (and fails). */
+		ext2fs_extent_get(m->handle, EXT2_EXTENT_ROOT, &e);
+		return ext2fs_extent_insert(m->handle, 0, &ne);
+	}
+
+	err = ext2fs_extent_goto2(m->handle, 0, lblk);
+	if (err == 0)
+		return PCW_ET_CORRUPT;	/* already mapped */
+	if (err != EXT2_ET_EXTENT_NOT_FOUND)
+		return err;
+	err = ext2fs_extent_get(m->handle, EXT2_EXTENT_CURRENT, &e);
+	if (err)
+		return err;
+
+	if (e.e_lblk < lblk) {
+		/* e ends before the run: extend it, or insert after it. */
+		if (!(e.e_flags & EXT2_EXTENT_FLAGS_UNINIT) &&
+		    e.e_lblk + e.e_len == lblk && e.e_pblk + e.e_len == pblk &&
+		    e.e_len + len <= PCW_MAX_EXTENT_LEN) {
+			e.e_len += len;
+			err = ext2fs_extent_replace(m->handle, 0, &e);
+		} else {
+			err = ext2fs_extent_insert(m->handle,
+						   EXT2_EXTENT_INSERT_AFTER, &ne);
+		}
+	} else {
+		/* The run comes before the first extent of this leaf. */
+		if (!(e.e_flags & EXT2_EXTENT_FLAGS_UNINIT) &&
+		    lblk + len == e.e_lblk && pblk + len == e.e_pblk &&
+		    e.e_len + len <= PCW_MAX_EXTENT_LEN) {
+			e.e_lblk = lblk;
+			e.e_pblk = pblk;
+			e.e_len += len;
+			err = ext2fs_extent_replace(m->handle, 0, &e);
+		} else {
+			err = ext2fs_extent_insert(m->handle, 0, &ne);
+		}
+	}
+	if (err)
+		return err;
+	return ext2fs_extent_fix_parents(m->handle);
+}
+
+/*
+ * Data was written into [lblk, lblk+len) of an unwritten extent: split it so
+ * that range becomes initialized (ext4_convert_unwritten_extents).
+ */
+static errcode_t convert_unwritten(struct pcw_mapping *m, blk64_t lblk,
+				   blk64_t len)
+{
+	struct ext2fs_extent e, mid, tail;
+	errcode_t err;
+
+	err = ext2fs_extent_goto2(m->handle, 0, lblk);
+	if (err)
+		return err;
+	err = ext2fs_extent_get(m->handle, EXT2_EXTENT_CURRENT, &e);
+	if (err)
+		return err;
+	if (!(e.e_flags & EXT2_EXTENT_FLAGS_UNINIT))
+		return 0;
+	if (lblk + len > e.e_lblk + e.e_len)
+		len = e.e_lblk + e.e_len - lblk;
+
+	mid.e_lblk = lblk;
+	mid.e_pblk = e.e_pblk + (lblk - e.e_lblk);
+	mid.e_len = len;
+	mid.e_flags = 0;
+	tail.e_lblk = lblk + len;
+	tail.e_pblk = mid.e_pblk + len;
+	tail.e_len = e.e_lblk + e.e_len - tail.e_lblk;
+	tail.e_flags = EXT2_EXTENT_FLAGS_UNINIT;
+
+	if (e.e_lblk == lblk) {
+		err = ext2fs_extent_replace(m->handle, 0, &mid);
+	} else {
+		e.e_len = lblk - e.e_lblk;
+		err = ext2fs_extent_replace(m->handle, 0, &e);
+		if (!err)
+			err = ext2fs_extent_insert(m->handle,
+						   EXT2_EXTENT_INSERT_AFTER,
+						   &mid);
+	}
+	if (!err && tail.e_len)
+		err = ext2fs_extent_insert(m->handle, EXT2_EXTENT_INSERT_AFTER,
+					   &tail);
+	if (!err)
+		err = ext2fs_extent_fix_parents(m->handle);
+	return err;
+}
+
+/*
+ * Map [lblk, lblk+len) to [pblk, pblk+len).  Blocks inside an unwritten
+ * extent (already mapped to pblk) are converted to initialized instead.
+ */
+errcode_t pcw_map_insert(struct pcw_mapping *m, blk64_t lblk, blk64_t pblk,
+			 blk64_t len)
+{
+	struct pcw_map map;
+	errcode_t err;
+	blk64_t k;
+
+	m->cached_valid = false;
+	m->dirty_inode = true;
+	if (!is_extent_file(m)) {
+		for (k = 0; k < len; k++) {
+			blk64_t p = pblk + k;
+
+			err = ext2fs_bmap2(m->fs, m->ino,
+					   (struct ext2_inode *)m->inode, NULL,
+					   BMAP_SET, lblk + k, NULL, &p);
+			if (err)
+				return err;
+		}
+		return 0;
+	}
+	err = pcw_map_lookup(m, lblk, &map);
+	m->cached_valid = false;
+	if (err)
+		return err;
+	if (map.pblk && map.unwritten)
+		return convert_unwritten(m, lblk, len);
+	return insert_extent(m, lblk, pblk, len);
+}
+
+static int count_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt,
+		       blk64_t ref_blk, int ref_offset, void *priv)
+{
+	uint64_t *st = priv;	/* [0]: runs, [1]: next expected pblk */
+
+	if (blockcnt < 0)
+		return 0;
+	if (*blocknr != st[1])
+		st[0]++;
+	st[1] = *blocknr + 1;
+	return 0;
+}
+
+/* Extents of the file (for a block-mapped file: physically contiguous runs). */
+errcode_t pcw_count_extents(struct pcw_mapping *m, uint64_t *count)
+{
+	struct ext2fs_extent e;
+	errcode_t err;
+
+	*count = 0;
+	if (!is_extent_file(m)) {
+		uint64_t st[2] = { 0, 0 };
+
+		if (m->inode->i_flags & EXT4_INLINE_DATA_FL)
+			return 0;
+		err = ext2fs_block_iterate3(m->fs, m->ino, BLOCK_FLAG_READ_ONLY,
+					    NULL, count_block, st);
+		*count = st[0];
+		return err;
+	}
+	err = ext2fs_extent_get(m->handle, EXT2_EXTENT_ROOT, &e);
+	while (!err) {
+		if (e.e_flags & EXT2_EXTENT_FLAGS_LEAF)
+			(*count)++;
+		err = ext2fs_extent_get(m->handle, EXT2_EXTENT_NEXT, &e);
+	}
+	return (err == EXT2_ET_EXTENT_NO_NEXT) ? 0 : err;
+}

@@ -1,0 +1,212 @@
+/*
+ * internal.h: libpcwrite's private structures, shared by lib/ only.
+ *
+ * The names follow the kernel's so that lib/ reads beside mm/filemap.c,
+ * fs/buffer.c and fs/ext4/inode.c: a pcw_mapping is an address_space, a
+ * pcw_page a page with its buffer_heads folded into per-block bit masks.
+ */
+#ifndef PCW_INTERNAL_H
+#define PCW_INTERNAL_H
+
+#include <stdbool.h>
+#include <ext2fs/ext2fs.h>
+
+#include "pcwrite.h"
+
+#define PCW_MAGIC_FS		0x70637766	/* "pcwf" */
+#define PCW_MAGIC_MAPPING	0x7063776d	/* "pcwm" */
+
+/* The largest initialized extent, and one I/O stays under 2 GiB. */
+#define PCW_MAX_EXTENT_LEN	32768U
+
+struct pcw_fs {
+	int		magic;
+	ext2_filsys	fs;
+	char		*image;
+	int		lock_fd;
+	int		flags;		/* PCW_OPEN_* */
+	bool		writing;	/* superblock marked not clean */
+	bool		was_valid;	/* s_state had EXT2_VALID_FS at open */
+	blk64_t		reserved;	/* delayed blocks of every mapping */
+	time_t		now;
+	pcw_report_fn	report;
+	void		*report_arg;
+};
+
+/* ---- pages: a page and its buffer_heads, one bit per block ---------------- */
+
+enum pcw_page_flags {
+	PG_uptodate	= 0x1,	/* every block of the page holds valid data */
+	PG_dirty	= 0x2,	/* at least one block is dirty */
+};
+
+struct pcw_page {
+	uint64_t	index;
+	unsigned char	*data;		/* page_size bytes in the arena */
+	blk64_t		*pblk;		/* bpp physical blocks (valid if mapped) */
+	unsigned	flags;		/* PG_* */
+	int		hash_next;	/* slot chain in the index hash, -1 ends */
+	bool		used;
+	/* buffer_head state, bit b for block b of the page */
+	uint64_t	mapped;		/* buffer_mapped: has a physical block */
+	uint64_t	unwritten;	/* buffer_unwritten: reads as zeroes */
+	uint64_t	delayed;	/* buffer_delay: reserved, not allocated */
+	uint64_t	uptodate;	/* buffer_uptodate */
+	uint64_t	dirty;		/* buffer_dirty */
+};
+
+/*
+ * The typed fsdata cookie write_begin hands write_end (the kernel passes a
+ * void * and ext4 casts FALL_BACK_TO_NONDELALLOC into it).
+ */
+enum pcw_write_mode {
+	PCW_WRITE_DA = 0,
+	PCW_FALL_BACK_TO_NONDELALLOC,
+};
+
+struct pcw_fsdata {
+	enum pcw_write_mode	mode;
+	uint32_t		reserved;	/* for the page report */
+	bool			read_before;	/* for the page report */
+	uint64_t		new_blocks;	/* buffer_new: made by this write_begin */
+};
+
+/*
+ * address_space_operations.  The loop calls only through this table.
+ *
+ * write_begin: prepare the page holding [pos, pos+len) (len never crosses a
+ *	page).  On entry the caller holds no page; on success *pagep is in the
+ *	page cache and the caller may copy into [offset, offset+len).  Blocks
+ *	the write only partly covers are read from disk first when allocated;
+ *	new blocks are zeroed; every new block is reserved (delalloc) or
+ *	allocated (nodelalloc).  On error nothing was accepted for this page.
+ * write_end: commit COPIED bytes of the LEN asked.  Returns the bytes
+ *	committed: COPIED, or 0 for a short copy into a page that is not up to
+ *	date (the caller retries).  Raises i_size.  The page stays in the page
+ *	cache, dirty, owned by the mapping.
+ * writepages: write back every dirty page.  *nr_written counts blocks; the
+ *	error is returned separately and the mapping stays consistent.
+ */
+struct pcw_aops {
+	errcode_t	(*write_begin)(struct pcw_mapping *mapping, uint64_t pos,
+				       unsigned len, struct pcw_page **pagep,
+				       struct pcw_fsdata *fsdata);
+	int64_t		(*write_end)(struct pcw_mapping *mapping, uint64_t pos,
+				     unsigned len, unsigned copied,
+				     struct pcw_page *page,
+				     struct pcw_fsdata *fsdata);
+	errcode_t	(*writepages)(struct pcw_mapping *mapping,
+				      uint64_t *nr_written);
+};
+
+extern const struct pcw_aops pcw_da_aops;	/* delayed allocation */
+extern const struct pcw_aops pcw_aops;		/* nodelalloc */
+
+/* One dirty block, as writepages lines them up. */
+struct pcw_wb_block {
+	blk64_t		lblk;
+	unsigned char	*data;
+	struct pcw_page	*page;
+	unsigned	bit;
+};
+
+/* The physical extent a logical block falls in (or the hole). */
+struct pcw_map {
+	blk64_t		lblk;
+	blk64_t		pblk;		/* 0 for a hole */
+	blk64_t		len;
+	bool		unwritten;
+};
+
+struct pcw_mapping {
+	int		magic;
+	pcw_fs		*pfs;
+	ext2_filsys	fs;
+	ext2_ino_t	ino;
+	struct ext2_inode_large	*inode;	/* EXT2_INODE_SIZE bytes */
+	ext2_extent_handle_t	handle;	/* aliases *inode (extent files) */
+	const struct pcw_aops	*a_ops;
+	const char	*name;
+
+	unsigned	page_size, page_shift;
+	unsigned	blocksize, blkbits, bpp;	/* blocks per page */
+	uint64_t	i_size;		/* in memory, raised by write_end */
+	uint64_t	i_disksize;	/* on disk: covers only written data */
+	uint64_t	maxbytes;
+
+	/* the page cache: an arena of nslots pages */
+	unsigned	nslots, next_slot, nr_pages, nr_dirty;
+	unsigned char	*arena;
+	struct pcw_page	*pages;
+	blk64_t		*pblks;
+	int		*hash;
+	unsigned	hash_mask;
+
+	/* writeback */
+	struct pcw_wb_block *wb;
+	blk64_t		goal;
+	blk64_t		reserved;	/* this file's delayed blocks */
+	bool		dirty_inode;
+
+	/* block lookup cache: the last extent (or hole) found */
+	struct pcw_map	cached;
+	bool		cached_valid;
+
+	uint64_t	seq;		/* loop iterations reported */
+};
+
+/* mapping.c */
+errcode_t pcw_mapping_init_cache(struct pcw_mapping *mapping,
+				 uint64_t dirty_limit);
+void pcw_mapping_free_cache(struct pcw_mapping *mapping);
+struct pcw_page *pcw_find_page(struct pcw_mapping *mapping, uint64_t index);
+errcode_t pcw_grab_page(struct pcw_mapping *mapping, uint64_t index,
+			struct pcw_page **pagep, bool *created);
+void pcw_set_page_dirty(struct pcw_mapping *mapping, struct pcw_page *page);
+void pcw_drop_clean_pages(struct pcw_mapping *mapping);
+errcode_t pcw_balance_dirty_pages(struct pcw_mapping *mapping);
+static inline uint64_t pcw_page_full_mask(const struct pcw_mapping *m)
+{
+	return m->bpp >= 64 ? ~0ULL : ((1ULL << m->bpp) - 1);
+}
+
+/* da_aops.c / nd_aops.c: shared pieces of the two tables */
+errcode_t pcw_block_prepare(struct pcw_mapping *mapping, uint64_t pos,
+			    unsigned len, struct pcw_page **pagep,
+			    uint64_t *holes, struct pcw_fsdata *fsdata);
+errcode_t pcw_alloc_holes(struct pcw_mapping *mapping, struct pcw_page *page,
+			  uint64_t holes);
+int64_t pcw_block_write_end(struct pcw_mapping *mapping, uint64_t pos,
+			    unsigned len, unsigned copied,
+			    struct pcw_page *page, uint64_t new_blocks);
+errcode_t pcw_nd_write_begin(struct pcw_mapping *mapping, uint64_t pos,
+			     unsigned len, struct pcw_page **pagep,
+			     struct pcw_fsdata *fsdata);
+int64_t pcw_nd_write_end(struct pcw_mapping *mapping, uint64_t pos,
+			 unsigned len, unsigned copied, struct pcw_page *page,
+			 struct pcw_fsdata *fsdata);
+
+/* writeback.c */
+errcode_t pcw_writepages(struct pcw_mapping *mapping, uint64_t *nr_written);
+errcode_t pcw_alloc_run(struct pcw_mapping *mapping, blk64_t lblk, blk64_t want,
+			blk64_t *pblk, blk64_t *plen);
+void pcw_free_run(struct pcw_mapping *mapping, blk64_t pblk, blk64_t len);
+errcode_t pcw_write_inode(struct pcw_mapping *mapping);
+void pcw_release_reservation(struct pcw_mapping *mapping, blk64_t n);
+errcode_t pcw_reserve(struct pcw_mapping *mapping, blk64_t n);
+bool pcw_nonda_switch(const struct pcw_mapping *mapping);
+
+/* extents.c: logical -> physical, for extent and block-mapped files */
+errcode_t pcw_map_lookup(struct pcw_mapping *mapping, blk64_t lblk,
+			 struct pcw_map *map);
+errcode_t pcw_map_insert(struct pcw_mapping *mapping, blk64_t lblk,
+			 blk64_t pblk, blk64_t len);
+errcode_t pcw_count_extents(struct pcw_mapping *mapping, uint64_t *count);
+
+/* fs.c */
+void pcw_emit(pcw_fs *pfs, const struct pcw_event *ev);
+
+/* errno for a page record's status */
+int pcw_errno(errcode_t err);
+
+#endif /* PCW_INTERNAL_H */

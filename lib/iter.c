@@ -1,0 +1,121 @@
+/*
+ * iter.c: struct pcw_iter, the source of a write (the kernel's iov_iter).
+ *
+ * A user buffer is all there when write() is called; a pipe is not.  The
+ * iterator keeps what has been read and not yet consumed in a buffer, and
+ * pcw_iter_fault_in() blocks until a page's worth is there, as a page fault
+ * blocks until the user page is present.  Its count is what has been
+ * delivered and not consumed, so a stream of unknown length has a known
+ * count for the current page.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "iter.h"
+
+/* Read in chunks of this much at least, so a fast source costs few reads. */
+#define PCW_ITER_MIN_BUF	(256U << 10)
+
+errcode_t pcw_iter_open_fd(int fd, size_t page_size, struct pcw_iter **ret)
+{
+	struct pcw_iter *i;
+
+	i = calloc(1, sizeof(*i));
+	if (!i)
+		return ENOMEM;
+	i->fd = fd;
+	i->cap = page_size * 2 > PCW_ITER_MIN_BUF ? page_size * 2
+						  : PCW_ITER_MIN_BUF;
+	i->buf = malloc(i->cap);
+	if (!i->buf) {
+		free(i);
+		return ENOMEM;
+	}
+	*ret = i;
+	return 0;
+}
+
+void pcw_iter_free(struct pcw_iter *i)
+{
+	if (!i)
+		return;
+	free(i->buf);
+	free(i);
+}
+
+void pcw_iter_set_fault(struct pcw_iter *i, pcw_copy_fault_fn fn, void *arg)
+{
+	i->fault = fn;
+	i->fault_arg = arg;
+}
+
+size_t pcw_iter_count(const struct pcw_iter *i)
+{
+	return i->tail - i->head;
+}
+
+/*
+ * Make sure BYTES are buffered: read until they are, the input ends, a
+ * signal arrives or the source fails.  Reads as much as the buffer holds, so
+ * a source that floods is read in large chunks; a source that trickles is
+ * waited for.  Returns 0 or the source's errno; the count says what is there.
+ */
+errcode_t pcw_iter_fault_in(struct pcw_iter *i, size_t bytes)
+{
+	while (pcw_iter_count(i) < bytes && !i->eof) {
+		ssize_t n;
+
+		if (pcw_signal_pending())
+			return 0;
+		if (i->head && i->cap - i->tail < bytes) {
+			memmove(i->buf, i->buf + i->head, i->tail - i->head);
+			i->tail -= i->head;
+			i->head = 0;
+		}
+		n = read(i->fd, i->buf + i->tail, i->cap - i->tail);
+		if (n < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;	/* the signal check decides */
+			return errno;
+		}
+		if (n == 0)
+			i->eof = true;
+		i->tail += n;
+		i->total_read += n;
+	}
+	return 0;
+}
+
+/*
+ * iov_iter_copy_from_user_atomic(): copy up to BYTES into the page at
+ * OFFSET.  Copies less only when a fault is injected.
+ */
+size_t pcw_iter_copy_to_page(struct pcw_iter *i, struct pcw_page *page,
+			     unsigned offset, size_t bytes, uint64_t pos)
+{
+	size_t n = pcw_iter_count(i);
+
+	if (n > bytes)
+		n = bytes;
+	if (i->fault) {
+		size_t allowed = i->fault(i->fault_arg, pos, n);
+
+		if (allowed < n)
+			n = allowed;
+	}
+	memcpy(page->data + offset, i->buf + i->head, n);
+	return n;
+}
+
+/* Consume BYTES: what write_end committed. */
+void pcw_iter_advance(struct pcw_iter *i, size_t bytes)
+{
+	i->head += bytes;
+	if (i->head == i->tail)
+		i->head = i->tail = 0;
+}

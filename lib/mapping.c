@@ -1,0 +1,169 @@
+/*
+ * mapping.c: the page cache of one inode (struct address_space).
+ *
+ * Pages live in an arena of nslots slots, one dirty limit's worth, handed
+ * out in order; writeback empties the cache, so a stream's pages sit side by
+ * side in memory and a run of them goes to disk in one write.  Memory stays
+ * bounded by the dirty limit whatever the input size.  An index hash finds a
+ * page by its index, as find_get_page() does in the radix tree.
+ *
+ * Simplification: the kernel keeps clean pages cached until reclaim; pcwrite
+ * drops them after writeback (a later partial write reads its blocks back).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static unsigned hash_index(const struct pcw_mapping *m, uint64_t index)
+{
+	return (unsigned)((index * 0x9E3779B97F4A7C15ULL) >> 32) & m->hash_mask;
+}
+
+errcode_t pcw_mapping_init_cache(struct pcw_mapping *m, uint64_t dirty_limit)
+{
+	uint64_t n = dirty_limit / m->page_size;
+	unsigned h;
+
+	if (n < 1)
+		n = 1;
+	if (n > (1U << 24))
+		n = 1U << 24;
+	m->nslots = n;
+	for (h = 1; h < 2 * m->nslots; h <<= 1)
+		;
+	m->hash_mask = h - 1;
+
+	/* Untouched arena memory costs nothing until a page lands in it. */
+	m->arena = malloc((size_t)m->nslots * m->page_size);
+	m->pages = calloc(m->nslots, sizeof(*m->pages));
+	m->pblks = calloc((size_t)m->nslots * m->bpp, sizeof(*m->pblks));
+	m->hash = malloc(sizeof(*m->hash) * h);
+	m->wb = malloc(sizeof(*m->wb) * (size_t)m->nslots * m->bpp);
+	if (!m->arena || !m->pages || !m->pblks || !m->hash || !m->wb) {
+		pcw_mapping_free_cache(m);
+		return ENOMEM;
+	}
+	memset(m->hash, 0xff, sizeof(*m->hash) * h);
+	return 0;
+}
+
+void pcw_mapping_free_cache(struct pcw_mapping *m)
+{
+	free(m->arena);
+	free(m->pages);
+	free(m->pblks);
+	free(m->hash);
+	free(m->wb);
+	m->arena = NULL;
+	m->pages = NULL;
+	m->pblks = NULL;
+	m->hash = NULL;
+	m->wb = NULL;
+}
+
+struct pcw_page *pcw_find_page(struct pcw_mapping *m, uint64_t index)
+{
+	int slot = m->hash[hash_index(m, index)];
+
+	while (slot >= 0) {
+		if (m->pages[slot].index == index)
+			return &m->pages[slot];
+		slot = m->pages[slot].hash_next;
+	}
+	return NULL;
+}
+
+/*
+ * find_or_create_page(): the page at INDEX, a new zeroed one if it is not
+ * cached.  The caller (write_begin) sets up its blocks' state.
+ */
+errcode_t pcw_grab_page(struct pcw_mapping *m, uint64_t index,
+			struct pcw_page **pagep, bool *created)
+{
+	struct pcw_page *page = pcw_find_page(m, index);
+	unsigned h;
+	int slot;
+	errcode_t err;
+
+	*created = false;
+	if (page) {
+		*pagep = page;
+		return 0;
+	}
+	if (m->next_slot == m->nslots) {
+		/* Full: write everything back to make room (reclaim). */
+		uint64_t n;
+
+		err = m->a_ops->writepages(m, &n);
+		if (err)
+			return err;
+		pcw_drop_clean_pages(m);
+		if (m->next_slot == m->nslots)
+			return ENOMEM;
+	}
+	slot = m->next_slot++;
+	page = &m->pages[slot];
+	memset(page, 0, sizeof(*page));
+	page->index = index;
+	page->data = m->arena + (size_t)slot * m->page_size;
+	page->pblk = m->pblks + (size_t)slot * m->bpp;
+	page->used = true;
+	memset(page->data, 0, m->page_size);
+	h = hash_index(m, index);
+	page->hash_next = m->hash[h];
+	m->hash[h] = slot;
+	m->nr_pages++;
+	*pagep = page;
+	*created = true;
+	return 0;
+}
+
+void pcw_set_page_dirty(struct pcw_mapping *m, struct pcw_page *page)
+{
+	if (!(page->flags & PG_dirty)) {
+		page->flags |= PG_dirty;
+		m->nr_dirty++;
+	}
+}
+
+/*
+ * After writeback every page is clean: empty the cache so the arena is
+ * handed out from its start again.  Pages still holding a reservation that
+ * no write committed (a short copy that was never retried) keep nothing:
+ * their reservation was released by the caller.
+ */
+void pcw_drop_clean_pages(struct pcw_mapping *m)
+{
+	unsigned s;
+
+	if (m->nr_dirty)
+		return;		/* writeback failed part-way: keep them */
+	for (s = 0; s < m->next_slot; s++)
+		m->pages[s].used = false;
+	memset(m->hash, 0xff, sizeof(*m->hash) * (m->hash_mask + 1));
+	m->next_slot = 0;
+	m->nr_pages = 0;
+}
+
+/*
+ * balance_dirty_pages_ratelimited(): past the dirty limit, write back.  The
+ * kernel throttles the writer while the flusher works; pcwrite, being both,
+ * writes back itself.
+ */
+errcode_t pcw_balance_dirty_pages(struct pcw_mapping *m)
+{
+	uint64_t n;
+	errcode_t err;
+
+	if (m->nr_dirty < m->nslots)
+		return 0;
+	err = m->a_ops->writepages(m, &n);
+	if (err)
+		return err;
+	pcw_drop_clean_pages(m);
+	return 0;
+}

@@ -1,0 +1,524 @@
+/*
+ * namei.c: path resolution inside the image, parents, create and truncate.
+ *
+ * Paths are resolved inside the image, never on the host: a symlink in an
+ * intermediate component is followed, an absolute target taken relative to
+ * the image root (a merged-/usr image's /lib -> usr/lib works).  A final
+ * component that is a symlink is refused, not followed.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+#define PCW_MAX_COMPONENTS	4096
+
+static errcode_t read_inode(ext2_filsys fs, ext2_ino_t ino,
+			    struct ext2_inode *inode)
+{
+	return ext2fs_read_inode(fs, ino, inode);
+}
+
+/* A directory pcwrite can add names to. */
+static errcode_t check_dir(const struct ext2_inode *dir)
+{
+	if (dir->i_flags & (EXT4_ENCRYPT_FL | EXT4_CASEFOLD_FL))
+		return PCW_ET_UNSUPP_INODE;
+	return 0;
+}
+
+void pcw_dest_free(struct pcw_dest *d)
+{
+	free(d->missing);
+	d->missing = NULL;
+}
+
+static errcode_t dest_lookup(ext2_filsys fs, char *copy, bool trailing_slash,
+			     int flags, struct pcw_dest *d);
+
+errcode_t pcw_dest_lookup(pcw_fs *pfs, const char *path, int flags,
+			  struct pcw_dest *d)
+{
+	char *copy;
+	errcode_t err;
+
+	memset(d, 0, sizeof(*d));
+	if (!pfs || pfs->magic != PCW_MAGIC_FS)
+		return PCW_ET_MAGIC_FS;
+	if (path[0] != '/')
+		return PCW_ET_RELATIVE_PATH;
+	copy = strdup(path);
+	if (!copy)
+		return ENOMEM;
+	err = dest_lookup(pfs->fs, copy, path[strlen(path) - 1] == '/', flags,
+			  d);
+	free(copy);
+	return err;
+}
+
+/* Join comp[from..to) with '/'. */
+static char *join(char **comp, size_t from, size_t to)
+{
+	size_t len = 1, k;
+	char *s;
+
+	for (k = from; k < to; k++)
+		len += strlen(comp[k]) + 1;
+	s = malloc(len);
+	if (!s)
+		return NULL;
+	s[0] = 0;
+	for (k = from; k < to; k++) {
+		if (k > from)
+			strcat(s, "/");
+		strcat(s, comp[k]);
+	}
+	return s;
+}
+
+static errcode_t dest_lookup(ext2_filsys fs, char *copy, bool trailing_slash,
+			     int flags, struct pcw_dest *d)
+{
+	struct ext2_inode inode;
+	char *comp[PCW_MAX_COMPONENTS];
+	char *save = NULL, *tok;
+	size_t n = 0, i;
+	ext2_ino_t dir = EXT2_ROOT_INO, ino;
+	errcode_t err;
+
+	for (tok = strtok_r(copy, "/", &save); tok;
+	     tok = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(tok, "."))
+			continue;
+		if (strlen(tok) > EXT2_NAME_LEN)
+			return PCW_ET_NAME_TOO_LONG;
+		if (n == PCW_MAX_COMPONENTS)
+			return ENAMETOOLONG;
+		comp[n++] = tok;
+	}
+	if (n == 0) {
+		d->ino = EXT2_ROOT_INO;
+		return PCW_ET_IS_DIR;
+	}
+
+	for (i = 0; i + 1 < n; i++) {
+		err = ext2fs_lookup(fs, dir, comp[i], strlen(comp[i]), NULL,
+				    &ino);
+		if (err == EXT2_ET_FILE_NOT_FOUND) {
+			if (!(flags & PCW_LOOKUP_PARENTS))
+				return PCW_ET_NO_PARENT;
+			/* What is missing is created by mapping_open. */
+			err = read_inode(fs, dir, &inode);
+			if (!err)
+				err = check_dir(&inode);
+			if (err)
+				return err;
+			d->missing = join(comp, i, n - 1);
+			if (!d->missing)
+				return ENOMEM;
+			d->parent = dir;
+			strcpy(d->name, comp[n - 1]);
+			return 0;
+		}
+		if (err)
+			return err;
+		err = read_inode(fs, ino, &inode);
+		if (err)
+			return err;
+		if (LINUX_S_ISLNK(inode.i_mode)) {
+			err = ext2fs_follow_link(fs, EXT2_ROOT_INO, dir, ino,
+						 &ino);
+			if (err == EXT2_ET_SYMLINK_LOOP)
+				return PCW_ET_SYMLINK_LOOP;
+			if (err == EXT2_ET_FILE_NOT_FOUND)
+				return PCW_ET_NO_PARENT;
+			if (err)
+				return err;
+			err = read_inode(fs, ino, &inode);
+			if (err)
+				return err;
+		}
+		if (!LINUX_S_ISDIR(inode.i_mode))
+			return PCW_ET_NOT_DIR;
+		dir = ino;
+	}
+
+	err = read_inode(fs, dir, &inode);
+	if (err)
+		return err;
+	d->parent = dir;
+	strcpy(d->name, comp[n - 1]);
+	err = ext2fs_lookup(fs, dir, comp[n - 1], strlen(comp[n - 1]), NULL,
+			    &ino);
+	if (err == EXT2_ET_FILE_NOT_FOUND) {
+		if (trailing_slash)
+			return ENOENT;
+		return check_dir(&inode);
+	}
+	if (err)
+		return err;
+	err = read_inode(fs, ino, &inode);
+	if (err)
+		return err;
+	d->ino = ino;
+	if (LINUX_S_ISLNK(inode.i_mode))
+		return PCW_ET_DEST_SYMLINK;
+	if (LINUX_S_ISDIR(inode.i_mode))
+		return PCW_ET_IS_DIR;
+	if (trailing_slash)
+		return PCW_ET_NOT_DIR;
+	if (!LINUX_S_ISREG(inode.i_mode))
+		return PCW_ET_NOT_REGULAR;
+	if (inode.i_flags & (EXT2_IMMUTABLE_FL | EXT2_APPEND_FL))
+		return EPERM;
+	if (inode.i_flags & (EXT4_ENCRYPT_FL | EXT4_VERITY_FL))
+		return PCW_ET_UNSUPP_INODE;
+	return 0;
+}
+
+/* ext2fs_link, growing the directory by a block when it is full. */
+static errcode_t link_name(ext2_filsys fs, ext2_ino_t dir, const char *name,
+			   ext2_ino_t ino, int type)
+{
+	errcode_t err = ext2fs_link(fs, dir, name, ino, type);
+
+	if (err == EXT2_ET_DIR_NO_SPACE) {
+		err = ext2fs_expand_dir(fs, dir);
+		if (!err)
+			err = ext2fs_link(fs, dir, name, ino, type);
+	}
+	return err;
+}
+
+static void set_owner(struct ext2_inode *inode, const struct pcw_file_params *fp)
+{
+	if (fp->flags & PCW_FILE_SET_UID) {
+		inode->i_uid = fp->uid & 0xffff;
+		ext2fs_set_i_uid_high(*inode, fp->uid >> 16);
+	}
+	if (fp->flags & PCW_FILE_SET_GID) {
+		inode->i_gid = fp->gid & 0xffff;
+		ext2fs_set_i_gid_high(*inode, fp->gid >> 16);
+	}
+}
+
+/* --parents: mkdir every missing component below d->parent. */
+static errcode_t make_parents(pcw_fs *pfs, const struct pcw_dest *d,
+			      const struct pcw_file_params *fp,
+			      ext2_ino_t *parent)
+{
+	ext2_filsys fs = pfs->fs;
+	char *copy, *tok, *save = NULL;
+	ext2_ino_t dir = d->parent, ino;
+	errcode_t err = 0;
+
+	copy = strdup(d->missing);
+	if (!copy)
+		return ENOMEM;
+	for (tok = strtok_r(copy, "/", &save); tok;
+	     tok = strtok_r(NULL, "/", &save)) {
+		struct ext2_inode inode;
+
+		err = ext2fs_mkdir(fs, dir, 0, tok);
+		if (err == EXT2_ET_DIR_NO_SPACE) {
+			err = ext2fs_expand_dir(fs, dir);
+			if (!err)
+				err = ext2fs_mkdir(fs, dir, 0, tok);
+		}
+		if (!err)
+			err = ext2fs_lookup(fs, dir, tok, strlen(tok), NULL,
+					    &ino);
+		if (!err && (fp->flags & (PCW_FILE_SET_UID | PCW_FILE_SET_GID))) {
+			err = ext2fs_read_inode(fs, ino, &inode);
+			if (!err) {
+				set_owner(&inode, fp);
+				err = ext2fs_write_inode(fs, ino, &inode);
+			}
+		}
+		if (err)
+			break;
+		dir = ino;
+	}
+	free(copy);
+	*parent = dir;
+	return err;
+}
+
+static void set_times(struct ext2_inode_large *inode, unsigned isize,
+		      time_t now, bool create)
+{
+	inode->i_mtime = inode->i_ctime = (uint32_t)now;
+	if (create)
+		inode->i_atime = (uint32_t)now;
+	if (isize > EXT2_GOOD_OLD_INODE_SIZE && inode->i_extra_isize >= 24) {
+		/* Seconds past 2038 go in the epoch bits; nanoseconds are 0. */
+		uint32_t epoch = (uint32_t)(((int64_t)now - (int32_t)now) >> 32) & 3;
+
+		inode->i_mtime_extra = inode->i_ctime_extra = epoch;
+		if (create) {
+			inode->i_atime_extra = epoch;
+			inode->i_crtime = (uint32_t)now;
+			inode->i_crtime_extra = epoch;
+		}
+	}
+}
+
+/* A new regular file in PARENT. */
+static errcode_t create_file(pcw_fs *pfs, ext2_ino_t parent, const char *name,
+			     const struct pcw_file_params *fp,
+			     struct ext2_inode_large *inode, ext2_ino_t *ret)
+{
+	ext2_filsys fs = pfs->fs;
+	unsigned isize = EXT2_INODE_SIZE(fs->super);
+	ext2_ino_t ino;
+	errcode_t err;
+
+	err = ext2fs_new_inode(fs, parent, LINUX_S_IFREG | 0644, NULL, &ino);
+	if (err == EXT2_ET_INODE_ALLOC_FAIL)
+		return PCW_ET_NO_INODES;
+	if (err)
+		return err;
+
+	memset(inode, 0, isize);
+	inode->i_mode = LINUX_S_IFREG |
+			((fp->flags & PCW_FILE_SET_MODE) ? (fp->mode & 07777)
+							 : 0644);
+	inode->i_links_count = 1;
+	set_owner((struct ext2_inode *)inode, fp);
+	if (isize > EXT2_GOOD_OLD_INODE_SIZE)
+		inode->i_extra_isize = sizeof(struct ext2_inode_large) -
+				       EXT2_GOOD_OLD_INODE_SIZE;
+	set_times(inode, isize, pfs->now, true);
+	if (ext2fs_has_feature_extents(fs->super)) {
+		ext2_extent_handle_t h;
+
+		/* An empty i_block gets an extent header and EXTENTS_FL. */
+		err = ext2fs_extent_open2(fs, ino, (struct ext2_inode *)inode,
+					  &h);
+		if (err)
+			return err;
+		ext2fs_extent_free(h);
+	}
+	err = ext2fs_write_inode_full(fs, ino, (struct ext2_inode *)inode,
+				      isize);
+	if (err)
+		return err;
+	ext2fs_inode_alloc_stats2(fs, ino, +1, 0);
+	err = link_name(fs, parent, name, ino, EXT2_FT_REG_FILE);
+	if (err) {
+		ext2fs_inode_alloc_stats2(fs, ino, -1, 0);
+		return err;
+	}
+	*ret = ino;
+	return 0;
+}
+
+/*
+ * An existing file: truncate it (the shell's '>') unless appending or
+ * writing at an offset; it keeps its inode, and its mode and owner unless
+ * told otherwise.
+ */
+static errcode_t open_existing(pcw_fs *pfs, ext2_ino_t ino,
+			       const struct pcw_file_params *fp,
+			       struct ext2_inode_large *inode)
+{
+	ext2_filsys fs = pfs->fs;
+	unsigned isize = EXT2_INODE_SIZE(fs->super);
+	errcode_t err;
+
+	err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)inode,
+				     isize);
+	if (err)
+		return err;
+	if (inode->i_flags & EXT4_INLINE_DATA_FL)
+		return PCW_ET_UNSUPP_INODE;
+	if (!(fp->flags & (PCW_FILE_APPEND | PCW_FILE_KEEP))) {
+		err = ext2fs_punch(fs, ino, (struct ext2_inode *)inode, NULL,
+				   0, ~0ULL);
+		if (err)
+			return err;
+		err = ext2fs_inode_size_set(fs, (struct ext2_inode *)inode, 0);
+		if (err)
+			return err;
+		/* An empty block-mapped file on an extent filesystem becomes
+		   an extent file, as a new one would be. */
+		if (ext2fs_has_feature_extents(fs->super) &&
+		    !(inode->i_flags & EXT4_EXTENTS_FL) &&
+		    ext2fs_get_stat_i_blocks(fs, (struct ext2_inode *)inode) == 0) {
+			ext2_extent_handle_t h;
+
+			memset(inode->i_block, 0, sizeof(inode->i_block));
+			err = ext2fs_extent_open2(fs, ino,
+						  (struct ext2_inode *)inode, &h);
+			if (err)
+				return err;
+			ext2fs_extent_free(h);
+		}
+	}
+	if (fp->flags & PCW_FILE_SET_MODE)
+		inode->i_mode = (inode->i_mode & ~07777) | (fp->mode & 07777);
+	set_owner((struct ext2_inode *)inode, fp);
+	set_times(inode, isize, pfs->now, false);
+	return 0;
+}
+
+static uint64_t max_file_bytes(ext2_filsys fs, const struct ext2_inode *inode)
+{
+	uint64_t bs = fs->blocksize, a = bs / 4, blocks;
+
+	if (inode->i_flags & EXT4_EXTENTS_FL)
+		blocks = (1ULL << 32) - 1;
+	else
+		blocks = 12 + a + a * a + a * a * a;
+	if (blocks > (1ULL << 32) - 1)
+		blocks = (1ULL << 32) - 1;
+	if (!ext2fs_has_feature_huge_file(fs->super) &&
+	    blocks * (bs / 512) > 0xffffffffULL)
+		blocks = 0xffffffffULL / (bs / 512);
+	return blocks * bs;
+}
+
+errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
+			   const struct pcw_file_params *fp,
+			   struct pcw_mapping **ret)
+{
+	struct pcw_mapping *m;
+	ext2_filsys fs;
+	unsigned page_size;
+	ext2_ino_t parent;
+	errcode_t err;
+
+	if (!pfs || pfs->magic != PCW_MAGIC_FS)
+		return PCW_ET_MAGIC_FS;
+	fs = pfs->fs;
+	page_size = fp->page_size ? fp->page_size
+				  : (fs->blocksize > 4096 ? fs->blocksize : 4096);
+	if ((page_size & (page_size - 1)) || page_size < fs->blocksize ||
+	    page_size > PCW_MAX_PAGE_SIZE)
+		return PCW_ET_BAD_PAGE_SIZE;
+	err = pcw_fs_begin_write(pfs);
+	if (err)
+		return err;
+
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		return ENOMEM;
+	m->magic = PCW_MAGIC_MAPPING;
+	m->pfs = pfs;
+	m->fs = fs;
+	m->name = fp->report_name ? fp->report_name : "";
+	m->page_size = page_size;
+	m->page_shift = __builtin_ctz(page_size);
+	m->blocksize = fs->blocksize;
+	m->blkbits = __builtin_ctz(fs->blocksize);
+	m->bpp = page_size / fs->blocksize;
+	m->a_ops = (fp->flags & PCW_FILE_NO_DELALLOC) ? &pcw_aops
+						       : &pcw_da_aops;
+	m->inode = calloc(1, EXT2_INODE_SIZE(fs->super) > sizeof(*m->inode) ?
+			     EXT2_INODE_SIZE(fs->super) : sizeof(*m->inode));
+	if (!m->inode) {
+		err = ENOMEM;
+		goto fail;
+	}
+
+	if (d->ino) {
+		m->ino = d->ino;
+		err = open_existing(pfs, d->ino, fp, m->inode);
+	} else {
+		parent = d->parent;
+		err = 0;
+		if (d->missing)
+			err = make_parents(pfs, d, fp, &parent);
+		if (!err)
+			err = create_file(pfs, parent, d->name, fp, m->inode,
+					  &m->ino);
+	}
+	if (err)
+		goto fail;
+
+	if (m->inode->i_flags & EXT4_EXTENTS_FL) {
+		err = ext2fs_extent_open2(fs, m->ino,
+					  (struct ext2_inode *)m->inode,
+					  &m->handle);
+		if (err)
+			goto fail;
+	}
+	m->i_size = m->i_disksize = EXT2_I_SIZE(m->inode);
+	m->maxbytes = max_file_bytes(fs, (struct ext2_inode *)m->inode);
+	err = pcw_mapping_init_cache(m, fp->dirty_limit ? fp->dirty_limit
+						       : PCW_DEFAULT_DIRTY_LIMIT);
+	if (err)
+		goto fail;
+	err = pcw_write_inode(m);
+	if (err)
+		goto fail;
+	*ret = m;
+	return 0;
+fail:
+	pcw_mapping_free(m);
+	return err;
+}
+
+uint64_t pcw_mapping_start(const struct pcw_mapping *m)
+{
+	return m->i_size;
+}
+
+unsigned pcw_mapping_page_size(const struct pcw_mapping *m)
+{
+	return m->page_size;
+}
+
+errcode_t pcw_mapping_finish(struct pcw_mapping *m,
+			     struct pcw_file_info *info)
+{
+	uint64_t n;
+	errcode_t err, err2;
+	unsigned s;
+
+	if (!m || m->magic != PCW_MAGIC_MAPPING)
+		return PCW_ET_MAGIC_MAPPING;
+	err = m->a_ops->writepages(m, &n);
+	/* Reservations no write committed (a short copy never retried). */
+	for (s = 0; s < m->next_slot; s++) {
+		struct pcw_page *p = &m->pages[s];
+
+		if (p->used && (p->delayed & ~p->dirty)) {
+			pcw_release_reservation(m,
+				__builtin_popcountll(p->delayed & ~p->dirty));
+			p->delayed &= p->dirty;
+		}
+	}
+	pcw_drop_clean_pages(m);
+	err2 = pcw_write_inode(m);
+	if (!err)
+		err = err2;
+	if (info) {
+		memset(info, 0, sizeof(*info));
+		info->size = m->i_disksize;
+		info->blocks = ext2fs_get_stat_i_blocks(m->fs,
+					(struct ext2_inode *)m->inode);
+		info->pages = m->seq;
+		err2 = pcw_count_extents(m, &info->extents);
+		if (!err)
+			err = err2;
+	}
+	return err;
+}
+
+void pcw_mapping_free(struct pcw_mapping *m)
+{
+	if (!m)
+		return;
+	if (m->reserved)
+		pcw_release_reservation(m, m->reserved);
+	if (m->handle)
+		ext2fs_extent_free(m->handle);
+	pcw_mapping_free_cache(m);
+	free(m->inode);
+	m->magic = 0;
+	free(m);
+}

@@ -1,0 +1,87 @@
+/*
+ * nd_aops.c: the operations of ext4 mounted with nodelalloc (ext4_aops):
+ * write_begin allocates the page's new blocks at once and maps them; the
+ * data follows at writeback.  Also the fallback of the delalloc table when
+ * free space runs low.
+ */
+#include "config.h"
+
+#include "internal.h"
+
+/*
+ * ext4_get_block(create=1) for the hole blocks of one page: allocate each
+ * run of adjacent holes with one ext2fs_new_range and map it.
+ */
+errcode_t pcw_alloc_holes(struct pcw_mapping *m, struct pcw_page *page,
+			  uint64_t holes)
+{
+	unsigned b = 0;
+	errcode_t err;
+
+	while (holes >> b) {
+		unsigned e;
+		blk64_t pblk, plen, k;
+
+		if (!(holes & (1ULL << b))) {
+			b++;
+			continue;
+		}
+		for (e = b; e < m->bpp && (holes & (1ULL << e)); e++)
+			;
+		err = pcw_alloc_run(m, page->index * m->bpp + b, e - b,
+				    &pblk, &plen);
+		if (err)
+			return err;
+		err = pcw_map_insert(m, page->index * m->bpp + b, pblk, plen);
+		if (err) {
+			pcw_free_run(m, pblk, plen);
+			return err;
+		}
+		for (k = 0; k < plen; k++) {
+			page->mapped |= 1ULL << (b + k);
+			page->pblk[b + k] = pblk + k;
+		}
+		b += plen;
+	}
+	return 0;
+}
+
+errcode_t pcw_nd_write_begin(struct pcw_mapping *m, uint64_t pos, unsigned len,
+			     struct pcw_page **pagep,
+			     struct pcw_fsdata *fsdata)
+{
+	struct pcw_page *page;
+	uint64_t holes;
+	errcode_t err;
+
+	err = pcw_block_prepare(m, pos, len, &page, &holes, fsdata);
+	if (err)
+		return err;
+	if (holes) {
+		err = pcw_alloc_holes(m, page, holes);
+		if (err)
+			return err;
+		fsdata->new_blocks = holes;
+	}
+	*pagep = page;
+	return 0;
+}
+
+int64_t pcw_nd_write_end(struct pcw_mapping *m, uint64_t pos, unsigned len,
+			 unsigned copied, struct pcw_page *page,
+			 struct pcw_fsdata *fsdata)
+{
+	/*
+	 * ext4_write_end() raises i_disksize here, the journal ordering the
+	 * data before the commit.  pcwrite has no journal: i_disksize waits
+	 * for writeback like the delalloc path's.
+	 */
+	return pcw_block_write_end(m, pos, len, copied, page,
+				   fsdata->new_blocks);
+}
+
+const struct pcw_aops pcw_aops = {
+	.write_begin	= pcw_nd_write_begin,
+	.write_end	= pcw_nd_write_end,
+	.writepages	= pcw_writepages,
+};

@@ -1,0 +1,188 @@
+/*
+ * pcwrite.h: the public interface of libpcwrite.
+ *
+ * libpcwrite writes files into ext2/3/4 images through a userspace model of
+ * the kernel's buffered write path (mm/filemap.c:generic_perform_write with
+ * ext4's delayed-allocation address_space_operations).  The library never
+ * prints and never exits: every function returns an errcode_t (0, an errno
+ * value, a libext2fs code or one of pcw_err.et's) and progress is reported
+ * through a callback.
+ *
+ * A run goes:  pcw_fs_open -> pcw_dest_lookup (every DEST, before any write)
+ *   -> pcw_fs_begin_write -> for each file: pcw_mapping_open,
+ *   pcw_perform_write, pcw_mapping_finish, pcw_mapping_free -> pcw_fs_close.
+ */
+#ifndef PCWRITE_H
+#define PCWRITE_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <sys/types.h>
+#include <et/com_err.h>
+#include <ext2fs/ext2_fs.h>
+
+#include "pcw_err.h"
+
+typedef struct pcw_fs pcw_fs;
+struct pcw_mapping;
+struct pcw_iter;
+
+/* ---- report events ------------------------------------------------------ */
+
+enum pcw_event_type {
+	PCW_EV_PAGE,		/* one iteration of the perform_write loop */
+	PCW_EV_WRITEBACK,	/* one extent mapped (or overwritten) by writepages */
+};
+
+/* One loop iteration, failed and retried ones included. */
+struct pcw_page_report {
+	uint64_t	seq;		/* iteration number, from 0 for each file */
+	uint64_t	index;		/* pos / page size */
+	uint64_t	pos;
+	uint32_t	offset;		/* pos & (page size - 1) */
+	uint32_t	bytes;		/* bytes asked of write_begin */
+	uint32_t	copied;		/* bytes copied from the source */
+	int64_t		status;		/* write_end's result, or -errno */
+	uint32_t	reserved;	/* blocks (clusters) newly reserved */
+	unsigned	read_before:1;	/* blocks were read from disk first */
+	unsigned	retry:1;	/* second pass over pos after a short copy */
+};
+
+struct pcw_writeback_report {
+	uint64_t	lblk;		/* first logical block */
+	uint64_t	pblk;		/* first physical block */
+	uint64_t	len;		/* blocks */
+	unsigned	overwrite:1;	/* blocks were already allocated */
+};
+
+struct pcw_event {
+	enum pcw_event_type	type;
+	const char		*file;	/* DEST path as the caller named it */
+	union {
+		struct pcw_page_report		page;
+		struct pcw_writeback_report	writeback;
+	} u;
+};
+
+typedef void (*pcw_report_fn)(const struct pcw_event *ev, void *arg);
+
+/* ---- the image ------------------------------------------------------------ */
+
+#define PCW_OPEN_NO_SYNC	0x0001	/* skip the final fsync */
+
+struct pcw_open_params {
+	int		flags;		/* PCW_OPEN_* */
+	uint64_t	image_offset;	/* byte offset of the filesystem in IMAGE */
+	int64_t		now;		/* timestamps; -1: the current time */
+};
+
+/*
+ * Open IMAGE, take the lock, and run every image-level refusal check
+ * (mounted, busy, needs recovery, errors, not clean, features).  Nothing is
+ * written: a refused image stays byte-identical.
+ */
+errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
+		      pcw_fs **ret);
+/* Mark the superblock not clean: the first write of a run. */
+errcode_t pcw_fs_begin_write(pcw_fs *pfs);
+/* Commit bitmaps, descriptors and superblock, mark it clean, sync, free. */
+errcode_t pcw_fs_close(pcw_fs *pfs);
+/* Release without writing anything more (after a refusal). */
+void pcw_fs_abort(pcw_fs *pfs);
+void pcw_fs_set_report(pcw_fs *pfs, pcw_report_fn fn, void *arg);
+unsigned pcw_fs_block_size(const pcw_fs *pfs);
+/* Free space in bytes a writer can still reserve. */
+uint64_t pcw_fs_avail_bytes(const pcw_fs *pfs);
+
+/* ---- destinations ------------------------------------------------------------ */
+
+#define PCW_LOOKUP_PARENTS	0x0001	/* missing parents will be created */
+
+struct pcw_dest {
+	uint32_t	ino;		/* the existing file, or 0 */
+	uint32_t	parent;		/* its directory (deepest existing one) */
+	char		name[EXT2_NAME_LEN + 1];
+	char		*missing;	/* with PARENTS: components still to
+					   create below parent, or NULL (owned) */
+};
+
+/*
+ * Resolve PATH inside the image.  Intermediate symlinks are followed, an
+ * absolute target relative to the image root.  Returns PCW_ET_IS_DIR when
+ * PATH names a directory (d->ino is then that directory), PCW_ET_DEST_SYMLINK,
+ * PCW_ET_NOT_REGULAR, PCW_ET_NO_PARENT, PCW_ET_NOT_DIR, PCW_ET_NAME_TOO_LONG.
+ */
+errcode_t pcw_dest_lookup(pcw_fs *pfs, const char *path, int flags,
+			  struct pcw_dest *d);
+void pcw_dest_free(struct pcw_dest *d);
+
+/* ---- one file's page cache ------------------------------------------------- */
+
+#define PCW_FILE_NO_DELALLOC	0x0001	/* the nodelalloc aops table */
+#define PCW_FILE_APPEND		0x0002	/* start at i_size */
+#define PCW_FILE_KEEP		0x0004	/* do not truncate (--offset) */
+#define PCW_FILE_SET_MODE	0x0010
+#define PCW_FILE_SET_UID	0x0020
+#define PCW_FILE_SET_GID	0x0040
+
+struct pcw_file_params {
+	int		flags;		/* PCW_FILE_* */
+	unsigned	mode;		/* permission bits */
+	uint32_t	uid, gid;
+	unsigned	page_size;	/* 0: 4096, or the block size if larger */
+	uint64_t	dirty_limit;	/* bytes; 0: PCW_DEFAULT_DIRTY_LIMIT */
+	const char	*report_name;	/* "file" in events */
+};
+
+#define PCW_DEFAULT_DIRTY_LIMIT	(32ULL << 20)
+#define PCW_MAX_PAGE_SIZE	65536U
+
+struct pcw_file_info {
+	uint64_t	size;		/* final i_size */
+	uint64_t	extents;	/* extents (leaf entries) of the file */
+	uint64_t	blocks;		/* i_blocks in 512-byte units */
+	uint64_t	pages;		/* loop iterations */
+};
+
+/* Create (with parents) or truncate DEST and set up its page cache. */
+errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
+			   const struct pcw_file_params *fp,
+			   struct pcw_mapping **ret);
+/* Where a write starts: 0, or i_size with PCW_FILE_APPEND. */
+uint64_t pcw_mapping_start(const struct pcw_mapping *mapping);
+unsigned pcw_mapping_page_size(const struct pcw_mapping *mapping);
+/* Write back everything dirty and commit the inode. */
+errcode_t pcw_mapping_finish(struct pcw_mapping *mapping,
+			     struct pcw_file_info *info);
+void pcw_mapping_free(struct pcw_mapping *mapping);
+
+/* ---- the source -------------------------------------------------------------- */
+
+errcode_t pcw_iter_open_fd(int fd, size_t page_size, struct pcw_iter **ret);
+void pcw_iter_free(struct pcw_iter *iter);
+/*
+ * Fault injection for tests: before each copy, FN says how many of BYTES may
+ * be copied at POS (fewer makes a short copy).
+ */
+typedef size_t (*pcw_copy_fault_fn)(void *arg, uint64_t pos, size_t bytes);
+void pcw_iter_set_fault(struct pcw_iter *iter, pcw_copy_fault_fn fn, void *arg);
+
+/* ---- the write loop -------------------------------------------------------- */
+
+/*
+ * generic_perform_write(): copy the source into the file from POS, page by
+ * page.  *written is what write_end committed, also on error; the return
+ * value is the error that stopped the loop (0 at end of input, EINTR after a
+ * signal, ENOSPC, ...).
+ */
+errcode_t pcw_perform_write(struct pcw_mapping *mapping, struct pcw_iter *iter,
+			    uint64_t pos, uint64_t *written);
+
+/* ---- signals ------------------------------------------------------------------- */
+
+/* Async-signal-safe: record that SIGNO arrived; the loop stops at the next page. */
+void pcw_signal_notify(int signo);
+/* The first signal recorded, or 0. */
+int pcw_signal_pending(void);
+
+#endif /* PCWRITE_H */
