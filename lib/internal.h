@@ -188,8 +188,9 @@ int64_t pcw_nd_write_end(struct pcw_mapping *mapping, uint64_t pos,
 
 /* writeback.c */
 errcode_t pcw_writepages(struct pcw_mapping *mapping, uint64_t *nr_written);
-errcode_t pcw_alloc_run(struct pcw_mapping *mapping, blk64_t lblk, blk64_t want,
-			blk64_t *pblk, blk64_t *plen);
+errcode_t pcw_alloc_run(struct pcw_mapping *mapping, blk64_t lblk,
+			blk64_t want, bool reserved, blk64_t *pblk,
+			blk64_t *plen);
 void pcw_free_run(struct pcw_mapping *mapping, blk64_t pblk, blk64_t len);
 errcode_t pcw_write_inode(struct pcw_mapping *mapping);
 void pcw_release_reservation(struct pcw_mapping *mapping, blk64_t n);

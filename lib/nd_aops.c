@@ -29,7 +29,7 @@ errcode_t pcw_alloc_holes(struct pcw_mapping *m, struct pcw_page *page,
 		for (e = b; e < m->bpp && (holes & (1ULL << e)); e++)
 			;
 		err = pcw_alloc_run(m, page->index * m->bpp + b, e - b,
-				    &pblk, &plen);
+				    false, &pblk, &plen);
 		if (err)
 			return err;
 		err = pcw_map_insert(m, page->index * m->bpp + b, pblk, plen);

@@ -55,12 +55,26 @@ void pcw_release_reservation(struct pcw_mapping *m, blk64_t n)
 
 /*
  * Allocate up to WANT blocks for logical block LBLK: the first free range at
- * or after the goal, marked in the bitmaps and the group counts.
+ * or after the goal, marked in the bitmaps and the group counts.  Blocks
+ * with a reservation (delalloc writeback) have their space already; any
+ * other allocation (nodelalloc) must leave the reserved blocks and their
+ * slack alone, as ext4_claim_free_clusters() does.
  */
 errcode_t pcw_alloc_run(struct pcw_mapping *m, blk64_t lblk, blk64_t want,
-			blk64_t *pblk, blk64_t *plen)
+			bool reserved, blk64_t *pblk, blk64_t *plen)
 {
 	errcode_t err;
+
+	if (!reserved) {
+		blk64_t free_blocks = ext2fs_free_blocks_count(m->fs->super);
+		blk64_t keep = m->pfs->reserved +
+			       pcw_reserve_slack(m->pfs->reserved + want);
+
+		if (free_blocks <= keep)
+			return ENOSPC;
+		if (want > free_blocks - keep)
+			want = free_blocks - keep;
+	}
 
 	if (!m->goal)
 		m->goal = ext2fs_find_inode_goal(m->fs, m->ino,
@@ -167,7 +181,8 @@ static errcode_t map_and_submit(struct pcw_mapping *m, size_t i, size_t end,
 		blk64_t pblk, plen, k;
 
 		*failed_lblk = m->wb[i].lblk;
-		err = pcw_alloc_run(m, m->wb[i].lblk, end - i, &pblk, &plen);
+		err = pcw_alloc_run(m, m->wb[i].lblk, end - i, true, &pblk,
+				    &plen);
 		if (err)
 			return err;
 		err = submit_blocks(m, i, plen, pblk);
