@@ -242,8 +242,10 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 				    "two from 1024 to 65536)", page);
 	}
 	if (dirty) {
-		if (parse_size(dirty, &ctl->dirty_limit) || ctl->dirty_limit == 0)
-			usage_error(con, "invalid --dirty-limit '%s'", dirty);
+		if (parse_size(dirty, &ctl->dirty_limit) ||
+		    ctl->dirty_limit < 4096 || ctl->dirty_limit > (16ULL << 30))
+			usage_error(con, "invalid --dirty-limit '%s' (4K to 16G)",
+				    dirty);
 	}
 	if (image_offset && parse_size(image_offset, &ctl->image_offset))
 		usage_error(con, "invalid --image-offset '%s'", image_offset);

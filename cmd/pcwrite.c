@@ -263,7 +263,12 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 	rec.status = !err ? "ok" : written ? "partial" : "failed";
 	pcw_render_file(render, &rec);
 
-	if (err && err != EINTR) {
+	if (err == EINTR && pcw_signal_pending()) {
+		if (verbosity >= 0)
+			fprintf(stderr, "pcwrite: %s:%s: stopped by SIG%s (%" PRIu64
+				" bytes written)\n", ctl->image, job->dest,
+				sigabbrev_np(pcw_signal_pending()), written);
+	} else if (err) {
 		snprintf(extra, sizeof(extra), " (%" PRIu64 " bytes written)",
 			 written);
 		msg_error(ctl->image, job->dest, err, extra);
@@ -321,8 +326,8 @@ int main(int argc, const char **argv)
 	if (ctl.page_size && ctl.page_size < pcw_fs_block_size(pfs)) {
 		char bs[32];
 
-		pcw_fs_abort(pfs);
 		snprintf(bs, sizeof(bs), "%u", pcw_fs_block_size(pfs));
+		pcw_fs_abort(pfs);
 		die_usage("--page-size is below the image's block size (%s)", bs);
 	}
 	pcw_fs_set_report(pfs, pcw_render_event, render);

@@ -222,16 +222,29 @@ static errcode_t make_parents(pcw_fs *pfs, const struct pcw_dest *d,
 	     tok = strtok_r(NULL, "/", &save)) {
 		struct ext2_inode inode;
 
+		bool made = true;
+
 		err = ext2fs_mkdir(fs, dir, 0, tok);
 		if (err == EXT2_ET_DIR_NO_SPACE) {
 			err = ext2fs_expand_dir(fs, dir);
 			if (!err)
 				err = ext2fs_mkdir(fs, dir, 0, tok);
 		}
+		if (err == EXT2_ET_DIR_EXISTS) {
+			/* Made by an earlier file of this run. */
+			made = false;
+			err = 0;
+		}
 		if (!err)
 			err = ext2fs_lookup(fs, dir, tok, strlen(tok), NULL,
 					    &ino);
-		if (!err && (fp->flags & (PCW_FILE_SET_UID | PCW_FILE_SET_GID))) {
+		if (!err && !made) {
+			err = ext2fs_read_inode(fs, ino, &inode);
+			if (!err && !LINUX_S_ISDIR(inode.i_mode))
+				err = PCW_ET_NOT_DIR;
+		}
+		if (!err && made &&
+		    (fp->flags & (PCW_FILE_SET_UID | PCW_FILE_SET_GID))) {
 			err = ext2fs_read_inode(fs, ino, &inode);
 			if (!err) {
 				set_owner(&inode, fp);

@@ -1,0 +1,193 @@
+#!/usr/bin/env bats
+# cli.bats: options, write modes and attributes, as CLI.md describes them.
+
+load test_helper
+
+setup_file() {
+	setup_file_image 64M
+}
+
+teardown() {
+	if [ -n "${MNT:-}" ] && mountpoint -q "$MNT"; then
+		umount "$MNT"
+	fi
+}
+
+setup() {
+	copy_image
+	IMG=$BATS_TEST_TMPDIR/img
+	mkdata "$BATS_TEST_TMPDIR/data" 10000
+}
+
+# usage_error ARGS...: exit 2, "pcwrite: ..." then the --help hint, image unchanged
+usage_error() {
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	run -2 --separate-stderr "$PCWRITE" "$@" <"$BATS_TEST_TMPDIR/data"
+	echo "$stderr"
+	[[ "${stderr_lines[0]}" == pcwrite:\ * ]]
+	[ "${stderr_lines[1]}" = "Try 'pcwrite --help' for more information." ]
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
+}
+
+@test "usage errors exit 2 and leave the image alone" {
+	usage_error
+	usage_error "$IMG"
+	usage_error --bogus "$IMG" /f
+	usage_error --append --offset=0 "$IMG" /f
+	usage_error --append --no-clobber "$IMG" /f
+	usage_error --report=xml "$IMG" /f
+	usage_error --dirty-limit=lots "$IMG" /f
+	usage_error --dirty-limit=0 "$IMG" /f
+	usage_error --dirty-limit=1T "$IMG" /f
+	usage_error --page-size=3000 "$IMG" /f
+	usage_error --page-size=131072 "$IMG" /f
+	usage_error --offset=-1 "$IMG" /f
+	usage_error --mode=999 "$IMG" /f
+	usage_error --owner=alice "$IMG" /f
+	usage_error --owner=4294967296 "$IMG" /f
+	usage_error --mtime=yesterday "$IMG" /f
+	usage_error "$IMG" /f - "$BATS_TEST_TMPDIR/data"
+}
+
+@test "a page size below the image's block size is a usage error" {
+	usage_error --page-size=2048 "$IMG" /f
+	[[ "${stderr_lines[0]}" =~ block\ size\ \(4096\) ]]
+}
+
+@test "an invalid SOURCE_DATE_EPOCH is a usage error" {
+	SOURCE_DATE_EPOCH=soon usage_error "$IMG" /f
+}
+
+@test "--report=summary prints one line a file on stderr" {
+	run -0 --separate-stderr "$PCWRITE" -r summary "$IMG" /f <"$BATS_TEST_TMPDIR/data"
+	[ -z "$output" ]
+	[ "$stderr" = "/f: 10000 bytes written, size 10000, 3 pages, 1 extent: ok" ]
+}
+
+@test "--report=pages prints a row per iteration and the writeback" {
+	run -0 --separate-stderr "$PCWRITE" --report=pages "$IMG" /f <"$BATS_TEST_TMPDIR/data"
+	[ "${#stderr_lines[@]}" -eq 6 ]
+	[[ "${stderr_lines[0]}" =~ ^FILE\ +SEQ\ +INDEX\ +POS ]]
+	[[ "${stderr_lines[3]}" =~ ^/f\ +2\ +2\ +8192\ +0\ +1808\ +1808\ +1808\ +no\ +1\ +no$ ]]
+	[[ "${stderr_lines[4]}" =~ writeback\ lblk\ 0\ pblk\ [0-9]+\ len\ 3 ]]
+	[ "${stderr_lines[5]}" = "/f: 10000 bytes written, size 10000, 3 pages, 1 extent: ok" ]
+}
+
+@test "--report-file sends the report to a file; stdout stays empty" {
+	run -0 --separate-stderr "$PCWRITE" -r json --report-file "$BATS_TEST_TMPDIR/rep" "$IMG" /f <"$BATS_TEST_TMPDIR/data"
+	[ -z "$output" ] && [ -z "$stderr" ]
+	[ "$(grep -c '"event":"page"' "$BATS_TEST_TMPDIR/rep")" -eq 3 ]
+	run -1 --separate-stderr "$PCWRITE" -r json --report-file /nonexistent/dir/rep "$IMG" /g <"$BATS_TEST_TMPDIR/data"
+	[[ "$stderr" =~ ^pcwrite:\ /nonexistent/dir/rep: ]]
+}
+
+@test "-v says what was written; -q says nothing, even when stopped" {
+	run -0 --separate-stderr "$PCWRITE" -v "$IMG" /f <"$BATS_TEST_TMPDIR/data"
+	[[ "$stderr" =~ img:/f:\ 10000\ bytes\ written ]]
+	run -0 --separate-stderr "$PCWRITE" -q "$IMG" /g <"$BATS_TEST_TMPDIR/data"
+	[ -z "$stderr" ]
+}
+
+@test "--append adds to a non-page-aligned file, reading its tail page first" {
+	head -c 5000 "$BATS_TEST_TMPDIR/data" >"$BATS_TEST_TMPDIR/a"
+	tail -c +5001 "$BATS_TEST_TMPDIR/data" >"$BATS_TEST_TMPDIR/b"
+	run -0 "$PCWRITE" "$IMG" /f "$BATS_TEST_TMPDIR/a"
+	run -0 "$PCWRITE" -a -r json "$IMG" /f <"$BATS_TEST_TMPDIR/b"
+	grep -q '"seq":0,"index":1,"pos":5000,"offset":904,"bytes":3192,"copied":3192,"status":3192,"read_before":true,"reserved":0' <<<"$output"
+	verify "$IMG" /f "$BATS_TEST_TMPDIR/data"
+	run -0 "$PCWRITE" --append "$IMG" /new <"$BATS_TEST_TMPDIR/a"
+	verify "$IMG" /new "$BATS_TEST_TMPDIR/a"
+}
+
+@test "--offset overwrites in place without truncating; past EOF leaves a hole" {
+	run -0 "$PCWRITE" "$IMG" /f "$BATS_TEST_TMPDIR/data"
+	cp "$BATS_TEST_TMPDIR/data" "$BATS_TEST_TMPDIR/expect"
+	printf 'PATCH' >"$BATS_TEST_TMPDIR/patch"
+	run -0 "$PCWRITE" --offset=4094 "$IMG" /f <"$BATS_TEST_TMPDIR/patch"
+	dd if="$BATS_TEST_TMPDIR/patch" of="$BATS_TEST_TMPDIR/expect" bs=1 seek=4094 conv=notrunc status=none
+	verify "$IMG" /f "$BATS_TEST_TMPDIR/expect"
+	run -0 "$PCWRITE" -o 100000 "$IMG" /f <"$BATS_TEST_TMPDIR/patch"
+	dd if="$BATS_TEST_TMPDIR/patch" of="$BATS_TEST_TMPDIR/expect" bs=1 seek=100000 conv=notrunc status=none
+	verify "$IMG" /f "$BATS_TEST_TMPDIR/expect"
+	# the hole between has no blocks: 3 data blocks + 1 at the end
+	[ "$(dstat "$IMG" /f | sed -n 's/.*Blockcount: \([0-9]*\).*/\1/p')" -eq 32 ]
+}
+
+@test "--mode, --owner, --group with 32-bit ids; an existing file keeps them" {
+	run -0 "$PCWRITE" -m 0750 -u 4000000000 -g 3000000001 "$IMG" /f <"$BATS_TEST_TMPDIR/data"
+	st=$(dstat "$IMG" /f)
+	[[ "$st" =~ Mode:\ +0750 ]]
+	# debugfs prints ids as signed 32-bit numbers
+	[[ "$st" =~ User:\ +-294967296\ +Group:\ +-1294967295 ]]
+	if kernel_available; then
+		MNT=$BATS_TEST_TMPDIR/mnt
+		mkdir "$MNT"
+		mount -o ro,loop "$IMG" "$MNT"
+		ids=$(stat -c '%u %g %a' "$MNT/f")
+		umount "$MNT"
+		[ "$ids" = "4000000000 3000000001 750" ]
+	fi
+	run -0 "$PCWRITE" "$IMG" /f <"$BATS_TEST_TMPDIR/data"
+	st=$(dstat "$IMG" /f)
+	[[ "$st" =~ Mode:\ +0750 ]]
+	[[ "$st" =~ User:\ +-294967296 ]]
+	verify "$IMG" /f "$BATS_TEST_TMPDIR/data"
+}
+
+@test "a new file from a host SOURCE gets the source's mode; from stdin 0644" {
+	chmod 0604 "$BATS_TEST_TMPDIR/data"
+	run -0 "$PCWRITE" "$IMG" /f "$BATS_TEST_TMPDIR/data"
+	[[ "$(dstat "$IMG" /f)" =~ Mode:\ +0604 ]]
+	run -0 "$PCWRITE" "$IMG" /g <"$BATS_TEST_TMPDIR/data"
+	[[ "$(dstat "$IMG" /g)" =~ Mode:\ +0644 ]]
+}
+
+@test "--mtime and SOURCE_DATE_EPOCH make byte-identical images" {
+	cp "$IMG" "$BATS_TEST_TMPDIR/img2"
+	cp "$IMG" "$BATS_TEST_TMPDIR/img3"
+	run -0 "$PCWRITE" --mtime=1700000000 -p "$IMG" /a/b/f <"$BATS_TEST_TMPDIR/data"
+	sleep 1.1
+	run -0 "$PCWRITE" --mtime=1700000000 -p "$BATS_TEST_TMPDIR/img2" /a/b/f <"$BATS_TEST_TMPDIR/data"
+	cmp "$IMG" "$BATS_TEST_TMPDIR/img2"
+	SOURCE_DATE_EPOCH=1700000000 run -0 "$PCWRITE" -p "$BATS_TEST_TMPDIR/img3" /a/b/f <"$BATS_TEST_TMPDIR/data"
+	cmp "$IMG" "$BATS_TEST_TMPDIR/img3"
+	[[ "$(dstat "$IMG" /a/b/f)" =~ mtime:\ 0x6553f100 ]]
+	verify "$IMG" /a/b/f "$BATS_TEST_TMPDIR/data"
+}
+
+@test "--parents makes missing directories 0755; intermediate symlinks resolve inside the image" {
+	run -0 "$PCWRITE" --parents -u 1000 "$IMG" /usr/lib/x/f <"$BATS_TEST_TMPDIR/data"
+	[[ "$(dstat "$IMG" /usr/lib/x)" =~ Mode:\ +0755 ]]
+	[[ "$(dstat "$IMG" /usr/lib/x)" =~ User:\ +1000 ]]
+	# a merged-/usr image: /lib -> usr/lib and an absolute link /abs -> /usr
+	debugfs -w -R "symlink lib usr/lib" "$IMG" 2>/dev/null
+	debugfs -w -R "symlink abs /usr" "$IMG" 2>/dev/null
+	run -0 "$PCWRITE" "$IMG" /lib/g <"$BATS_TEST_TMPDIR/data"
+	run -0 "$PCWRITE" "$IMG" /abs/lib/h <"$BATS_TEST_TMPDIR/data"
+	verify "$IMG" /usr/lib/g "$BATS_TEST_TMPDIR/data"
+	verify "$IMG" /usr/lib/h "$BATS_TEST_TMPDIR/data"
+}
+
+@test "--image-offset writes into a filesystem inside a partitioned disk image" {
+	disk=$BATS_TEST_TMPDIR/disk
+	truncate -s 40M "$disk"
+	mkimg "$BATS_TEST_TMPDIR/part" 32M -t ext4
+	dd if="$BATS_TEST_TMPDIR/part" of="$disk" bs=1M seek=1 conv=notrunc,sparse status=none
+	run -0 "$PCWRITE" --image-offset=1M "$disk" /f <"$BATS_TEST_TMPDIR/data"
+	dd if="$disk" of="$BATS_TEST_TMPDIR/part2" bs=1M skip=1 count=32 status=none
+	verify "$BATS_TEST_TMPDIR/part2" /f "$BATS_TEST_TMPDIR/data"
+}
+
+@test "--no-sync still commits everything" {
+	run -0 "$PCWRITE" --no-sync "$IMG" /f <"$BATS_TEST_TMPDIR/data"
+	verify "$IMG" /f "$BATS_TEST_TMPDIR/data"
+}
+
+@test "a file and a directory named by the same run: several sources need a directory" {
+	"$PCWRITE" "$IMG" /file <"$BATS_TEST_TMPDIR/data"
+	cp "$BATS_TEST_TMPDIR/data" "$BATS_TEST_TMPDIR/other"
+	run -1 --separate-stderr "$PCWRITE" "$IMG" /file "$BATS_TEST_TMPDIR/data" "$BATS_TEST_TMPDIR/other"
+	[[ "$stderr" =~ not\ a\ directory ]]
+	run -0 "$PCWRITE" -p "$IMG" /newdir "$BATS_TEST_TMPDIR/data" "$BATS_TEST_TMPDIR/other"
+	verify "$IMG" /newdir/other "$BATS_TEST_TMPDIR/other"
+}

@@ -1,0 +1,193 @@
+#!/usr/bin/env bats
+# refuse.bats: every refusal is one line, a documented exit status, and an
+# image that is byte-identical afterwards.
+
+load test_helper
+
+setup_file() {
+	setup_file_image 32M
+}
+
+setup() {
+	copy_image
+	IMG=$BATS_TEST_TMPDIR/img
+	printf 'hello\n' >"$BATS_TEST_TMPDIR/data"
+}
+
+teardown() {
+	if [ -n "${MNT:-}" ] && mountpoint -q "$MNT"; then
+		umount "$MNT"
+	fi
+	if [ -n "${LOCKPID:-}" ]; then
+		kill "$LOCKPID" 2>/dev/null || true
+		wait "$LOCKPID" 2>/dev/null || true
+	fi
+}
+
+# refused STATUS PATTERN DEST [options...]: run pcwrite with stdin data, expect
+# STATUS, a one-line message matching PATTERN, and the image unchanged.
+refused() {
+	local want=$1 pattern=$2 dest=$3
+	shift 3
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	run "-$want" --separate-stderr "$PCWRITE" "$@" "$IMG" "$dest" <"$BATS_TEST_TMPDIR/data"
+	echo "stderr: $stderr"
+	[ "${stderr_lines[0]}" != "" ]
+	[[ "${stderr_lines[0]}" == pcwrite:\ * ]]
+	[[ "${stderr_lines[0]}" =~ $pattern ]]
+	if [ "$want" -ne 2 ]; then
+		[ "${#stderr_lines[@]}" -eq 1 ]
+	fi
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
+}
+
+@test "a mounted image is refused" {
+	kernel_available || skip "no root or loop devices"
+	MNT=$BATS_TEST_TMPDIR/mnt
+	mkdir "$MNT"
+	mount -o loop "$IMG" "$MNT" || skip "mount failed"
+	run -1 --separate-stderr "$PCWRITE" "$IMG" /f <"$BATS_TEST_TMPDIR/data"
+	[[ "$stderr" =~ mounted ]]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	umount "$MNT"
+	fsck_clean "$IMG"
+	[ -z "$(debugfs -R 'ls /' "$IMG" 2>/dev/null | grep -w f)" ]
+}
+
+@test "a mounted block device is refused" {
+	kernel_available || skip "no root or loop devices"
+	MNT=$BATS_TEST_TMPDIR/mnt
+	mkdir "$MNT"
+	mount -o loop "$IMG" "$MNT" || skip "mount failed"
+	dev=$(findmnt -n -o SOURCE "$MNT")
+	run -1 --separate-stderr "$PCWRITE" "$dev" /f <"$BATS_TEST_TMPDIR/data"
+	[[ "$stderr" =~ mounted|in\ use ]]
+}
+
+@test "a journal that needs recovery is refused" {
+	debugfs -w -R "feature needs_recovery" "$IMG" 2>/dev/null
+	refused 1 "journal needs recovery; run e2fsck -f first" /f
+}
+
+@test "a filesystem marked with errors is refused" {
+	debugfs -w -R "ssv state 3" "$IMG" 2>/dev/null
+	refused 1 "marked with errors; run e2fsck -f first" /f
+}
+
+@test "a filesystem not cleanly unmounted is refused" {
+	debugfs -w -R "ssv state 0" "$IMG" 2>/dev/null
+	refused 1 "not cleanly unmounted; run e2fsck -f first" /f
+}
+
+@test "orphan inodes to process are refused" {
+	debugfs -w -R "ssv last_orphan 11" "$IMG" 2>/dev/null
+	refused 1 "orphan" /f
+}
+
+@test "the read-only feature is refused" {
+	tune2fs -O read-only "$IMG" >/dev/null
+	refused 1 "read-only" /f
+}
+
+@test "an unknown incompatible feature is refused" {
+	debugfs -w -R "feature FEATURE_I31" "$IMG" 2>/dev/null
+	refused 1 "unsupported feature" /f
+}
+
+@test "the quota feature is refused" {
+	mkimg "$IMG" 32M -t ext4 -O quota
+	refused 1 "quota" /f
+	fsck_clean "$IMG"
+}
+
+@test "bigalloc is refused until it is supported" {
+	mkimg "$IMG" 64M -t ext4 -O bigalloc -C 16384
+	refused 1 "not supported" /f
+	fsck_clean "$IMG"
+}
+
+@test "not an ext2/3/4 image is refused" {
+	rm "$IMG"
+	head -c 4M /dev/zero >"$IMG"
+	refused 1 "not an ext2/ext3/ext4 filesystem" /f
+}
+
+@test "a missing image is an error" {
+	rm "$IMG"
+	run -1 --separate-stderr "$PCWRITE" "$IMG" /f <"$BATS_TEST_TMPDIR/data"
+	[[ "$stderr" =~ No\ such\ file ]]
+}
+
+@test "a relative DEST is a usage error" {
+	refused 2 "absolute path" f
+}
+
+@test "a missing parent is refused without --parents" {
+	refused 1 "parent directory does not exist \(use --parents\)" /no/such/f
+	fsck_clean "$IMG"
+}
+
+@test "standard input into a directory is refused" {
+	debugfs -w -R "mkdir /d" "$IMG" 2>/dev/null
+	refused 1 "is a directory" /d
+	refused 1 "is a directory" /
+	fsck_clean "$IMG"
+}
+
+@test "a DEST that is a symlink is refused" {
+	debugfs -w -R "symlink /link /target" "$IMG" 2>/dev/null
+	refused 1 "symbolic link" /link
+	fsck_clean "$IMG"
+}
+
+@test "a DEST that is not a regular file is refused" {
+	debugfs -w -R "mknod fifo p" "$IMG" 2>/dev/null
+	refused 1 "not a regular file" /fifo
+	fsck_clean "$IMG"
+}
+
+@test "a name longer than 255 bytes is refused" {
+	long=$(printf 'x%.0s' $(seq 1 256))
+	refused 1 "longer than 255" "/$long"
+	fsck_clean "$IMG"
+}
+
+@test "a path through a non-directory is refused" {
+	"$PCWRITE" "$IMG" /file <"$BATS_TEST_TMPDIR/data"
+	refused 1 "not a directory" /file/x
+	fsck_clean "$IMG"
+}
+
+@test "an image locked by another pcwrite is refused" {
+	flock "$IMG" sleep 30 &
+	LOCKPID=$!
+	for i in $(seq 50); do
+		flock -n "$IMG" true 2>/dev/null || break
+		sleep 0.1
+	done
+	refused 1 "locked by another pcwrite" /f
+}
+
+@test "--no-clobber refuses an existing DEST and writes a new one" {
+	"$PCWRITE" "$IMG" /f <"$BATS_TEST_TMPDIR/data"
+	refused 1 "exists" /f --no-clobber
+	run -0 "$PCWRITE" --no-clobber "$IMG" /g <"$BATS_TEST_TMPDIR/data"
+	verify "$IMG" /g "$BATS_TEST_TMPDIR/data"
+}
+
+@test "several sources: every DEST is checked before the first write" {
+	printf 'x' >"$BATS_TEST_TMPDIR/a"
+	printf 'y' >"$BATS_TEST_TMPDIR/b"
+	debugfs -w -R "mkdir /d" "$IMG" 2>/dev/null
+	debugfs -w -R "symlink /d/b /elsewhere" "$IMG" 2>/dev/null
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	run -1 --separate-stderr "$PCWRITE" "$IMG" /d "$BATS_TEST_TMPDIR/a" "$BATS_TEST_TMPDIR/b"
+	[[ "$stderr" =~ /d/b:\ destination\ is\ a\ symbolic\ link$ ]]
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
+}
+@test "a missing host SOURCE is an error and the image is untouched" {
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	run -1 --separate-stderr "$PCWRITE" "$IMG" /f "$BATS_TEST_TMPDIR/nonexistent"
+	[[ "$stderr" =~ ^pcwrite:\ .*nonexistent:\ No\ such\ file\ or\ directory$ ]]
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
+}
