@@ -158,84 +158,112 @@ static errcode_t insert_extent(struct pcw_mapping *m, blk64_t lblk,
 }
 
 /*
- * Data was written into [lblk, lblk+len) of an unwritten extent: split it so
- * that range becomes initialized (ext4_convert_unwritten_extents).
+ * Data was written into [lblk, lblk+len) of unwritten extents: make that
+ * range initialized (ext4_convert_unwritten_extents).  Each unwritten extent
+ * is carved around the range, leaving its head and tail unwritten, and the
+ * range is mapped again as initialized, merging with an initialized extent
+ * before it when the two are adjacent.
  */
 static errcode_t convert_unwritten(struct pcw_mapping *m, blk64_t lblk,
 				   blk64_t len)
 {
-	struct ext2fs_extent e, mid, tail;
+	struct ext2fs_extent e, head, tail;
+	blk64_t n, pblk;
 	errcode_t err;
 
-	err = ext2fs_extent_goto2(m->handle, 0, lblk);
-	if (err)
-		return err;
-	err = ext2fs_extent_get(m->handle, EXT2_EXTENT_CURRENT, &e);
-	if (err)
-		return err;
-	if (!(e.e_flags & EXT2_EXTENT_FLAGS_UNINIT))
-		return 0;
-	if (lblk + len > e.e_lblk + e.e_len)
-		len = e.e_lblk + e.e_len - lblk;
+	while (len) {
+		err = ext2fs_extent_goto2(m->handle, 0, lblk);
+		if (err)
+			return err;
+		err = ext2fs_extent_get(m->handle, EXT2_EXTENT_CURRENT, &e);
+		if (err)
+			return err;
+		n = e.e_lblk + e.e_len - lblk;
+		if (n > len)
+			n = len;
+		if (!(e.e_flags & EXT2_EXTENT_FLAGS_UNINIT)) {
+			lblk += n;
+			len -= n;
+			continue;
+		}
+		pblk = e.e_pblk + (lblk - e.e_lblk);
+		head = e;
+		head.e_len = lblk - e.e_lblk;
+		tail = e;
+		tail.e_lblk = lblk + n;
+		tail.e_pblk = pblk + n;
+		tail.e_len = e.e_lblk + e.e_len - tail.e_lblk;
 
-	mid.e_lblk = lblk;
-	mid.e_pblk = e.e_pblk + (lblk - e.e_lblk);
-	mid.e_len = len;
-	mid.e_flags = 0;
-	tail.e_lblk = lblk + len;
-	tail.e_pblk = mid.e_pblk + len;
-	tail.e_len = e.e_lblk + e.e_len - tail.e_lblk;
-	tail.e_flags = EXT2_EXTENT_FLAGS_UNINIT;
-
-	if (e.e_lblk == lblk) {
-		err = ext2fs_extent_replace(m->handle, 0, &mid);
-	} else {
-		e.e_len = lblk - e.e_lblk;
-		err = ext2fs_extent_replace(m->handle, 0, &e);
+		if (head.e_len && tail.e_len) {
+			err = ext2fs_extent_replace(m->handle, 0, &head);
+			if (!err)
+				err = ext2fs_extent_insert(m->handle,
+						EXT2_EXTENT_INSERT_AFTER, &tail);
+		} else if (head.e_len) {
+			err = ext2fs_extent_replace(m->handle, 0, &head);
+		} else if (tail.e_len) {
+			err = ext2fs_extent_replace(m->handle, 0, &tail);
+		} else {
+			err = ext2fs_extent_delete(m->handle, 0);
+		}
 		if (!err)
-			err = ext2fs_extent_insert(m->handle,
-						   EXT2_EXTENT_INSERT_AFTER,
-						   &mid);
+			err = ext2fs_extent_fix_parents(m->handle);
+		if (!err)
+			err = insert_extent(m, lblk, pblk, n);
+		if (err)
+			return err;
+		lblk += n;
+		len -= n;
 	}
-	if (!err && tail.e_len)
-		err = ext2fs_extent_insert(m->handle, EXT2_EXTENT_INSERT_AFTER,
-					   &tail);
-	if (!err)
-		err = ext2fs_extent_fix_parents(m->handle);
-	return err;
+	return 0;
+}
+
+/* Data landed in unwritten blocks [lblk, lblk+len): they read as data now. */
+errcode_t pcw_map_convert(struct pcw_mapping *m, blk64_t lblk, blk64_t len)
+{
+	m->cached_valid = false;
+	m->dirty_inode = true;
+	if (!is_extent_file(m))
+		return 0;
+	return convert_unwritten(m, lblk, len);
 }
 
 /*
- * Map [lblk, lblk+len) to [pblk, pblk+len).  Blocks inside an unwritten
- * extent (already mapped to pblk) are converted to initialized instead.
+ * Map the unmapped range [lblk, lblk+len) to [pblk, pblk+len).
  */
 errcode_t pcw_map_insert(struct pcw_mapping *m, blk64_t lblk, blk64_t pblk,
 			 blk64_t len)
 {
-	struct pcw_map map;
-	errcode_t err;
+	errcode_t err = 0;
 	blk64_t k;
 
 	m->cached_valid = false;
 	m->dirty_inode = true;
 	if (!is_extent_file(m)) {
+		/* BMAP_ALLOC: indirect blocks are allocated as needed. */
 		for (k = 0; k < len; k++) {
 			blk64_t p = pblk + k;
 
 			err = ext2fs_bmap2(m->fs, m->ino,
 					   (struct ext2_inode *)m->inode, NULL,
-					   BMAP_SET, lblk + k, NULL, &p);
+					   BMAP_SET | BMAP_ALLOC, lblk + k,
+					   NULL, &p);
 			if (err)
-				return err;
+				break;
 		}
-		return 0;
-	}
-	err = pcw_map_lookup(m, lblk, &map);
-	m->cached_valid = false;
-	if (err)
+		if (err) {
+			/* Unmap what was mapped: the caller frees the run. */
+			while (k-- > 0) {
+				blk64_t zero = 0;
+
+				ext2fs_bmap2(m->fs, m->ino,
+					     (struct ext2_inode *)m->inode,
+					     NULL, BMAP_SET, lblk + k, NULL,
+					     &zero);
+			}
+		}
 		return err;
-	if (map.pblk && map.unwritten)
-		return convert_unwritten(m, lblk, len);
+	}
 	return insert_extent(m, lblk, pblk, len);
 }
 

@@ -165,6 +165,7 @@ errcode_t pcw_grab_page(struct pcw_mapping *mapping, uint64_t index,
 void pcw_set_page_dirty(struct pcw_mapping *mapping, struct pcw_page *page);
 void pcw_drop_clean_pages(struct pcw_mapping *mapping);
 errcode_t pcw_balance_dirty_pages(struct pcw_mapping *mapping);
+errcode_t pcw_zero_eof_tail(struct pcw_mapping *mapping, uint64_t pos);
 static inline uint64_t pcw_page_full_mask(const struct pcw_mapping *m)
 {
 	return m->bpp >= 64 ? ~0ULL : ((1ULL << m->bpp) - 1);
@@ -202,6 +203,8 @@ errcode_t pcw_map_lookup(struct pcw_mapping *mapping, blk64_t lblk,
 			 struct pcw_map *map);
 errcode_t pcw_map_insert(struct pcw_mapping *mapping, blk64_t lblk,
 			 blk64_t pblk, blk64_t len);
+errcode_t pcw_map_convert(struct pcw_mapping *mapping, blk64_t lblk,
+			  blk64_t len);
 errcode_t pcw_count_extents(struct pcw_mapping *mapping, uint64_t *count);
 
 /* fs.c */

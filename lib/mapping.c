@@ -167,3 +167,48 @@ errcode_t pcw_balance_dirty_pages(struct pcw_mapping *m)
 	pcw_drop_clean_pages(m);
 	return 0;
 }
+
+/*
+ * A write that starts past EOF leaves the old EOF block's tail inside the
+ * file: make sure it reads as zeroes.  The kernel never has anything else
+ * there (writepage zeroes a page past i_size before writing it), but an image
+ * made by another tool may; xfs zeroes this range with iomap_zero_range().
+ */
+errcode_t pcw_zero_eof_tail(struct pcw_mapping *m, uint64_t pos)
+{
+	uint64_t isize = m->i_size;
+	unsigned off = isize & (m->blocksize - 1), b;
+	struct pcw_page *page;
+	struct pcw_map map;
+	bool created;
+	errcode_t err;
+
+	if (pos <= isize || off == 0)
+		return 0;
+	err = pcw_grab_page(m, isize >> m->page_shift, &page, &created);
+	if (err)
+		return err;
+	b = (isize & (m->page_size - 1)) >> m->blkbits;
+	if (!(page->uptodate & (1ULL << b))) {
+		if (page->delayed & (1ULL << b))
+			return 0;	/* in memory only, zero past EOF already */
+		err = pcw_map_lookup(m, isize >> m->blkbits, &map);
+		if (err)
+			return err;
+		if (!map.pblk || map.unwritten)
+			return 0;	/* a hole or unwritten: zeroes */
+		page->mapped |= 1ULL << b;
+		page->pblk[b] = map.pblk + ((isize >> m->blkbits) - map.lblk);
+		err = io_channel_read_blk64(m->fs->io, page->pblk[b],
+					    -(int)m->blocksize,
+					    page->data + (b << m->blkbits));
+		if (err)
+			return err;
+		page->uptodate |= 1ULL << b;
+	}
+	memset(page->data + (isize & (m->page_size - 1)), 0,
+	       m->blocksize - off);
+	page->dirty |= 1ULL << b;
+	pcw_set_page_dirty(m, page);
+	return 0;
+}

@@ -51,6 +51,10 @@ errcode_t pcw_perform_write(struct pcw_mapping *mapping, struct pcw_iter *i,
 	if (!mapping || mapping->magic != PCW_MAGIC_MAPPING)
 		return PCW_ET_MAGIC_MAPPING;
 	a_ops = mapping->a_ops;
+	*written_out = 0;
+	err = pcw_zero_eof_tail(mapping, pos);
+	if (err)
+		return err;
 
 	for (;;) {
 		struct pcw_page *page;

@@ -304,20 +304,21 @@ errcode_t pcw_writepages(struct pcw_mapping *m, uint64_t *nr_written)
 			failed_lblk = m->wb[i].lblk;
 			break;
 		}
-		/* Data in unwritten extents becomes initialized. */
-		for (size_t k = i; k < j; k++) {
-			struct pcw_page *p = m->wb[k].page;
-			uint64_t b = 1ULL << m->wb[k].bit;
-
-			if (p->unwritten & b) {
-				err = pcw_map_insert(m, m->wb[k].lblk,
-						     p->pblk[m->wb[k].bit], 1);
-				if (err) {
-					failed_lblk = m->wb[k].lblk;
-					break;
-				}
-				p->unwritten &= ~b;
+		/* Data in unwritten extents becomes initialized, a run at a time. */
+		for (size_t k = i, e; k < j && !err; k = e) {
+			e = k + 1;
+			if (!(m->wb[k].page->unwritten & (1ULL << m->wb[k].bit)))
+				continue;
+			while (e < j && (m->wb[e].page->unwritten &
+					 (1ULL << m->wb[e].bit)))
+				e++;
+			err = pcw_map_convert(m, m->wb[k].lblk, e - k);
+			if (err) {
+				failed_lblk = m->wb[k].lblk;
+				break;
 			}
+			for (size_t q = k; q < e; q++)
+				m->wb[q].page->unwritten &= ~(1ULL << m->wb[q].bit);
 		}
 		if (err)
 			break;
