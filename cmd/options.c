@@ -94,7 +94,7 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 {
 	char *report = NULL, *report_file = NULL, *dirty = NULL, *page = NULL;
 	char *offset = NULL, *mode = NULL, *owner = NULL, *group = NULL;
-	char *mtime = NULL, *image_offset = NULL, *env;
+	char *mtime = NULL, *image_offset = NULL, *sparse = NULL, *env;
 	int no_delalloc = 0, no_sync = 0, parents = 0;
 	const char **args;
 	poptContext con;
@@ -118,6 +118,9 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		  "numeric group (32 bits)", "GID" },
 		{ "mtime", 0, POPT_ARG_STRING, &mtime, 0,
 		  "timestamps (default: now, or SOURCE_DATE_EPOCH)", "SECONDS" },
+		{ "sparse", 'S', POPT_ARG_STRING, &sparse, 0,
+		  "auto (holes of a sparse SOURCE stay holes), always (every "
+		  "all-zero page), never", "WHEN" },
 		{ "page-size", 0, POPT_ARG_STRING, &page, 0,
 		  "unit of the write loop (power of two, >= block size)", "BYTES" },
 		{ "dirty-limit", 0, POPT_ARG_STRING, &dirty, 0,
@@ -249,6 +252,15 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	}
 	if (image_offset && parse_size(image_offset, &ctl->image_offset))
 		usage_error(con, "invalid --image-offset '%s'", image_offset);
+	if (!sparse || !strcmp(sparse, "auto"))
+		ctl->sparse = SPARSE_AUTO;
+	else if (!strcmp(sparse, "always"))
+		ctl->sparse = SPARSE_ALWAYS;
+	else if (!strcmp(sparse, "never"))
+		ctl->sparse = SPARSE_NEVER;
+	else
+		usage_error(con, "invalid --sparse '%s' (auto, always or never)",
+			    sparse);
 	if (!report || !strcmp(report, "none"))
 		ctl->report = REPORT_NONE;
 	else if (!strcmp(report, "summary"))

@@ -246,6 +246,13 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 	if (!err)
 		err = pcw_iter_open_fd(job->fd, pcw_mapping_page_size(mapping), &iter);
 	if (!err) {
+		static const enum pcw_sparse sparse[] = {
+			[SPARSE_AUTO] = PCW_SPARSE_AUTO,
+			[SPARSE_ALWAYS] = PCW_SPARSE_ALWAYS,
+			[SPARSE_NEVER] = PCW_SPARSE_NEVER,
+		};
+
+		pcw_iter_set_sparse(iter, sparse[ctl->sparse]);
 		pos = ctl->have_offset ? ctl->offset : pcw_mapping_start(mapping);
 		err = pcw_perform_write(mapping, iter, pos, &written);
 	}

@@ -28,6 +28,7 @@ struct pcw_control {
 	uint32_t	uid, gid;
 	int64_t		mtime;		/* -1: now */
 
+	enum sparse_kind sparse;
 	uint64_t	page_size;	/* 0: default */
 	uint64_t	dirty_limit;
 	bool		no_delalloc, no_sync;

@@ -84,6 +84,20 @@ errcode_t pcw_block_prepare(struct pcw_mapping *m, uint64_t pos, unsigned len,
 }
 
 /*
+ * --sparse: the blocks of [pos, pos+len) that stay holes.  Only blocks the
+ * write covers entirely; the caller keeps only those with no block and no
+ * reservation (zeroes over allocated or delayed blocks are written, so old
+ * data never shows through).
+ */
+uint64_t pcw_sparse_blocks(const struct pcw_mapping *m, uint64_t pos,
+			   unsigned len)
+{
+	unsigned from = pos & (m->page_size - 1);
+
+	return pcw_covered_blocks(m, from, from + len);
+}
+
+/*
  * block_write_end(): commit COPIED of LEN bytes.  A short copy into a page
  * that is not up to date commits nothing: a block only partly copied would
  * be marked up to date with stale bytes in it.  The uncopied part of new
@@ -110,14 +124,19 @@ int64_t pcw_block_write_end(struct pcw_mapping *m, uint64_t pos, unsigned len,
 		}
 	}
 	if (copied) {
+		uint64_t dirty = 0;
+
 		for (b = start >> m->blkbits;
-		     b <= (start + copied - 1) >> m->blkbits; b++) {
-			page->uptodate |= 1ULL << b;
-			page->dirty |= 1ULL << b;
-		}
+		     b <= (start + copied - 1) >> m->blkbits; b++)
+			dirty |= 1ULL << b;
+		page->uptodate |= dirty;
+		/* A block left a hole (--sparse) holds zeroes, not data. */
+		dirty &= page->mapped | page->delayed;
+		page->dirty |= dirty;
 		if (page->uptodate == pcw_page_full_mask(m))
 			page->flags |= PG_uptodate;
-		pcw_set_page_dirty(m, page);
+		if (dirty)
+			pcw_set_page_dirty(m, page);
 	}
 	if (pos + copied > m->i_size)
 		m->i_size = pos + copied;
@@ -162,6 +181,8 @@ static errcode_t pcw_da_write_begin(struct pcw_mapping *m, uint64_t pos,
 	err = pcw_block_prepare(m, pos, len, &page, &holes, fsdata);
 	if (err)
 		return err;
+	if (fsdata->hole)
+		holes &= ~pcw_sparse_blocks(m, pos, len);
 	n = popcount64(holes);
 	if (n) {
 		err = pcw_reserve(m, n);

@@ -69,6 +69,7 @@ struct pcw_fsdata {
 	uint32_t		reserved;	/* for the page report */
 	bool			read_before;	/* for the page report */
 	uint64_t		new_blocks;	/* buffer_new: made by this write_begin */
+	bool			hole;		/* the data is a hole to keep (--sparse) */
 };
 
 /*
@@ -171,10 +172,25 @@ static inline uint64_t pcw_page_full_mask(const struct pcw_mapping *m)
 	return m->bpp >= 64 ? ~0ULL : ((1ULL << m->bpp) - 1);
 }
 
+/* The blocks of a page that [from, to) covers entirely. */
+static inline uint64_t pcw_covered_blocks(const struct pcw_mapping *m,
+					  unsigned from, unsigned to)
+{
+	unsigned first = (from + m->blocksize - 1) >> m->blkbits;
+	unsigned end = to >> m->blkbits;
+	uint64_t mask = 0;
+
+	for (; first < end; first++)
+		mask |= 1ULL << first;
+	return mask;
+}
+
 /* da_aops.c / nd_aops.c: shared pieces of the two tables */
 errcode_t pcw_block_prepare(struct pcw_mapping *mapping, uint64_t pos,
 			    unsigned len, struct pcw_page **pagep,
 			    uint64_t *holes, struct pcw_fsdata *fsdata);
+uint64_t pcw_sparse_blocks(const struct pcw_mapping *mapping, uint64_t pos,
+			   unsigned len);
 errcode_t pcw_alloc_holes(struct pcw_mapping *mapping, struct pcw_page *page,
 			  uint64_t holes);
 int64_t pcw_block_write_end(struct pcw_mapping *mapping, uint64_t pos,

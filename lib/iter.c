@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -24,11 +25,18 @@
 errcode_t pcw_iter_open_fd(int fd, size_t page_size, struct pcw_iter **ret)
 {
 	struct pcw_iter *i;
+	struct stat st;
+	off_t off;
 
 	i = calloc(1, sizeof(*i));
 	if (!i)
 		return ENOMEM;
 	i->fd = fd;
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
+	    (off = lseek(fd, 0, SEEK_CUR)) >= 0) {
+		i->is_reg = true;
+		i->src_pos = off;
+	}
 	i->cap = page_size * 2 > PCW_ITER_MIN_BUF ? page_size * 2
 						  : PCW_ITER_MIN_BUF;
 	i->buf = malloc(i->cap);
@@ -115,7 +123,83 @@ size_t pcw_iter_copy_to_page(struct pcw_iter *i, struct pcw_page *page,
 /* Consume BYTES: what write_end committed. */
 void pcw_iter_advance(struct pcw_iter *i, size_t bytes)
 {
+	i->src_pos += bytes;
 	i->head += bytes;
 	if (i->head == i->tail)
 		i->head = i->tail = 0;
+}
+
+void pcw_iter_set_sparse(struct pcw_iter *i, enum pcw_sparse sparse)
+{
+	i->sparse = sparse;
+}
+
+static bool all_zero(const unsigned char *p, size_t n)
+{
+	static const unsigned char zero[4096];
+
+	while (n >= sizeof(zero)) {
+		if (memcmp(p, zero, sizeof(zero)))
+			return false;
+		p += sizeof(zero);
+		n -= sizeof(zero);
+	}
+	return !n || !memcmp(p, zero, n);
+}
+
+/*
+ * Where the source file's data and holes are, around P: SEEK_DATA and
+ * SEEK_HOLE move the file offset, so it is put back where reading goes on.
+ */
+static void probe_holes(struct pcw_iter *i, uint64_t p)
+{
+	off_t readpos = (off_t)(i->src_pos + pcw_iter_count(i));
+	off_t d = lseek(i->fd, (off_t)p, SEEK_DATA);
+
+	if (d < 0) {
+		/* ENXIO: a hole to the end; anything else: assume data. */
+		if (errno == ENXIO) {
+			i->hole_lo = p;
+			i->hole_hi = UINT64_MAX;
+		} else {
+			i->data_lo = p;
+			i->data_hi = UINT64_MAX;
+		}
+	} else if ((uint64_t)d > p) {
+		i->hole_lo = p;
+		i->hole_hi = d;
+	} else {
+		off_t h = lseek(i->fd, (off_t)p, SEEK_HOLE);
+
+		i->data_lo = p;
+		i->data_hi = h > d ? (uint64_t)h : UINT64_MAX;
+	}
+	lseek(i->fd, readpos, SEEK_SET);
+}
+
+/*
+ * Are the next BYTES (all buffered) a hole to keep?  --sparse=auto: they
+ * lie in a hole of a sparse source file; --sparse=always: they are zeroes.
+ */
+bool pcw_iter_zero(struct pcw_iter *i, size_t bytes)
+{
+	uint64_t p = i->src_pos, e = p + bytes;
+
+	if (bytes == 0 || bytes > pcw_iter_count(i))
+		return false;
+	switch (i->sparse) {
+	case PCW_SPARSE_NEVER:
+		return false;
+	case PCW_SPARSE_ALWAYS:
+		return all_zero(i->buf + i->head, bytes);
+	case PCW_SPARSE_AUTO:
+		break;
+	}
+	if (!i->is_reg)
+		return false;
+	if (!(p >= i->hole_lo && e <= i->hole_hi) &&
+	    !(p >= i->data_lo && p < i->data_hi))
+		probe_holes(i, p);
+	return p >= i->hole_lo && e <= i->hole_hi &&
+	       all_zero(i->buf + i->head, bytes);
 }

@@ -57,6 +57,8 @@ errcode_t pcw_nd_write_begin(struct pcw_mapping *m, uint64_t pos, unsigned len,
 	err = pcw_block_prepare(m, pos, len, &page, &holes, fsdata);
 	if (err)
 		return err;
+	if (fsdata->hole)
+		holes &= ~pcw_sparse_blocks(m, pos, len);
 	if (holes) {
 		err = pcw_alloc_holes(m, page, holes);
 		if (err)

@@ -167,6 +167,13 @@ void pcw_iter_free(struct pcw_iter *iter);
 typedef size_t (*pcw_copy_fault_fn)(void *arg, uint64_t pos, size_t bytes);
 void pcw_iter_set_fault(struct pcw_iter *iter, pcw_copy_fault_fn fn, void *arg);
 
+enum pcw_sparse {
+	PCW_SPARSE_AUTO,	/* holes of a sparse source file stay holes */
+	PCW_SPARSE_ALWAYS,	/* every all-zero chunk becomes a hole */
+	PCW_SPARSE_NEVER,	/* allocate everything */
+};
+void pcw_iter_set_sparse(struct pcw_iter *iter, enum pcw_sparse sparse);
+
 /* ---- the write loop -------------------------------------------------------- */
 
 /*

@@ -95,6 +95,12 @@ again:
 			bytes = pcw_iter_count(i);
 
 		memset(&fsdata, 0, sizeof(fsdata));
+		/*
+		 * pcwrite's one addition to the loop: a chunk the source says
+		 * is a hole (--sparse) is passed down, for write_begin to
+		 * leave unallocated.  It is still an iteration, reported.
+		 */
+		fsdata.hole = pcw_iter_zero(i, bytes);
 		err = a_ops->write_begin(mapping, pos, bytes, &page, &fsdata);
 		if (err) {
 			report_page(mapping, pos, offset, bytes, 0,

@@ -36,6 +36,7 @@ usage_error() {
 	usage_error --append --offset=0 "$IMG" /f
 	usage_error --append --no-clobber "$IMG" /f
 	usage_error --report=xml "$IMG" /f
+	usage_error --sparse=maybe "$IMG" /f
 	usage_error --dirty-limit=lots "$IMG" /f
 	usage_error --dirty-limit=0 "$IMG" /f
 	usage_error --dirty-limit=1T "$IMG" /f
