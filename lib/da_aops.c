@@ -153,11 +153,58 @@ int64_t pcw_block_write_end(struct pcw_mapping *m, uint64_t pos, unsigned len,
 
 bool pcw_nonda_switch(const struct pcw_mapping *m)
 {
-	blk64_t free_blocks = ext2fs_free_blocks_count(m->fs->super);
+	blk64_t free_clusters = pcw_free_clusters(m->fs);
 	blk64_t dirty = m->pfs->reserved;
 
-	return 2 * free_blocks < 3 * dirty ||
-	       free_blocks < dirty + PCW_FREE_WATERMARK;
+	return 2 * free_clusters < 3 * dirty ||
+	       free_clusters < dirty + PCW_FREE_WATERMARK;
+}
+
+/*
+ * Is logical cluster LC spoken for: a delayed block in the page cache (its
+ * reservation taken) or a mapped block (its physical cluster allocated)?
+ */
+static bool cluster_accounted(struct pcw_mapping *m, blk64_t lc)
+{
+	unsigned ratio = EXT2FS_CLUSTER_RATIO(m->fs), k;
+	blk64_t first = lc * ratio;
+
+	for (k = 0; k < ratio; k++) {
+		struct pcw_page *p = pcw_find_page(m, (first + k) / m->bpp);
+
+		if (p && ((p->delayed | p->mapped) &
+			  (1ULL << ((first + k) % m->bpp))))
+			return true;
+	}
+	return pcw_cluster_pblk(m, lc) != 0;
+}
+
+/*
+ * The reservations the new delayed blocks HOLES of page INDEX need: one a
+ * block, or on bigalloc one for each logical cluster not yet accounted for
+ * (ext4_da_map_blocks checks the cluster before ext4_da_reserve_space).
+ */
+unsigned pcw_clusters_to_reserve(struct pcw_mapping *m, uint64_t index,
+				 uint64_t holes)
+{
+	unsigned n = 0, b;
+	blk64_t last = ~0ULL;
+
+	if (EXT2FS_CLUSTER_RATIO(m->fs) == 1)
+		return popcount64(holes);
+	for (b = 0; b < m->bpp; b++) {
+		blk64_t lc;
+
+		if (!(holes & (1ULL << b)))
+			continue;
+		lc = EXT2FS_B2C(m->fs, index * m->bpp + b);
+		if (lc == last)
+			continue;
+		last = lc;
+		if (!cluster_accounted(m, lc))
+			n++;
+	}
+	return n;
 }
 
 /*
@@ -183,7 +230,7 @@ static errcode_t pcw_da_write_begin(struct pcw_mapping *m, uint64_t pos,
 		return err;
 	if (fsdata->hole)
 		holes &= ~pcw_sparse_blocks(m, pos, len);
-	n = popcount64(holes);
+	n = pcw_clusters_to_reserve(m, page->index, holes);
 	if (n) {
 		err = pcw_reserve(m, n);
 		if (err == ENOSPC) {
@@ -200,10 +247,11 @@ static errcode_t pcw_da_write_begin(struct pcw_mapping *m, uint64_t pos,
 		}
 		if (err)
 			return err;
-		page->delayed |= holes;
-		fsdata->new_blocks = holes;
 		fsdata->reserved = n;
 	}
+	/* On bigalloc a block can be delayed under another's reservation. */
+	page->delayed |= holes;
+	fsdata->new_blocks = holes;
 	*pagep = page;
 	return 0;
 }

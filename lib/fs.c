@@ -58,11 +58,12 @@ unsigned pcw_fs_block_size(const pcw_fs *pfs)
 
 uint64_t pcw_fs_avail_bytes(const pcw_fs *pfs)
 {
-	blk64_t free_blocks = ext2fs_free_blocks_count(pfs->fs->super);
+	blk64_t free_clusters = pcw_free_clusters(pfs->fs);
 
-	if (free_blocks <= pfs->reserved)
+	if (free_clusters <= pfs->reserved)
 		return 0;
-	return (uint64_t)(free_blocks - pfs->reserved) * pfs->fs->blocksize;
+	return (uint64_t)EXT2FS_C2B(pfs->fs, free_clusters - pfs->reserved) *
+	       pfs->fs->blocksize;
 }
 
 /* The state and features pcwrite will not write into. */
@@ -85,8 +86,10 @@ static errcode_t check_fs(ext2_filsys fs)
 	/* libext2fs keeps no quota usage: e2fsck would find it wrong. */
 	if (ext2fs_has_feature_quota(sb) || ext2fs_has_feature_project(sb))
 		return PCW_ET_QUOTA;
-	if (ext2fs_has_feature_bigalloc(sb) ||
-	    ext2fs_has_feature_shared_blocks(sb))
+	if (ext2fs_has_feature_shared_blocks(sb))
+		return PCW_ET_UNSUPP_FEATURE;
+	/* bigalloc without extents is not a layout ext4 can mount. */
+	if (ext2fs_has_feature_bigalloc(sb) && !ext2fs_has_feature_extents(sb))
 		return PCW_ET_UNSUPP_FEATURE;
 	if (ext2fs_free_blocks_count(sb) > ext2fs_blocks_count(sb) ||
 	    sb->s_free_inodes_count > sb->s_inodes_count)

@@ -166,6 +166,8 @@ errcode_t pcw_grab_page(struct pcw_mapping *mapping, uint64_t index,
 void pcw_set_page_dirty(struct pcw_mapping *mapping, struct pcw_page *page);
 void pcw_drop_clean_pages(struct pcw_mapping *mapping);
 errcode_t pcw_balance_dirty_pages(struct pcw_mapping *mapping);
+errcode_t pcw_mapping_preload(struct pcw_mapping *mapping, const void *data,
+			      size_t size);
 errcode_t pcw_zero_eof_tail(struct pcw_mapping *mapping, uint64_t pos);
 static inline uint64_t pcw_page_full_mask(const struct pcw_mapping *m)
 {
@@ -189,6 +191,8 @@ static inline uint64_t pcw_covered_blocks(const struct pcw_mapping *m,
 errcode_t pcw_block_prepare(struct pcw_mapping *mapping, uint64_t pos,
 			    unsigned len, struct pcw_page **pagep,
 			    uint64_t *holes, struct pcw_fsdata *fsdata);
+unsigned pcw_clusters_to_reserve(struct pcw_mapping *mapping, uint64_t index,
+				 uint64_t holes);
 uint64_t pcw_sparse_blocks(const struct pcw_mapping *mapping, uint64_t pos,
 			   unsigned len);
 errcode_t pcw_alloc_holes(struct pcw_mapping *mapping, struct pcw_page *page,
@@ -205,10 +209,18 @@ int64_t pcw_nd_write_end(struct pcw_mapping *mapping, uint64_t pos,
 
 /* writeback.c */
 errcode_t pcw_writepages(struct pcw_mapping *mapping, uint64_t *nr_written);
+/* What pcw_alloc_run gave: blocks for the data, and the clusters it took. */
+struct pcw_alloc {
+	blk64_t		pblk, len;	/* physical blocks for the run's head */
+	blk64_t		cstart, clen;	/* newly allocated blocks (whole clusters) */
+	blk64_t		clusters;	/* clusters newly allocated */
+};
 errcode_t pcw_alloc_run(struct pcw_mapping *mapping, blk64_t lblk,
-			blk64_t want, bool reserved, blk64_t *pblk,
-			blk64_t *plen);
-void pcw_free_run(struct pcw_mapping *mapping, blk64_t pblk, blk64_t len);
+			blk64_t len, bool reserved, struct pcw_alloc *a);
+void pcw_free_run(struct pcw_mapping *mapping, const struct pcw_alloc *a);
+blk64_t pcw_free_clusters(ext2_filsys fs);
+blk64_t pcw_cluster_pblk(struct pcw_mapping *mapping, blk64_t lc);
+void pcw_drop_delayed(struct pcw_mapping *mapping);
 errcode_t pcw_write_inode(struct pcw_mapping *mapping);
 void pcw_release_reservation(struct pcw_mapping *mapping, blk64_t n);
 errcode_t pcw_reserve(struct pcw_mapping *mapping, blk64_t n);

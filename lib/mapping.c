@@ -212,3 +212,39 @@ errcode_t pcw_zero_eof_tail(struct pcw_mapping *m, uint64_t pos)
 	pcw_set_page_dirty(m, page);
 	return 0;
 }
+
+/*
+ * Put DATA at the start of the file as dirty, delayed pages: what
+ * ext4_da_convert_inline_data_to_extent() does with an inline file's bytes.
+ */
+errcode_t pcw_mapping_preload(struct pcw_mapping *m, const void *data,
+			      size_t size)
+{
+	const unsigned char *p = data;
+	uint64_t pos;
+	errcode_t err;
+
+	for (pos = 0; pos < size; pos += m->page_size) {
+		struct pcw_page *page;
+		size_t n = size - pos < m->page_size ? size - pos : m->page_size;
+		uint64_t blocks = pcw_page_full_mask(m);
+		unsigned nb = (n + m->blocksize - 1) >> m->blkbits;
+		bool created;
+
+		if (nb < 64)
+			blocks &= (1ULL << nb) - 1;
+		err = pcw_grab_page(m, pos >> m->page_shift, &page, &created);
+		if (!err)
+			err = pcw_reserve(m, pcw_clusters_to_reserve(m,
+						page->index, blocks));
+		if (err)
+			return err;
+		memcpy(page->data, p + pos, n);
+		page->uptodate |= blocks;
+		page->delayed |= blocks;
+		page->dirty |= blocks;
+		pcw_set_page_dirty(m, page);
+	}
+	m->i_size = size;
+	return 0;
+}

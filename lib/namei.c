@@ -330,13 +330,76 @@ static errcode_t create_file(pcw_fs *pfs, ext2_ino_t parent, const char *name,
 }
 
 /*
+ * An inline-data file becomes an ordinary one (ext4 converts it when a write
+ * outgrows the inode; pcwrite converts on every write, since libext2fs
+ * 1.47.0's inline write path corrupts data).  The old contents, if kept,
+ * come back in *data for the page cache.  ext2fs_punch strips the inline
+ * data and its system.data attribute; the inode is read again after it, as
+ * the attribute lives in the inode's extra space.
+ */
+static errcode_t unpack_inline(ext2_filsys fs, ext2_ino_t ino,
+			       struct ext2_inode_large *inode, bool keep,
+			       void **data, size_t *size)
+{
+	unsigned isize = EXT2_INODE_SIZE(fs->super);
+	size_t sz = 0;
+	void *buf = NULL;
+	errcode_t err;
+
+	*data = NULL;
+	*size = 0;
+	if (keep) {
+		err = ext2fs_inline_data_size(fs, ino, &sz);
+		if (err)
+			return err;
+		buf = calloc(1, sz + 1);
+		if (!buf)
+			return ENOMEM;
+		err = ext2fs_inline_data_get(fs, ino, (struct ext2_inode *)inode,
+					     buf, &sz);
+		if (err)
+			goto fail;
+		/* The inline area is returned whole: the file is i_size long. */
+		if (sz > EXT2_I_SIZE(inode))
+			sz = EXT2_I_SIZE(inode);
+	}
+	err = ext2fs_punch(fs, ino, (struct ext2_inode *)inode, NULL, 0, ~0ULL);
+	if (!err)
+		err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)inode,
+					     isize);
+	if (err)
+		goto fail;
+	inode->i_flags &= ~EXT4_INLINE_DATA_FL;
+	memset(inode->i_block, 0, sizeof(inode->i_block));
+	if (ext2fs_has_feature_extents(fs->super)) {
+		ext2_extent_handle_t h;
+
+		err = ext2fs_extent_open2(fs, ino, (struct ext2_inode *)inode,
+					  &h);
+		if (err)
+			goto fail;
+		ext2fs_extent_free(h);
+	}
+	err = ext2fs_inode_size_set(fs, (struct ext2_inode *)inode, sz);
+	if (err)
+		goto fail;
+	*data = buf;
+	*size = sz;
+	return 0;
+fail:
+	free(buf);
+	return err;
+}
+
+/*
  * An existing file: truncate it (the shell's '>') unless appending or
  * writing at an offset; it keeps its inode, and its mode and owner unless
  * told otherwise.
  */
 static errcode_t open_existing(pcw_fs *pfs, ext2_ino_t ino,
 			       const struct pcw_file_params *fp,
-			       struct ext2_inode_large *inode)
+			       struct ext2_inode_large *inode,
+			       void **inline_data, size_t *inline_size)
 {
 	ext2_filsys fs = pfs->fs;
 	unsigned isize = EXT2_INODE_SIZE(fs->super);
@@ -346,9 +409,13 @@ static errcode_t open_existing(pcw_fs *pfs, ext2_ino_t ino,
 				     isize);
 	if (err)
 		return err;
-	if (inode->i_flags & EXT4_INLINE_DATA_FL)
-		return PCW_ET_UNSUPP_INODE;
-	if (!(fp->flags & (PCW_FILE_APPEND | PCW_FILE_KEEP))) {
+	if (inode->i_flags & EXT4_INLINE_DATA_FL) {
+		err = unpack_inline(fs, ino, inode,
+				    fp->flags & (PCW_FILE_APPEND | PCW_FILE_KEEP),
+				    inline_data, inline_size);
+		if (err)
+			return err;
+	} else if (!(fp->flags & (PCW_FILE_APPEND | PCW_FILE_KEEP))) {
 		err = ext2fs_punch(fs, ino, (struct ext2_inode *)inode, NULL,
 				   0, ~0ULL);
 		if (err)
@@ -402,6 +469,8 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 	ext2_filsys fs;
 	unsigned page_size;
 	ext2_ino_t parent;
+	void *inline_data = NULL;
+	size_t inline_size = 0;
 	errcode_t err;
 
 	if (!pfs || pfs->magic != PCW_MAGIC_FS)
@@ -439,7 +508,8 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 
 	if (d->ino) {
 		m->ino = d->ino;
-		err = open_existing(pfs, d->ino, fp, m->inode);
+		err = open_existing(pfs, d->ino, fp, m->inode, &inline_data,
+				    &inline_size);
 	} else {
 		parent = d->parent;
 		err = 0;
@@ -465,12 +535,21 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 						       : PCW_DEFAULT_DIRTY_LIMIT);
 	if (err)
 		goto fail;
+	if (inline_size) {
+		/* The old inline bytes are the first page's data now. */
+		m->i_disksize = 0;
+		err = pcw_mapping_preload(m, inline_data, inline_size);
+		if (err)
+			goto fail;
+	}
 	err = pcw_write_inode(m);
 	if (err)
 		goto fail;
+	free(inline_data);
 	*ret = m;
 	return 0;
 fail:
+	free(inline_data);
 	pcw_mapping_free(m);
 	return err;
 }
@@ -490,21 +569,12 @@ errcode_t pcw_mapping_finish(struct pcw_mapping *m,
 {
 	uint64_t n;
 	errcode_t err, err2;
-	unsigned s;
 
 	if (!m || m->magic != PCW_MAGIC_MAPPING)
 		return PCW_ET_MAGIC_MAPPING;
 	err = m->a_ops->writepages(m, &n);
 	/* Reservations no write committed (a short copy never retried). */
-	for (s = 0; s < m->next_slot; s++) {
-		struct pcw_page *p = &m->pages[s];
-
-		if (p->used && (p->delayed & ~p->dirty)) {
-			pcw_release_reservation(m,
-				__builtin_popcountll(p->delayed & ~p->dirty));
-			p->delayed &= p->dirty;
-		}
-	}
+	pcw_drop_delayed(m);
 	pcw_drop_clean_pages(m);
 	err2 = pcw_write_inode(m);
 	if (!err)

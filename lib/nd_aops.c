@@ -19,8 +19,9 @@ errcode_t pcw_alloc_holes(struct pcw_mapping *m, struct pcw_page *page,
 	errcode_t err;
 
 	while (holes >> b) {
+		struct pcw_alloc a;
 		unsigned e;
-		blk64_t pblk, plen, k;
+		blk64_t k;
 
 		if (!(holes & (1ULL << b))) {
 			b++;
@@ -29,19 +30,19 @@ errcode_t pcw_alloc_holes(struct pcw_mapping *m, struct pcw_page *page,
 		for (e = b; e < m->bpp && (holes & (1ULL << e)); e++)
 			;
 		err = pcw_alloc_run(m, page->index * m->bpp + b, e - b,
-				    false, &pblk, &plen);
+				    false, &a);
 		if (err)
 			return err;
-		err = pcw_map_insert(m, page->index * m->bpp + b, pblk, plen);
+		err = pcw_map_insert(m, page->index * m->bpp + b, a.pblk, a.len);
 		if (err) {
-			pcw_free_run(m, pblk, plen);
+			pcw_free_run(m, &a);
 			return err;
 		}
-		for (k = 0; k < plen; k++) {
+		for (k = 0; k < a.len; k++) {
 			page->mapped |= 1ULL << (b + k);
-			page->pblk[b + k] = pblk + k;
+			page->pblk[b + k] = a.pblk + k;
 		}
-		b += plen;
+		b += a.len;
 	}
 	return 0;
 }

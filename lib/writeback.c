@@ -22,23 +22,33 @@
 
 #include "internal.h"
 
-/* Room for extent-tree (or indirect) blocks the reserved data may need. */
+/*
+ * Space is counted in clusters (a cluster is a block but on bigalloc).
+ * Room is kept for the extent-tree (or indirect) blocks the reserved data
+ * may need.
+ */
 static blk64_t pcw_reserve_slack(blk64_t reserved)
 {
 	return 4 + (reserved + 339) / 340 + (reserved + 340 * 340 - 1) / (340 * 340);
 }
 
+blk64_t pcw_free_clusters(ext2_filsys fs)
+{
+	return EXT2FS_B2C(fs, ext2fs_free_blocks_count(fs->super));
+}
+
 /*
- * ext4_da_reserve_space(): account N blocks against free space.  pcwrite
+ * ext4_da_reserve_space(): account N clusters against free space.  pcwrite
  * writes as the filesystem's root would, so the root-reserved blocks count
  * as free; the slack for tree blocks does not.
  */
 errcode_t pcw_reserve(struct pcw_mapping *m, blk64_t n)
 {
-	blk64_t free_blocks = ext2fs_free_blocks_count(m->fs->super);
+	blk64_t free_clusters = pcw_free_clusters(m->fs);
 	blk64_t need = m->pfs->reserved + n;
 
-	if (free_blocks < need || free_blocks - need < pcw_reserve_slack(need))
+	if (free_clusters < need ||
+	    free_clusters - need < pcw_reserve_slack(need))
 		return ENOSPC;
 	m->pfs->reserved += n;
 	m->reserved += n;
@@ -54,57 +64,108 @@ void pcw_release_reservation(struct pcw_mapping *m, blk64_t n)
 }
 
 /*
- * Allocate up to WANT blocks for logical block LBLK: the first free range at
- * or after the goal, marked in the bitmaps and the group counts.  Blocks
- * with a reservation (delalloc writeback) have their space already; any
- * other allocation (nodelalloc) must leave the reserved blocks and their
- * slack alone, as ext4_claim_free_clusters() does.
+ * The physical cluster already backing logical cluster LC (bigalloc: one
+ * block of the cluster is mapped), or 0.  Blocks of a logical cluster all
+ * live in one physical cluster, at the same offset.
  */
-errcode_t pcw_alloc_run(struct pcw_mapping *m, blk64_t lblk, blk64_t want,
-			bool reserved, blk64_t *pblk, blk64_t *plen)
+blk64_t pcw_cluster_pblk(struct pcw_mapping *m, blk64_t lc)
 {
+	unsigned ratio = EXT2FS_CLUSTER_RATIO(m->fs), k;
+	blk64_t first = lc * ratio;
+
+	for (k = 0; k < ratio; k++) {
+		struct pcw_map map;
+
+		if (pcw_map_lookup(m, first + k, &map) || !map.pblk)
+			continue;
+		return map.pblk + (first + k - map.lblk) - k;
+	}
+	return 0;
+}
+
+/*
+ * Allocate for the LEN blocks from logical block LBLK, as many as one range
+ * gives: the first free range at or after the goal, marked in the bitmaps
+ * and the group counts.  On bigalloc a logical cluster that already has a
+ * physical cluster takes its blocks from it, and new clusters are allocated
+ * whole, the logical and physical offsets in the cluster equal.  Blocks with
+ * a reservation (delalloc writeback) have their space already; any other
+ * allocation (nodelalloc) must leave the reserved clusters and their slack
+ * alone, as ext4_claim_free_clusters() does.
+ */
+errcode_t pcw_alloc_run(struct pcw_mapping *m, blk64_t lblk, blk64_t len,
+			bool reserved, struct pcw_alloc *a)
+{
+	ext2_filsys fs = m->fs;
+	unsigned ratio = EXT2FS_CLUSTER_RATIO(fs);
+	blk64_t off = lblk & EXT2FS_CLUSTER_MASK(fs), want, start, got;
 	errcode_t err;
 
-	if (!reserved) {
-		blk64_t free_blocks = ext2fs_free_blocks_count(m->fs->super);
-		blk64_t keep = m->pfs->reserved +
-			       pcw_reserve_slack(m->pfs->reserved + want);
+	memset(a, 0, sizeof(*a));
+	if (len > PCW_MAX_EXTENT_LEN - off)
+		len = PCW_MAX_EXTENT_LEN - off;
+	if (ratio > 1) {
+		blk64_t pc = pcw_cluster_pblk(m, EXT2FS_B2C(fs, lblk));
 
-		if (free_blocks <= keep)
+		if (pc) {
+			a->pblk = pc + off;
+			a->len = ratio - off < len ? ratio - off : len;
+			return 0;
+		}
+	}
+	want = EXT2FS_C2B(fs, EXT2FS_B2C(fs, off + len + ratio - 1));
+	if (!reserved) {
+		blk64_t free_clusters = pcw_free_clusters(fs);
+		blk64_t keep = m->pfs->reserved +
+			pcw_reserve_slack(m->pfs->reserved +
+					  EXT2FS_B2C(fs, want));
+
+		if (free_clusters <= keep)
 			return ENOSPC;
-		if (want > free_blocks - keep)
-			want = free_blocks - keep;
+		if (EXT2FS_B2C(fs, want) > free_clusters - keep)
+			want = EXT2FS_C2B(fs, free_clusters - keep);
 	}
 
 	if (!m->goal)
-		m->goal = ext2fs_find_inode_goal(m->fs, m->ino,
+		m->goal = ext2fs_find_inode_goal(fs, m->ino,
 						 (struct ext2_inode *)m->inode,
 						 lblk);
-	if (want > PCW_MAX_EXTENT_LEN)
-		want = PCW_MAX_EXTENT_LEN;
-	err = ext2fs_new_range(m->fs, 0, m->goal, want, NULL, pblk, plen);
+	m->goal &= ~(blk64_t)EXT2FS_CLUSTER_MASK(fs);
+	err = ext2fs_new_range(fs, 0, m->goal, want, NULL, &start, &got);
 	if (err == EXT2_ET_BLOCK_ALLOC_FAIL)
 		return ENOSPC;
 	if (err)
 		return err;
-	ext2fs_block_alloc_stats_range(m->fs, *pblk, *plen, +1);
-	err = ext2fs_iblk_add_blocks(m->fs, (struct ext2_inode *)m->inode,
-				     *plen);
+	if ((start & EXT2FS_CLUSTER_MASK(fs)) || got <= off)
+		return PCW_ET_CORRUPT;	/* cannot happen with a cluster bitmap */
+	ext2fs_block_alloc_stats_range(fs, start, got, +1);
+	/* i_blocks is counted in clusters on bigalloc. */
+	err = ext2fs_iblk_add_blocks(fs, (struct ext2_inode *)m->inode,
+				     EXT2FS_B2C(fs, got + ratio - 1));
 	if (err) {
-		ext2fs_block_alloc_stats_range(m->fs, *pblk, *plen, -1);
+		ext2fs_block_alloc_stats_range(fs, start, got, -1);
 		return err;
 	}
-	m->goal = *pblk + *plen;
+	a->cstart = start;
+	a->clen = got;
+	a->clusters = EXT2FS_B2C(fs, got + ratio - 1);
+	a->pblk = start + off;
+	a->len = got - off < len ? got - off : len;
+	m->goal = start + got;
 	m->dirty_inode = true;
 	return 0;
 }
 
-void pcw_free_run(struct pcw_mapping *m, blk64_t pblk, blk64_t len)
+/* Undo pcw_alloc_run: free the clusters it allocated, if any. */
+void pcw_free_run(struct pcw_mapping *m, const struct pcw_alloc *a)
 {
-	ext2fs_block_alloc_stats_range(m->fs, pblk, len, -1);
-	ext2fs_iblk_sub_blocks(m->fs, (struct ext2_inode *)m->inode, len);
-	if (m->goal == pblk + len)
-		m->goal = pblk;
+	if (!a->clen)
+		return;
+	ext2fs_block_alloc_stats_range(m->fs, a->cstart, a->clen, -1);
+	ext2fs_iblk_sub_blocks(m->fs, (struct ext2_inode *)m->inode,
+			       a->clusters);
+	if (m->goal == a->cstart + a->clen)
+		m->goal = a->cstart;
 }
 
 /* Write the in-memory inode, its size being what is on disk. */
@@ -178,35 +239,50 @@ static errcode_t map_and_submit(struct pcw_mapping *m, size_t i, size_t end,
 	errcode_t err;
 
 	while (i < end) {
-		blk64_t pblk, plen, k;
+		struct pcw_alloc a;
+		blk64_t k;
 
 		*failed_lblk = m->wb[i].lblk;
-		err = pcw_alloc_run(m, m->wb[i].lblk, end - i, true, &pblk,
-				    &plen);
+		err = pcw_alloc_run(m, m->wb[i].lblk, end - i, true, &a);
 		if (err)
 			return err;
-		err = submit_blocks(m, i, plen, pblk);
+		err = submit_blocks(m, i, a.len, a.pblk);
 		if (!err)
-			err = pcw_map_insert(m, m->wb[i].lblk, pblk, plen);
+			err = pcw_map_insert(m, m->wb[i].lblk, a.pblk, a.len);
 		if (err) {
-			pcw_free_run(m, pblk, plen);
+			pcw_free_run(m, &a);
 			return err;
 		}
-		pcw_release_reservation(m, plen);
-		for (k = 0; k < plen; k++) {
+		/* One reservation per logical cluster given a physical one. */
+		pcw_release_reservation(m, a.clusters);
+		for (k = 0; k < a.len; k++) {
 			struct pcw_wb_block *w = &m->wb[i + k];
 			uint64_t bit = 1ULL << w->bit;
 
 			w->page->delayed &= ~bit;
 			w->page->mapped |= bit;
-			w->page->pblk[w->bit] = pblk + k;
+			w->page->pblk[w->bit] = a.pblk + k;
 		}
-		clean_blocks(m, i, i + plen);
-		emit_writeback(m, m->wb[i].lblk, pblk, plen, false);
-		*nr_written += plen;
-		i += plen;
+		clean_blocks(m, i, i + a.len);
+		emit_writeback(m, m->wb[i].lblk, a.pblk, a.len, false);
+		*nr_written += a.len;
+		i += a.len;
 	}
 	return 0;
+}
+
+/*
+ * Nothing delayed is left to write: release what this file still holds
+ * reserved (ext4_da_release_space at invalidate).
+ */
+void pcw_drop_delayed(struct pcw_mapping *m)
+{
+	unsigned s;
+
+	for (s = 0; s < m->next_slot; s++)
+		if (m->pages[s].used)
+			m->pages[s].delayed &= m->pages[s].dirty;
+	pcw_release_reservation(m, m->reserved);
 }
 
 static int cmp_page_index(const void *a, const void *b)
@@ -359,16 +435,14 @@ errcode_t pcw_writepages(struct pcw_mapping *m, uint64_t *nr_written)
 
 			if (!(p->dirty & b))
 				continue;
-			if (p->delayed & b) {
-				p->delayed &= ~b;
-				pcw_release_reservation(m, 1);
-			}
+			p->delayed &= ~b;
 			p->dirty &= ~b;
 			p->uptodate &= ~b;
 			p->flags &= ~PG_uptodate;
 		}
 		if (end < m->i_size)
 			m->i_size = end > m->i_disksize ? end : m->i_disksize;
+		pcw_drop_delayed(m);
 	}
 	for (s = 0; s < m->next_slot; s++)
 		if (m->pages[s].used && !m->pages[s].dirty)

@@ -100,10 +100,9 @@ refused() {
 	fsck_clean "$IMG"
 }
 
-@test "bigalloc is refused until it is supported" {
-	mkimg "$IMG" 64M -t ext4 -O bigalloc -C 16384
-	refused 1 "not supported" /f
-	fsck_clean "$IMG"
+@test "an unknown read-only-compatible feature is refused" {
+	debugfs -w -R "feature FEATURE_R31" "$IMG" 2>/dev/null
+	refused 1 "unsupported read-only feature" /f
 }
 
 @test "not an ext2/3/4 image is refused" {

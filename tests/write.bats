@@ -195,3 +195,19 @@ setup() {
 	echo "extents: pcwrite $ours, kernel $theirs"
 	[ "$ours" -le "$theirs" ]
 }
+
+@test "bigalloc: whole clusters, logical and physical offsets equal, i_blocks in clusters" {
+	mkimg "$IMG" 128M -t ext4 -b 4096 -O bigalloc -C 65536
+	mkdata "$BATS_TEST_TMPDIR/data" 100000
+	run -0 "$PCWRITE" -r json "$IMG" /f <"$BATS_TEST_TMPDIR/data"
+	# 16 blocks a cluster: a page reserves a cluster only at a cluster start
+	[ "$(grep '"event":"page"' <<<"$output" | grep -c '"reserved":1')" -eq 2 ]
+	[ "$(grep '"event":"page"' <<<"$output" | grep -c '"reserved":0')" -eq 23 ]
+	verify "$IMG" /f "$BATS_TEST_TMPDIR/data"
+	# 2 clusters of 16 4 KiB blocks
+	[ "$(dstat "$IMG" /f | sed -n 's/.*Blockcount: \([0-9]*\).*/\1/p')" -eq 256 ]
+	cat "$BATS_TEST_TMPDIR/data" "$BATS_TEST_TMPDIR/data" >"$BATS_TEST_TMPDIR/twice"
+	run -0 "$PCWRITE" --append "$IMG" /f <"$BATS_TEST_TMPDIR/data"
+	verify "$IMG" /f "$BATS_TEST_TMPDIR/twice"
+	[ "$(extent_count "$IMG" /f)" -eq 1 ]
+}
