@@ -95,7 +95,8 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	char *report = NULL, *report_file = NULL, *dirty = NULL, *page = NULL;
 	char *offset = NULL, *mode = NULL, *owner = NULL, *group = NULL;
 	char *mtime = NULL, *image_offset = NULL, *sparse = NULL, *env;
-	int no_delalloc = 0, no_sync = 0, parents = 0;
+	int no_delalloc = 0, no_sync = 0, parents = 0, progress = 0;
+	char *undo = NULL;
 	const char **args;
 	poptContext con;
 	size_t n;
@@ -129,12 +130,17 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		  "allocate in write_begin, as ext4 with nodelalloc", NULL },
 		{ "image-offset", 0, POPT_ARG_STRING, &image_offset, 0,
 		  "the filesystem starts at this byte of IMAGE", "BYTES" },
+		{ "undo", 0, POPT_ARG_STRING, &undo, 0,
+		  "keep an e2undo file: 'e2undo FILE IMAGE' rolls the run back",
+		  "FILE" },
 		{ "no-sync", 0, POPT_ARG_NONE, &no_sync, 0,
 		  "skip the final fsync of the image", NULL },
 		{ "report", 'r', POPT_ARG_STRING, &report, 0,
 		  "none, summary, pages or json (default none)", "KIND" },
 		{ "report-file", 0, POPT_ARG_STRING, &report_file, 0,
 		  "write the report to PATH", "PATH" },
+		{ "progress", 0, POPT_ARG_NONE, &progress, 0,
+		  "a progress bar on standard error when it is a terminal", NULL },
 		{ "quiet", 'q', POPT_ARG_NONE, NULL, OPT_QUIET,
 		  "fewer messages", NULL },
 		{ "verbose", 'v', POPT_ARG_NONE, NULL, OPT_VERBOSE,
@@ -273,6 +279,8 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		usage_error(con, "invalid --report '%s' (none, summary, pages "
 			    "or json)", report);
 	ctl->report_file = report_file;
+	ctl->undo_file = undo;
+	ctl->progress = progress;
 	ctl->no_delalloc = no_delalloc;
 	ctl->no_sync = no_sync;
 	ctl->parents = parents;

@@ -29,12 +29,28 @@
 struct job {
 	const char	*source;	/* host path, or NULL for stdin */
 	int		fd;
+	uint64_t	size;		/* of a regular source, or 0 */
 	char		*dest;		/* path inside the image */
 	struct pcw_dest	d;
 	unsigned	mode;		/* default permission bits */
 };
 
 static int verbosity;
+
+/* Where the library's events go: the report and the progress bar. */
+struct reporter {
+	struct pcw_render	*render;
+	struct pcw_progress	*progress;
+};
+
+static void on_event(const struct pcw_event *ev, void *arg)
+{
+	struct reporter *r = arg;
+
+	pcw_render_event(ev, r->render);
+	if (ev->type == PCW_EV_PAGE)
+		pcw_progress_page(r->progress, ev->u.page.status);
+}
 
 static void die_usage(const char *msg, const char *arg)
 {
@@ -145,6 +161,8 @@ static int open_sources(const struct pcw_control *ctl, struct job *jobs)
 			return 1;
 		}
 		jobs[i].mode = st.st_mode & 07777;
+		if (S_ISREG(st.st_mode))
+			jobs[i].size = st.st_size;
 	}
 	return 0;
 }
@@ -213,7 +231,7 @@ static errcode_t resolve_dests(pcw_fs *pfs, const struct pcw_control *ctl,
 
 /* Write one file; returns 0, or the error already reported. */
 static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
-			   struct job *job, struct pcw_render *render)
+			   struct job *job, struct reporter *reporter)
 {
 	struct pcw_file_params fp;
 	struct pcw_mapping *mapping = NULL;
@@ -242,6 +260,7 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 	fp.dirty_limit = ctl->dirty_limit;
 	fp.report_name = job->dest;
 
+	pcw_progress_start(reporter->progress, job->dest, job->size);
 	err = pcw_mapping_open(pfs, &job->d, &fp, &mapping);
 	if (!err)
 		err = pcw_iter_open_fd(job->fd, pcw_mapping_page_size(mapping), &iter);
@@ -263,6 +282,7 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 		pcw_mapping_free(mapping);
 	}
 	pcw_iter_free(iter);
+	pcw_progress_end(reporter->progress);
 
 	/* What is on disk: the write can have been cut back by writeback. */
 	if (info.size < pos + written)
@@ -274,7 +294,7 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 	rec.pages = info.pages;
 	rec.extents = info.extents;
 	rec.status = !err ? "ok" : written ? "partial" : "failed";
-	pcw_render_file(render, &rec);
+	pcw_render_file(reporter->render, &rec);
 
 	if (err == EINTR && pcw_signal_pending()) {
 		if (verbosity >= 0)
@@ -299,6 +319,7 @@ int main(int argc, const char **argv)
 	struct pcw_control ctl;
 	struct pcw_open_params params;
 	struct pcw_render *render;
+	struct reporter reporter;
 	struct job *jobs;
 	size_t njobs, i;
 	pcw_fs *pfs = NULL;
@@ -331,6 +352,7 @@ int main(int argc, const char **argv)
 	params.flags = ctl.no_sync ? PCW_OPEN_NO_SYNC : 0;
 	params.image_offset = ctl.image_offset;
 	params.now = ctl.mtime;
+	params.undo_file = ctl.undo_file;
 	err = pcw_fs_open(ctl.image, &params, &pfs);
 	if (err) {
 		msg_error(ctl.image, NULL, err, NULL);
@@ -343,7 +365,9 @@ int main(int argc, const char **argv)
 		pcw_fs_abort(pfs);
 		die_usage("--page-size is below the image's block size (%s)", bs);
 	}
-	pcw_fs_set_report(pfs, pcw_render_event, render);
+	reporter.render = render;
+	reporter.progress = ctl.progress ? pcw_progress_open() : NULL;
+	pcw_fs_set_report(pfs, on_event, &reporter);
 
 	err = resolve_dests(pfs, &ctl, jobs, njobs, &failed);
 	if (err) {
@@ -358,7 +382,7 @@ int main(int argc, const char **argv)
 	}
 
 	for (i = 0; i < njobs && !pcw_signal_pending(); i++) {
-		err = write_one(pfs, &ctl, &jobs[i], render);
+		err = write_one(pfs, &ctl, &jobs[i], &reporter);
 		if (err)
 			break;
 	}
@@ -369,6 +393,7 @@ int main(int argc, const char **argv)
 		if (!err)
 			err = err2;
 	}
+	pcw_progress_close(reporter.progress);
 	rerr = pcw_render_close(render);
 	if (rerr && !pcw_signal_pending()) {
 		fprintf(stderr, "pcwrite: report: %s\n", strerror(rerr));

@@ -33,6 +33,8 @@ struct pcw_control {
 	uint64_t	dirty_limit;
 	bool		no_delalloc, no_sync;
 	uint64_t	image_offset;
+	const char	*undo_file;
+	bool		progress;
 
 	enum report_kind report;
 	const char	*report_file;
@@ -58,5 +60,14 @@ void pcw_render_event(const struct pcw_event *ev, void *arg);
 void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *rec);
 /* Flush and close; returns an errno when the report could not be written. */
 int pcw_render_close(struct pcw_render *r);
+
+/* progress.c: NULL (and every call a no-op) when stderr is not a terminal */
+struct pcw_progress;
+struct pcw_progress *pcw_progress_open(void);
+void pcw_progress_start(struct pcw_progress *p, const char *file,
+			uint64_t total);
+void pcw_progress_page(struct pcw_progress *p, int64_t status);
+void pcw_progress_end(struct pcw_progress *p);
+void pcw_progress_close(struct pcw_progress *p);
 
 #endif

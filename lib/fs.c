@@ -102,7 +102,7 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 {
 	pcw_fs *pfs;
 	struct stat st;
-	char io_options[64] = "";
+	char *io_options;
 	int flags = EXT2_FLAG_RW | EXT2_FLAG_64BITS | EXT2_FLAG_SKIP_MMP;
 	int mount_flags = 0;
 	errcode_t err;
@@ -115,7 +115,9 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 	pfs->flags = params->flags;
 	pfs->now = params->now >= 0 ? (time_t)params->now : time(NULL);
 	pfs->image = strdup(image);
-	if (!pfs->image) {
+	if (params->undo_file)
+		pfs->undo_file = strdup(params->undo_file);
+	if (!pfs->image || (params->undo_file && !pfs->undo_file)) {
 		err = ENOMEM;
 		goto fail;
 	}
@@ -154,9 +156,11 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 	}
 
 	/* Always pass options: a '?' in the name would be parsed as some. */
+	io_options = pfs->io_options;
 	if (params->image_offset)
-		snprintf(io_options, sizeof(io_options), "offset=%" PRIu64,
+		snprintf(io_options, sizeof(pfs->io_options), "offset=%" PRIu64,
 			 params->image_offset);
+	pfs->open_flags = flags;
 	err = ext2fs_open2(image, io_options, flags, 0, 0, unix_io_manager,
 			   &pfs->fs);
 	if (err) {
@@ -184,6 +188,38 @@ fail:
 }
 
 /*
+ * --undo: open the image again through libext2fs's undo I/O manager, which
+ * saves every block before it is first overwritten; `e2undo FILE IMAGE`
+ * puts them back.  The refusal checks ran on the plain open, so a refused
+ * run leaves no undo file.  Nothing was written in between.
+ */
+static errcode_t reopen_with_undo(pcw_fs *pfs)
+{
+	ext2_filsys fs;
+	errcode_t err;
+
+	if (unlink(pfs->undo_file) < 0 && errno != ENOENT)
+		return errno;
+	err = set_undo_io_backing_manager(unix_io_manager);
+	if (!err)
+		err = set_undo_io_backup_file(pfs->undo_file);
+	if (!err)
+		err = ext2fs_open2(pfs->image, pfs->io_options, pfs->open_flags,
+				   0, 0, undo_io_manager, &fs);
+	if (err)
+		return err;
+	fs->now = pfs->now;
+	err = ext2fs_read_bitmaps(fs);
+	if (err) {
+		ext2fs_free(fs);
+		return err;
+	}
+	ext2fs_free(pfs->fs);
+	pfs->fs = fs;
+	return 0;
+}
+
+/*
  * The first write of a run: clear the clean flag on disk, so an image whose
  * writer is killed is marked for fsck rather than trusted.
  */
@@ -196,6 +232,11 @@ errcode_t pcw_fs_begin_write(pcw_fs *pfs)
 		return PCW_ET_MAGIC_FS;
 	if (pfs->writing)
 		return 0;
+	if (pfs->undo_file) {
+		err = reopen_with_undo(pfs);
+		if (err)
+			return err;
+	}
 	fs = pfs->fs;
 	if (ext2fs_has_feature_mmp(fs->super)) {
 		fs->flags &= ~EXT2_FLAG_SKIP_MMP;
@@ -247,6 +288,7 @@ void pcw_fs_abort(pcw_fs *pfs)
 	if (pfs->lock_fd >= 0)
 		close(pfs->lock_fd);
 	free(pfs->image);
+	free(pfs->undo_file);
 	pfs->magic = 0;
 	free(pfs);
 }

@@ -23,6 +23,9 @@ struct pcw_fs {
 	int		magic;
 	ext2_filsys	fs;
 	char		*image;
+	char		*undo_file;
+	char		io_options[64];
+	int		open_flags;	/* for ext2fs_open2 */
 	int		lock_fd;
 	int		flags;		/* PCW_OPEN_* */
 	bool		writing;	/* superblock marked not clean */

@@ -179,6 +179,24 @@ static errcode_t dest_lookup(ext2_filsys fs, char *copy, bool trailing_slash,
 	return 0;
 }
 
+/* A directory gained an entry: its mtime and ctime, as the kernel sets them. */
+static void set_times(struct ext2_inode_large *inode, unsigned isize,
+		      time_t now, bool create);
+
+static errcode_t touch_dir(ext2_filsys fs, ext2_ino_t dir, time_t now)
+{
+	struct ext2_inode_large inode;
+	errcode_t err = ext2fs_read_inode_full(fs, dir,
+					       (struct ext2_inode *)&inode,
+					       sizeof(inode));
+
+	if (err)
+		return err;
+	set_times(&inode, EXT2_INODE_SIZE(fs->super), now, false);
+	return ext2fs_write_inode_full(fs, dir, (struct ext2_inode *)&inode,
+				       sizeof(inode));
+}
+
 /* ext2fs_link, growing the directory by a block when it is full. */
 static errcode_t link_name(ext2_filsys fs, ext2_ino_t dir, const char *name,
 			   ext2_ino_t ino, int type)
@@ -190,6 +208,8 @@ static errcode_t link_name(ext2_filsys fs, ext2_ino_t dir, const char *name,
 		if (!err)
 			err = ext2fs_link(fs, dir, name, ino, type);
 	}
+	if (!err)
+		err = touch_dir(fs, dir, fs->now);
 	return err;
 }
 
@@ -234,6 +254,8 @@ static errcode_t make_parents(pcw_fs *pfs, const struct pcw_dest *d,
 			/* Made by an earlier file of this run. */
 			made = false;
 			err = 0;
+		} else if (!err) {
+			err = touch_dir(fs, dir, fs->now);
 		}
 		if (!err)
 			err = ext2fs_lookup(fs, dir, tok, strlen(tok), NULL,
@@ -484,6 +506,7 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 	err = pcw_fs_begin_write(pfs);
 	if (err)
 		return err;
+	fs = pfs->fs;	/* --undo opens the image anew */
 
 	m = calloc(1, sizeof(*m));
 	if (!m)

@@ -74,6 +74,7 @@ struct pcw_open_params {
 	int		flags;		/* PCW_OPEN_* */
 	uint64_t	image_offset;	/* byte offset of the filesystem in IMAGE */
 	int64_t		now;		/* timestamps; -1: the current time */
+	const char	*undo_file;	/* keep an e2undo file, or NULL */
 };
 
 /*
@@ -83,7 +84,10 @@ struct pcw_open_params {
  */
 errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 		      pcw_fs **ret);
-/* Mark the superblock not clean: the first write of a run. */
+/*
+ * The first write of a run (pcw_mapping_open calls it too): with an undo
+ * file, reopen through the undo manager; mark the superblock not clean.
+ */
 errcode_t pcw_fs_begin_write(pcw_fs *pfs);
 /* Commit bitmaps, descriptors and superblock, mark it clean, sync, free. */
 errcode_t pcw_fs_close(pcw_fs *pfs);

@@ -192,3 +192,35 @@ usage_error() {
 	run -0 "$PCWRITE" -p "$IMG" /newdir "$BATS_TEST_TMPDIR/data" "$BATS_TEST_TMPDIR/other"
 	verify "$IMG" /newdir/other "$BATS_TEST_TMPDIR/other"
 }
+
+@test "--undo: e2undo rolls the run back to a byte-identical image; a refused run makes no undo file" {
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	mkdata "$BATS_TEST_TMPDIR/big" $((2 * 1024 * 1024))
+	run -0 "$PCWRITE" --undo "$BATS_TEST_TMPDIR/undo" -p "$IMG" /d/f "$BATS_TEST_TMPDIR/big"
+	verify "$IMG" /d/f "$BATS_TEST_TMPDIR/big"
+	run -0 e2undo "$BATS_TEST_TMPDIR/undo" "$IMG"
+	cmp "$IMG" "$BATS_TEST_TMPDIR/before"
+	run -1 "$PCWRITE" --undo "$BATS_TEST_TMPDIR/undo2" "$IMG" /missing/f <"$BATS_TEST_TMPDIR/data"
+	[ ! -e "$BATS_TEST_TMPDIR/undo2" ]
+	cmp "$IMG" "$BATS_TEST_TMPDIR/before"
+}
+
+@test "--progress draws a bar on a terminal and nothing elsewhere" {
+	command -v script >/dev/null || skip "script (util-linux) missing"
+	mkdata "$BATS_TEST_TMPDIR/big" $((3 * 1024 * 1024))
+	run -0 script -qec "'$PCWRITE' --progress '$IMG' /f '$BATS_TEST_TMPDIR/big'" /dev/null
+	[[ "$output" =~ /f\ \[####################\]\ 100%\ 3.0\ MiB\ /\ 3.0\ MiB ]]
+	run -0 script -qec "cat '$BATS_TEST_TMPDIR/big' | '$PCWRITE' --progress '$IMG' /g" /dev/null
+	[[ "$output" =~ /g\ 3.0\ MiB ]]
+	run -0 --separate-stderr "$PCWRITE" --progress "$IMG" /h "$BATS_TEST_TMPDIR/big"
+	[ -z "$stderr" ]
+	verify "$IMG" /f "$BATS_TEST_TMPDIR/big"
+	verify "$IMG" /g "$BATS_TEST_TMPDIR/big"
+}
+
+@test "a new entry sets its directory's mtime and ctime, from --mtime too" {
+	run -0 "$PCWRITE" --mtime=1700000000 "$IMG" /f <"$BATS_TEST_TMPDIR/data"
+	st=$(dstat "$IMG" /)
+	[[ "$st" =~ ctime:\ 0x6553f100:00000000 ]]
+	[[ "$st" =~ mtime:\ 0x6553f100:00000000 ]]
+}
