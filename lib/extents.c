@@ -65,30 +65,18 @@ errcode_t pcw_map_lookup(struct pcw_mapping *m, blk64_t lblk,
 		return 0;
 	}
 
-	if (tree_is_empty(m)) {
+	if (lblk >= m->extent_end) {
+		/*
+		 * Past the last extent (a stream, an append) the hole runs to
+		 * the end of the file's range: remember that.
+		 */
 		map->len = (1ULL << 32) - lblk;
 		cache_map(m, map);
 		return 0;
 	}
 	err = ext2fs_extent_goto2(m->handle, 0, lblk);
-	if (err == EXT2_ET_EXTENT_NOT_FOUND) {
-		/*
-		 * A hole.  Past the last extent (a stream, an append) it runs
-		 * to the end of the file's range: remember that.
-		 */
-		err = ext2fs_extent_get(m->handle, EXT2_EXTENT_CURRENT, &e);
-		if (err || e.e_lblk + e.e_len <= lblk) {
-			struct ext2fs_extent last;
-
-			if (ext2fs_extent_get(m->handle, EXT2_EXTENT_LAST_LEAF,
-					      &last) ||
-			    last.e_lblk + last.e_len <= lblk) {
-				map->len = (1ULL << 32) - lblk;
-				cache_map(m, map);
-			}
-		}
-		return 0;
-	}
+	if (err == EXT2_ET_EXTENT_NOT_FOUND)
+		return 0;	/* a hole before the last extent */
 	if (err)
 		return err;
 	err = ext2fs_extent_get(m->handle, EXT2_EXTENT_CURRENT, &e);
@@ -107,6 +95,9 @@ static errcode_t insert_extent(struct pcw_mapping *m, blk64_t lblk,
 {
 	struct ext2fs_extent e, ne;
 	errcode_t err;
+
+	if (lblk + len > m->extent_end)
+		m->extent_end = lblk + len;
 
 	ne.e_lblk = lblk;
 	ne.e_pblk = pblk;
@@ -278,6 +269,29 @@ static int count_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt,
 		st[0]++;
 	st[1] = *blocknr + 1;
 	return 0;
+}
+
+/*
+ * Where the extent tree ends: one walk over the leaves when the file is
+ * opened.  (EXT2_EXTENT_LAST_LEAF is not used: on a deeper tree it can
+ * stop in the current leaf.)
+ */
+errcode_t pcw_extent_end(struct pcw_mapping *m, blk64_t *end)
+{
+	struct ext2fs_extent e;
+	errcode_t err;
+
+	*end = 0;
+	if (!is_extent_file(m))
+		return 0;
+	err = ext2fs_extent_get(m->handle, EXT2_EXTENT_ROOT, &e);
+	while (!err) {
+		if ((e.e_flags & EXT2_EXTENT_FLAGS_LEAF) &&
+		    e.e_lblk + e.e_len > *end)
+			*end = e.e_lblk + e.e_len;
+		err = ext2fs_extent_get(m->handle, EXT2_EXTENT_NEXT_LEAF, &e);
+	}
+	return (err == EXT2_ET_EXTENT_NO_NEXT) ? 0 : err;
 }
 
 /* Extents of the file (for a block-mapped file: physically contiguous runs). */

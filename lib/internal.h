@@ -149,8 +149,11 @@ struct pcw_mapping {
 	/* writeback */
 	struct pcw_wb_block *wb;
 	blk64_t		goal;
+	bool		goal_extends;	/* goal continues the file's last run */
 	blk64_t		reserved;	/* this file's delayed blocks */
 	bool		dirty_inode;
+
+	blk64_t		extent_end;	/* first block past the last extent */
 
 	/* block lookup cache: the last extent (or hole) found */
 	struct pcw_map	cached;
@@ -236,6 +239,7 @@ errcode_t pcw_map_insert(struct pcw_mapping *mapping, blk64_t lblk,
 			 blk64_t pblk, blk64_t len);
 errcode_t pcw_map_convert(struct pcw_mapping *mapping, blk64_t lblk,
 			  blk64_t len);
+errcode_t pcw_extent_end(struct pcw_mapping *mapping, blk64_t *end);
 errcode_t pcw_count_extents(struct pcw_mapping *mapping, uint64_t *count);
 
 /* fs.c */

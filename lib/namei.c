@@ -549,6 +549,8 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 		err = ext2fs_extent_open2(fs, m->ino,
 					  (struct ext2_inode *)m->inode,
 					  &m->handle);
+		if (!err)
+			err = pcw_extent_end(m, &m->extent_end);
 		if (err)
 			goto fail;
 	}

@@ -84,6 +84,39 @@ blk64_t pcw_cluster_pblk(struct pcw_mapping *m, blk64_t lc)
 }
 
 /*
+ * Where WANT blocks go (mballoc in miniature).  A run that continues the
+ * file's previous one takes what is free right at the goal: it extends the
+ * last extent.  Otherwise the first free range at or after the goal long
+ * enough for the whole run, then for half of it, and so on, as mballoc looks
+ * for a free extent of the request's size before settling for less; only on
+ * a filesystem with no such range is the first free block taken.  Lengths
+ * stay whole clusters.
+ */
+static errcode_t find_range(struct pcw_mapping *m, blk64_t want, bool extend,
+			    blk64_t *start, blk64_t *got)
+{
+	ext2_filsys fs = m->fs;
+	blk64_t len, ratio = EXT2FS_CLUSTER_RATIO(fs);
+	errcode_t err;
+
+	if (extend) {
+		err = ext2fs_new_range(fs, EXT2_NEWRANGE_FIXED_GOAL, m->goal,
+				       want, NULL, start, got);
+		if (err != EXT2_ET_BLOCK_ALLOC_FAIL)
+			return err;
+	}
+	for (len = want; len >= ratio; len = EXT2FS_C2B(fs, EXT2FS_B2C(fs, len / 2))) {
+		err = ext2fs_new_range(fs, EXT2_NEWRANGE_MIN_LENGTH, m->goal,
+				       len, NULL, start, got);
+		if (err != EXT2_ET_BLOCK_ALLOC_FAIL)
+			return err;
+		if (len == ratio)
+			break;
+	}
+	return ext2fs_new_range(fs, 0, m->goal, want, NULL, start, got);
+}
+
+/*
  * Allocate for the LEN blocks from logical block LBLK, as many as one range
  * gives: the first free range at or after the goal, marked in the bitmaps
  * and the group counts.  On bigalloc a logical cluster that already has a
@@ -126,12 +159,18 @@ errcode_t pcw_alloc_run(struct pcw_mapping *m, blk64_t lblk, blk64_t len,
 			want = EXT2FS_C2B(fs, free_clusters - keep);
 	}
 
-	if (!m->goal)
+	if (!m->goal) {
+		/*
+		 * The block after the extent before LBLK, or for a file with
+		 * no blocks the start of its inode's (flex) group.
+		 */
 		m->goal = ext2fs_find_inode_goal(fs, m->ino,
 						 (struct ext2_inode *)m->inode,
 						 lblk);
+		m->goal_extends = m->extent_end > 0;
+	}
 	m->goal &= ~(blk64_t)EXT2FS_CLUSTER_MASK(fs);
-	err = ext2fs_new_range(fs, 0, m->goal, want, NULL, &start, &got);
+	err = find_range(m, want, m->goal_extends, &start, &got);
 	if (err == EXT2_ET_BLOCK_ALLOC_FAIL)
 		return ENOSPC;
 	if (err)
@@ -152,6 +191,7 @@ errcode_t pcw_alloc_run(struct pcw_mapping *m, blk64_t lblk, blk64_t len,
 	a->pblk = start + off;
 	a->len = got - off < len ? got - off : len;
 	m->goal = start + got;
+	m->goal_extends = true;
 	m->dirty_inode = true;
 	return 0;
 }

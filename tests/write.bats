@@ -211,3 +211,22 @@ setup() {
 	verify "$IMG" /f "$BATS_TEST_TMPDIR/twice"
 	[ "$(extent_count "$IMG" /f)" -eq 1 ]
 }
+
+@test "a deep extent tree: holes every other page, then an overwrite across them" {
+	mkimg "$IMG" 256M -t ext4 -b 4096
+	# 3000 pages, every odd one zero: 1500 extents, a tree of depth 2
+	for i in $(seq 0 1499); do
+		head -c 4096 /dev/urandom
+		head -c 4096 /dev/zero
+	done >"$BATS_TEST_TMPDIR/alt"
+	run -0 "$PCWRITE" --sparse=always -r summary "$IMG" /f "$BATS_TEST_TMPDIR/alt"
+	[[ "$output" =~ 1500\ extents ]]
+	verify "$IMG" /f "$BATS_TEST_TMPDIR/alt"
+	[ "$(debugfs -R "ex /f" "$IMG" 2>/dev/null | sed -n 2p | awk '{print $1 $2}')" = "0/2" ]
+	# fill the holes and run past the end: every hole must be found again
+	mkdata "$BATS_TEST_TMPDIR/patch" $((20 * 1024 * 1024))
+	run -0 "$PCWRITE" --offset=6000 "$IMG" /f "$BATS_TEST_TMPDIR/patch"
+	cp "$BATS_TEST_TMPDIR/alt" "$BATS_TEST_TMPDIR/expect"
+	dd if="$BATS_TEST_TMPDIR/patch" of="$BATS_TEST_TMPDIR/expect" bs=1M seek=6000 oflag=seek_bytes conv=notrunc status=none
+	verify "$IMG" /f "$BATS_TEST_TMPDIR/expect"
+}
