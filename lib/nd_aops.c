@@ -18,6 +18,15 @@ errcode_t pcw_alloc_holes(struct pcw_mapping *m, struct pcw_page *page,
 	unsigned b = 0;
 	errcode_t err;
 
+	/*
+	 * All the page's blocks or none: ext4_write_begin() truncates what
+	 * a failed call allocated; pcwrite checks the space first, so that
+	 * a page it cannot back leaves nothing mapped past EOF.
+	 */
+	err = pcw_check_space(m, pcw_clusters_to_reserve(m, page->index,
+							 holes));
+	if (err)
+		return err;
 	while (holes >> b) {
 		struct pcw_alloc a;
 		unsigned e;

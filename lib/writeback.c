@@ -55,6 +55,15 @@ errcode_t pcw_reserve(struct pcw_mapping *m, blk64_t n)
 	return 0;
 }
 
+/* Could N clusters be allocated now without touching anyone's reservation? */
+errcode_t pcw_check_space(struct pcw_mapping *m, blk64_t n)
+{
+	blk64_t free_clusters = pcw_free_clusters(m->fs);
+	blk64_t keep = m->pfs->reserved + pcw_reserve_slack(m->pfs->reserved + n);
+
+	return free_clusters < keep || free_clusters - keep < n ? ENOSPC : 0;
+}
+
 void pcw_release_reservation(struct pcw_mapping *m, blk64_t n)
 {
 	if (n > m->reserved)
