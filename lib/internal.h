@@ -16,8 +16,10 @@
 #define PCW_MAGIC_FS		0x70637766	/* "pcwf" */
 #define PCW_MAGIC_MAPPING	0x7063776d	/* "pcwm" */
 
-/* The largest initialized extent, and one I/O stays under 2 GiB. */
+/* The largest initialized extent. */
 #define PCW_MAX_EXTENT_LEN	32768U
+/* One I/O stays at 1 GiB: unix_io computes a byte count in an int. */
+#define PCW_MAX_IO_BYTES	(1ULL << 30)
 
 struct pcw_fs {
 	int		magic;
@@ -178,6 +180,14 @@ errcode_t pcw_zero_eof_tail(struct pcw_mapping *mapping, uint64_t pos);
 static inline uint64_t pcw_page_full_mask(const struct pcw_mapping *m)
 {
 	return m->bpp >= 64 ? ~0ULL : ((1ULL << m->bpp) - 1);
+}
+
+/* The longest run mapped as one extent and written with one I/O. */
+static inline blk64_t pcw_max_run(const struct pcw_mapping *m)
+{
+	blk64_t io = PCW_MAX_IO_BYTES >> m->blkbits;
+
+	return io < PCW_MAX_EXTENT_LEN ? io : PCW_MAX_EXTENT_LEN;
 }
 
 /* The blocks of a page that [from, to) covers entirely. */

@@ -144,8 +144,8 @@ errcode_t pcw_alloc_run(struct pcw_mapping *m, blk64_t lblk, blk64_t len,
 	errcode_t err;
 
 	memset(a, 0, sizeof(*a));
-	if (len > PCW_MAX_EXTENT_LEN - off)
-		len = PCW_MAX_EXTENT_LEN - off;
+	if (len > pcw_max_run(m) - off)
+		len = pcw_max_run(m) - off;
 	if (ratio > 1) {
 		blk64_t pc = pcw_cluster_pblk(m, EXT2FS_B2C(fs, lblk));
 
@@ -422,7 +422,7 @@ errcode_t pcw_writepages(struct pcw_mapping *m, uint64_t *nr_written)
 		       m->wb[j].lblk == m->wb[j - 1].lblk + 1 &&
 		       m->wb[j].page->pblk[m->wb[j].bit] ==
 		       pg->pblk[bit] + (j - i) &&
-		       j - i < PCW_MAX_EXTENT_LEN)
+		       j - i < pcw_max_run(m))
 			j++;
 		err = submit_blocks(m, i, j - i, pg->pblk[bit]);
 		if (err) {
