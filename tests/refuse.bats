@@ -190,3 +190,11 @@ refused() {
 	[[ "$stderr" =~ ^pcwrite:\ .*nonexistent:\ No\ such\ file\ or\ directory$ ]]
 	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
 }
+
+@test "a block bitmap that marks metadata free is refused, not trusted" {
+	# Clear the bits of the inode table's first blocks: an allocator
+	# trusting the bitmap would hand them out and data would overwrite it.
+	itable=$(dumpe2fs "$IMG" 2>/dev/null | sed -n 's/.*Inode table at \([0-9]*\)-.*/\1/p' | head -n1)
+	debugfs -w -R "freeb $itable 4" "$IMG" 2>/dev/null
+	refused 1 "metadata is inconsistent; run e2fsck -f first" /f
+}
