@@ -316,6 +316,13 @@ static errcode_t create_file(pcw_fs *pfs, ext2_ino_t parent, const char *name,
 		return PCW_ET_NO_INODES;
 	if (err)
 		return err;
+	/*
+	 * A damaged inode bitmap can offer a live inode: never overwrite one
+	 * (an unreadable one, a bad checksum on a never-used slot, is free).
+	 */
+	if (!ext2fs_read_inode(fs, ino, (struct ext2_inode *)inode) &&
+	    inode->i_links_count && !inode->i_dtime)
+		return PCW_ET_CORRUPT;
 
 	memset(inode, 0, isize);
 	inode->i_mode = LINUX_S_IFREG |

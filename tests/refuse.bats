@@ -198,3 +198,12 @@ refused() {
 	debugfs -w -R "freeb $itable 4" "$IMG" 2>/dev/null
 	refused 1 "metadata is inconsistent; run e2fsck -f first" /f
 }
+
+@test "an inode bitmap that offers a live inode: the live file is not overwritten" {
+	"$PCWRITE" "$IMG" /a <"$BATS_TEST_TMPDIR/data"
+	debugfs -w -R "freei /a" "$IMG" 2>/dev/null
+	run -1 --separate-stderr "$PCWRITE" "$IMG" /b <"$BATS_TEST_TMPDIR/data"
+	[[ "$stderr" =~ metadata\ is\ inconsistent ]]
+	readback "$IMG" /a "$BATS_TEST_TMPDIR/data"
+	[ -z "$(debugfs -R 'ls /' "$IMG" 2>/dev/null | grep -w b)" ]
+}
