@@ -93,19 +93,68 @@ blk64_t pcw_cluster_pblk(struct pcw_mapping *m, blk64_t lc)
 }
 
 /*
+ * The first free extent at or after GOAL (wrapping to the start) at least
+ * WANT blocks long, or failing that the longest one.  One pass over the
+ * bitmap's free extents.  (ext2fs_new_range with EXT2_NEWRANGE_MIN_LENGTH
+ * would do the first half, but in 1.47.0 it loops forever when no free
+ * extent is long enough and the bitmap ends in used blocks.)
+ */
+static errcode_t longest_free(ext2_filsys fs, blk64_t goal, blk64_t want,
+			      blk64_t *start)
+{
+	blk64_t first = fs->super->s_first_data_block;
+	blk64_t end = ext2fs_blocks_count(fs->super) - 1;
+	blk64_t best = 0, best_len = 0;
+	int pass;
+
+	if (goal < first || goal > end)
+		goal = first;
+
+	for (pass = 0; pass < 2; pass++) {
+		blk64_t b = pass ? first : goal;
+		blk64_t stop = pass ? goal : end + 1;
+
+		while (b < stop) {
+			blk64_t zero, set;
+
+			if (ext2fs_find_first_zero_block_bitmap2(fs->block_map,
+								 b, end, &zero))
+				break;
+			if (zero >= stop)
+				break;
+			if (ext2fs_find_first_set_block_bitmap2(fs->block_map,
+								zero, end, &set))
+				set = end + 1;
+			if (set - zero >= want) {
+				*start = zero;
+				return 0;
+			}
+			if (set - zero > best_len) {
+				best = zero;
+				best_len = set - zero;
+			}
+			b = set;
+		}
+	}
+	if (!best_len)
+		return EXT2_ET_BLOCK_ALLOC_FAIL;
+	*start = best;
+	return 0;
+}
+
+/*
  * Where WANT blocks go (mballoc in miniature).  A run that continues the
  * file's previous one takes what is free right at the goal: it extends the
- * last extent.  Otherwise the first free range at or after the goal long
- * enough for the whole run, then for half of it, and so on, as mballoc looks
- * for a free extent of the request's size before settling for less; only on
- * a filesystem with no such range is the first free block taken.  Lengths
- * stay whole clusters.
+ * last extent.  Otherwise the first free extent at or after the goal long
+ * enough for the whole run, as mballoc looks for a free extent of the
+ * request's size before settling for less, or else the longest there is.
+ * ext2fs_new_range then takes it from its exact start.
  */
 static errcode_t find_range(struct pcw_mapping *m, blk64_t want, bool extend,
 			    blk64_t *start, blk64_t *got)
 {
 	ext2_filsys fs = m->fs;
-	blk64_t len, ratio = EXT2FS_CLUSTER_RATIO(fs);
+	blk64_t where;
 	errcode_t err;
 
 	if (extend) {
@@ -114,15 +163,11 @@ static errcode_t find_range(struct pcw_mapping *m, blk64_t want, bool extend,
 		if (err != EXT2_ET_BLOCK_ALLOC_FAIL)
 			return err;
 	}
-	for (len = want; len >= ratio; len = EXT2FS_C2B(fs, EXT2FS_B2C(fs, len / 2))) {
-		err = ext2fs_new_range(fs, EXT2_NEWRANGE_MIN_LENGTH, m->goal,
-				       len, NULL, start, got);
-		if (err != EXT2_ET_BLOCK_ALLOC_FAIL)
-			return err;
-		if (len == ratio)
-			break;
-	}
-	return ext2fs_new_range(fs, 0, m->goal, want, NULL, start, got);
+	err = longest_free(fs, m->goal, want, &where);
+	if (err)
+		return err;
+	return ext2fs_new_range(fs, EXT2_NEWRANGE_FIXED_GOAL, where, want,
+				NULL, start, got);
 }
 
 /*
