@@ -230,3 +230,22 @@ setup() {
 	dd if="$BATS_TEST_TMPDIR/patch" of="$BATS_TEST_TMPDIR/expect" bs=1M seek=6000 oflag=seek_bytes conv=notrunc status=none
 	verify "$IMG" /f "$BATS_TEST_TMPDIR/expect"
 }
+
+@test "free space only in 2-block gaps: the file is written in pieces, no hang" {
+	mkimg "$IMG" 8M -t ext4 -b 4096
+	mkdata "$BATS_TEST_TMPDIR/small" 8192
+	for i in $(seq 1 40); do
+		"$PCWRITE" --no-sync "$IMG" /s$i "$BATS_TEST_TMPDIR/small"
+	done
+	# fill the rest, then free every other small file
+	head -c 20M /dev/zero | "$PCWRITE" -q --no-sync "$IMG" /fill 2>/dev/null || true
+	for i in $(seq 1 2 40); do
+		debugfs -w -R "rm /s$i" "$IMG" >/dev/null 2>&1
+	done
+	fsck_clean "$IMG"
+	mkdata "$BATS_TEST_TMPDIR/data" 65536
+	run -0 --separate-stderr timeout -s KILL 60 "$PCWRITE" -r summary "$IMG" /f "$BATS_TEST_TMPDIR/data"
+	[[ "$stderr" =~ ([0-9]+)\ extents ]]
+	[ "${BASH_REMATCH[1]}" -ge 8 ]
+	verify "$IMG" /f "$BATS_TEST_TMPDIR/data"
+}
