@@ -251,6 +251,11 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 	err = check_fs(pfs->fs);
 	if (err)
 		goto fail;
+	/* Descriptors pointing at the wrong places, as e2fsck checks first. */
+	if (ext2fs_check_desc(pfs->fs)) {
+		err = PCW_ET_CORRUPT;
+		goto fail;
+	}
 	err = ext2fs_read_bitmaps(pfs->fs);
 	if (!err)
 		err = check_metadata_in_use(pfs->fs);

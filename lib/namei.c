@@ -510,6 +510,9 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 	if ((page_size & (page_size - 1)) || page_size < fs->blocksize ||
 	    page_size > PCW_MAX_PAGE_SIZE)
 		return PCW_ET_BAD_PAGE_SIZE;
+	/* A refusal before the first write leaves the image untouched. */
+	if (!d->ino && fs->super->s_free_inodes_count == 0)
+		return PCW_ET_NO_INODES;
 	err = pcw_fs_begin_write(pfs);
 	if (err)
 		return err;

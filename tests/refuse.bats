@@ -207,3 +207,20 @@ refused() {
 	readback "$IMG" /a "$BATS_TEST_TMPDIR/data"
 	[ -z "$(debugfs -R 'ls /' "$IMG" 2>/dev/null | grep -w b)" ]
 }
+
+@test "no free inodes: refused before the first write, the image byte-identical" {
+	mkimg "$IMG" 8M -t ext4 -N 16
+	free=$(dumpe2fs -h "$IMG" 2>/dev/null | sed -n 's/^Free inodes: *//p')
+	for i in $(seq 1 "$free"); do
+		"$PCWRITE" --no-sync "$IMG" /f$i <"$BATS_TEST_TMPDIR/data"
+	done
+	refused 1 "no free inodes left" /one-too-many
+	fsck_clean "$IMG"
+}
+
+@test "group descriptors pointing two bitmaps at one block are refused" {
+	ibm=$(dumpe2fs "$IMG" 2>/dev/null | sed -n 's/.*Inode bitmap at \([0-9]*\).*/\1/p' | head -n1)
+	debugfs -w -R "set_bg 0 block_bitmap $ibm" "$IMG" 2>/dev/null
+	debugfs -w -R "set_bg 0 checksum calc" "$IMG" 2>/dev/null
+	refused 1 "metadata is inconsistent" /f
+}
