@@ -242,24 +242,28 @@ static errcode_t make_parents(pcw_fs *pfs, const struct pcw_dest *d,
 	     tok = strtok_r(NULL, "/", &save)) {
 		struct ext2_inode inode;
 
-		bool made = true;
+		bool made = false;
 
-		err = ext2fs_mkdir(fs, dir, 0, tok);
-		if (err == EXT2_ET_DIR_NO_SPACE) {
-			err = ext2fs_expand_dir(fs, dir);
+		/*
+		 * Made by an earlier file of this run?  Look first: on a name
+		 * that exists, ext2fs_mkdir fails only after writing the new
+		 * directory's inode into a slot it leaves free.
+		 */
+		err = ext2fs_lookup(fs, dir, tok, strlen(tok), NULL, &ino);
+		if (err == EXT2_ET_FILE_NOT_FOUND) {
+			made = true;
+			err = ext2fs_mkdir(fs, dir, 0, tok);
+			if (err == EXT2_ET_DIR_NO_SPACE) {
+				err = ext2fs_expand_dir(fs, dir);
+				if (!err)
+					err = ext2fs_mkdir(fs, dir, 0, tok);
+			}
 			if (!err)
-				err = ext2fs_mkdir(fs, dir, 0, tok);
+				err = touch_dir(fs, dir, fs->now);
+			if (!err)
+				err = ext2fs_lookup(fs, dir, tok, strlen(tok),
+						    NULL, &ino);
 		}
-		if (err == EXT2_ET_DIR_EXISTS) {
-			/* Made by an earlier file of this run. */
-			made = false;
-			err = 0;
-		} else if (!err) {
-			err = touch_dir(fs, dir, fs->now);
-		}
-		if (!err)
-			err = ext2fs_lookup(fs, dir, tok, strlen(tok), NULL,
-					    &ino);
 		if (!err && !made) {
 			err = ext2fs_read_inode(fs, ino, &inode);
 			if (!err && !LINUX_S_ISDIR(inode.i_mode))
