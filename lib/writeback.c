@@ -366,8 +366,9 @@ static errcode_t map_and_submit(struct pcw_mapping *m, size_t i, size_t end,
 }
 
 /*
- * Nothing delayed is left to write: release what this file still holds
- * reserved (ext4_da_release_space at invalidate).
+ * No dirty block is left (all written, or dropped after an error): release
+ * what this file still holds reserved, the reservations of delayed blocks
+ * no write committed (ext4_da_release_space at invalidate).
  */
 void pcw_drop_delayed(struct pcw_mapping *m)
 {
@@ -381,10 +382,10 @@ void pcw_drop_delayed(struct pcw_mapping *m)
 
 static int cmp_page_index(const void *a, const void *b)
 {
-	const struct pcw_page *pa = *(struct pcw_page *const *)a;
-	const struct pcw_page *pb = *(struct pcw_page *const *)b;
+	uint64_t ia = ((const struct pcw_wb_block *)a)->page->index;
+	uint64_t ib = ((const struct pcw_wb_block *)b)->page->index;
 
-	return pa->index < pb->index ? -1 : pa->index > pb->index;
+	return ia < ib ? -1 : ia > ib;
 }
 
 /* Line up the dirty blocks by logical block number. */
@@ -407,18 +408,8 @@ static size_t collect_dirty(struct pcw_mapping *m)
 		m->wb[np].lblk = page->index;
 		np++;
 	}
-	if (!in_order) {
-		struct pcw_page **tmp = malloc(np * sizeof(*tmp));
-
-		if (tmp) {
-			for (p = 0; p < np; p++)
-				tmp[p] = m->wb[p].page;
-			qsort(tmp, np, sizeof(*tmp), cmp_page_index);
-			for (p = 0; p < np; p++)
-				m->wb[p].page = tmp[p];
-			free(tmp);
-		}
-	}
+	if (!in_order)
+		qsort(m->wb, np, sizeof(*m->wb), cmp_page_index);
 	/* Expand pages into blocks, back to front so nothing is overwritten. */
 	for (p = 0; p < np; p++)
 		n += __builtin_popcountll(m->wb[p].page->dirty);
