@@ -258,6 +258,14 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	}
 	if (image_offset && parse_size(image_offset, &ctl->image_offset))
 		usage_error(con, "invalid --image-offset '%s'", image_offset);
+	/*
+	 * libext2fs 1.47.0's undo manager saves the superblock from the
+	 * wrong place when the filesystem has an offset: e2undo would not
+	 * restore it.
+	 */
+	if (ctl->image_offset && undo)
+		usage_error(con, "%s", "--undo cannot be used with --image-offset "
+			    "(libext2fs 1.47.0 records the wrong superblock)");
 	if (!sparse || !strcmp(sparse, "auto"))
 		ctl->sparse = SPARSE_AUTO;
 	else if (!strcmp(sparse, "always"))

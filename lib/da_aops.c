@@ -156,6 +156,12 @@ bool pcw_nonda_switch(const struct pcw_mapping *m)
 	blk64_t free_clusters = pcw_free_clusters(m->fs);
 	blk64_t dirty = m->pfs->reserved;
 
+	/*
+	 * Not on bigalloc: a block allocated at once could not join the
+	 * cluster its delayed siblings will get at writeback.
+	 */
+	if (EXT2FS_CLUSTER_RATIO(m->fs) > 1)
+		return false;
 	return 2 * free_clusters < 3 * dirty ||
 	       free_clusters < dirty + PCW_FREE_WATERMARK;
 }

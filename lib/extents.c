@@ -90,8 +90,23 @@ errcode_t pcw_map_lookup(struct pcw_mapping *m, blk64_t lblk,
 	return 0;
 }
 
+/* Longest extent of a kind: unwritten extents have one bit less. */
+static blk64_t max_len(bool unwritten)
+{
+	return unwritten ? PCW_MAX_EXTENT_LEN - 1 : PCW_MAX_EXTENT_LEN;
+}
+
+/* Can E take LEN more blocks of the same kind? */
+static bool same_kind(const struct ext2fs_extent *e, bool unwritten,
+		      blk64_t len)
+{
+	bool uninit = e->e_flags & EXT2_EXTENT_FLAGS_UNINIT;
+
+	return uninit == unwritten && e->e_len + len <= max_len(unwritten);
+}
+
 static errcode_t insert_extent(struct pcw_mapping *m, blk64_t lblk,
-			       blk64_t pblk, blk64_t len)
+			       blk64_t pblk, blk64_t len, bool unwritten)
 {
 	struct ext2fs_extent e, ne;
 	errcode_t err;
@@ -102,7 +117,7 @@ static errcode_t insert_extent(struct pcw_mapping *m, blk64_t lblk,
 	ne.e_lblk = lblk;
 	ne.e_pblk = pblk;
 	ne.e_len = len;
-	ne.e_flags = 0;
+	ne.e_flags = unwritten ? EXT2_EXTENT_FLAGS_UNINIT : 0;
 
 	if (tree_is_empty(m)) {
 		/* EXT2_EXTENT_ROOT resets the current entry (and fails). */
@@ -121,9 +136,8 @@ static errcode_t insert_extent(struct pcw_mapping *m, blk64_t lblk,
 
 	if (e.e_lblk < lblk) {
 		/* e ends before the run: extend it, or insert after it. */
-		if (!(e.e_flags & EXT2_EXTENT_FLAGS_UNINIT) &&
-		    e.e_lblk + e.e_len == lblk && e.e_pblk + e.e_len == pblk &&
-		    e.e_len + len <= PCW_MAX_EXTENT_LEN) {
+		if (same_kind(&e, unwritten, len) &&
+		    e.e_lblk + e.e_len == lblk && e.e_pblk + e.e_len == pblk) {
 			e.e_len += len;
 			err = ext2fs_extent_replace(m->handle, 0, &e);
 		} else {
@@ -132,9 +146,8 @@ static errcode_t insert_extent(struct pcw_mapping *m, blk64_t lblk,
 		}
 	} else {
 		/* The run comes before the first extent of this leaf. */
-		if (!(e.e_flags & EXT2_EXTENT_FLAGS_UNINIT) &&
-		    lblk + len == e.e_lblk && pblk + len == e.e_pblk &&
-		    e.e_len + len <= PCW_MAX_EXTENT_LEN) {
+		if (same_kind(&e, unwritten, len) &&
+		    lblk + len == e.e_lblk && pblk + len == e.e_pblk) {
 			e.e_lblk = lblk;
 			e.e_pblk = pblk;
 			e.e_len += len;
@@ -197,10 +210,11 @@ static errcode_t convert_unwritten(struct pcw_mapping *m, blk64_t lblk,
 		} else {
 			err = ext2fs_extent_delete(m->handle, 0);
 		}
-		if (!err)
+		/* Deleting the only extent leaves no current entry to fix. */
+		if (!err && !tree_is_empty(m))
 			err = ext2fs_extent_fix_parents(m->handle);
 		if (!err)
-			err = insert_extent(m, lblk, pblk, n);
+			err = insert_extent(m, lblk, pblk, n, false);
 		if (err)
 			return err;
 		lblk += n;
@@ -212,18 +226,25 @@ static errcode_t convert_unwritten(struct pcw_mapping *m, blk64_t lblk,
 /* Data landed in unwritten blocks [lblk, lblk+len): they read as data now. */
 errcode_t pcw_map_convert(struct pcw_mapping *m, blk64_t lblk, blk64_t len)
 {
+	errcode_t err;
+
 	m->cached_valid = false;
 	m->dirty_inode = true;
 	if (!is_extent_file(m))
 		return 0;
-	return convert_unwritten(m, lblk, len);
+	err = convert_unwritten(m, lblk, len);
+	if (err)
+		m->pfs->meta_error = true;	/* the tree may be half-changed */
+	return err;
 }
 
 /*
- * Map the unmapped range [lblk, lblk+len) to [pblk, pblk+len).
+ * Map the unmapped range [lblk, lblk+len) to [pblk, pblk+len).  UNWRITTEN:
+ * as an unwritten extent (reads as zeroes until the data is written and
+ * the range converted); ignored for block-mapped files.
  */
 errcode_t pcw_map_insert(struct pcw_mapping *m, blk64_t lblk, blk64_t pblk,
-			 blk64_t len)
+			 blk64_t len, bool unwritten)
 {
 	errcode_t err = 0;
 	blk64_t k;
@@ -243,6 +264,7 @@ errcode_t pcw_map_insert(struct pcw_mapping *m, blk64_t lblk, blk64_t pblk,
 				break;
 		}
 		if (err) {
+			m->pfs->meta_error = true;
 			/* Unmap what was mapped: the caller frees the run. */
 			while (k-- > 0) {
 				blk64_t zero = 0;
@@ -255,7 +277,10 @@ errcode_t pcw_map_insert(struct pcw_mapping *m, blk64_t lblk, blk64_t pblk,
 		}
 		return err;
 	}
-	return insert_extent(m, lblk, pblk, len);
+	err = insert_extent(m, lblk, pblk, len, unwritten);
+	if (err)
+		m->pfs->meta_error = true;	/* a split may have failed part-way */
+	return err;
 }
 
 static int count_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt,

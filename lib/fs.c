@@ -348,7 +348,7 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 			    EXT2_FLAG_FLUSH_NO_SYNC : 0;
 
 		if (pfs->writing) {
-			if (pfs->was_valid)
+			if (pfs->was_valid && !pfs->meta_error)
 				pfs->fs->super->s_state |= EXT2_VALID_FS;
 			ext2fs_mark_super_dirty(pfs->fs);
 			err = ext2fs_close2(pfs->fs, flags);

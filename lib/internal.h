@@ -32,6 +32,8 @@ struct pcw_fs {
 	int		flags;		/* PCW_OPEN_* */
 	bool		writing;	/* superblock marked not clean */
 	bool		was_valid;	/* s_state had EXT2_VALID_FS at open */
+	bool		meta_error;	/* a metadata update failed part-way:
+					   leave the filesystem marked not clean */
 	blk64_t		reserved;	/* delayed blocks of every mapping */
 	time_t		now;
 	pcw_report_fn	report;
@@ -240,6 +242,7 @@ void pcw_drop_delayed(struct pcw_mapping *mapping);
 errcode_t pcw_write_inode(struct pcw_mapping *mapping);
 void pcw_release_reservation(struct pcw_mapping *mapping, blk64_t n);
 errcode_t pcw_check_space(struct pcw_mapping *mapping, blk64_t n);
+errcode_t pcw_fs_check_space(pcw_fs *pfs, blk64_t n);
 errcode_t pcw_reserve(struct pcw_mapping *mapping, blk64_t n);
 bool pcw_nonda_switch(const struct pcw_mapping *mapping);
 
@@ -247,7 +250,7 @@ bool pcw_nonda_switch(const struct pcw_mapping *mapping);
 errcode_t pcw_map_lookup(struct pcw_mapping *mapping, blk64_t lblk,
 			 struct pcw_map *map);
 errcode_t pcw_map_insert(struct pcw_mapping *mapping, blk64_t lblk,
-			 blk64_t pblk, blk64_t len);
+			 blk64_t pblk, blk64_t len, bool unwritten);
 errcode_t pcw_map_convert(struct pcw_mapping *mapping, blk64_t lblk,
 			  blk64_t len);
 errcode_t pcw_extent_end(struct pcw_mapping *mapping, blk64_t *end);

@@ -355,6 +355,11 @@ static errcode_t create_file(pcw_fs *pfs, ext2_ino_t parent, const char *name,
 	ext2fs_inode_alloc_stats2(fs, ino, +1, 0);
 	err = link_name(fs, parent, name, ino, EXT2_FT_REG_FILE);
 	if (err) {
+		/* Unlinked: a deleted inode again, not an orphan. */
+		inode->i_links_count = 0;
+		inode->i_dtime = (uint32_t)pfs->now;
+		ext2fs_write_inode_full(fs, ino, (struct ext2_inode *)inode,
+					isize);
 		ext2fs_inode_alloc_stats2(fs, ino, -1, 0);
 		return err;
 	}
@@ -370,11 +375,13 @@ static errcode_t create_file(pcw_fs *pfs, ext2_ino_t parent, const char *name,
  * data and its system.data attribute; the inode is read again after it, as
  * the attribute lives in the inode's extra space.
  */
-static errcode_t unpack_inline(ext2_filsys fs, ext2_ino_t ino,
+static errcode_t unpack_inline(pcw_fs *pfs, ext2_ino_t ino,
 			       struct ext2_inode_large *inode, bool keep,
 			       void **data, size_t *size)
 {
+	ext2_filsys fs = pfs->fs;
 	unsigned isize = EXT2_INODE_SIZE(fs->super);
+	uint64_t file_size = EXT2_I_SIZE(inode);
 	size_t sz = 0;
 	void *buf = NULL;
 	errcode_t err;
@@ -393,8 +400,13 @@ static errcode_t unpack_inline(ext2_filsys fs, ext2_ino_t ino,
 		if (err)
 			goto fail;
 		/* The inline area is returned whole: the file is i_size long. */
-		if (sz > EXT2_I_SIZE(inode))
-			sz = EXT2_I_SIZE(inode);
+		if (sz > file_size)
+			sz = file_size;
+		/* Room for the bytes as blocks, checked before they go. */
+		err = pcw_fs_check_space(pfs, EXT2FS_B2C(fs,
+					 (sz + fs->blocksize - 1) / fs->blocksize));
+		if (err)
+			goto fail;
 	}
 	err = ext2fs_punch(fs, ino, (struct ext2_inode *)inode, NULL, 0, ~0ULL);
 	if (!err)
@@ -413,7 +425,9 @@ static errcode_t unpack_inline(ext2_filsys fs, ext2_ino_t ino,
 			goto fail;
 		ext2fs_extent_free(h);
 	}
-	err = ext2fs_inode_size_set(fs, (struct ext2_inode *)inode, sz);
+	/* Past the inline bytes the file reads as zeroes: a hole now. */
+	err = ext2fs_inode_size_set(fs, (struct ext2_inode *)inode,
+				    keep ? file_size : 0);
 	if (err)
 		goto fail;
 	*data = buf;
@@ -421,6 +435,90 @@ static errcode_t unpack_inline(ext2_filsys fs, ext2_ino_t ino,
 	return 0;
 fail:
 	free(buf);
+	return err;
+}
+
+/* Free the clusters under [pblk, pblk+len) not freed already. */
+static blk64_t free_clusters_of(ext2_filsys fs, blk64_t pblk, blk64_t len,
+				blk64_t *last)
+{
+	blk64_t c, n = 0;
+
+	for (c = EXT2FS_B2C(fs, pblk); c <= EXT2FS_B2C(fs, pblk + len - 1); c++) {
+		if (c == *last)
+			continue;
+		ext2fs_block_alloc_stats_range(fs, EXT2FS_C2B(fs, c),
+					       EXT2FS_CLUSTER_RATIO(fs), -1);
+		*last = c;
+		n++;
+	}
+	return n;
+}
+
+/*
+ * Truncate an extent file to nothing: free every data and tree block and
+ * start a fresh tree.  Not ext2fs_punch: in 1.47.0 it fails part-way with
+ * "Illegal block number" on a file owning the filesystem's last block.
+ * The tree is walked once to check it before anything is freed.
+ */
+static errcode_t truncate_extents(ext2_filsys fs, ext2_ino_t ino,
+				  struct ext2_inode_large *inode)
+{
+	ext2_extent_handle_t h;
+	struct ext2fs_extent e;
+	blk64_t last = ~0ULL, freed = 0, end = ext2fs_blocks_count(fs->super);
+	int pass;
+	errcode_t err;
+
+	err = ext2fs_extent_open2(fs, ino, (struct ext2_inode *)inode, &h);
+	if (err)
+		return err;
+	for (pass = 0; pass < 2; pass++) {
+		int prev_level = -1;
+
+		err = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &e);
+		while (!err) {
+			struct ext2_extent_info info;
+			bool leaf = e.e_flags & EXT2_EXTENT_FLAGS_LEAF;
+			blk64_t len = leaf ? e.e_len : 1;
+
+			err = ext2fs_extent_get_info(h, &info);
+			if (err)
+				break;
+			/*
+			 * EXT2_EXTENT_NEXT returns an index entry twice: on the
+			 * way down, and again on the way up from its subtree.
+			 */
+			if (!leaf && prev_level > info.curr_level)
+				goto next;
+			if (!pass && (e.e_pblk < fs->super->s_first_data_block ||
+				      e.e_pblk + len > end || !len)) {
+				err = PCW_ET_CORRUPT;
+				break;
+			}
+			if (pass)
+				freed += free_clusters_of(fs, e.e_pblk, len,
+							  &last);
+next:
+			prev_level = info.curr_level;
+			err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT, &e);
+		}
+		if (err != EXT2_ET_EXTENT_NO_NEXT)
+			break;
+		err = 0;
+	}
+	ext2fs_extent_free(h);
+	if (err)
+		return err;
+	err = ext2fs_iblk_sub_blocks(fs, (struct ext2_inode *)inode, freed);
+	if (err)
+		return err;
+	/* An empty i_block gets a fresh header from ext2fs_extent_open2. */
+	memset(inode->i_block, 0, sizeof(inode->i_block));
+	inode->i_flags &= ~EXT4_EXTENTS_FL;
+	err = ext2fs_extent_open2(fs, ino, (struct ext2_inode *)inode, &h);
+	if (!err)
+		ext2fs_extent_free(h);
 	return err;
 }
 
@@ -443,16 +541,21 @@ static errcode_t open_existing(pcw_fs *pfs, ext2_ino_t ino,
 	if (err)
 		return err;
 	if (inode->i_flags & EXT4_INLINE_DATA_FL) {
-		err = unpack_inline(fs, ino, inode,
+		err = unpack_inline(pfs, ino, inode,
 				    fp->flags & (PCW_FILE_APPEND | PCW_FILE_KEEP),
 				    inline_data, inline_size);
 		if (err)
 			return err;
 	} else if (!(fp->flags & (PCW_FILE_APPEND | PCW_FILE_KEEP))) {
-		err = ext2fs_punch(fs, ino, (struct ext2_inode *)inode, NULL,
-				   0, ~0ULL);
-		if (err)
+		if (inode->i_flags & EXT4_EXTENTS_FL)
+			err = truncate_extents(fs, ino, inode);
+		else
+			err = ext2fs_punch(fs, ino, (struct ext2_inode *)inode,
+					   NULL, 0, ~0ULL);
+		if (err) {
+			pfs->meta_error = true;
 			return err;
+		}
 		err = ext2fs_inode_size_set(fs, (struct ext2_inode *)inode, 0);
 		if (err)
 			return err;
@@ -575,11 +678,18 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 	if (err)
 		goto fail;
 	if (inline_size) {
-		/* The old inline bytes are the first page's data now. */
+		/*
+		 * The old inline bytes are the first page's data now; the
+		 * size on disk covers none of it until writeback.
+		 */
+		uint64_t isize = m->i_size;
+
 		m->i_disksize = 0;
 		err = pcw_mapping_preload(m, inline_data, inline_size);
 		if (err)
 			goto fail;
+		if (isize > m->i_size)
+			m->i_size = isize;
 	}
 	err = pcw_write_inode(m);
 	if (err)

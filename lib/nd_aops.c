@@ -27,7 +27,7 @@ errcode_t pcw_alloc_holes(struct pcw_mapping *m, struct pcw_page *page,
 							 holes));
 	if (err)
 		return err;
-	while (holes >> b) {
+	while (b < m->bpp) {
 		struct pcw_alloc a;
 		unsigned e;
 		blk64_t k;
@@ -42,7 +42,13 @@ errcode_t pcw_alloc_holes(struct pcw_mapping *m, struct pcw_page *page,
 				    false, &a);
 		if (err)
 			return err;
-		err = pcw_map_insert(m, page->index * m->bpp + b, a.pblk, a.len);
+		/*
+		 * Mapped unwritten: until writeback has put the data there
+		 * and converted the range, the blocks read as zeroes, never
+		 * as whatever a deleted file left in them.
+		 */
+		err = pcw_map_insert(m, page->index * m->bpp + b, a.pblk, a.len,
+				     true);
 		if (err) {
 			pcw_free_run(m, &a);
 			return err;
@@ -50,6 +56,8 @@ errcode_t pcw_alloc_holes(struct pcw_mapping *m, struct pcw_page *page,
 		for (k = 0; k < a.len; k++) {
 			page->mapped |= 1ULL << (b + k);
 			page->pblk[b + k] = a.pblk + k;
+			if (m->handle)
+				page->unwritten |= 1ULL << (b + k);
 		}
 		b += a.len;
 	}

@@ -65,10 +65,13 @@ errcode_t pcw_perform_write(struct pcw_mapping *mapping, struct pcw_iter *i,
 		int64_t status;
 		bool retry = false;
 
+		/* generic_write_checks(): nothing at or past s_maxbytes. */
 		if (pos >= mapping->maxbytes) {
 			err = PCW_ET_FILE_TOO_BIG;
 			break;
 		}
+		if (bytes > mapping->maxbytes - pos)
+			bytes = mapping->maxbytes - pos;
 again:
 		/*
 		 * Bring in the source data we will copy from _first_: the

@@ -27,9 +27,21 @@
  * Room is kept for the extent-tree (or indirect) blocks the reserved data
  * may need.
  */
-static blk64_t pcw_reserve_slack(blk64_t reserved)
+static blk64_t pcw_reserve_slack(ext2_filsys fs, blk64_t reserved)
 {
-	return 4 + (reserved + 339) / 340 + (reserved + 340 * 340 - 1) / (340 * 340);
+	/* Entries a tree block maps: extents (12 bytes after a 12-byte
+	   header) or block numbers of an indirect block. */
+	blk64_t per = ext2fs_has_feature_extents(fs->super) ?
+		      (fs->blocksize - 12) / 12 : fs->blocksize / 4;
+	blk64_t slack = 4, level = reserved;
+
+	/* Every level of the tree, up to the root (worst case: one extent
+	   a block). */
+	while (level > 1) {
+		level = (level + per - 1) / per;
+		slack += level;
+	}
+	return slack;
 }
 
 blk64_t pcw_free_clusters(ext2_filsys fs)
@@ -48,7 +60,7 @@ errcode_t pcw_reserve(struct pcw_mapping *m, blk64_t n)
 	blk64_t need = m->pfs->reserved + n;
 
 	if (free_clusters < need ||
-	    free_clusters - need < pcw_reserve_slack(need))
+	    free_clusters - need < pcw_reserve_slack(m->fs, need))
 		return ENOSPC;
 	m->pfs->reserved += n;
 	m->reserved += n;
@@ -56,12 +68,18 @@ errcode_t pcw_reserve(struct pcw_mapping *m, blk64_t n)
 }
 
 /* Could N clusters be allocated now without touching anyone's reservation? */
-errcode_t pcw_check_space(struct pcw_mapping *m, blk64_t n)
+errcode_t pcw_fs_check_space(pcw_fs *pfs, blk64_t n)
 {
-	blk64_t free_clusters = pcw_free_clusters(m->fs);
-	blk64_t keep = m->pfs->reserved + pcw_reserve_slack(m->pfs->reserved + n);
+	blk64_t free_clusters = pcw_free_clusters(pfs->fs);
+	blk64_t keep = pfs->reserved +
+		       pcw_reserve_slack(pfs->fs, pfs->reserved + n);
 
 	return free_clusters < keep || free_clusters - keep < n ? ENOSPC : 0;
+}
+
+errcode_t pcw_check_space(struct pcw_mapping *m, blk64_t n)
+{
+	return pcw_fs_check_space(m->pfs, n);
 }
 
 void pcw_release_reservation(struct pcw_mapping *m, blk64_t n)
@@ -200,11 +218,25 @@ errcode_t pcw_alloc_run(struct pcw_mapping *m, blk64_t lblk, blk64_t len,
 			return 0;
 		}
 	}
+	/*
+	 * New clusters only up to the next logical cluster that has a
+	 * physical one already (written earlier, at an offset).
+	 */
+	if (ratio > 1) {
+		blk64_t lc = EXT2FS_B2C(fs, lblk) + 1;
+		blk64_t lc_end = EXT2FS_B2C(fs, lblk + len - 1);
+
+		for (; lc <= lc_end; lc++)
+			if (pcw_cluster_pblk(m, lc)) {
+				len = EXT2FS_C2B(fs, lc) - lblk;
+				break;
+			}
+	}
 	want = EXT2FS_C2B(fs, EXT2FS_B2C(fs, off + len + ratio - 1));
 	if (!reserved) {
 		blk64_t free_clusters = pcw_free_clusters(fs);
 		blk64_t keep = m->pfs->reserved +
-			pcw_reserve_slack(m->pfs->reserved +
+			pcw_reserve_slack(fs, m->pfs->reserved +
 					  EXT2FS_B2C(fs, want));
 
 		if (free_clusters <= keep)
@@ -342,7 +374,8 @@ static errcode_t map_and_submit(struct pcw_mapping *m, size_t i, size_t end,
 			return err;
 		err = submit_blocks(m, i, a.len, a.pblk);
 		if (!err)
-			err = pcw_map_insert(m, m->wb[i].lblk, a.pblk, a.len);
+			err = pcw_map_insert(m, m->wb[i].lblk, a.pblk, a.len,
+					     false);
 		if (err) {
 			pcw_free_run(m, &a);
 			return err;

@@ -48,6 +48,7 @@ usage_error() {
 	usage_error --owner=4294967296 "$IMG" /f
 	usage_error --mtime=yesterday "$IMG" /f
 	usage_error "$IMG" /f - "$BATS_TEST_TMPDIR/data"
+	usage_error --undo "$BATS_TEST_TMPDIR/u" --image-offset=1M "$IMG" /f
 }
 
 @test "a page size below the image's block size is a usage error" {
