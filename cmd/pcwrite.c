@@ -240,6 +240,7 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 	struct pcw_file_record rec;
 	uint64_t pos = 0, written = 0;
 	errcode_t err, err2;
+	bool mapping_opened;
 	char extra[64];
 
 	memset(&fp, 0, sizeof(fp));
@@ -275,6 +276,7 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 		pos = ctl->have_offset ? ctl->offset : pcw_mapping_start(mapping);
 		err = pcw_perform_write(mapping, iter, pos, &written);
 	}
+	mapping_opened = mapping != NULL;
 	if (mapping) {
 		err2 = pcw_mapping_finish(mapping, &info);
 		if (!err)
@@ -284,7 +286,12 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 	pcw_iter_free(iter);
 	pcw_progress_end(reporter->progress);
 
-	/* What is on disk: the write can have been cut back by writeback. */
+	/*
+	 * What is on disk: writeback may have dropped the data from some
+	 * byte on after an error, or cut the file back.
+	 */
+	if (mapping_opened && info.lost_from < pos + written)
+		written = info.lost_from > pos ? info.lost_from - pos : 0;
 	if (info.size < pos + written)
 		written = info.size > pos ? info.size - pos : 0;
 	memset(&rec, 0, sizeof(rec));

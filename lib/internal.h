@@ -156,6 +156,7 @@ struct pcw_mapping {
 	bool		goal_extends;	/* goal continues the file's last run */
 	blk64_t		reserved;	/* this file's delayed blocks */
 	bool		dirty_inode;
+	uint64_t	lost_from;	/* first byte dropped by a failed writeback */
 
 	blk64_t		extent_end;	/* first block past the last extent */
 

@@ -629,6 +629,7 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 	if (!m)
 		return ENOMEM;
 	m->magic = PCW_MAGIC_MAPPING;
+	m->lost_from = UINT64_MAX;
 	m->pfs = pfs;
 	m->fs = fs;
 	m->name = fp->report_name ? fp->report_name : "";
@@ -734,6 +735,7 @@ errcode_t pcw_mapping_finish(struct pcw_mapping *m,
 		info->blocks = ext2fs_get_stat_i_blocks(m->fs,
 					(struct ext2_inode *)m->inode);
 		info->pages = m->seq;
+		info->lost_from = m->lost_from;
 		err2 = pcw_count_extents(m, &info->extents);
 		if (!err)
 			err = err2;

@@ -146,6 +146,8 @@ struct pcw_file_info {
 	uint64_t	extents;	/* extents (leaf entries) of the file */
 	uint64_t	blocks;		/* i_blocks in 512-byte units */
 	uint64_t	pages;		/* loop iterations */
+	uint64_t	lost_from;	/* first byte writeback dropped after an
+					   error, or UINT64_MAX */
 };
 
 /* Create (with parents) or truncate DEST and set up its page cache. */

@@ -547,6 +547,8 @@ errcode_t pcw_writepages(struct pcw_mapping *m, uint64_t *nr_written)
 			    m->wb[i].lblk < failed_lblk)
 				failed_lblk = m->wb[i].lblk;
 		end = (uint64_t)failed_lblk << m->blkbits;
+		if (end < m->lost_from)
+			m->lost_from = end;
 		for (i = 0; i < n; i++) {
 			struct pcw_page *p = m->wb[i].page;
 			uint64_t b = 1ULL << m->wb[i].bit;

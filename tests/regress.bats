@@ -124,3 +124,33 @@ fill() {
 	[[ "$stderr" =~ (10\ bytes\ written) ]]
 	fsck_clean "$IMG"
 }
+
+# An EIO on the data write at writeback (tests/eio_shim.c).
+eio_shim() {
+	command -v cc >/dev/null || skip "no C compiler for the EIO shim"
+	SHIM=$BATS_TEST_TMPDIR/eio_shim.so
+	cc -shared -fPIC -o "$SHIM" "$BATS_TEST_DIRNAME/eio_shim.c" -ldl
+}
+
+@test "EIO at writeback: nothing is claimed, the file ends where its data on disk ends" {
+	eio_shim
+	mkimg "$IMG" 32M -t ext4 -b 4096
+	mkdata "$BATS_TEST_TMPDIR/data" $((1024 * 1024))
+	run -1 --separate-stderr env LD_PRELOAD="$SHIM" PCW_EIO_MIN=65536 "$PCWRITE" --no-sync "$IMG" /f "$BATS_TEST_TMPDIR/data"
+	[[ "$stderr" =~ Input/output\ error\ \(0\ bytes\ written\)$ ]]
+	[ "$(inode_size "$IMG" /f)" -eq 0 ]
+	fsck_clean "$IMG"
+}
+
+@test "EIO at writeback with --no-delalloc: a deleted file's data never shows through" {
+	eio_shim
+	mkimg "$IMG" 32M -t ext4 -b 4096
+	head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' A | "$PCWRITE" --no-sync "$IMG" /old
+	debugfs -w -R "rm /old" "$IMG" 2>/dev/null
+	printf x | "$PCWRITE" --no-sync -o $(( (8 << 20) - 1 )) "$IMG" /f
+	head -c $((1024 * 1024)) /dev/zero | tr '\0' B >"$BATS_TEST_TMPDIR/B"
+	run -1 --separate-stderr env LD_PRELOAD="$SHIM" PCW_EIO_MIN=65536 "$PCWRITE" --no-sync --no-delalloc -o 0 "$IMG" /f "$BATS_TEST_TMPDIR/B"
+	[[ "$stderr" =~ \(0\ bytes\ written\)$ ]]
+	fsck_clean "$IMG"
+	! debugfs -R "cat /f" "$IMG" 2>/dev/null | grep -q A
+}

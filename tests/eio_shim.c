@@ -1,0 +1,54 @@
+/*
+ * eio_shim.c: an LD_PRELOAD fault injector for the tests.  pwrite(),
+ * pwrite64() and write() (not to fds 0-2) of more than $PCW_EIO_MIN bytes
+ * fail with EIO, so a data write at writeback fails while metadata (small
+ * writes) goes through.
+ * Built by tests/regress.bats with the system compiler.
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+static int fail(size_t n)
+{
+	const char *min = getenv("PCW_EIO_MIN");
+
+	return min && n > (size_t)strtoull(min, NULL, 10);
+}
+
+ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
+{
+	static ssize_t (*next)(int, const void *, size_t, off64_t);
+
+	if (!next)
+		next = (ssize_t (*)(int, const void *, size_t, off64_t))
+			dlsym(RTLD_NEXT, "pwrite64");
+	if (fail(n)) {
+		errno = EIO;
+		return -1;
+	}
+	return next(fd, buf, n, off);
+}
+
+ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
+{
+	return pwrite64(fd, buf, n, off);
+}
+
+/* unix_io falls back to lseek and write where it does not use pwrite. */
+ssize_t write(int fd, const void *buf, size_t n)
+{
+	static ssize_t (*next)(int, const void *, size_t);
+
+	if (!next)
+		next = (ssize_t (*)(int, const void *, size_t))
+			dlsym(RTLD_NEXT, "write");
+	if (fd > 2 && fail(n)) {
+		errno = EIO;
+		return -1;
+	}
+	return next(fd, buf, n);
+}
