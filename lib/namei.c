@@ -179,6 +179,24 @@ static errcode_t dest_lookup(ext2_filsys fs, char *copy, bool trailing_slash,
 	return 0;
 }
 
+/*
+ * Make INODE an empty extent file: ext2fs_extent_open2 gives an all-zero
+ * i_block an extent header and sets EXTENTS_FL.
+ */
+static errcode_t init_extent_tree(ext2_filsys fs, ext2_ino_t ino,
+				  struct ext2_inode_large *inode)
+{
+	ext2_extent_handle_t h;
+	errcode_t err;
+
+	memset(inode->i_block, 0, sizeof(inode->i_block));
+	inode->i_flags &= ~EXT4_EXTENTS_FL;
+	err = ext2fs_extent_open2(fs, ino, (struct ext2_inode *)inode, &h);
+	if (!err)
+		ext2fs_extent_free(h);
+	return err;
+}
+
 /* A directory gained an entry: its mtime and ctime, as the kernel sets them. */
 static void set_times(struct ext2_inode_large *inode, unsigned isize,
 		      time_t now, bool create);
@@ -339,14 +357,9 @@ static errcode_t create_file(pcw_fs *pfs, ext2_ino_t parent, const char *name,
 				       EXT2_GOOD_OLD_INODE_SIZE;
 	set_times(inode, isize, pfs->now, true);
 	if (ext2fs_has_feature_extents(fs->super)) {
-		ext2_extent_handle_t h;
-
-		/* An empty i_block gets an extent header and EXTENTS_FL. */
-		err = ext2fs_extent_open2(fs, ino, (struct ext2_inode *)inode,
-					  &h);
+		err = init_extent_tree(fs, ino, inode);
 		if (err)
 			return err;
-		ext2fs_extent_free(h);
 	}
 	err = ext2fs_write_inode_full(fs, ino, (struct ext2_inode *)inode,
 				      isize);
@@ -417,13 +430,9 @@ static errcode_t unpack_inline(pcw_fs *pfs, ext2_ino_t ino,
 	inode->i_flags &= ~EXT4_INLINE_DATA_FL;
 	memset(inode->i_block, 0, sizeof(inode->i_block));
 	if (ext2fs_has_feature_extents(fs->super)) {
-		ext2_extent_handle_t h;
-
-		err = ext2fs_extent_open2(fs, ino, (struct ext2_inode *)inode,
-					  &h);
+		err = init_extent_tree(fs, ino, inode);
 		if (err)
 			goto fail;
-		ext2fs_extent_free(h);
 	}
 	/* Past the inline bytes the file reads as zeroes: a hole now. */
 	err = ext2fs_inode_size_set(fs, (struct ext2_inode *)inode,
@@ -513,13 +522,7 @@ next:
 	err = ext2fs_iblk_sub_blocks(fs, (struct ext2_inode *)inode, freed);
 	if (err)
 		return err;
-	/* An empty i_block gets a fresh header from ext2fs_extent_open2. */
-	memset(inode->i_block, 0, sizeof(inode->i_block));
-	inode->i_flags &= ~EXT4_EXTENTS_FL;
-	err = ext2fs_extent_open2(fs, ino, (struct ext2_inode *)inode, &h);
-	if (!err)
-		ext2fs_extent_free(h);
-	return err;
+	return init_extent_tree(fs, ino, inode);
 }
 
 /*
@@ -564,14 +567,9 @@ static errcode_t open_existing(pcw_fs *pfs, ext2_ino_t ino,
 		if (ext2fs_has_feature_extents(fs->super) &&
 		    !(inode->i_flags & EXT4_EXTENTS_FL) &&
 		    ext2fs_get_stat_i_blocks(fs, (struct ext2_inode *)inode) == 0) {
-			ext2_extent_handle_t h;
-
-			memset(inode->i_block, 0, sizeof(inode->i_block));
-			err = ext2fs_extent_open2(fs, ino,
-						  (struct ext2_inode *)inode, &h);
+			err = init_extent_tree(fs, ino, inode);
 			if (err)
 				return err;
-			ext2fs_extent_free(h);
 		}
 	}
 	if (fp->flags & PCW_FILE_SET_MODE)
