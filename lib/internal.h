@@ -242,7 +242,6 @@ blk64_t pcw_cluster_pblk(struct pcw_mapping *mapping, blk64_t lc);
 void pcw_drop_delayed(struct pcw_mapping *mapping);
 errcode_t pcw_write_inode(struct pcw_mapping *mapping);
 void pcw_release_reservation(struct pcw_mapping *mapping, blk64_t n);
-errcode_t pcw_check_space(struct pcw_mapping *mapping, blk64_t n);
 errcode_t pcw_fs_check_space(pcw_fs *pfs, blk64_t n);
 errcode_t pcw_reserve(struct pcw_mapping *mapping, blk64_t n);
 bool pcw_nonda_switch(const struct pcw_mapping *mapping);

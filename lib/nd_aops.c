@@ -23,8 +23,8 @@ errcode_t pcw_alloc_holes(struct pcw_mapping *m, struct pcw_page *page,
 	 * a failed call allocated; pcwrite checks the space first, so that
 	 * a page it cannot back leaves nothing mapped past EOF.
 	 */
-	err = pcw_check_space(m, pcw_clusters_to_reserve(m, page->index,
-							 holes));
+	err = pcw_fs_check_space(m->pfs,
+				 pcw_clusters_to_reserve(m, page->index, holes));
 	if (err)
 		return err;
 	while (b < m->bpp) {

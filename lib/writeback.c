@@ -50,36 +50,36 @@ blk64_t pcw_free_clusters(ext2_filsys fs)
 }
 
 /*
- * ext4_da_reserve_space(): account N clusters against free space.  pcwrite
- * writes as the filesystem's root would, so the root-reserved blocks count
- * as free; the slack for tree blocks does not.
+ * The clusters a request for N more can have: free space less everyone's
+ * reservations and the tree-block slack they and the N would need.
+ * pcwrite writes as the filesystem's root would, so the root-reserved
+ * blocks count as free.
  */
-errcode_t pcw_reserve(struct pcw_mapping *m, blk64_t n)
-{
-	blk64_t free_clusters = pcw_free_clusters(m->fs);
-	blk64_t need = m->pfs->reserved + n;
-
-	if (free_clusters < need ||
-	    free_clusters - need < pcw_reserve_slack(m->fs, need))
-		return ENOSPC;
-	m->pfs->reserved += n;
-	m->reserved += n;
-	return 0;
-}
-
-/* Could N clusters be allocated now without touching anyone's reservation? */
-errcode_t pcw_fs_check_space(pcw_fs *pfs, blk64_t n)
+static blk64_t pcw_room(const pcw_fs *pfs, blk64_t n)
 {
 	blk64_t free_clusters = pcw_free_clusters(pfs->fs);
 	blk64_t keep = pfs->reserved +
 		       pcw_reserve_slack(pfs->fs, pfs->reserved + n);
 
-	return free_clusters < keep || free_clusters - keep < n ? ENOSPC : 0;
+	return free_clusters > keep ? free_clusters - keep : 0;
 }
 
-errcode_t pcw_check_space(struct pcw_mapping *m, blk64_t n)
+/* Could N clusters be allocated now without touching anyone's reservation? */
+errcode_t pcw_fs_check_space(pcw_fs *pfs, blk64_t n)
 {
-	return pcw_fs_check_space(m->pfs, n);
+	return pcw_room(pfs, n) < n ? ENOSPC : 0;
+}
+
+/* ext4_da_reserve_space(): account N clusters against free space. */
+errcode_t pcw_reserve(struct pcw_mapping *m, blk64_t n)
+{
+	errcode_t err = pcw_fs_check_space(m->pfs, n);
+
+	if (err)
+		return err;
+	m->pfs->reserved += n;
+	m->reserved += n;
+	return 0;
 }
 
 void pcw_release_reservation(struct pcw_mapping *m, blk64_t n)
@@ -210,23 +210,20 @@ errcode_t pcw_alloc_run(struct pcw_mapping *m, blk64_t lblk, blk64_t len,
 	if (len > pcw_max_run(m) - off)
 		len = pcw_max_run(m) - off;
 	if (ratio > 1) {
-		blk64_t pc = pcw_cluster_pblk(m, EXT2FS_B2C(fs, lblk));
+		blk64_t lc = EXT2FS_B2C(fs, lblk);
+		blk64_t lc_end = EXT2FS_B2C(fs, lblk + len - 1);
+		blk64_t pc = pcw_cluster_pblk(m, lc);
 
 		if (pc) {
 			a->pblk = pc + off;
 			a->len = ratio - off < len ? ratio - off : len;
 			return 0;
 		}
-	}
-	/*
-	 * New clusters only up to the next logical cluster that has a
-	 * physical one already (written earlier, at an offset).
-	 */
-	if (ratio > 1) {
-		blk64_t lc = EXT2FS_B2C(fs, lblk) + 1;
-		blk64_t lc_end = EXT2FS_B2C(fs, lblk + len - 1);
-
-		for (; lc <= lc_end; lc++)
+		/*
+		 * New clusters only up to the next logical cluster that has
+		 * a physical one already (written earlier, at an offset).
+		 */
+		for (lc++; lc <= lc_end; lc++)
 			if (pcw_cluster_pblk(m, lc)) {
 				len = EXT2FS_C2B(fs, lc) - lblk;
 				break;
@@ -234,15 +231,12 @@ errcode_t pcw_alloc_run(struct pcw_mapping *m, blk64_t lblk, blk64_t len,
 	}
 	want = EXT2FS_C2B(fs, EXT2FS_B2C(fs, off + len + ratio - 1));
 	if (!reserved) {
-		blk64_t free_clusters = pcw_free_clusters(fs);
-		blk64_t keep = m->pfs->reserved +
-			pcw_reserve_slack(fs, m->pfs->reserved +
-					  EXT2FS_B2C(fs, want));
+		blk64_t room = pcw_room(m->pfs, EXT2FS_B2C(fs, want));
 
-		if (free_clusters <= keep)
+		if (!room)
 			return ENOSPC;
-		if (EXT2FS_B2C(fs, want) > free_clusters - keep)
-			want = EXT2FS_C2B(fs, free_clusters - keep);
+		if (EXT2FS_B2C(fs, want) > room)
+			want = EXT2FS_C2B(fs, room);
 	}
 
 	if (!m->goal) {
@@ -564,13 +558,18 @@ errcode_t pcw_writepages(struct pcw_mapping *m, uint64_t *nr_written)
 			m->i_size = end > m->i_disksize ? end : m->i_disksize;
 		pcw_drop_delayed(m);
 	}
-	for (s = 0; s < m->next_slot; s++)
-		if (m->pages[s].used && !m->pages[s].dirty)
-			m->pages[s].flags &= ~PG_dirty;
+	/* Pages whose every block went out are clean. */
 	m->nr_dirty = 0;
-	for (s = 0; s < m->next_slot; s++)
-		if (m->pages[s].used && (m->pages[s].flags & PG_dirty))
+	for (s = 0; s < m->next_slot; s++) {
+		struct pcw_page *p = &m->pages[s];
+
+		if (!p->used)
+			continue;
+		if (!p->dirty)
+			p->flags &= ~PG_dirty;
+		else
 			m->nr_dirty++;
+	}
 update:
 	/* Everything below i_size is on disk now (or i_size was cut back). */
 	if (m->i_disksize < m->i_size)
