@@ -90,6 +90,24 @@ static int parse_time(const char *s, int64_t *ret)
 	return 0;
 }
 
+/* Values of keyword options, in their enums' order; the first is the default. */
+static const char *const sparse_words[] = { "auto", "always", "never", NULL };
+static const char *const report_words[] = { "none", "summary", "pages", "json",
+					    NULL };
+
+/* The index of S in WORDS (0 when S is NULL), or -1. */
+static int keyword(const char *s, const char *const *words)
+{
+	int i;
+
+	if (!s)
+		return 0;
+	for (i = 0; words[i]; i++)
+		if (!strcmp(s, words[i]))
+			return i;
+	return -1;
+}
+
 int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 {
 	char *report = NULL, *report_file = NULL, *dirty = NULL, *page = NULL;
@@ -266,26 +284,14 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	if (ctl->image_offset && undo)
 		usage_error(con, "%s", "--undo cannot be used with --image-offset "
 			    "(libext2fs 1.47.0 records the wrong superblock)");
-	if (!sparse || !strcmp(sparse, "auto"))
-		ctl->sparse = SPARSE_AUTO;
-	else if (!strcmp(sparse, "always"))
-		ctl->sparse = SPARSE_ALWAYS;
-	else if (!strcmp(sparse, "never"))
-		ctl->sparse = SPARSE_NEVER;
-	else
+	if ((rc = keyword(sparse, sparse_words)) < 0)
 		usage_error(con, "invalid --sparse '%s' (auto, always or never)",
 			    sparse);
-	if (!report || !strcmp(report, "none"))
-		ctl->report = REPORT_NONE;
-	else if (!strcmp(report, "summary"))
-		ctl->report = REPORT_SUMMARY;
-	else if (!strcmp(report, "pages"))
-		ctl->report = REPORT_PAGES;
-	else if (!strcmp(report, "json"))
-		ctl->report = REPORT_JSON;
-	else
+	ctl->sparse = rc;
+	if ((rc = keyword(report, report_words)) < 0)
 		usage_error(con, "invalid --report '%s' (none, summary, pages "
 			    "or json)", report);
+	ctl->report = rc;
 	ctl->report_file = report_file;
 	ctl->undo_file = undo;
 	ctl->progress = progress;

@@ -10,6 +10,7 @@
 
 #define EXIT_USAGE	2
 
+/* The orders match options.c's keyword tables. */
 enum report_kind { REPORT_NONE, REPORT_SUMMARY, REPORT_PAGES, REPORT_JSON };
 enum sparse_kind { SPARSE_AUTO, SPARSE_ALWAYS, SPARSE_NEVER };
 
