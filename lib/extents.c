@@ -25,12 +25,17 @@ static bool is_extent_file(const struct pcw_mapping *m)
  * current entry pointing at the header itself, and an insert there would
  * overwrite the header.
  */
-static bool tree_is_empty(struct pcw_mapping *m)
+static bool handle_is_empty(ext2_extent_handle_t h)
 {
 	struct ext2_extent_info info;
 
-	return !ext2fs_extent_get_info(m->handle, &info) &&
+	return !ext2fs_extent_get_info(h, &info) &&
 	       info.max_depth == 0 && info.num_entries == 0;
+}
+
+static bool tree_is_empty(struct pcw_mapping *m)
+{
+	return handle_is_empty(m->handle);
 }
 
 static void cache_map(struct pcw_mapping *m, const struct pcw_map *map)
@@ -105,32 +110,34 @@ static bool same_kind(const struct ext2fs_extent *e, bool unwritten,
 	return uninit == unwritten && e->e_len + len <= max_len(unwritten);
 }
 
-static errcode_t insert_extent(struct pcw_mapping *m, blk64_t lblk,
-			       blk64_t pblk, blk64_t len, bool unwritten)
+/*
+ * Map the unmapped range [lblk, lblk+len) of the tree H to [pblk, pblk+len):
+ * extend the extent it continues (before or after), or insert a new one.
+ * Used for file data and for directory blocks alike.
+ */
+errcode_t pcw_extent_insert(ext2_extent_handle_t h, blk64_t lblk,
+			    blk64_t pblk, blk64_t len, bool unwritten)
 {
 	struct ext2fs_extent e, ne;
 	errcode_t err;
-
-	if (lblk + len > m->extent_end)
-		m->extent_end = lblk + len;
 
 	ne.e_lblk = lblk;
 	ne.e_pblk = pblk;
 	ne.e_len = len;
 	ne.e_flags = unwritten ? EXT2_EXTENT_FLAGS_UNINIT : 0;
 
-	if (tree_is_empty(m)) {
+	if (handle_is_empty(h)) {
 		/* EXT2_EXTENT_ROOT resets the current entry (and fails). */
-		ext2fs_extent_get(m->handle, EXT2_EXTENT_ROOT, &e);
-		return ext2fs_extent_insert(m->handle, 0, &ne);
+		ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &e);
+		return ext2fs_extent_insert(h, 0, &ne);
 	}
 
-	err = ext2fs_extent_goto2(m->handle, 0, lblk);
+	err = ext2fs_extent_goto2(h, 0, lblk);
 	if (err == 0)
 		return PCW_ET_CORRUPT;	/* already mapped */
 	if (err != EXT2_ET_EXTENT_NOT_FOUND)
 		return err;
-	err = ext2fs_extent_get(m->handle, EXT2_EXTENT_CURRENT, &e);
+	err = ext2fs_extent_get(h, EXT2_EXTENT_CURRENT, &e);
 	if (err)
 		return err;
 
@@ -139,10 +146,10 @@ static errcode_t insert_extent(struct pcw_mapping *m, blk64_t lblk,
 		if (same_kind(&e, unwritten, len) &&
 		    e.e_lblk + e.e_len == lblk && e.e_pblk + e.e_len == pblk) {
 			e.e_len += len;
-			err = ext2fs_extent_replace(m->handle, 0, &e);
+			err = ext2fs_extent_replace(h, 0, &e);
 		} else {
-			err = ext2fs_extent_insert(m->handle,
-						   EXT2_EXTENT_INSERT_AFTER, &ne);
+			err = ext2fs_extent_insert(h, EXT2_EXTENT_INSERT_AFTER,
+						   &ne);
 		}
 	} else {
 		/* The run comes before the first extent of this leaf. */
@@ -151,14 +158,22 @@ static errcode_t insert_extent(struct pcw_mapping *m, blk64_t lblk,
 			e.e_lblk = lblk;
 			e.e_pblk = pblk;
 			e.e_len += len;
-			err = ext2fs_extent_replace(m->handle, 0, &e);
+			err = ext2fs_extent_replace(h, 0, &e);
 		} else {
-			err = ext2fs_extent_insert(m->handle, 0, &ne);
+			err = ext2fs_extent_insert(h, 0, &ne);
 		}
 	}
 	if (err)
 		return err;
-	return ext2fs_extent_fix_parents(m->handle);
+	return ext2fs_extent_fix_parents(h);
+}
+
+static errcode_t insert_extent(struct pcw_mapping *m, blk64_t lblk,
+			       blk64_t pblk, blk64_t len, bool unwritten)
+{
+	if (lblk + len > m->extent_end)
+		m->extent_end = lblk + len;
+	return pcw_extent_insert(m->handle, lblk, pblk, len, unwritten);
 }
 
 /*

@@ -35,6 +35,7 @@ int pcw_errno(errcode_t err)
 	case EXT2_ET_BLOCK_ALLOC_FAIL:
 	case EXT2_ET_INODE_ALLOC_FAIL:
 	case EXT2_ET_DIR_NO_SPACE:
+	case PCW_ET_DIR_INDEX_FULL:
 		return ENOSPC;
 	case EXT2_ET_NO_MEMORY:
 		return ENOMEM;
@@ -339,7 +340,7 @@ errcode_t pcw_fs_begin_write(pcw_fs *pfs)
 
 errcode_t pcw_fs_close(pcw_fs *pfs)
 {
-	errcode_t err = 0;
+	errcode_t err = 0, err2;
 
 	if (!pfs || pfs->magic != PCW_MAGIC_FS)
 		return PCW_ET_MAGIC_FS;
@@ -348,10 +349,13 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 			    EXT2_FLAG_FLUSH_NO_SYNC : 0;
 
 		if (pfs->writing) {
+			err = pcw_dcache_flush(pfs);
 			if (pfs->was_valid && !pfs->meta_error)
 				pfs->fs->super->s_state |= EXT2_VALID_FS;
 			ext2fs_mark_super_dirty(pfs->fs);
-			err = ext2fs_close2(pfs->fs, flags);
+			err2 = ext2fs_close2(pfs->fs, flags);
+			if (!err)
+				err = err2;
 		} else {
 			ext2fs_free(pfs->fs);
 		}
@@ -365,6 +369,9 @@ void pcw_fs_abort(pcw_fs *pfs)
 {
 	if (!pfs)
 		return;
+	pcw_dcache_free(pfs);
+	pcw_pagecache_free(pfs);
+	free(pfs->made_links);
 	if (pfs->fs)
 		ext2fs_free(pfs->fs);
 	if (pfs->lock_fd >= 0)

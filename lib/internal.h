@@ -21,6 +21,17 @@
 /* One I/O stays at 1 GiB: unix_io computes a byte count in an int. */
 #define PCW_MAX_IO_BYTES	(1ULL << 30)
 
+/* The page cache's memory, lent to one mapping at a time (mapping.c). */
+struct pcw_pagecache {
+	unsigned	page_size, bpp, nslots, hash_mask;
+	bool		in_use;
+	unsigned char	*arena;
+	struct pcw_page	*pages;
+	blk64_t		*pblks;
+	int		*hash;
+	struct pcw_wb_block *wb;
+};
+
 struct pcw_fs {
 	int		magic;
 	ext2_filsys	fs;
@@ -36,6 +47,11 @@ struct pcw_fs {
 					   leave the filesystem marked not clean */
 	blk64_t		reserved;	/* delayed blocks of every mapping */
 	time_t		now;
+	struct pcw_dcache *dcache;	/* the directories this run touched */
+	struct pcw_pagecache *pcache;	/* lent to the open mapping */
+	uint32_t	*made_links;	/* symlinks this run made (a set) */
+	uint32_t	made_mask, nmade;
+	bool		made_overflow;
 	pcw_report_fn	report;
 	void		*report_arg;
 };
@@ -171,6 +187,7 @@ struct pcw_mapping {
 errcode_t pcw_mapping_init_cache(struct pcw_mapping *mapping,
 				 uint64_t dirty_limit);
 void pcw_mapping_free_cache(struct pcw_mapping *mapping);
+void pcw_pagecache_free(pcw_fs *pfs);
 struct pcw_page *pcw_find_page(struct pcw_mapping *mapping, uint64_t index);
 errcode_t pcw_grab_page(struct pcw_mapping *mapping, uint64_t index,
 			struct pcw_page **pagep, bool *created);
@@ -255,6 +272,76 @@ errcode_t pcw_map_convert(struct pcw_mapping *mapping, blk64_t lblk,
 			  blk64_t len);
 errcode_t pcw_extent_end(struct pcw_mapping *mapping, blk64_t *end);
 errcode_t pcw_count_extents(struct pcw_mapping *mapping, uint64_t *count);
+
+errcode_t pcw_extent_insert(ext2_extent_handle_t h, blk64_t lblk,
+			    blk64_t pblk, blk64_t len, bool unwritten);
+
+/* dir.c: directories, looked up and changed without rescanning */
+struct pcw_dir;
+errcode_t pcw_dir_open(pcw_fs *pfs, ext2_ino_t ino, struct pcw_dir **ret);
+errcode_t pcw_dir_lookup(pcw_fs *pfs, struct pcw_dir *d, const char *name,
+			 unsigned len, ext2_ino_t *ino, int *ftype);
+errcode_t pcw_dir_add(pcw_fs *pfs, struct pcw_dir *d, const char *name,
+		      unsigned len, ext2_ino_t ino, int ftype);
+errcode_t pcw_dir_remove(pcw_fs *pfs, struct pcw_dir *d, const char *name,
+			 unsigned len);
+errcode_t pcw_dir_can_add(pcw_fs *pfs, struct pcw_dir *d, const char *name,
+			  unsigned len, blk64_t extra);
+errcode_t pcw_dir_new(pcw_fs *pfs, ext2_ino_t ino,
+		      const struct ext2_inode_large *inode, ext2_ino_t parent,
+		      struct pcw_dir **ret);
+void pcw_dir_discard(pcw_fs *pfs, struct pcw_dir *d);
+errcode_t pcw_dir_check_link(pcw_fs *pfs, struct pcw_dir *d);
+errcode_t pcw_dir_inc_link(pcw_fs *pfs, struct pcw_dir *d);
+void pcw_dir_init_block(ext2_filsys fs, unsigned char *buf, ext2_ino_t ino,
+			ext2_ino_t parent);
+struct ext2_inode_large *pcw_dir_inode(struct pcw_dir *d);
+ext2_ino_t pcw_dir_ino(const struct pcw_dir *d);
+errcode_t pcw_dir_write_inode(pcw_fs *pfs, struct pcw_dir *d);
+void pcw_dir_forget(pcw_fs *pfs, ext2_ino_t ino);
+errcode_t pcw_dcache_flush(pcw_fs *pfs);
+void pcw_dcache_free(pcw_fs *pfs);
+
+/* inode.c: inodes of every kind, links */
+#define PCW_TIME_M	0x1
+#define PCW_TIME_A	0x2
+#define PCW_TIME_C	0x4
+#define PCW_TIME_CR	0x8
+#define PCW_TIME_ALL	0xf
+errcode_t pcw_init_extent_tree(ext2_filsys fs, ext2_ino_t ino,
+			       struct ext2_inode_large *inode);
+void pcw_inode_set_times(pcw_fs *pfs, struct ext2_inode_large *inode,
+			 int which, int64_t sec, uint32_t nsec);
+void pcw_inode_set_owner(struct ext2_inode_large *inode, uint32_t uid,
+			 uint32_t gid);
+void pcw_inode_set_rdev(struct ext2_inode_large *inode, uint32_t major,
+			uint32_t minor);
+errcode_t pcw_inode_alloc(pcw_fs *pfs, ext2_ino_t parent, unsigned mode,
+			  struct ext2_inode_large *inode, ext2_ino_t *ret);
+errcode_t pcw_inode_commit_new(pcw_fs *pfs, ext2_ino_t ino,
+			       struct ext2_inode_large *inode);
+typedef void (*pcw_fill_fn)(struct ext2_inode_large *inode, void *arg);
+errcode_t pcw_create(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
+		     unsigned mode, pcw_fill_fn fill, void *arg,
+		     struct ext2_inode_large *inode, ext2_ino_t *ret);
+errcode_t pcw_mkdir(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
+		    unsigned perm, pcw_fill_fn fill, void *arg,
+		    struct pcw_dir **ret);
+errcode_t pcw_symlink(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
+		      const char *target, pcw_fill_fn fill, void *arg,
+		      ext2_ino_t *ret);
+errcode_t pcw_link(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
+		   ext2_ino_t ino);
+errcode_t pcw_unlink(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
+		     ext2_ino_t ino);
+void pcw_note_symlink(pcw_fs *pfs, ext2_ino_t ino);
+bool pcw_made_symlink(const pcw_fs *pfs, ext2_ino_t ino);
+
+/* namei.c */
+errcode_t pcw_walk(pcw_fs *pfs, ext2_ino_t start, const char *path, int flags,
+		   struct pcw_dest *d);
+errcode_t pcw_truncate_blocks(pcw_fs *pfs, ext2_ino_t ino,
+			      struct ext2_inode_large *inode);
 
 /* fs.c */
 void pcw_emit(pcw_fs *pfs, const struct pcw_event *ev);

@@ -23,8 +23,15 @@ static unsigned hash_index(const struct pcw_mapping *m, uint64_t index)
 	return (unsigned)((index * 0x9E3779B97F4A7C15ULL) >> 32) & m->hash_mask;
 }
 
+/*
+ * The page cache's memory belongs to the filesystem handle and is lent to
+ * one mapping at a time: a run of many small files sets it up once, so a
+ * file costs O(1) to open whatever the dirty limit (the kernel's page cache
+ * is not allocated per open either).
+ */
 errcode_t pcw_mapping_init_cache(struct pcw_mapping *m, uint64_t dirty_limit)
 {
+	struct pcw_pagecache *pc = m->pfs->pcache;
 	uint64_t n = dirty_limit / m->page_size;
 	unsigned h;
 
@@ -32,37 +39,89 @@ errcode_t pcw_mapping_init_cache(struct pcw_mapping *m, uint64_t dirty_limit)
 		n = 1;
 	if (n > (1U << 24))
 		n = 1U << 24;
-	m->nslots = n;
-	for (h = 1; h < 2 * m->nslots; h <<= 1)
-		;
-	m->hash_mask = h - 1;
-
-	/* Untouched arena memory costs nothing until a page lands in it. */
-	m->arena = malloc((size_t)m->nslots * m->page_size);
-	m->pages = calloc(m->nslots, sizeof(*m->pages));
-	m->pblks = calloc((size_t)m->nslots * m->bpp, sizeof(*m->pblks));
-	m->hash = malloc(sizeof(*m->hash) * h);
-	m->wb = malloc(sizeof(*m->wb) * (size_t)m->nslots * m->bpp);
-	if (!m->arena || !m->pages || !m->pblks || !m->hash || !m->wb) {
-		pcw_mapping_free_cache(m);
-		return ENOMEM;
+	if (pc && (pc->in_use || pc->page_size != m->page_size ||
+		   pc->bpp != m->bpp || pc->nslots != n)) {
+		if (pc->in_use)
+			return EBUSY;
+		pcw_pagecache_free(m->pfs);
+		pc = NULL;
 	}
-	memset(m->hash, 0xff, sizeof(*m->hash) * h);
+	if (!pc) {
+		pc = calloc(1, sizeof(*pc));
+		if (!pc)
+			return ENOMEM;
+		pc->page_size = m->page_size;
+		pc->bpp = m->bpp;
+		pc->nslots = n;
+		for (h = 1; h < 2 * pc->nslots; h <<= 1)
+			;
+		pc->hash_mask = h - 1;
+		/* Untouched arena memory costs nothing until a page lands in it. */
+		pc->arena = malloc((size_t)pc->nslots * pc->page_size);
+		pc->pages = calloc(pc->nslots, sizeof(*pc->pages));
+		pc->pblks = calloc((size_t)pc->nslots * pc->bpp,
+				   sizeof(*pc->pblks));
+		pc->hash = malloc(sizeof(*pc->hash) * h);
+		pc->wb = malloc(sizeof(*pc->wb) * (size_t)pc->nslots * pc->bpp);
+		m->pfs->pcache = pc;
+		if (!pc->arena || !pc->pages || !pc->pblks || !pc->hash ||
+		    !pc->wb) {
+			pcw_pagecache_free(m->pfs);
+			return ENOMEM;
+		}
+		memset(pc->hash, 0xff, sizeof(*pc->hash) * h);
+	}
+	pc->in_use = true;
+	m->nslots = pc->nslots;
+	m->hash_mask = pc->hash_mask;
+	m->arena = pc->arena;
+	m->pages = pc->pages;
+	m->pblks = pc->pblks;
+	m->hash = pc->hash;
+	m->wb = pc->wb;
+	m->next_slot = 0;
+	m->nr_pages = 0;
+	m->nr_dirty = 0;
 	return 0;
+}
+
+/* Empty the index hash: only the buckets the used slots hang from. */
+static void clear_hash(struct pcw_mapping *m)
+{
+	unsigned s;
+
+	for (s = 0; s < m->next_slot; s++)
+		m->hash[hash_index(m, m->pages[s].index)] = -1;
 }
 
 void pcw_mapping_free_cache(struct pcw_mapping *m)
 {
-	free(m->arena);
-	free(m->pages);
-	free(m->pblks);
-	free(m->hash);
-	free(m->wb);
+	if (!m->pages)
+		return;
+	clear_hash(m);
+	m->next_slot = 0;
+	if (m->pfs->pcache)
+		m->pfs->pcache->in_use = false;
 	m->arena = NULL;
 	m->pages = NULL;
 	m->pblks = NULL;
 	m->hash = NULL;
 	m->wb = NULL;
+}
+
+void pcw_pagecache_free(pcw_fs *pfs)
+{
+	struct pcw_pagecache *pc = pfs->pcache;
+
+	if (!pc)
+		return;
+	free(pc->arena);
+	free(pc->pages);
+	free(pc->pblks);
+	free(pc->hash);
+	free(pc->wb);
+	free(pc);
+	pfs->pcache = NULL;
 }
 
 struct pcw_page *pcw_find_page(struct pcw_mapping *m, uint64_t index)
@@ -142,9 +201,9 @@ void pcw_drop_clean_pages(struct pcw_mapping *m)
 
 	if (m->nr_dirty)
 		return;		/* writeback failed part-way: keep them */
+	clear_hash(m);
 	for (s = 0; s < m->next_slot; s++)
 		m->pages[s].used = false;
-	memset(m->hash, 0xff, sizeof(*m->hash) * (m->hash_mask + 1));
 	m->next_slot = 0;
 	m->nr_pages = 0;
 }

@@ -1,10 +1,13 @@
 /*
  * namei.c: path resolution inside the image, parents, create and truncate.
  *
- * Paths are resolved inside the image, never on the host: a symlink in an
- * intermediate component is followed, an absolute target taken relative to
- * the image root (a merged-/usr image's /lib -> usr/lib works).  A final
- * component that is a symlink is refused, not followed.
+ * Paths are resolved inside the image, never on the host, the way the
+ * kernel's link_path_walk() does: a symlink in an intermediate component is
+ * followed (its target spliced in front of the rest of the path, an absolute
+ * target taken from the image root, at most 40 of them), "." and ".." are
+ * the directory's own entries.  A final component that is a symlink is
+ * refused, not followed.  Names are looked up through dir.c, so resolving
+ * many paths in one directory does not rescan it.
  */
 #include "config.h"
 
@@ -14,21 +17,7 @@
 
 #include "internal.h"
 
-#define PCW_MAX_COMPONENTS	4096
-
-static errcode_t read_inode(ext2_filsys fs, ext2_ino_t ino,
-			    struct ext2_inode *inode)
-{
-	return ext2fs_read_inode(fs, ino, inode);
-}
-
-/* A directory pcwrite can add names to. */
-static errcode_t check_dir(const struct ext2_inode *dir)
-{
-	if (dir->i_flags & (EXT4_ENCRYPT_FL | EXT4_CASEFOLD_FL))
-		return PCW_ET_UNSUPP_INODE;
-	return 0;
-}
+#define PCW_MAX_FOLLOW	40	/* the kernel's MAXSYMLINKS */
 
 void pcw_dest_free(struct pcw_dest *d)
 {
@@ -36,13 +25,259 @@ void pcw_dest_free(struct pcw_dest *d)
 	d->missing = NULL;
 }
 
-static errcode_t dest_lookup(ext2_filsys fs, char *copy, bool trailing_slash,
-			     int flags, struct pcw_dest *d);
+/* The target of symlink INO: in the inode, inline, or in its one block. */
+static errcode_t read_link(pcw_fs *pfs, ext2_ino_t ino,
+			   struct ext2_inode_large *inode, char **target)
+{
+	ext2_filsys fs = pfs->fs;
+	uint64_t size = EXT2_I_SIZE(inode);
+	char *buf;
+	errcode_t err = 0;
+
+	if (inode->i_flags & EXT4_ENCRYPT_FL)
+		return PCW_ET_UNSUPP_INODE;
+	if (size == 0 || size >= fs->blocksize || size >= 4096)
+		return PCW_ET_CORRUPT;
+	buf = calloc(1, fs->blocksize + 1);
+	if (!buf)
+		return ENOMEM;
+	if (inode->i_flags & EXT4_INLINE_DATA_FL) {
+		size_t sz = fs->blocksize;
+
+		err = ext2fs_inline_data_get(fs, ino, (struct ext2_inode *)inode,
+					     buf, &sz);
+		if (!err && sz < size)
+			err = PCW_ET_CORRUPT;
+	} else if (ext2fs_is_fast_symlink((struct ext2_inode *)inode)) {
+		memcpy(buf, inode->i_block, size);
+	} else {
+		blk64_t pblk = 0;
+
+		err = ext2fs_bmap2(fs, ino, (struct ext2_inode *)inode, NULL, 0,
+				   0, NULL, &pblk);
+		if (!err && (!pblk || pblk >= ext2fs_blocks_count(fs->super)))
+			err = PCW_ET_CORRUPT;
+		if (!err)
+			err = io_channel_read_blk64(fs->io, pblk, 1, buf);
+	}
+	if (!err && memchr(buf, 0, size))
+		err = PCW_ET_CORRUPT;
+	if (err) {
+		free(buf);
+		return err;
+	}
+	buf[size] = 0;
+	*target = buf;
+	return 0;
+}
+
+/* The next component of *P (slashes skipped); its length, 0 at the end. */
+static size_t next_component(const char **p, const char **comp)
+{
+	const char *s = *p;
+
+	while (*s == '/')
+		s++;
+	*comp = s;
+	while (*s && *s != '/')
+		s++;
+	*p = s;
+	return s - *comp;
+}
+
+/* Does the rest of the path hold only slashes and "."? */
+static bool only_dots(const char *p)
+{
+	const char *c;
+	size_t n;
+
+	while ((n = next_component(&p, &c)))
+		if (n != 1 || c[0] != '.')
+			return false;
+	return true;
+}
+
+static bool is_dotdot(const char *c, size_t n)
+{
+	return n == 2 && c[0] == '.' && c[1] == '.';
+}
+
+/*
+ * The missing directories from C on, up to (not including) the final
+ * component, joined with '/'; ".." among them cannot be made.
+ */
+static errcode_t missing_dirs(const char *c, char **missing, char *name)
+{
+	const char *p = c, *comp, *last = NULL;
+	size_t n, lastn = 0, len = 0;
+	char *s;
+
+	while ((n = next_component(&p, &comp))) {
+		if (n == 1 && comp[0] == '.')
+			continue;
+		if (is_dotdot(comp, n))
+			return PCW_ET_NO_PARENT;
+		if (n > EXT2_NAME_LEN)
+			return PCW_ET_NAME_TOO_LONG;
+		if (last)
+			len += lastn + 1;
+		last = comp;
+		lastn = n;
+	}
+	s = malloc(len + 1);
+	if (!s)
+		return ENOMEM;
+	s[0] = 0;
+	p = c;
+	while ((n = next_component(&p, &comp)) && comp != last) {
+		if (n == 1 && comp[0] == '.')
+			continue;
+		if (s[0])
+			strcat(s, "/");
+		strncat(s, comp, n);
+	}
+	memcpy(name, last, lastn);
+	name[lastn] = 0;
+	*missing = s;
+	return 0;
+}
+
+/*
+ * link_path_walk(): resolve PATH from directory START.  On success d->parent
+ * is the directory of the final component, d->name that component and
+ * d->ino its inode (0 when it does not exist).  A path that ends in a
+ * directory ("/", "a/..", "a/.") gives PCW_ET_IS_DIR with d->ino set.
+ * With PCW_LOOKUP_PARENTS a missing intermediate directory is not an
+ * error: d->missing lists what is to be made below d->parent.  With
+ * PCW_LOOKUP_NO_NEW_SYMLINKS a symlink this run made is never followed.
+ */
+errcode_t pcw_walk(pcw_fs *pfs, ext2_ino_t start, const char *path, int flags,
+		   struct pcw_dest *d)
+{
+	ext2_filsys fs = pfs->fs;
+	struct ext2_inode_large inode;
+	char *buf = NULL;
+	const char *p, *c;
+	ext2_ino_t dir = start, ino;
+	unsigned follows = 0;
+	size_t n;
+	int ftype;
+	errcode_t err;
+
+	memset(d, 0, sizeof(*d));
+	p = path;
+	for (;;) {
+		struct pcw_dir *dd;
+		bool last;
+
+		n = next_component(&p, &c);
+		if (n == 0 || (n == 1 && c[0] == '.' && only_dots(p))) {
+			d->ino = dir;
+			err = PCW_ET_IS_DIR;
+			goto out;
+		}
+		if (n == 1 && c[0] == '.')
+			continue;
+		if (n > EXT2_NAME_LEN) {
+			err = PCW_ET_NAME_TOO_LONG;
+			goto out;
+		}
+		last = only_dots(p);
+		err = pcw_dir_open(pfs, dir, &dd);
+		if (!err)
+			err = pcw_dir_lookup(pfs, dd, c, n, &ino, &ftype);
+		if (last && !is_dotdot(c, n)) {
+			if (err && err != EXT2_ET_FILE_NOT_FOUND)
+				goto out;
+			d->parent = dir;
+			memcpy(d->name, c, n);
+			d->name[n] = 0;
+			d->ino = err ? 0 : ino;
+			err = 0;
+			goto out;
+		}
+		if (err == EXT2_ET_FILE_NOT_FOUND) {
+			if (!(flags & PCW_LOOKUP_PARENTS)) {
+				err = PCW_ET_NO_PARENT;
+				goto out;
+			}
+			d->parent = dir;
+			err = missing_dirs(c, &d->missing, d->name);
+			goto out;
+		}
+		if (err)
+			goto out;
+		if (ftype == EXT2_FT_DIR) {
+			dir = ino;
+			if (last) {
+				d->ino = dir;
+				err = PCW_ET_IS_DIR;
+				goto out;
+			}
+			continue;
+		}
+		err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)&inode,
+					     sizeof(inode));
+		if (err)
+			goto out;
+		if (LINUX_S_ISDIR(inode.i_mode)) {
+			dir = ino;
+			if (last) {
+				d->ino = dir;
+				err = PCW_ET_IS_DIR;
+				goto out;
+			}
+			continue;
+		}
+		if (!LINUX_S_ISLNK(inode.i_mode)) {
+			err = PCW_ET_NOT_DIR;
+			goto out;
+		}
+		/* An intermediate symlink: splice its target in front. */
+		if ((flags & PCW_LOOKUP_NO_NEW_SYMLINKS) &&
+		    pcw_made_symlink(pfs, ino)) {
+			err = PCW_ET_NEW_SYMLINK;
+			goto out;
+		}
+		if (++follows > PCW_MAX_FOLLOW) {
+			err = PCW_ET_SYMLINK_LOOP;
+			goto out;
+		}
+		{
+			char *target, *nbuf;
+
+			err = read_link(pfs, ino, &inode, &target);
+			if (err)
+				goto out;
+			nbuf = malloc(strlen(target) + strlen(p) + 2);
+			if (!nbuf) {
+				free(target);
+				err = ENOMEM;
+				goto out;
+			}
+			strcpy(nbuf, target);
+			strcat(nbuf, "/");
+			strcat(nbuf, p);
+			if (target[0] == '/')
+				dir = EXT2_ROOT_INO;
+			free(target);
+			free(buf);
+			buf = nbuf;
+			p = buf;
+		}
+	}
+out:
+	free(buf);
+	if (err && err != PCW_ET_IS_DIR)
+		pcw_dest_free(d);
+	return err;
+}
 
 errcode_t pcw_dest_lookup(pcw_fs *pfs, const char *path, int flags,
 			  struct pcw_dest *d)
 {
-	char *copy;
+	struct ext2_inode_large inode;
+	bool trailing_slash;
 	errcode_t err;
 
 	memset(d, 0, sizeof(*d));
@@ -50,120 +285,24 @@ errcode_t pcw_dest_lookup(pcw_fs *pfs, const char *path, int flags,
 		return PCW_ET_MAGIC_FS;
 	if (path[0] != '/')
 		return PCW_ET_RELATIVE_PATH;
-	copy = strdup(path);
-	if (!copy)
-		return ENOMEM;
-	err = dest_lookup(pfs->fs, copy, path[strlen(path) - 1] == '/', flags,
-			  d);
-	free(copy);
-	return err;
-}
-
-/* Join comp[from..to) with '/'. */
-static char *join(char **comp, size_t from, size_t to)
-{
-	size_t len = 1, k;
-	char *s;
-
-	for (k = from; k < to; k++)
-		len += strlen(comp[k]) + 1;
-	s = malloc(len);
-	if (!s)
-		return NULL;
-	s[0] = 0;
-	for (k = from; k < to; k++) {
-		if (k > from)
-			strcat(s, "/");
-		strcat(s, comp[k]);
-	}
-	return s;
-}
-
-static errcode_t dest_lookup(ext2_filsys fs, char *copy, bool trailing_slash,
-			     int flags, struct pcw_dest *d)
-{
-	struct ext2_inode inode;
-	char *comp[PCW_MAX_COMPONENTS];
-	char *save = NULL, *tok;
-	size_t n = 0, i;
-	ext2_ino_t dir = EXT2_ROOT_INO, ino;
-	errcode_t err;
-
-	for (tok = strtok_r(copy, "/", &save); tok;
-	     tok = strtok_r(NULL, "/", &save)) {
-		if (!strcmp(tok, "."))
-			continue;
-		if (strlen(tok) > EXT2_NAME_LEN)
-			return PCW_ET_NAME_TOO_LONG;
-		if (n == PCW_MAX_COMPONENTS)
-			return ENAMETOOLONG;
-		comp[n++] = tok;
-	}
-	if (n == 0) {
-		d->ino = EXT2_ROOT_INO;
-		return PCW_ET_IS_DIR;
-	}
-
-	for (i = 0; i + 1 < n; i++) {
-		err = ext2fs_lookup(fs, dir, comp[i], strlen(comp[i]), NULL,
-				    &ino);
-		if (err == EXT2_ET_FILE_NOT_FOUND) {
-			if (!(flags & PCW_LOOKUP_PARENTS))
-				return PCW_ET_NO_PARENT;
-			/* What is missing is created by mapping_open. */
-			err = read_inode(fs, dir, &inode);
-			if (!err)
-				err = check_dir(&inode);
-			if (err)
-				return err;
-			d->missing = join(comp, i, n - 1);
-			if (!d->missing)
-				return ENOMEM;
-			d->parent = dir;
-			strcpy(d->name, comp[n - 1]);
-			return 0;
-		}
-		if (err)
-			return err;
-		err = read_inode(fs, ino, &inode);
-		if (err)
-			return err;
-		if (LINUX_S_ISLNK(inode.i_mode)) {
-			err = ext2fs_follow_link(fs, EXT2_ROOT_INO, dir, ino,
-						 &ino);
-			if (err == EXT2_ET_SYMLINK_LOOP)
-				return PCW_ET_SYMLINK_LOOP;
-			if (err == EXT2_ET_FILE_NOT_FOUND)
-				return PCW_ET_NO_PARENT;
-			if (err)
-				return err;
-			err = read_inode(fs, ino, &inode);
-			if (err)
-				return err;
-		}
-		if (!LINUX_S_ISDIR(inode.i_mode))
-			return PCW_ET_NOT_DIR;
-		dir = ino;
-	}
-
-	err = read_inode(fs, dir, &inode);
+	trailing_slash = path[strlen(path) - 1] == '/';
+	err = pcw_walk(pfs, EXT2_ROOT_INO, path, flags, d);
 	if (err)
 		return err;
-	d->parent = dir;
-	strcpy(d->name, comp[n - 1]);
-	err = ext2fs_lookup(fs, dir, comp[n - 1], strlen(comp[n - 1]), NULL,
-			    &ino);
-	if (err == EXT2_ET_FILE_NOT_FOUND) {
+	if (d->missing)
+		return 0;
+	if (!d->ino) {
+		struct pcw_dir *dd;
+
 		if (trailing_slash)
 			return ENOENT;
-		return check_dir(&inode);
+		/* A directory pcwrite can add a name to. */
+		return pcw_dir_open(pfs, d->parent, &dd);
 	}
+	err = ext2fs_read_inode_full(pfs->fs, d->ino,
+				     (struct ext2_inode *)&inode, sizeof(inode));
 	if (err)
 		return err;
-	err = read_inode(fs, ino, &inode);
-	if (err)
-		return err;
-	d->ino = ino;
 	if (LINUX_S_ISLNK(inode.i_mode))
 		return PCW_ET_DEST_SYMLINK;
 	if (LINUX_S_ISDIR(inode.i_mode))
@@ -179,148 +318,68 @@ static errcode_t dest_lookup(ext2_filsys fs, char *copy, bool trailing_slash,
 	return 0;
 }
 
+/* --parents: a new directory's owner as --owner/--group say, mode 0755. */
+static void fill_parent(struct ext2_inode_large *inode, void *arg)
+{
+	const struct pcw_file_params *fp = arg;
+
+	if (fp->flags & PCW_FILE_SET_UID)
+		pcw_inode_set_owner(inode, fp->uid, inode_gid(*inode));
+	if (fp->flags & PCW_FILE_SET_GID)
+		pcw_inode_set_owner(inode, inode_uid(*inode), fp->gid);
+}
+
 /*
- * Make INODE an empty extent file: ext2fs_extent_open2 gives an all-zero
- * i_block an extent header and sets EXTENTS_FL.
+ * --parents: make every missing directory below d->parent.  One made by an
+ * earlier file of this run is looked up, not made again.  A failed mkdir
+ * leaves nothing behind, and the directories made before it are whole.
  */
-static errcode_t init_extent_tree(ext2_filsys fs, ext2_ino_t ino,
-				  struct ext2_inode_large *inode)
-{
-	ext2_extent_handle_t h;
-	errcode_t err;
-
-	memset(inode->i_block, 0, sizeof(inode->i_block));
-	inode->i_flags &= ~EXT4_EXTENTS_FL;
-	err = ext2fs_extent_open2(fs, ino, (struct ext2_inode *)inode, &h);
-	if (!err)
-		ext2fs_extent_free(h);
-	return err;
-}
-
-/* A directory gained an entry: its mtime and ctime, as the kernel sets them. */
-static void set_times(struct ext2_inode_large *inode, unsigned isize,
-		      time_t now, bool create);
-
-static errcode_t touch_dir(ext2_filsys fs, ext2_ino_t dir, time_t now)
-{
-	struct ext2_inode_large inode;
-	errcode_t err = ext2fs_read_inode_full(fs, dir,
-					       (struct ext2_inode *)&inode,
-					       sizeof(inode));
-
-	if (err)
-		return err;
-	set_times(&inode, EXT2_INODE_SIZE(fs->super), now, false);
-	return ext2fs_write_inode_full(fs, dir, (struct ext2_inode *)&inode,
-				       sizeof(inode));
-}
-
-/* ext2fs_link, growing the directory by a block when it is full. */
-static errcode_t link_name(ext2_filsys fs, ext2_ino_t dir, const char *name,
-			   ext2_ino_t ino, int type)
-{
-	errcode_t err = ext2fs_link(fs, dir, name, ino, type);
-
-	if (err == EXT2_ET_DIR_NO_SPACE) {
-		err = ext2fs_expand_dir(fs, dir);
-		if (!err)
-			err = ext2fs_link(fs, dir, name, ino, type);
-	}
-	if (!err)
-		err = touch_dir(fs, dir, fs->now);
-	return err;
-}
-
-static void set_owner(struct ext2_inode *inode, const struct pcw_file_params *fp)
-{
-	if (fp->flags & PCW_FILE_SET_UID) {
-		inode->i_uid = fp->uid & 0xffff;
-		ext2fs_set_i_uid_high(*inode, fp->uid >> 16);
-	}
-	if (fp->flags & PCW_FILE_SET_GID) {
-		inode->i_gid = fp->gid & 0xffff;
-		ext2fs_set_i_gid_high(*inode, fp->gid >> 16);
-	}
-}
-
-/* --parents: mkdir every missing component below d->parent. */
 static errcode_t make_parents(pcw_fs *pfs, const struct pcw_dest *d,
 			      const struct pcw_file_params *fp,
 			      ext2_ino_t *parent)
 {
-	ext2_filsys fs = pfs->fs;
-	char *copy, *tok, *save = NULL;
-	ext2_ino_t dir = d->parent, ino;
+	const char *p = d->missing, *c;
+	ext2_ino_t dir = d->parent;
+	char name[EXT2_NAME_LEN + 1];
+	size_t n;
 	errcode_t err = 0;
 
-	copy = strdup(d->missing);
-	if (!copy)
-		return ENOMEM;
-	for (tok = strtok_r(copy, "/", &save); tok;
-	     tok = strtok_r(NULL, "/", &save)) {
-		struct ext2_inode inode;
+	while ((n = next_component(&p, &c))) {
+		struct pcw_dir *dd, *nd;
+		ext2_ino_t ino;
+		int ftype;
 
-		bool made = false;
-
-		/*
-		 * Made by an earlier file of this run?  Look first: on a name
-		 * that exists, ext2fs_mkdir fails only after writing the new
-		 * directory's inode into a slot it leaves free.
-		 */
-		err = ext2fs_lookup(fs, dir, tok, strlen(tok), NULL, &ino);
+		memcpy(name, c, n);
+		name[n] = 0;
+		err = pcw_dir_open(pfs, dir, &dd);
+		if (err)
+			break;
+		err = pcw_dir_lookup(pfs, dd, name, n, &ino, &ftype);
 		if (err == EXT2_ET_FILE_NOT_FOUND) {
-			made = true;
-			err = ext2fs_mkdir(fs, dir, 0, tok);
-			if (err == EXT2_ET_DIR_NO_SPACE) {
-				err = ext2fs_expand_dir(fs, dir);
-				if (!err)
-					err = ext2fs_mkdir(fs, dir, 0, tok);
-			}
+			err = pcw_mkdir(pfs, dd, name, 0755, fill_parent,
+					(void *)fp, &nd);
 			if (!err)
-				err = touch_dir(fs, dir, fs->now);
-			if (!err)
-				err = ext2fs_lookup(fs, dir, tok, strlen(tok),
-						    NULL, &ino);
-		}
-		if (!err && !made) {
-			err = ext2fs_read_inode(fs, ino, &inode);
-			if (!err && !LINUX_S_ISDIR(inode.i_mode))
-				err = PCW_ET_NOT_DIR;
-		}
-		if (!err && made &&
-		    (fp->flags & (PCW_FILE_SET_UID | PCW_FILE_SET_GID))) {
-			err = ext2fs_read_inode(fs, ino, &inode);
-			if (!err) {
-				set_owner(&inode, fp);
-				err = ext2fs_write_inode(fs, ino, &inode);
-			}
+				ino = pcw_dir_ino(nd);
+		} else if (!err) {
+			/* It must be a directory now. */
+			err = pcw_dir_open(pfs, ino, &nd);
 		}
 		if (err)
 			break;
 		dir = ino;
 	}
-	free(copy);
 	*parent = dir;
 	return err;
 }
 
-static void set_times(struct ext2_inode_large *inode, unsigned isize,
-		      time_t now, bool create)
+static void fill_file(struct ext2_inode_large *inode, void *arg)
 {
-	inode->i_mtime = inode->i_ctime = (uint32_t)now;
-	if (create)
-		inode->i_atime = (uint32_t)now;
-	if (isize > EXT2_GOOD_OLD_INODE_SIZE && inode->i_extra_isize >= 24) {
-		/* Seconds past 2038 go in the epoch bits; nanoseconds are 0. */
-		uint32_t epoch = (uint32_t)(((int64_t)now - (int32_t)now) >> 32) & 3;
+	const struct pcw_file_params *fp = arg;
 
-		inode->i_mtime_extra = inode->i_ctime_extra = epoch;
-		if (create) {
-			inode->i_atime_extra = epoch;
-			inode->i_crtime = (uint32_t)now;
-			inode->i_crtime_extra = epoch;
-		}
-	}
+	inode->i_mode = LINUX_S_IFREG |
+			((fp->flags & PCW_FILE_SET_MODE) ? (fp->mode & 07777)
+							 : 0644);
+	fill_parent(inode, arg);
 }
 
 /* A new regular file in PARENT. */
@@ -328,56 +387,14 @@ static errcode_t create_file(pcw_fs *pfs, ext2_ino_t parent, const char *name,
 			     const struct pcw_file_params *fp,
 			     struct ext2_inode_large *inode, ext2_ino_t *ret)
 {
-	ext2_filsys fs = pfs->fs;
-	unsigned isize = EXT2_INODE_SIZE(fs->super);
-	ext2_ino_t ino;
+	struct pcw_dir *dd;
 	errcode_t err;
 
-	err = ext2fs_new_inode(fs, parent, LINUX_S_IFREG | 0644, NULL, &ino);
-	if (err == EXT2_ET_INODE_ALLOC_FAIL)
-		return PCW_ET_NO_INODES;
-	if (err)
-		return err;
-	/*
-	 * A damaged inode bitmap can offer a live inode: never overwrite one
-	 * (an unreadable one, a bad checksum on a never-used slot, is free).
-	 */
-	if (!ext2fs_read_inode(fs, ino, (struct ext2_inode *)inode) &&
-	    inode->i_links_count && !inode->i_dtime)
-		return PCW_ET_CORRUPT;
-
-	memset(inode, 0, isize);
-	inode->i_mode = LINUX_S_IFREG |
-			((fp->flags & PCW_FILE_SET_MODE) ? (fp->mode & 07777)
-							 : 0644);
-	inode->i_links_count = 1;
-	set_owner((struct ext2_inode *)inode, fp);
-	if (isize > EXT2_GOOD_OLD_INODE_SIZE)
-		inode->i_extra_isize = sizeof(struct ext2_inode_large) -
-				       EXT2_GOOD_OLD_INODE_SIZE;
-	set_times(inode, isize, pfs->now, true);
-	if (ext2fs_has_feature_extents(fs->super)) {
-		err = init_extent_tree(fs, ino, inode);
-		if (err)
-			return err;
-	}
-	err = ext2fs_write_inode_full(fs, ino, (struct ext2_inode *)inode,
-				      isize);
-	if (err)
-		return err;
-	ext2fs_inode_alloc_stats2(fs, ino, +1, 0);
-	err = link_name(fs, parent, name, ino, EXT2_FT_REG_FILE);
-	if (err) {
-		/* Unlinked: a deleted inode again, not an orphan. */
-		inode->i_links_count = 0;
-		inode->i_dtime = (uint32_t)pfs->now;
-		ext2fs_write_inode_full(fs, ino, (struct ext2_inode *)inode,
-					isize);
-		ext2fs_inode_alloc_stats2(fs, ino, -1, 0);
-		return err;
-	}
-	*ret = ino;
-	return 0;
+	err = pcw_dir_open(pfs, parent, &dd);
+	if (!err)
+		err = pcw_create(pfs, dd, name, LINUX_S_IFREG | 0644, fill_file,
+				 (void *)fp, inode, ret);
+	return err;
 }
 
 /*
@@ -430,7 +447,7 @@ static errcode_t unpack_inline(pcw_fs *pfs, ext2_ino_t ino,
 	inode->i_flags &= ~EXT4_INLINE_DATA_FL;
 	memset(inode->i_block, 0, sizeof(inode->i_block));
 	if (ext2fs_has_feature_extents(fs->super)) {
-		err = init_extent_tree(fs, ino, inode);
+		err = pcw_init_extent_tree(fs, ino, inode);
 		if (err)
 			goto fail;
 	}
@@ -522,7 +539,7 @@ next:
 	err = ext2fs_iblk_sub_blocks(fs, (struct ext2_inode *)inode, freed);
 	if (err)
 		return err;
-	return init_extent_tree(fs, ino, inode);
+	return pcw_init_extent_tree(fs, ino, inode);
 }
 
 /*
@@ -567,16 +584,31 @@ static errcode_t open_existing(pcw_fs *pfs, ext2_ino_t ino,
 		if (ext2fs_has_feature_extents(fs->super) &&
 		    !(inode->i_flags & EXT4_EXTENTS_FL) &&
 		    ext2fs_get_stat_i_blocks(fs, (struct ext2_inode *)inode) == 0) {
-			err = init_extent_tree(fs, ino, inode);
+			err = pcw_init_extent_tree(fs, ino, inode);
 			if (err)
 				return err;
 		}
 	}
 	if (fp->flags & PCW_FILE_SET_MODE)
 		inode->i_mode = (inode->i_mode & ~07777) | (fp->mode & 07777);
-	set_owner((struct ext2_inode *)inode, fp);
-	set_times(inode, isize, pfs->now, false);
+	fill_parent(inode, (void *)fp);
+	pcw_inode_set_times(pfs, inode, PCW_TIME_M | PCW_TIME_C, pfs->now, 0);
 	return 0;
+}
+
+/*
+ * Free every block of INO (an extent or block-mapped file, directory or
+ * slow symlink whose last link went); the inode is written by the caller.
+ */
+errcode_t pcw_truncate_blocks(pcw_fs *pfs, ext2_ino_t ino,
+			      struct ext2_inode_large *inode)
+{
+	ext2_filsys fs = pfs->fs;
+
+	if (inode->i_flags & EXT4_EXTENTS_FL)
+		return truncate_extents(fs, ino, inode);
+	return ext2fs_punch(fs, ino, (struct ext2_inode *)inode, NULL, 0,
+			    ~0ULL);
 }
 
 static uint64_t max_file_bytes(ext2_filsys fs, const struct ext2_inode *inode)

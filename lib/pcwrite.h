@@ -101,6 +101,8 @@ uint64_t pcw_fs_avail_bytes(const pcw_fs *pfs);
 /* ---- destinations ------------------------------------------------------------ */
 
 #define PCW_LOOKUP_PARENTS	0x0001	/* missing parents will be created */
+#define PCW_LOOKUP_NO_NEW_SYMLINKS 0x0002 /* never follow a symlink this run
+					     made (PCW_ET_NEW_SYMLINK) */
 
 struct pcw_dest {
 	uint32_t	ino;		/* the existing file, or 0 */
