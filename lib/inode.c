@@ -203,6 +203,18 @@ static errcode_t check_room(pcw_fs *pfs, struct pcw_dir *parent,
 	return pcw_dir_can_add(pfs, parent, name, strlen(name), blocks);
 }
 
+/* Could NAME (with EXTRA blocks of its own) be made in directory PARENT? */
+errcode_t pcw_check_create(pcw_fs *pfs, ext2_ino_t parent, const char *name,
+			   blk64_t extra)
+{
+	struct pcw_dir *d;
+	errcode_t err = pcw_dir_open(pfs, parent, &d);
+
+	if (!err)
+		err = check_room(pfs, d, name, extra);
+	return err;
+}
+
 /*
  * A new inode of MODE named NAME in PARENT, written and linked.  INODE
  * comes back as written; FILL, when given, sets it up further (owner,

@@ -321,6 +321,8 @@ errcode_t pcw_inode_alloc(pcw_fs *pfs, ext2_ino_t parent, unsigned mode,
 errcode_t pcw_inode_commit_new(pcw_fs *pfs, ext2_ino_t ino,
 			       struct ext2_inode_large *inode);
 typedef void (*pcw_fill_fn)(struct ext2_inode_large *inode, void *arg);
+errcode_t pcw_check_create(pcw_fs *pfs, ext2_ino_t parent, const char *name,
+			   blk64_t extra);
 errcode_t pcw_create(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 		     unsigned mode, pcw_fill_fn fill, void *arg,
 		     struct ext2_inode_large *inode, ext2_ino_t *ret);

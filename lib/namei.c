@@ -647,9 +647,24 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 	if ((page_size & (page_size - 1)) || page_size < fs->blocksize ||
 	    page_size > PCW_MAX_PAGE_SIZE)
 		return PCW_ET_BAD_PAGE_SIZE;
-	/* A refusal before the first write leaves the image untouched. */
-	if (!d->ino && fs->super->s_free_inodes_count == 0)
-		return PCW_ET_NO_INODES;
+	/*
+	 * A refusal before the first write leaves the image untouched: the
+	 * room for the new file (or its first missing parent) and its name
+	 * is checked before the superblock is marked.
+	 */
+	if (!d->ino) {
+		const char *first = d->missing ? d->missing : d->name;
+		size_t len = strcspn(first, "/");
+		char name[EXT2_NAME_LEN + 1];
+
+		if (len > EXT2_NAME_LEN)
+			return PCW_ET_NAME_TOO_LONG;
+		memcpy(name, first, len);
+		name[len] = 0;
+		err = pcw_check_create(pfs, d->parent, name, d->missing ? 1 : 0);
+		if (err)
+			return err;
+	}
 	err = pcw_fs_begin_write(pfs);
 	if (err)
 		return err;
