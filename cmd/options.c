@@ -17,6 +17,7 @@
 enum {
 	OPT_VERSION = 1, OPT_HELP, OPT_QUIET, OPT_VERBOSE, OPT_APPEND,
 	OPT_OFFSET, OPT_NO_CLOBBER, OPT_MODE, OPT_OWNER, OPT_GROUP,
+	OPT_EXTRACT, OPT_RECURSIVE,
 };
 
 static void usage_error(poptContext con, const char *fmt, const char *arg)
@@ -114,6 +115,7 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	char *offset = NULL, *mode = NULL, *owner = NULL, *group = NULL;
 	char *mtime = NULL, *image_offset = NULL, *sparse = NULL, *env;
 	int no_delalloc = 0, no_sync = 0, parents = 0, progress = 0;
+	int no_xattrs = 0;
 	char *undo = NULL;
 	const char **args;
 	poptContext con;
@@ -121,6 +123,13 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	int rc;
 
 	struct poptOption options[] = {
+		{ "extract", 'x', POPT_ARG_NONE, NULL, OPT_EXTRACT,
+		  "put the entries of each ARCHIVE (tar, cpio, mtree, zip, any "
+		  "compression; standard input when none) under DIR", NULL },
+		{ "recursive", 'R', POPT_ARG_NONE, NULL, OPT_RECURSIVE,
+		  "put the contents of each host SOURCEDIR under DIR", NULL },
+		{ "no-xattrs", 0, POPT_ARG_NONE, &no_xattrs, 0,
+		  "with -x or -R: leave extended attributes and ACLs out", NULL },
 		{ "append", 'a', POPT_ARG_NONE, NULL, OPT_APPEND,
 		  "append to DEST (like >>); create it if missing", NULL },
 		{ "offset", 'o', POPT_ARG_STRING, &offset, OPT_OFFSET,
@@ -176,7 +185,9 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	ctl->dirty_limit = PCW_DEFAULT_DIRTY_LIMIT;
 
 	con = poptGetContext("pcwrite", argc, argv, options, 0);
-	poptSetOtherOptionHelp(con, "[OPTION...] IMAGE DEST [SOURCE...]");
+	poptSetOtherOptionHelp(con, "[OPTION...] IMAGE DEST [SOURCE...]\n"
+			       "  or:  pcwrite -x [OPTION...] IMAGE DIR [ARCHIVE...]\n"
+			       "  or:  pcwrite -R [OPTION...] IMAGE DIR SOURCEDIR...");
 	while ((rc = poptGetNextOpt(con)) > 0) {
 		switch (rc) {
 		case OPT_VERSION:
@@ -195,6 +206,16 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 			break;
 		case OPT_APPEND:
 			ctl->append = true;
+			break;
+		case OPT_EXTRACT:
+			if (ctl->run == MODE_TREE)
+				usage_error(con, "%s", "-x and -R exclude each other");
+			ctl->run = MODE_EXTRACT;
+			break;
+		case OPT_RECURSIVE:
+			if (ctl->run == MODE_EXTRACT)
+				usage_error(con, "%s", "-x and -R exclude each other");
+			ctl->run = MODE_TREE;
 			break;
 		case OPT_NO_CLOBBER:
 			ctl->no_clobber = true;
@@ -221,6 +242,14 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		poptFreeContext(con);
 		exit(EXIT_USAGE);
 	}
+
+	/* A tree's entries bring their own modes and offsets. */
+	if (ctl->run != MODE_WRITE && (ctl->append || ctl->have_offset ||
+					ctl->have_mode))
+		usage_error(con, "%s", "--append, --offset and --mode cannot be "
+			    "used with -x or -R");
+	if (ctl->run == MODE_WRITE && no_xattrs)
+		usage_error(con, "%s", "--no-xattrs goes with -x or -R");
 
 	/* Modes that exclude each other. */
 	if (ctl->append + ctl->have_offset + ctl->no_clobber > 1)
@@ -257,6 +286,7 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	if (mtime) {
 		if (parse_time(mtime, &ctl->mtime))
 			usage_error(con, "invalid --mtime '%s'", mtime);
+		ctl->mtime_set = true;
 	} else if ((env = getenv("SOURCE_DATE_EPOCH")) && *env) {
 		if (parse_time(env, &ctl->mtime))
 			usage_error(con, "invalid SOURCE_DATE_EPOCH '%s'", env);
@@ -298,15 +328,33 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	ctl->no_delalloc = no_delalloc;
 	ctl->no_sync = no_sync;
 	ctl->parents = parents;
+	ctl->no_xattrs = no_xattrs;
 
 	args = poptGetArgs(con);
 	for (n = 0; args && args[n]; n++)
 		;
 	if (n < 2)
-		usage_error(con, "%s", n ? "missing DEST" : "missing IMAGE and DEST");
+		usage_error(con, "%s", ctl->run == MODE_WRITE ?
+			    (n ? "missing DEST" : "missing IMAGE and DEST") :
+			    (n ? "missing DIR" : "missing IMAGE and DIR"));
+	if (ctl->run == MODE_TREE && n < 3)
+		usage_error(con, "%s", "-R needs a SOURCEDIR");
 	for (size_t k = 2; k < n; k++)
-		if (!strcmp(args[k], "-") && n > 3)
-			usage_error(con, "%s", "'-' may only be the sole SOURCE");
+		if (!strcmp(args[k], "-") &&
+		    (ctl->run == MODE_TREE ||
+		     (ctl->run == MODE_WRITE && n > 3)))
+			usage_error(con, "%s", ctl->run == MODE_TREE ?
+				    "-R reads directories, not standard input" :
+				    "'-' may only be the sole SOURCE");
+	if (ctl->run == MODE_EXTRACT) {
+		size_t dashes = 0;
+
+		for (size_t k = 2; k < n; k++)
+			dashes += !strcmp(args[k], "-");
+		if (dashes > 1)
+			usage_error(con, "%s", "'-' (standard input) may be "
+				    "given once");
+	}
 	/* The arguments live in popt's context: copy them out of it. */
 	ctl->image = strdup(args[0]);
 	ctl->dest = strdup(args[1]);
@@ -324,8 +372,10 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	ctl->from_stdin = ctl->nsources == 0 ||
 			  (ctl->nsources == 1 && !strcmp(ctl->sources[0], "-"));
 	if (ctl->dest[0] != '/')
-		usage_error(con, "DEST '%s' must be an absolute path inside "
-			    "the filesystem", ctl->dest);
+		usage_error(con, ctl->run == MODE_WRITE ?
+			    "DEST '%s' must be an absolute path inside the "
+			    "filesystem" : "DIR '%s' must be an absolute path "
+			    "inside the filesystem", ctl->dest);
 	poptFreeContext(con);
 	return 0;
 }

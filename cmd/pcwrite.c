@@ -35,15 +35,10 @@ struct job {
 	unsigned	mode;		/* default permission bits */
 };
 
-static int verbosity;
+int pcw_verbosity;
 
 /* Where the library's events go: the report and the progress bar. */
-struct reporter {
-	struct pcw_render	*render;
-	struct pcw_progress	*progress;
-};
-
-static void on_event(const struct pcw_event *ev, void *arg)
+void pcw_on_event(const struct pcw_event *ev, void *arg)
 {
 	struct reporter *r = arg;
 
@@ -60,8 +55,8 @@ static void die_usage(const char *msg, const char *arg)
 	exit(EXIT_USAGE);
 }
 
-static void msg_error(const char *image, const char *dest, errcode_t err,
-		      const char *extra)
+void pcw_msg_error(const char *image, const char *dest, errcode_t err,
+		   const char *extra)
 {
 	if (dest)
 		fprintf(stderr, "pcwrite: %s:%s: %s%s\n", image, dest,
@@ -81,7 +76,7 @@ static void on_signal(int signo)
  * SA_RESTART, so a blocked read of the source returns.  A signal inherited
  * as ignored stays ignored (the convention for background jobs).
  */
-static void install_signals(void)
+void pcw_install_signals(void)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
 	struct sigaction sa, old;
@@ -304,15 +299,15 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 	pcw_render_file(reporter->render, &rec);
 
 	if (err == EINTR && pcw_signal_pending()) {
-		if (verbosity >= 0)
+		if (pcw_verbosity >= 0)
 			fprintf(stderr, "pcwrite: %s:%s: stopped by SIG%s (%" PRIu64
 				" bytes written)\n", ctl->image, job->dest,
 				sigabbrev_np(pcw_signal_pending()), written);
 	} else if (err) {
 		snprintf(extra, sizeof(extra), " (%" PRIu64 " bytes written)",
 			 written);
-		msg_error(ctl->image, job->dest, err, extra);
-	} else if (verbosity > 0) {
+		pcw_msg_error(ctl->image, job->dest, err, extra);
+	} else if (pcw_verbosity > 0) {
 		fprintf(stderr, "pcwrite: %s:%s: %" PRIu64 " bytes written, "
 			"size %" PRIu64 ", %" PRIu64 " extent%s\n", ctl->image,
 			job->dest, written, info.size, info.extents,
@@ -337,7 +332,9 @@ int main(int argc, const char **argv)
 	initialize_ext2_error_table();
 	initialize_pcw_error_table();
 	pcw_parse_options(argc, argv, &ctl);
-	verbosity = ctl.verbose;
+	pcw_verbosity = ctl.verbose;
+	if (ctl.run != MODE_WRITE)
+		return pcw_tree_main(&ctl);
 
 	njobs = ctl.from_stdin ? 1 : ctl.nsources;
 	jobs = calloc(njobs, sizeof(*jobs));
@@ -353,7 +350,7 @@ int main(int argc, const char **argv)
 			strerror(rerr));
 		return 1;
 	}
-	install_signals();
+	pcw_install_signals();
 
 	memset(&params, 0, sizeof(params));
 	params.flags = ctl.no_sync ? PCW_OPEN_NO_SYNC : 0;
@@ -362,7 +359,7 @@ int main(int argc, const char **argv)
 	params.undo_file = ctl.undo_file;
 	err = pcw_fs_open(ctl.image, &params, &pfs);
 	if (err) {
-		msg_error(ctl.image, NULL, err, NULL);
+		pcw_msg_error(ctl.image, NULL, err, NULL);
 		return 1;
 	}
 	if (ctl.page_size && ctl.page_size < pcw_fs_block_size(pfs)) {
@@ -374,7 +371,7 @@ int main(int argc, const char **argv)
 	}
 	reporter.render = render;
 	reporter.progress = ctl.progress ? pcw_progress_open() : NULL;
-	pcw_fs_set_report(pfs, on_event, &reporter);
+	pcw_fs_set_report(pfs, pcw_on_event, &reporter);
 
 	err = resolve_dests(pfs, &ctl, jobs, njobs, &failed);
 	if (err) {
@@ -383,7 +380,7 @@ int main(int argc, const char **argv)
 				"needs a file name)\n", ctl.image, failed,
 				error_message(err));
 		else
-			msg_error(ctl.image, failed, err, NULL);
+			pcw_msg_error(ctl.image, failed, err, NULL);
 		pcw_fs_abort(pfs);
 		return 1;
 	}
@@ -396,7 +393,7 @@ int main(int argc, const char **argv)
 
 	err2 = pcw_fs_close(pfs);
 	if (err2) {
-		msg_error(ctl.image, NULL, err2, " (while committing)");
+		pcw_msg_error(ctl.image, NULL, err2, " (while committing)");
 		if (!err)
 			err = err2;
 	}

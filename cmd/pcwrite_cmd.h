@@ -14,8 +14,14 @@
 enum report_kind { REPORT_NONE, REPORT_SUMMARY, REPORT_PAGES, REPORT_JSON };
 enum sparse_kind { SPARSE_AUTO, SPARSE_ALWAYS, SPARSE_NEVER };
 
+/* What the run does: one file per DEST, or a tree of entries. */
+enum run_mode { MODE_WRITE, MODE_EXTRACT, MODE_TREE };
+
 /* Everything the command line says, parsed and checked. */
 struct pcw_control {
+	enum run_mode	run;		/* -x, -R */
+	bool		no_xattrs;
+	bool		mtime_set;	/* --mtime (else SOURCE_DATE_EPOCH) */
 	const char	*image;
 	const char	*dest;
 	const char	**sources;	/* NULL-terminated; none means stdin */
@@ -42,6 +48,20 @@ struct pcw_control {
 	int		verbose;	/* -1 quiet, 0, 1 verbose */
 };
 
+/* pcwrite.c: what the single-file run and the tree run share */
+extern int pcw_verbosity;
+struct reporter {
+	struct pcw_render	*render;
+	struct pcw_progress	*progress;
+};
+void pcw_on_event(const struct pcw_event *ev, void *arg);
+void pcw_msg_error(const char *image, const char *dest, errcode_t err,
+		   const char *extra);
+void pcw_install_signals(void);
+
+/* extract.c: -x and -R */
+int pcw_tree_main(const struct pcw_control *ctl);
+
 /* options.c */
 int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl);
 
@@ -54,6 +74,7 @@ struct pcw_file_record {
 	uint64_t	pages;
 	uint64_t	extents;
 	const char	*status;	/* ok, partial, failed */
+	const char	*ftype;		/* trees: file, dir, ...; else NULL */
 };
 struct pcw_render *pcw_render_open(enum report_kind kind, const char *path,
 				   int *err);

@@ -136,10 +136,14 @@ void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *f)
 	if (r->kind == REPORT_JSON) {
 		fputs("{\"event\":\"file\",\"file\":", r->out);
 		json_string(r->out, f->file);
+		if (f->ftype)
+			fprintf(r->out, ",\"ftype\":\"%s\"", f->ftype);
 		fprintf(r->out, ",\"bytes\":%" PRIu64 ",\"size\":%" PRIu64
 			",\"pages\":%" PRIu64 ",\"extents\":%" PRIu64
 			",\"status\":\"%s\"}\n", f->bytes, f->size, f->pages,
 			f->extents, f->status);
+	} else if (f->ftype && strcmp(f->ftype, "file")) {
+		fprintf(r->out, "%s: %s: %s\n", f->file, f->ftype, f->status);
 	} else {
 		fprintf(r->out, "%s: %" PRIu64 " bytes written, size %" PRIu64
 			", %" PRIu64 " pages, %" PRIu64 " extent%s: %s\n",

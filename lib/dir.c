@@ -74,11 +74,94 @@ struct pcw_dir {
 	ext2_ino_t	dotdot;
 };
 
+/*
+ * Directory blocks, kept as they are on disk once their checksum was
+ * verified: a run that adds many names reads the same index and leaf
+ * blocks again and again, and a checksum over 4 KiB costs more than the
+ * insert.  Every write goes to the image at once and to the copy here.
+ */
+#define DBLOCKS		256
+
+struct dblock {
+	ext2_ino_t	ino;		/* 0: unused */
+	uint32_t	lblk;
+	blk64_t		pblk;
+	int		next;		/* hash chain, -1 ends */
+	unsigned char	*buf;
+};
+
 struct pcw_dcache {
 	struct pcw_dir	**hash;
 	unsigned	mask, count;
 	unsigned char	*buf[6];	/* scratch blocks: 3 frames, 3 leaves */
+	struct dblock	blocks[DBLOCKS];
+	int		bhash[DBLOCKS];
+	unsigned	clock;
 };
+
+static unsigned dblock_hash(ext2_ino_t ino, uint32_t lblk)
+{
+	return ((ino * 2654435761U) ^ (lblk * 40503U)) % DBLOCKS;
+}
+
+static struct dblock *dblock_find(struct pcw_dcache *c, ext2_ino_t ino,
+				  uint32_t lblk)
+{
+	int k;
+
+	for (k = c->bhash[dblock_hash(ino, lblk)]; k >= 0; k = c->blocks[k].next)
+		if (c->blocks[k].ino == ino && c->blocks[k].lblk == lblk)
+			return &c->blocks[k];
+	return NULL;
+}
+
+static void dblock_unhash(struct pcw_dcache *c, int k)
+{
+	int *pp = &c->bhash[dblock_hash(c->blocks[k].ino, c->blocks[k].lblk)];
+
+	while (*pp >= 0 && *pp != k)
+		pp = &c->blocks[*pp].next;
+	if (*pp == k)
+		*pp = c->blocks[k].next;
+	c->blocks[k].ino = 0;
+}
+
+/* Keep a copy of the block (ino, lblk) at PBLK as BUF holds it. */
+static void dblock_put(struct pcw_dcache *c,
+		       ext2_ino_t ino, uint32_t lblk, blk64_t pblk,
+		       const unsigned char *buf, unsigned size)
+{
+	struct dblock *b = dblock_find(c, ino, lblk);
+	int k;
+
+	if (!b) {
+		k = c->clock++ % DBLOCKS;
+		if (c->blocks[k].ino)
+			dblock_unhash(c, k);
+		b = &c->blocks[k];
+		if (!b->buf) {
+			b->buf = malloc(size);
+			if (!b->buf)
+				return;
+		}
+		b->ino = ino;
+		b->lblk = lblk;
+		b->next = c->bhash[dblock_hash(ino, lblk)];
+		c->bhash[dblock_hash(ino, lblk)] = k;
+	}
+	b->pblk = pblk;
+	memcpy(b->buf, buf, size);
+}
+
+/* Forget every block of directory INO. */
+static void dblock_forget(struct pcw_dcache *c, ext2_ino_t ino)
+{
+	int k;
+
+	for (k = 0; k < DBLOCKS; k++)
+		if (c->blocks[k].ino == ino)
+			dblock_unhash(c, k);
+}
 
 /* ---- small helpers --------------------------------------------------------- */
 
@@ -132,8 +215,14 @@ static errcode_t rec_len_at(ext2_filsys fs, unsigned char *buf, unsigned off,
 
 	if (off + 8 > end)
 		return PCW_ET_CORRUPT;
-	if (ext2fs_get_rec_len(fs, de, &len))
-		return PCW_ET_CORRUPT;
+	/* ext2fs_get_rec_len(), inline: this is the inner loop of a scan. */
+	len = ext2fs_le16_to_cpu(de->rec_len);
+	if (fs->blocksize >= 65536) {
+		if (len == 65535 || len == 0)	/* EXT4_MAX_REC_LEN */
+			len = fs->blocksize;
+		else
+			len = (len & 65532) | ((len & 3) << 16);
+	}
 	if (len < 8 || (len & 3) || off + len > end ||
 	    (unsigned)ext2fs_dirent_name_len(de) + 8 > len)
 		return PCW_ET_CORRUPT;
@@ -180,11 +269,21 @@ static errcode_t read_block(pcw_fs *pfs, struct pcw_dir *d, uint32_t lblk,
 {
 	errcode_t err;
 
+	struct dblock *b;
+
 	if (lblk >= d->nblocks)
 		return PCW_ET_CORRUPT;
+	b = dblock_find(pfs->dcache, d->ino, lblk);
+	if (b && b->pblk == d->pblk[lblk]) {
+		memcpy(buf, b->buf, pfs->fs->blocksize);
+		return 0;
+	}
 	err = ext2fs_read_dir_block4(pfs->fs, d->pblk[lblk], buf, 0, d->ino);
 	if (err == EXT2_ET_DIR_CSUM_INVALID || err == EXT2_ET_DIR_CORRUPTED)
 		return PCW_ET_CORRUPT;
+	if (!err)
+		dblock_put(pfs->dcache, d->ino, lblk, d->pblk[lblk], buf,
+			   pfs->fs->blocksize);
 	return err;
 }
 
@@ -194,8 +293,13 @@ static errcode_t write_block(pcw_fs *pfs, struct pcw_dir *d, uint32_t lblk,
 	errcode_t err = ext2fs_write_dir_block4(pfs->fs, d->pblk[lblk], buf, 0,
 						d->ino);
 
-	if (err)
+	if (err) {
 		pfs->meta_error = true;
+		dblock_forget(pfs->dcache, d->ino);
+	} else {
+		dblock_put(pfs->dcache, d->ino, lblk, d->pblk[lblk], buf,
+			   pfs->fs->blocksize);
+	}
 	return err;
 }
 
@@ -214,6 +318,14 @@ errcode_t pcw_dir_write_inode(pcw_fs *pfs, struct pcw_dir *d)
 	else
 		d->dirty_inode = false;
 	return err;
+}
+
+/* Read the inode again, after ext2fs_xattrs_write rewrote it. */
+errcode_t pcw_dir_reload_inode(pcw_fs *pfs, struct pcw_dir *d)
+{
+	return ext2fs_read_inode_full(pfs->fs, d->ino,
+				      (struct ext2_inode *)d->inode,
+				      EXT2_INODE_SIZE(pfs->fs->super));
 }
 
 struct ext2_inode_large *pcw_dir_inode(struct pcw_dir *d)
@@ -453,6 +565,8 @@ static errcode_t dcache_get(pcw_fs *pfs, struct pcw_dcache **ret)
 	if (!c)
 		return ENOMEM;
 	c->mask = 255;
+	for (i = 0; i < DBLOCKS; i++)
+		c->bhash[i] = -1;
 	c->hash = calloc(c->mask + 1, sizeof(*c->hash));
 	for (i = 0; i < 6 && c->hash; i++) {
 		c->buf[i] = malloc(pfs->fs->blocksize);
@@ -496,6 +610,8 @@ void pcw_dcache_free(pcw_fs *pfs)
 	}
 	for (i = 0; i < 6; i++)
 		free(c->buf[i]);
+	for (i = 0; i < DBLOCKS; i++)
+		free(c->blocks[i].buf);
 	free(c->hash);
 	free(c);
 	pfs->dcache = NULL;
@@ -989,6 +1105,7 @@ static errcode_t append_block(pcw_fs *pfs, struct pcw_dir *d,
 	err = ext2fs_write_dir_block4(fs, pblk, content, 0, d->ino);
 	if (err)
 		return err;
+	dblock_put(pfs->dcache, d->ino, lblk, pblk, content, fs->blocksize);
 	if (cluster) {
 		ext2fs_block_alloc_stats2(fs, cluster, +1);
 		err = ext2fs_iblk_add_blocks(fs, inode, 1);
@@ -1740,6 +1857,7 @@ void pcw_dir_forget(pcw_fs *pfs, ext2_ino_t ino)
 
 	if (!c)
 		return;
+	dblock_forget(c, ino);
 	for (pp = &c->hash[ino & c->mask]; *pp; pp = &(*pp)->hash_next)
 		if ((*pp)->ino == ino) {
 			struct pcw_dir *d = *pp;

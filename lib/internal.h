@@ -298,6 +298,7 @@ void pcw_dir_init_block(ext2_filsys fs, unsigned char *buf, ext2_ino_t ino,
 struct ext2_inode_large *pcw_dir_inode(struct pcw_dir *d);
 ext2_ino_t pcw_dir_ino(const struct pcw_dir *d);
 errcode_t pcw_dir_write_inode(pcw_fs *pfs, struct pcw_dir *d);
+errcode_t pcw_dir_reload_inode(pcw_fs *pfs, struct pcw_dir *d);
 void pcw_dir_forget(pcw_fs *pfs, ext2_ino_t ino);
 errcode_t pcw_dcache_flush(pcw_fs *pfs);
 void pcw_dcache_free(pcw_fs *pfs);
@@ -342,6 +343,8 @@ bool pcw_made_symlink(const pcw_fs *pfs, ext2_ino_t ino);
 /* namei.c */
 errcode_t pcw_walk(pcw_fs *pfs, ext2_ino_t start, const char *path, int flags,
 		   struct pcw_dest *d);
+errcode_t pcw_make_dirs(pcw_fs *pfs, const struct pcw_dest *d,
+			pcw_fill_fn fill, void *arg, ext2_ino_t *parent);
 errcode_t pcw_truncate_blocks(pcw_fs *pfs, ext2_ino_t ino,
 			      struct ext2_inode_large *inode);
 

@@ -22,27 +22,64 @@
 /* Read in chunks of this much at least, so a fast source costs few reads. */
 #define PCW_ITER_MIN_BUF	(256U << 10)
 
+static errcode_t fd_read(struct pcw_iter *i, unsigned char *buf, size_t n,
+			 size_t *got);
+static bool fd_hole(struct pcw_iter *i, uint64_t pos, uint64_t len);
+
+const struct pcw_iter_ops pcw_iter_fd_ops = {
+	.read	= fd_read,
+	.hole	= fd_hole,
+};
+
+errcode_t pcw_iter_init(struct pcw_iter *i, const struct pcw_iter_ops *ops,
+			void *priv, size_t page_size)
+{
+	memset(i, 0, sizeof(*i));
+	i->ops = ops;
+	i->priv = priv;
+	i->fd = -1;
+	i->cap = page_size * 2 > PCW_ITER_MIN_BUF ? page_size * 2
+						  : PCW_ITER_MIN_BUF;
+	i->buf = malloc(i->cap);
+	return i->buf ? 0 : ENOMEM;
+}
+
+void pcw_iter_fini(struct pcw_iter *i)
+{
+	free(i->buf);
+	i->buf = NULL;
+}
+
+void pcw_iter_reset(struct pcw_iter *i)
+{
+	i->head = i->tail = 0;
+	i->eof = false;
+	i->total_read = 0;
+	i->src_pos = 0;
+	i->hole_lo = i->hole_hi = 0;
+	i->data_lo = i->data_hi = 0;
+}
+
 errcode_t pcw_iter_open_fd(int fd, size_t page_size, struct pcw_iter **ret)
 {
 	struct pcw_iter *i;
 	struct stat st;
 	off_t off;
+	errcode_t err;
 
-	i = calloc(1, sizeof(*i));
+	i = malloc(sizeof(*i));
 	if (!i)
 		return ENOMEM;
+	err = pcw_iter_init(i, &pcw_iter_fd_ops, NULL, page_size);
+	if (err) {
+		free(i);
+		return err;
+	}
 	i->fd = fd;
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) &&
 	    (off = lseek(fd, 0, SEEK_CUR)) >= 0) {
 		i->is_reg = true;
 		i->src_pos = off;
-	}
-	i->cap = page_size * 2 > PCW_ITER_MIN_BUF ? page_size * 2
-						  : PCW_ITER_MIN_BUF;
-	i->buf = malloc(i->cap);
-	if (!i->buf) {
-		free(i);
-		return ENOMEM;
 	}
 	*ret = i;
 	return 0;
@@ -52,7 +89,7 @@ void pcw_iter_free(struct pcw_iter *i)
 {
 	if (!i)
 		return;
-	free(i->buf);
+	pcw_iter_fini(i);
 	free(i);
 }
 
@@ -76,7 +113,8 @@ size_t pcw_iter_count(const struct pcw_iter *i)
 errcode_t pcw_iter_fault_in(struct pcw_iter *i, size_t bytes)
 {
 	while (pcw_iter_count(i) < bytes && !i->eof) {
-		ssize_t n;
+		size_t n;
+		errcode_t err;
 
 		if (pcw_signal_pending())
 			return 0;
@@ -85,17 +123,28 @@ errcode_t pcw_iter_fault_in(struct pcw_iter *i, size_t bytes)
 			i->tail -= i->head;
 			i->head = 0;
 		}
-		n = read(i->fd, i->buf + i->tail, i->cap - i->tail);
-		if (n < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;	/* the signal check decides */
-			return errno;
-		}
+		err = i->ops->read(i, i->buf + i->tail, i->cap - i->tail, &n);
+		if (err == EINTR || err == EAGAIN)
+			continue;	/* the signal check decides */
+		if (err)
+			return err;
 		if (n == 0)
 			i->eof = true;
 		i->tail += n;
 		i->total_read += n;
 	}
+	return 0;
+}
+
+static errcode_t fd_read(struct pcw_iter *i, unsigned char *buf, size_t n,
+			 size_t *got)
+{
+	ssize_t r = read(i->fd, buf, n);
+
+	*got = 0;
+	if (r < 0)
+		return errno;
+	*got = r;
 	return 0;
 }
 
@@ -183,7 +232,7 @@ static void probe_holes(struct pcw_iter *i, uint64_t p)
  */
 bool pcw_iter_zero(struct pcw_iter *i, size_t bytes)
 {
-	uint64_t p = i->src_pos, e = p + bytes;
+	uint64_t p = i->src_pos;
 
 	if (bytes == 0 || bytes > pcw_iter_count(i))
 		return false;
@@ -195,11 +244,18 @@ bool pcw_iter_zero(struct pcw_iter *i, size_t bytes)
 	case PCW_SPARSE_AUTO:
 		break;
 	}
+	return i->ops->hole && i->ops->hole(i, p, bytes) &&
+	       all_zero(i->buf + i->head, bytes);
+}
+
+static bool fd_hole(struct pcw_iter *i, uint64_t p, uint64_t len)
+{
+	uint64_t e = p + len;
+
 	if (!i->is_reg)
 		return false;
 	if (!(p >= i->hole_lo && e <= i->hole_hi) &&
 	    !(p >= i->data_lo && p < i->data_hi))
 		probe_holes(i, p);
-	return p >= i->hole_lo && e <= i->hole_hi &&
-	       all_zero(i->buf + i->head, bytes);
+	return p >= i->hole_lo && e <= i->hole_hi;
 }

@@ -6,7 +6,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/*
+ * Where an iterator's bytes come from: a file descriptor (a pipe, a file,
+ * a tty) or the data of an archive entry.  read() delivers up to N bytes
+ * (0 at the end of the source); hole() says whether [pos, pos+len), already
+ * read, is a hole of the source (a sparse file's, or an archive entry's).
+ */
+struct pcw_iter_ops {
+	errcode_t	(*read)(struct pcw_iter *i, unsigned char *buf, size_t n,
+				size_t *got);
+	bool		(*hole)(struct pcw_iter *i, uint64_t pos, uint64_t len);
+};
+
+/* A file descriptor: read(2), and SEEK_DATA/SEEK_HOLE for a regular file. */
+extern const struct pcw_iter_ops pcw_iter_fd_ops;
+
 struct pcw_iter {
+	const struct pcw_iter_ops *ops;
+	void		*priv;		/* the source's own state */
 	int		fd;
 	unsigned char	*buf;
 	size_t		cap, head, tail;	/* [head, tail) is delivered */
@@ -18,10 +35,16 @@ struct pcw_iter {
 	/* --sparse: where the source's holes are */
 	enum pcw_sparse	sparse;
 	bool		is_reg;		/* a regular file: SEEK_DATA works */
-	uint64_t	src_pos;	/* file offset of buf[head] */
+	uint64_t	src_pos;	/* source offset of buf[head] */
 	uint64_t	hole_lo, hole_hi;	/* a known hole of the source */
 	uint64_t	data_lo, data_hi;	/* a known data region */
 };
+
+errcode_t pcw_iter_init(struct pcw_iter *i, const struct pcw_iter_ops *ops,
+			void *priv, size_t page_size);
+void pcw_iter_fini(struct pcw_iter *i);
+/* Start again for the next entry of the same source: nothing buffered. */
+void pcw_iter_reset(struct pcw_iter *i);
 
 bool pcw_iter_zero(struct pcw_iter *i, size_t bytes);
 

@@ -182,7 +182,7 @@ errcode_t pcw_walk(pcw_fs *pfs, ext2_ino_t start, const char *path, int flags,
 			err = PCW_ET_NAME_TOO_LONG;
 			goto out;
 		}
-		last = only_dots(p);
+		last = only_dots(p) && !(flags & PCW_LOOKUP_DIRECTORY);
 		err = pcw_dir_open(pfs, dir, &dd);
 		if (!err)
 			err = pcw_dir_lookup(pfs, dd, c, n, &ino, &ftype);
@@ -209,11 +209,6 @@ errcode_t pcw_walk(pcw_fs *pfs, ext2_ino_t start, const char *path, int flags,
 			goto out;
 		if (ftype == EXT2_FT_DIR) {
 			dir = ino;
-			if (last) {
-				d->ino = dir;
-				err = PCW_ET_IS_DIR;
-				goto out;
-			}
 			continue;
 		}
 		err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)&inode,
@@ -222,11 +217,6 @@ errcode_t pcw_walk(pcw_fs *pfs, ext2_ino_t start, const char *path, int flags,
 			goto out;
 		if (LINUX_S_ISDIR(inode.i_mode)) {
 			dir = ino;
-			if (last) {
-				d->ino = dir;
-				err = PCW_ET_IS_DIR;
-				goto out;
-			}
 			continue;
 		}
 		if (!LINUX_S_ISLNK(inode.i_mode)) {
@@ -330,13 +320,14 @@ static void fill_parent(struct ext2_inode_large *inode, void *arg)
 }
 
 /*
- * --parents: make every missing directory below d->parent.  One made by an
- * earlier file of this run is looked up, not made again.  A failed mkdir
- * leaves nothing behind, and the directories made before it are whole.
+ * Make every directory of d->missing below d->parent (mode 0755, FILL sets
+ * the owner); *parent is the last one.  One that exists already (made by
+ * an earlier file of this run) is looked up, not made again.  A failed
+ * mkdir leaves nothing behind, and the directories made before it are
+ * whole.
  */
-static errcode_t make_parents(pcw_fs *pfs, const struct pcw_dest *d,
-			      const struct pcw_file_params *fp,
-			      ext2_ino_t *parent)
+errcode_t pcw_make_dirs(pcw_fs *pfs, const struct pcw_dest *d,
+			pcw_fill_fn fill, void *arg, ext2_ino_t *parent)
 {
 	const char *p = d->missing, *c;
 	ext2_ino_t dir = d->parent;
@@ -349,6 +340,10 @@ static errcode_t make_parents(pcw_fs *pfs, const struct pcw_dest *d,
 		ext2_ino_t ino;
 		int ftype;
 
+		if (n > EXT2_NAME_LEN) {
+			err = PCW_ET_NAME_TOO_LONG;
+			break;
+		}
 		memcpy(name, c, n);
 		name[n] = 0;
 		err = pcw_dir_open(pfs, dir, &dd);
@@ -356,8 +351,7 @@ static errcode_t make_parents(pcw_fs *pfs, const struct pcw_dest *d,
 			break;
 		err = pcw_dir_lookup(pfs, dd, name, n, &ino, &ftype);
 		if (err == EXT2_ET_FILE_NOT_FOUND) {
-			err = pcw_mkdir(pfs, dd, name, 0755, fill_parent,
-					(void *)fp, &nd);
+			err = pcw_mkdir(pfs, dd, name, 0755, fill, arg, &nd);
 			if (!err)
 				ino = pcw_dir_ino(nd);
 		} else if (!err) {
@@ -560,6 +554,9 @@ static errcode_t open_existing(pcw_fs *pfs, ext2_ino_t ino,
 				     isize);
 	if (err)
 		return err;
+	/* Made empty a moment ago by a tree, with its attributes. */
+	if (fp->flags & PCW_FILE_FRESH)
+		return 0;
 	if (inode->i_flags & EXT4_INLINE_DATA_FL) {
 		err = unpack_inline(pfs, ino, inode,
 				    fp->flags & (PCW_FILE_APPEND | PCW_FILE_KEEP),
@@ -700,7 +697,8 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 		parent = d->parent;
 		err = 0;
 		if (d->missing)
-			err = make_parents(pfs, d, fp, &parent);
+			err = pcw_make_dirs(pfs, d, fill_parent, (void *)fp,
+					    &parent);
 		if (!err)
 			err = create_file(pfs, parent, d->name, fp, m->inode,
 					  &m->ino);

@@ -17,6 +17,8 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <stdbool.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <et/com_err.h>
 #include <ext2fs/ext2_fs.h>
@@ -103,6 +105,8 @@ uint64_t pcw_fs_avail_bytes(const pcw_fs *pfs);
 #define PCW_LOOKUP_PARENTS	0x0001	/* missing parents will be created */
 #define PCW_LOOKUP_NO_NEW_SYMLINKS 0x0002 /* never follow a symlink this run
 					     made (PCW_ET_NEW_SYMLINK) */
+#define PCW_LOOKUP_DIRECTORY	0x0004	/* resolve the last component too, as
+					   a directory (PCW_ET_IS_DIR) */
 
 struct pcw_dest {
 	uint32_t	ino;		/* the existing file, or 0 */
@@ -130,6 +134,8 @@ void pcw_dest_free(struct pcw_dest *d);
 #define PCW_FILE_SET_MODE	0x0010
 #define PCW_FILE_SET_UID	0x0020
 #define PCW_FILE_SET_GID	0x0040
+#define PCW_FILE_FRESH		0x0080	/* DEST was just made empty by a tree:
+					   no truncate, attributes as they are */
 
 struct pcw_file_params {
 	int		flags;		/* PCW_FILE_* */
@@ -192,6 +198,144 @@ void pcw_iter_set_sparse(struct pcw_iter *iter, enum pcw_sparse sparse);
  */
 errcode_t pcw_perform_write(struct pcw_mapping *mapping, struct pcw_iter *iter,
 			    uint64_t pos, uint64_t *written);
+
+/* ---- trees and archives: entries ------------------------------------------------ */
+
+/*
+ * -x and -R are a stream of entries: a source (an archive read with
+ * libarchive, or a host directory tree) hands out entries and their data;
+ * a tree (entry.c) makes each one in the image under one directory, every
+ * regular file's data through pcw_perform_write.  The two sides know
+ * nothing of each other: an entry is plain data.
+ */
+enum pcw_ftype {
+	PCW_FT_FILE,
+	PCW_FT_DIR,
+	PCW_FT_SYMLINK,
+	PCW_FT_HARDLINK,	/* another name for an earlier entry's inode */
+	PCW_FT_CHR,
+	PCW_FT_BLK,
+	PCW_FT_FIFO,
+	PCW_FT_SOCK,
+};
+/* "file", "dir", "symlink", "hardlink", "chr", "blk", "fifo", "sock" */
+const char *pcw_ftype_name(enum pcw_ftype type);
+
+struct pcw_xattr {
+	const char	*name;		/* "user.x", "security.capability", ... */
+	const void	*value;
+	size_t		size;
+};
+
+struct pcw_entry {
+	const char	*path;		/* as the source names it ("./a/b") */
+	enum pcw_ftype	type;
+	unsigned	perm;		/* 07777 */
+	uint32_t	uid, gid;
+	bool		has_mtime, has_atime;
+	int64_t		mtime, atime;
+	uint32_t	mtime_nsec, atime_nsec;
+	uint32_t	rdev_major, rdev_minor;
+	const char	*link;		/* symlink target; hard link: the path
+					   of the entry it links to */
+	int64_t		size;		/* data bytes, -1 when not known */
+	const struct pcw_xattr *xattrs;	/* POSIX ACLs as system.posix_acl_* */
+	size_t		nxattrs;
+};
+
+/* ---- sources: archives (libarchive) and host trees ------------------------------- */
+
+struct pcw_source;
+
+#define PCW_SOURCE_NO_XATTRS	0x0001	/* leave extended attributes and ACLs out */
+
+struct pcw_source_params {
+	int		flags;		/* PCW_SOURCE_* */
+	unsigned	page_size;	/* the data iterator's page (0: 4096) */
+	/*
+	 * Host files the run must not read (the image, its undo or report
+	 * file): SKIP says whether ST is one.  A tree leaves such an entry
+	 * out with a warning, as tar does; an archive's data file (an mtree
+	 * contents= file) that is one is an error.
+	 */
+	bool		(*skip)(void *arg, const struct stat *st);
+	void		*skip_arg;
+	/* A warning about PATH: libarchive's, or why an entry was left out. */
+	void		(*warn)(void *arg, const char *path, const char *msg);
+	void		*warn_arg;
+};
+
+/*
+ * An archive on FD (tar, cpio, zip, mtree, ..., any compression), NAME for
+ * messages.  An mtree manifest's relative paths (contents=, or the entry's
+ * own path) are taken from MTREE_DIR (NULL: the current directory); the
+ * working directory is MTREE_DIR while the manifest is read.
+ */
+errcode_t pcw_source_open_archive(int fd, const char *name,
+				  const char *mtree_dir,
+				  const struct pcw_source_params *p,
+				  struct pcw_source **ret);
+/* The contents of host directory DIR, each directory in byte order. */
+errcode_t pcw_source_open_tree(const char *dir,
+			       const struct pcw_source_params *p,
+			       struct pcw_source **ret);
+/*
+ * The next entry: 0, *entry and, for data to write (regular files, a hard
+ * link that carries its inode's data), *data; PCW_ET_END after the last.
+ * Both stay valid until the next call.  On error pcw_source_message() has
+ * the source's own words and pcw_source_path() the entry, if any.
+ */
+errcode_t pcw_source_next(struct pcw_source *s, const struct pcw_entry **entry,
+			  struct pcw_iter **data);
+const char *pcw_source_message(const struct pcw_source *s);
+const char *pcw_source_path(const struct pcw_source *s);
+void pcw_source_close(struct pcw_source *s);
+
+/* ---- trees: entries into the image --------------------------------------------------- */
+
+struct pcw_tree;
+
+#define PCW_TREE_PARENTS	0x0001	/* make DIR (and its parents) if missing */
+#define PCW_TREE_NO_CLOBBER	0x0002	/* stop at an existing non-directory */
+#define PCW_TREE_SET_UID	0x0004	/* every entry's owner is uid */
+#define PCW_TREE_SET_GID	0x0008
+#define PCW_TREE_SET_TIMES	0x0010	/* every timestamp is mtime (--mtime) */
+#define PCW_TREE_CLAMP_TIMES	0x0020	/* newer times become mtime
+					   (SOURCE_DATE_EPOCH) */
+#define PCW_TREE_NO_XATTRS	0x0040	/* drop extended attributes */
+
+struct pcw_tree_params {
+	int		flags;		/* PCW_TREE_* */
+	uint32_t	uid, gid;
+	int64_t		mtime;
+	enum pcw_sparse	sparse;		/* for file data */
+	struct pcw_file_params file;	/* page size, dirty limit, delalloc */
+};
+
+struct pcw_entry_result {
+	const char	*path;		/* in the image: DIR/entry */
+	enum pcw_ftype	type;
+	uint64_t	bytes;		/* data committed */
+	struct pcw_file_info info;	/* for data written */
+	bool		wrote_data;
+};
+
+/* Resolve (with PCW_TREE_PARENTS: make) DIR, the root of the entries. */
+errcode_t pcw_tree_open(pcw_fs *pfs, const char *dir,
+			const struct pcw_tree_params *p, struct pcw_tree **ret);
+/*
+ * Make ENTRY under DIR, its data from DATA.  A leading '/' is stripped; a
+ * '..' component is refused (PCW_ET_DOTDOT); symlinks that were in the
+ * image are followed, symlinks this run made never are
+ * (PCW_ET_NEW_SYMLINK).  An existing non-directory is replaced (not with
+ * PCW_TREE_NO_CLOBBER: PCW_ET_EXISTS), an existing directory takes the
+ * entry's attributes, a directory is never replaced by a non-directory
+ * (PCW_ET_IS_DIR).  *res says what was done, also on error.
+ */
+errcode_t pcw_tree_add(struct pcw_tree *t, const struct pcw_entry *entry,
+		       struct pcw_iter *data, struct pcw_entry_result *res);
+/* Set the directories' times, after their children; free T. */
+errcode_t pcw_tree_close(struct pcw_tree *t);
 
 /* ---- signals ------------------------------------------------------------------- */
 

@@ -1,0 +1,337 @@
+/*
+ * extract.c: -x and -R, many files in one open of the image.
+ *
+ *	pcwrite -x [OPTION...] IMAGE DIR [ARCHIVE...]
+ *	pcwrite -R [OPTION...] IMAGE DIR SOURCEDIR...
+ *
+ * Each ARCHIVE (standard input when none, or '-') or SOURCEDIR is a
+ * source of entries (lib/archive.c); each entry goes under DIR through a
+ * tree (lib/entry.c).  The first entry that fails stops the run with exit
+ * 1 and a message naming it; everything before it is committed and the
+ * filesystem consistent.  A signal stops the run after the entry being
+ * written (128+N).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "pcwrite_cmd.h"
+
+/* The run's own files, which no source may read: the image. */
+struct own_files {
+	struct stat	image;
+	bool		have_image;
+};
+
+static bool same_file(const struct stat *a, const struct stat *b)
+{
+	if (S_ISBLK(a->st_mode) && S_ISBLK(b->st_mode))
+		return a->st_rdev == b->st_rdev;
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
+}
+
+static bool is_own(void *arg, const struct stat *st)
+{
+	const struct own_files *o = arg;
+
+	return o->have_image && same_file(st, &o->image);
+}
+
+static void on_warning(void *arg, const char *path, const char *msg)
+{
+	const char *source = arg;
+
+	if (pcw_verbosity >= 0)
+		fprintf(stderr, "pcwrite: %s: %s: %s\n", source, path,
+			msg ? msg : "warning");
+}
+
+/* One source's name and its descriptor (archives), opened before the image. */
+struct src {
+	const char	*name;
+	int		fd;		/* -x: the archive; -1 for -R */
+	char		*mtree_dir;	/* -x from a file: the file's directory */
+};
+
+static int open_sources(const struct pcw_control *ctl, struct src *srcs,
+			size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++) {
+		const char *name = ctl->nsources ? ctl->sources[k] : "-";
+		struct stat st;
+
+		srcs[k].name = name;
+		srcs[k].fd = -1;
+		if (ctl->run == MODE_TREE) {
+			if (stat(name, &st) < 0 || !S_ISDIR(st.st_mode)) {
+				fprintf(stderr, "pcwrite: %s: %s\n", name,
+					strerror(errno ? errno : ENOTDIR));
+				return 1;
+			}
+			continue;
+		}
+		if (!strcmp(name, "-")) {
+			srcs[k].name = "standard input";
+			srcs[k].fd = STDIN_FILENO;
+			fcntl(STDIN_FILENO, F_SETPIPE_SZ, 1 << 20);
+			continue;
+		}
+		srcs[k].fd = open(name, O_RDONLY | O_CLOEXEC);
+		if (srcs[k].fd < 0 || fstat(srcs[k].fd, &st) < 0) {
+			fprintf(stderr, "pcwrite: %s: %s\n", name, strerror(errno));
+			return 1;
+		}
+		if (S_ISDIR(st.st_mode)) {
+			fprintf(stderr, "pcwrite: %s: %s (use -R for a "
+				"directory)\n", name, strerror(EISDIR));
+			return 1;
+		}
+		/* An mtree manifest's paths are relative to its directory. */
+		{
+			char *copy = strdup(name);
+
+			if (!copy)
+				return 1;
+			srcs[k].mtree_dir = strdup(dirname(copy));
+			free(copy);
+			if (!srcs[k].mtree_dir)
+				return 1;
+		}
+	}
+	return 0;
+}
+
+/* One entry's file record, and its message when it failed. */
+static void report_entry(const struct pcw_control *ctl, struct reporter *rep,
+			 const struct pcw_entry_result *res, errcode_t err)
+{
+	struct pcw_file_record rec;
+	char extra[64];
+
+	memset(&rec, 0, sizeof(rec));
+	rec.file = res->path;
+	rec.ftype = pcw_ftype_name(res->type);
+	rec.bytes = res->bytes;
+	rec.size = res->info.size;
+	rec.pages = res->info.pages;
+	rec.extents = res->info.extents;
+	rec.status = !err ? "ok" : res->bytes ? "partial" : "failed";
+	pcw_render_file(rep->render, &rec);
+
+	if (!err || (err == EINTR && pcw_signal_pending()))
+		return;
+	extra[0] = 0;
+	if (res->wrote_data)
+		snprintf(extra, sizeof(extra), " (%" PRIu64 " bytes written)",
+			 res->bytes);
+	pcw_msg_error(ctl->image, res->path, err, extra);
+}
+
+/* A source's own error: libarchive's words, the archive and the entry. */
+static void report_source(const struct src *src, struct pcw_source *s,
+			  errcode_t err)
+{
+	const char *msg = pcw_source_message(s);
+	const char *path = pcw_source_path(s);
+
+	if (err == PCW_ET_ARCHIVE || err == PCW_ET_SOURCE || msg) {
+		if (path)
+			fprintf(stderr, "pcwrite: %s: %s: %s\n", src->name, path,
+				msg ? msg : error_message(err));
+		else
+			fprintf(stderr, "pcwrite: %s: %s\n", src->name,
+				msg ? msg : error_message(err));
+	} else if (path) {
+		fprintf(stderr, "pcwrite: %s: %s: %s\n", src->name, path,
+			error_message(err));
+	} else {
+		fprintf(stderr, "pcwrite: %s: %s\n", src->name,
+			error_message(err));
+	}
+}
+
+/* Every entry of SRC into T; 0, or the error that stopped it (reported). */
+static errcode_t run_source(const struct pcw_control *ctl, struct reporter *rep,
+			    struct pcw_tree *t, const struct src *src,
+			    const struct pcw_source_params *sp)
+{
+	struct pcw_source *s = NULL;
+	errcode_t err;
+
+	if (ctl->run == MODE_TREE)
+		err = pcw_source_open_tree(src->name, sp, &s);
+	else
+		err = pcw_source_open_archive(src->fd, src->name,
+					      src->mtree_dir, sp, &s);
+	if (err) {
+		report_source(src, s, err);
+		pcw_source_close(s);
+		return err;
+	}
+	while (!pcw_signal_pending()) {
+		const struct pcw_entry *e;
+		struct pcw_iter *data;
+		struct pcw_entry_result res;
+
+		err = pcw_source_next(s, &e, &data);
+		if (err == PCW_ET_END) {
+			err = 0;
+			break;
+		}
+		if (err) {
+			if (!(err == EINTR && pcw_signal_pending()))
+				report_source(src, s, err);
+			break;
+		}
+		pcw_progress_start(rep->progress, e->path,
+				   e->size > 0 ? (uint64_t)e->size : 0);
+		err = pcw_tree_add(t, e, data, &res);
+		pcw_progress_end(rep->progress);
+		/*
+		 * The data's own error (a corrupt or truncated archive) is the
+		 * source's to tell: it names the archive.
+		 */
+		if (err == PCW_ET_ARCHIVE || err == PCW_ET_SIZE_MISMATCH ||
+		    err == PCW_ET_SOURCE) {
+			report_entry(ctl, rep, &res, 0);
+			report_source(src, s, err);
+			break;
+		}
+		report_entry(ctl, rep, &res, err);
+		if (err)
+			break;
+	}
+	pcw_source_close(s);
+	return err;
+}
+
+int pcw_tree_main(const struct pcw_control *ctl)
+{
+	struct pcw_open_params params;
+	struct pcw_tree_params tp;
+	struct pcw_source_params sp;
+	struct reporter rep;
+	struct own_files own;
+	struct pcw_tree *t = NULL;
+	struct src *srcs;
+	pcw_fs *pfs = NULL;
+	size_t n = ctl->nsources ? ctl->nsources : 1, k;
+	errcode_t err = 0, err2;
+	int rerr, status = 0, sig;
+
+	srcs = calloc(n, sizeof(*srcs));
+	if (!srcs) {
+		perror("pcwrite");
+		return 1;
+	}
+	if (open_sources(ctl, srcs, n))
+		return 1;
+	memset(&own, 0, sizeof(own));
+	own.have_image = stat(ctl->image, &own.image) == 0;
+	rep.render = pcw_render_open(ctl->report, ctl->report_file, &rerr);
+	if (rerr) {
+		fprintf(stderr, "pcwrite: %s: %s\n", ctl->report_file,
+			strerror(rerr));
+		return 1;
+	}
+	rep.progress = ctl->progress ? pcw_progress_open() : NULL;
+	pcw_install_signals();
+
+	memset(&params, 0, sizeof(params));
+	params.flags = ctl->no_sync ? PCW_OPEN_NO_SYNC : 0;
+	params.image_offset = ctl->image_offset;
+	params.now = ctl->mtime;
+	params.undo_file = ctl->undo_file;
+	err = pcw_fs_open(ctl->image, &params, &pfs);
+	if (err) {
+		pcw_msg_error(ctl->image, NULL, err, NULL);
+		return 1;
+	}
+	if (ctl->page_size && ctl->page_size < pcw_fs_block_size(pfs)) {
+		fprintf(stderr, "pcwrite: --page-size is below the image's "
+			"block size (%u)\nTry 'pcwrite --help' for more "
+			"information.\n", pcw_fs_block_size(pfs));
+		pcw_fs_abort(pfs);
+		return EXIT_USAGE;
+	}
+	pcw_fs_set_report(pfs, pcw_on_event, &rep);
+
+	memset(&tp, 0, sizeof(tp));
+	tp.flags = (ctl->parents ? PCW_TREE_PARENTS : 0) |
+		   (ctl->no_clobber ? PCW_TREE_NO_CLOBBER : 0) |
+		   (ctl->have_uid ? PCW_TREE_SET_UID : 0) |
+		   (ctl->have_gid ? PCW_TREE_SET_GID : 0) |
+		   (ctl->no_xattrs ? PCW_TREE_NO_XATTRS : 0);
+	if (ctl->mtime >= 0)
+		tp.flags |= ctl->mtime_set ? PCW_TREE_SET_TIMES
+					   : PCW_TREE_CLAMP_TIMES;
+	tp.uid = ctl->uid;
+	tp.gid = ctl->gid;
+	tp.mtime = ctl->mtime;
+	tp.sparse = ctl->sparse == SPARSE_ALWAYS ? PCW_SPARSE_ALWAYS :
+		    ctl->sparse == SPARSE_NEVER ? PCW_SPARSE_NEVER :
+		    PCW_SPARSE_AUTO;
+	tp.file.flags = ctl->no_delalloc ? PCW_FILE_NO_DELALLOC : 0;
+	tp.file.page_size = ctl->page_size;
+	tp.file.dirty_limit = ctl->dirty_limit;
+
+	memset(&sp, 0, sizeof(sp));
+	sp.flags = ctl->no_xattrs ? PCW_SOURCE_NO_XATTRS : 0;
+	sp.page_size = ctl->page_size ? ctl->page_size
+		     : (pcw_fs_block_size(pfs) > 4096 ? pcw_fs_block_size(pfs)
+						       : 4096);
+	sp.skip = is_own;
+	sp.skip_arg = &own;
+	sp.warn = on_warning;
+
+	err = pcw_tree_open(pfs, ctl->dest, &tp, &t);
+	if (err)
+		pcw_msg_error(ctl->image, ctl->dest, err, NULL);
+	for (k = 0; !err && k < n && !pcw_signal_pending(); k++) {
+		sp.warn_arg = (void *)srcs[k].name;
+		err = run_source(ctl, &rep, t, &srcs[k], &sp);
+	}
+	if (t) {
+		err2 = pcw_tree_close(t);
+		if (err2) {
+			pcw_msg_error(ctl->image, ctl->dest, err2,
+				      " (setting directory times)");
+			if (!err)
+				err = err2;
+		}
+	}
+	err2 = pcw_fs_close(pfs);
+	if (err2) {
+		pcw_msg_error(ctl->image, NULL, err2, " (while committing)");
+		if (!err)
+			err = err2;
+	}
+	pcw_progress_close(rep.progress);
+	rerr = pcw_render_close(rep.render);
+	if (rerr && !pcw_signal_pending()) {
+		fprintf(stderr, "pcwrite: report: %s\n", strerror(rerr));
+		status = 1;
+	}
+	for (k = 0; k < n; k++) {
+		if (srcs[k].fd > STDIN_FILENO)
+			close(srcs[k].fd);
+		free(srcs[k].mtree_dir);
+	}
+	free(srcs);
+	sig = pcw_signal_pending();
+	if (sig)
+		return 128 + sig;
+	if (err)
+		return 1;
+	return status;
+}
