@@ -256,6 +256,17 @@ errcode_t pcw_map_convert(struct pcw_mapping *mapping, blk64_t lblk,
 errcode_t pcw_extent_end(struct pcw_mapping *mapping, blk64_t *end);
 errcode_t pcw_count_extents(struct pcw_mapping *mapping, uint64_t *count);
 
+/*
+ * truncate.c: free every block of INODE (data, extent-tree or indirect
+ * blocks), each cluster once.  On success i_block is empty (zeroed,
+ * EXTENTS_FL cleared) and i_blocks keeps only the xattr block; the caller
+ * writes the inode.  A file whose blocks are outside the filesystem, free in
+ * the bitmap or more than i_blocks counts is refused with PCW_ET_CORRUPT,
+ * nothing changed.
+ */
+errcode_t pcw_truncate_blocks(ext2_filsys fs, ext2_ino_t ino,
+			      struct ext2_inode_large *inode);
+
 /* fs.c */
 void pcw_emit(pcw_fs *pfs, const struct pcw_event *ev);
 

@@ -1,5 +1,6 @@
 /*
- * namei.c: path resolution inside the image, parents, create and truncate.
+ * namei.c: path resolution inside the image, parents, create; opening a
+ * file for writing (truncate itself is in truncate.c).
  *
  * Paths are resolved inside the image, never on the host: a symlink in an
  * intermediate component is followed, an absolute target taken relative to
@@ -447,84 +448,6 @@ fail:
 	return err;
 }
 
-/* Free the clusters under [pblk, pblk+len) not freed already. */
-static blk64_t free_clusters_of(ext2_filsys fs, blk64_t pblk, blk64_t len,
-				blk64_t *last)
-{
-	blk64_t c, n = 0;
-
-	for (c = EXT2FS_B2C(fs, pblk); c <= EXT2FS_B2C(fs, pblk + len - 1); c++) {
-		if (c == *last)
-			continue;
-		ext2fs_block_alloc_stats_range(fs, EXT2FS_C2B(fs, c),
-					       EXT2FS_CLUSTER_RATIO(fs), -1);
-		*last = c;
-		n++;
-	}
-	return n;
-}
-
-/*
- * Truncate an extent file to nothing: free every data and tree block and
- * start a fresh tree.  Not ext2fs_punch: in 1.47.0 it fails part-way with
- * "Illegal block number" on a file owning the filesystem's last block.
- * The tree is walked once to check it before anything is freed.
- */
-static errcode_t truncate_extents(ext2_filsys fs, ext2_ino_t ino,
-				  struct ext2_inode_large *inode)
-{
-	ext2_extent_handle_t h;
-	struct ext2fs_extent e;
-	blk64_t last = ~0ULL, freed = 0, end = ext2fs_blocks_count(fs->super);
-	int pass;
-	errcode_t err;
-
-	err = ext2fs_extent_open2(fs, ino, (struct ext2_inode *)inode, &h);
-	if (err)
-		return err;
-	for (pass = 0; pass < 2; pass++) {
-		int prev_level = -1;
-
-		err = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &e);
-		while (!err) {
-			struct ext2_extent_info info;
-			bool leaf = e.e_flags & EXT2_EXTENT_FLAGS_LEAF;
-			blk64_t len = leaf ? e.e_len : 1;
-
-			err = ext2fs_extent_get_info(h, &info);
-			if (err)
-				break;
-			/*
-			 * EXT2_EXTENT_NEXT returns an index entry twice: on the
-			 * way down, and again on the way up from its subtree.
-			 */
-			if (!leaf && prev_level > info.curr_level)
-				goto next;
-			if (!pass && (e.e_pblk < fs->super->s_first_data_block ||
-				      e.e_pblk + len > end || !len)) {
-				err = PCW_ET_CORRUPT;
-				break;
-			}
-			if (pass)
-				freed += free_clusters_of(fs, e.e_pblk, len,
-							  &last);
-next:
-			prev_level = info.curr_level;
-			err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT, &e);
-		}
-		if (err != EXT2_ET_EXTENT_NO_NEXT)
-			break;
-		err = 0;
-	}
-	ext2fs_extent_free(h);
-	if (err)
-		return err;
-	err = ext2fs_iblk_sub_blocks(fs, (struct ext2_inode *)inode, freed);
-	if (err)
-		return err;
-	return init_extent_tree(fs, ino, inode);
-}
-
 /*
  * An existing file: truncate it (the shell's '>') unless appending or
  * writing at an offset; it keeps its inode, and its mode and owner unless
@@ -550,23 +473,16 @@ static errcode_t open_existing(pcw_fs *pfs, ext2_ino_t ino,
 		if (err)
 			return err;
 	} else if (!(fp->flags & (PCW_FILE_APPEND | PCW_FILE_KEEP))) {
-		if (inode->i_flags & EXT4_EXTENTS_FL)
-			err = truncate_extents(fs, ino, inode);
-		else
-			err = ext2fs_punch(fs, ino, (struct ext2_inode *)inode,
-					   NULL, 0, ~0ULL);
-		if (err) {
-			pfs->meta_error = true;
+		/* A refusal (a damaged file) has changed nothing. */
+		err = pcw_truncate_blocks(fs, ino, inode);
+		if (err)
 			return err;
-		}
 		err = ext2fs_inode_size_set(fs, (struct ext2_inode *)inode, 0);
 		if (err)
 			return err;
-		/* An empty block-mapped file on an extent filesystem becomes
-		   an extent file, as a new one would be. */
-		if (ext2fs_has_feature_extents(fs->super) &&
-		    !(inode->i_flags & EXT4_EXTENTS_FL) &&
-		    ext2fs_get_stat_i_blocks(fs, (struct ext2_inode *)inode) == 0) {
+		/* The empty file is an extent file on an extent filesystem,
+		   as a new one would be, whatever it was before. */
+		if (ext2fs_has_feature_extents(fs->super)) {
 			err = init_extent_tree(fs, ino, inode);
 			if (err)
 				return err;
