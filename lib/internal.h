@@ -140,7 +140,8 @@ struct pcw_mapping {
 	unsigned	blocksize, blkbits, bpp;	/* blocks per page */
 	uint64_t	i_size;		/* in memory, raised by write_end */
 	uint64_t	i_disksize;	/* on disk: covers only written data */
-	uint64_t	maxbytes;
+	uint64_t	maxbytes;	/* the kernel's largest file size */
+	uint64_t	start;		/* where the write starts */
 
 	/* the page cache: an arena of nslots pages */
 	unsigned	nslots, next_slot, nr_pages, nr_dirty;
@@ -266,6 +267,10 @@ errcode_t pcw_count_extents(struct pcw_mapping *mapping, uint64_t *count);
  */
 errcode_t pcw_truncate_blocks(ext2_filsys fs, ext2_ino_t ino,
 			      struct ext2_inode_large *inode);
+
+/* maxbytes.c: the kernel's largest file size for an extent or
+   block-mapped file (s_maxbytes, s_bitmap_maxbytes) */
+uint64_t pcw_max_file_bytes(ext2_filsys fs, bool extent_file);
 
 /* fs.c */
 void pcw_emit(pcw_fs *pfs, const struct pcw_event *ev);

@@ -495,20 +495,36 @@ static errcode_t open_existing(pcw_fs *pfs, ext2_ino_t ino,
 	return 0;
 }
 
-static uint64_t max_file_bytes(ext2_filsys fs, const struct ext2_inode *inode)
+/*
+ * generic_write_checks(): a write that starts at or past the largest file
+ * size fails with EFBIG before anything is written, the image untouched.
+ * The file's kind is what it will be once opened: an existing file written
+ * at an offset or appended to keeps its mapping; anything else (a new file,
+ * a truncated one, an inline one unpacked) is an extent file on an extent
+ * filesystem.
+ */
+static errcode_t check_start(ext2_filsys fs, const struct pcw_dest *d,
+			     const struct pcw_file_params *fp)
 {
-	uint64_t bs = fs->blocksize, a = bs / 4, blocks;
+	struct ext2_inode inode;
+	bool extent_file = ext2fs_has_feature_extents(fs->super);
+	uint64_t start;
+	errcode_t err;
 
-	if (inode->i_flags & EXT4_EXTENTS_FL)
-		blocks = (1ULL << 32) - 1;
-	else
-		blocks = 12 + a + a * a + a * a * a;
-	if (blocks > (1ULL << 32) - 1)
-		blocks = (1ULL << 32) - 1;
-	if (!ext2fs_has_feature_huge_file(fs->super) &&
-	    blocks * (bs / 512) > 0xffffffffULL)
-		blocks = 0xffffffffULL / (bs / 512);
-	return blocks * bs;
+	if (!(fp->flags & (PCW_FILE_APPEND | PCW_FILE_KEEP)))
+		return 0;
+	start = (fp->flags & PCW_FILE_KEEP) ? fp->offset : 0;
+	if (d->ino) {
+		err = ext2fs_read_inode(fs, d->ino, &inode);
+		if (err)
+			return err;
+		if (!(inode.i_flags & EXT4_INLINE_DATA_FL))
+			extent_file = inode.i_flags & EXT4_EXTENTS_FL;
+		if (fp->flags & PCW_FILE_APPEND)
+			start = EXT2_I_SIZE(&inode);
+	}
+	return start >= pcw_max_file_bytes(fs, extent_file) ?
+	       PCW_ET_FILE_TOO_BIG : 0;
 }
 
 errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
@@ -534,6 +550,9 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 	/* A refusal before the first write leaves the image untouched. */
 	if (!d->ino && fs->super->s_free_inodes_count == 0)
 		return PCW_ET_NO_INODES;
+	err = check_start(fs, d, fp);
+	if (err)
+		return err;
 	err = pcw_fs_begin_write(pfs);
 	if (err)
 		return err;
@@ -587,7 +606,9 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 			goto fail;
 	}
 	m->i_size = m->i_disksize = EXT2_I_SIZE(m->inode);
-	m->maxbytes = max_file_bytes(fs, (struct ext2_inode *)m->inode);
+	m->maxbytes = pcw_max_file_bytes(fs, m->handle != NULL);
+	m->start = (fp->flags & PCW_FILE_KEEP) ? fp->offset
+		   : (fp->flags & PCW_FILE_APPEND) ? m->i_size : 0;
 	err = pcw_mapping_init_cache(m, fp->dirty_limit ? fp->dirty_limit
 						       : PCW_DEFAULT_DIRTY_LIMIT);
 	if (err)
@@ -620,7 +641,7 @@ fail:
 
 uint64_t pcw_mapping_start(const struct pcw_mapping *m)
 {
-	return m->i_size;
+	return m->start;
 }
 
 unsigned pcw_mapping_page_size(const struct pcw_mapping *m)
