@@ -35,6 +35,7 @@ struct pcw_fs {
 	bool		meta_error;	/* a metadata update failed part-way:
 					   leave the filesystem marked not clean */
 	blk64_t		reserved;	/* delayed blocks of every mapping */
+	blk64_t		pending;	/* pending blocks of every mapping */
 	time_t		now;
 	pcw_report_fn	report;
 	void		*report_arg;
@@ -58,6 +59,9 @@ struct pcw_page {
 	uint64_t	mapped;		/* buffer_mapped: has a physical block */
 	uint64_t	unwritten;	/* buffer_unwritten: reads as zeroes */
 	uint64_t	delayed;	/* buffer_delay: reserved, not allocated */
+	uint64_t	pending;	/* allocated, not in the map until its
+					   data is written (block-mapped files
+					   under nodelalloc) */
 	uint64_t	uptodate;	/* buffer_uptodate */
 	uint64_t	dirty;		/* buffer_dirty */
 };
@@ -156,6 +160,10 @@ struct pcw_mapping {
 	blk64_t		goal;
 	bool		goal_extends;	/* goal continues the file's last run */
 	blk64_t		reserved;	/* this file's delayed blocks */
+	blk64_t		pending;	/* this file's pending blocks */
+	uint64_t	data_from;	/* the lowest byte committed past
+					   i_disksize since the last writeback
+					   (below it, up to i_disksize, a hole) */
 	bool		dirty_inode;
 	uint64_t	lost_from;	/* first byte dropped by a failed writeback */
 
@@ -223,6 +231,7 @@ int64_t pcw_block_write_end(struct pcw_mapping *mapping, uint64_t pos,
 errcode_t pcw_nd_write_begin(struct pcw_mapping *mapping, uint64_t pos,
 			     unsigned len, struct pcw_page **pagep,
 			     struct pcw_fsdata *fsdata);
+void pcw_free_pending(struct pcw_mapping *mapping);
 int64_t pcw_nd_write_end(struct pcw_mapping *mapping, uint64_t pos,
 			 unsigned len, unsigned copied, struct pcw_page *page,
 			 struct pcw_fsdata *fsdata);

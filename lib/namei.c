@@ -496,8 +496,8 @@ static errcode_t open_existing(pcw_fs *pfs, ext2_ino_t ino,
 }
 
 /*
- * generic_write_checks(): a write that starts at or past the largest file
- * size fails with EFBIG before anything is written, the image untouched.
+ * Before anything is written: generic_write_checks(), a write that starts
+ * at or past the largest file size fails with EFBIG, the image untouched.
  * The file's kind is what it will be once opened: an existing file written
  * at an offset or appended to keeps its mapping; anything else (a new file,
  * a truncated one, an inline one unpacked) is an extent file on an extent
@@ -520,6 +520,13 @@ static errcode_t check_start(ext2_filsys fs, const struct pcw_dest *d,
 			return err;
 		if (!(inode.i_flags & EXT4_INLINE_DATA_FL))
 			extent_file = inode.i_flags & EXT4_EXTENTS_FL;
+		/*
+		 * Block-mapped on bigalloc: no kernel writes it (bigalloc
+		 * needs extents), and pending blocks are freed a block at a
+		 * time, which on bigalloc would free a shared cluster twice.
+		 */
+		if (!extent_file && EXT2FS_CLUSTER_RATIO(fs) > 1)
+			return PCW_ET_UNSUPP_INODE;
 		if (fp->flags & PCW_FILE_APPEND)
 			start = EXT2_I_SIZE(&inode);
 	}
@@ -563,6 +570,7 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 		return ENOMEM;
 	m->magic = PCW_MAGIC_MAPPING;
 	m->lost_from = UINT64_MAX;
+	m->data_from = UINT64_MAX;
 	m->pfs = pfs;
 	m->fs = fs;
 	m->name = fp->report_name ? fp->report_name : "";
