@@ -98,7 +98,8 @@ void pcw_free_pending(struct pcw_mapping *m)
 		struct pcw_page *page = &m->pages[s];
 		uint64_t drop = page->used ? page->pending & ~page->dirty : 0;
 
-		for (b = 0; drop && b < m->bpp; b++) {
+		/* last block first, so that the goal walks back over them */
+		for (b = m->bpp; drop && b-- > 0;) {
 			uint64_t bit = 1ULL << b;
 
 			if (!(drop & bit))
