@@ -134,3 +134,44 @@ kernel_tail() {
 	run -0 "$PCWRITE" -o "$EXT3_4K_HUGE" "$IMG" /g "$BATS_TEST_TMPDIR/4k"
 	fsck_clean "$IMG"
 }
+
+# Every block size, with and without huge_file, both kinds of file: one
+# byte ending at the limit is written, one byte at the limit is refused.
+# The limits, worked out by hand from the kernel's rules (bytes):
+#   bs     huge_file: extent / block-mapped    no huge_file: extent / block-mapped
+LIMITS="
+1024   4398046510080   17247252480     2199023254528 17247252480
+2048   8796093020160   275415851008    2199023253504 275415851008
+4096   17592186040320  4402345721856   2199023251456 2196873666560
+8192   35184372080640  35184372080640  2199023247360 2197948973056
+16384  70368744161280  70368744161280  2199023239168 2198486220800
+32768  140737488322560 140737488322560 2199023222784 2198754754560
+65536  281474976645120 281474976645120 2199023190016 2198888906752
+"
+
+# at_limit MKE2FS-TYPE BLOCKSIZE FEATURE LIMIT
+at_limit() {
+	mkimg "$IMG" 64M -t "$1" -b "$2" -O "$3"
+	printf y >"$BATS_TEST_TMPDIR/y"
+	cp "$IMG" "$BATS_TEST_TMPDIR/orig"
+	run -1 "$PCWRITE" --no-sync -o "$4" "$IMG" /f "$BATS_TEST_TMPDIR/y"
+	if [ "$output" != "pcwrite: $IMG:/f: $TOO_BIG (0 bytes written)" ]; then
+		echo "$1 -b $2 -O $3: at $4: $output" >&2
+		return 1
+	fi
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/orig"
+	run -0 "$PCWRITE" --no-sync -o $(($4 - 1)) "$IMG" /f "$BATS_TEST_TMPDIR/y"
+	fsck_clean "$IMG"
+	[ "$(inode_size "$IMG" /f)" -eq "$4" ]
+}
+
+@test "the kernel's limits for every block size, with and without huge_file" {
+	local bs ext_h bm_h ext bm
+	while read -r bs ext_h bm_h ext bm; do
+		[ -n "$bs" ] || continue
+		at_limit ext4 "$bs" huge_file "$ext_h"
+		at_limit ext3 "$bs" huge_file "$bm_h"
+		at_limit ext4 "$bs" ^huge_file "$ext"
+		at_limit ext3 "$bs" ^huge_file "$bm"
+	done <<<"$LIMITS"
+}
