@@ -16,6 +16,8 @@
  */
 #include "config.h"
 
+#include <string.h>
+
 #include "internal.h"
 
 /*
@@ -110,10 +112,11 @@ void pcw_free_pending(struct pcw_mapping *m)
 					       (struct ext2_inode *)m->inode, 1);
 			if (m->goal == page->pblk[b] + 1)
 				m->goal = page->pblk[b];
+			/* a hole again, which reads as zeroes */
 			page->pending &= ~bit;
 			page->mapped &= ~bit;
-			page->uptodate &= ~bit;
-			page->flags &= ~PG_uptodate;
+			memset(page->data + ((size_t)b << m->blkbits), 0,
+			       m->blocksize);
 			m->pending--;
 			m->pfs->pending--;
 			m->dirty_inode = true;
