@@ -24,7 +24,6 @@
  */
 #include "config.h"
 
-#include <errno.h>
 #include <string.h>
 
 #include "internal.h"
@@ -194,7 +193,7 @@ errcode_t pcw_truncate_blocks(ext2_filsys fs, ext2_ino_t ino,
 	 * i_blocks must hold what is about to be taken from it; it keeps
 	 * the extended-attribute block, if any.
 	 */
-	count = count_set(&s);
+	count = count_set(&s) + (ext2fs_file_acl_block(fs, raw) ? 1 : 0);
 	need = (unsigned long long)count * EXT2FS_CLUSTER_RATIO(fs) *
 	       (fs->blocksize / 512);
 	if (need > ext2fs_get_stat_i_blocks(fs, raw)) {
