@@ -254,6 +254,7 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 	fp.gid = ctl->gid;
 	fp.page_size = ctl->page_size;
 	fp.dirty_limit = ctl->dirty_limit;
+	fp.offset = ctl->offset;
 	fp.report_name = job->dest;
 
 	pcw_progress_start(reporter->progress, job->dest, job->size);
@@ -268,7 +269,7 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 		};
 
 		pcw_iter_set_sparse(iter, sparse[ctl->sparse]);
-		pos = ctl->have_offset ? ctl->offset : pcw_mapping_start(mapping);
+		pos = pcw_mapping_start(mapping);
 		err = pcw_perform_write(mapping, iter, pos, &written);
 	}
 	mapping_opened = mapping != NULL;

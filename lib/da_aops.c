@@ -138,6 +138,13 @@ int64_t pcw_block_write_end(struct pcw_mapping *m, uint64_t pos, unsigned len,
 		if (dirty)
 			pcw_set_page_dirty(m, page);
 	}
+	if (copied && pos + copied > m->i_disksize) {
+		/* Where this write's data past the size on disk begins. */
+		uint64_t from = pos > m->i_disksize ? pos : m->i_disksize;
+
+		if (from < m->data_from)
+			m->data_from = from;
+	}
 	if (pos + copied > m->i_size)
 		m->i_size = pos + copied;
 	return copied;

@@ -482,7 +482,7 @@ static errcode_t inode_release(pcw_fs *pfs, ext2_ino_t ino,
 	     (type == LINUX_S_IFLNK &&
 	      !ext2fs_is_fast_symlink((struct ext2_inode *)inode))) &&
 	    !(inode->i_flags & EXT4_INLINE_DATA_FL))
-		err = pcw_truncate_blocks(pfs, ino, inode);
+		err = pcw_truncate_blocks(fs, ino, inode);
 	if (!err && ext2fs_file_acl_block(fs, (struct ext2_inode *)inode))
 		err = ext2fs_free_ext_attr(fs, ino, inode);
 	if (err) {

@@ -46,6 +46,7 @@ struct pcw_fs {
 	bool		meta_error;	/* a metadata update failed part-way:
 					   leave the filesystem marked not clean */
 	blk64_t		reserved;	/* delayed blocks of every mapping */
+	blk64_t		pending;	/* pending blocks of every mapping */
 	time_t		now;
 	struct pcw_dcache *dcache;	/* the directories this run touched */
 	struct pcw_pagecache *pcache;	/* lent to the open mapping */
@@ -74,6 +75,9 @@ struct pcw_page {
 	uint64_t	mapped;		/* buffer_mapped: has a physical block */
 	uint64_t	unwritten;	/* buffer_unwritten: reads as zeroes */
 	uint64_t	delayed;	/* buffer_delay: reserved, not allocated */
+	uint64_t	pending;	/* allocated, not in the map until its
+					   data is written (block-mapped files
+					   under nodelalloc) */
 	uint64_t	uptodate;	/* buffer_uptodate */
 	uint64_t	dirty;		/* buffer_dirty */
 };
@@ -156,7 +160,8 @@ struct pcw_mapping {
 	unsigned	blocksize, blkbits, bpp;	/* blocks per page */
 	uint64_t	i_size;		/* in memory, raised by write_end */
 	uint64_t	i_disksize;	/* on disk: covers only written data */
-	uint64_t	maxbytes;
+	uint64_t	maxbytes;	/* the kernel's largest file size */
+	uint64_t	start;		/* where the write starts */
 
 	/* the page cache: an arena of nslots pages */
 	unsigned	nslots, next_slot, nr_pages, nr_dirty;
@@ -171,6 +176,10 @@ struct pcw_mapping {
 	blk64_t		goal;
 	bool		goal_extends;	/* goal continues the file's last run */
 	blk64_t		reserved;	/* this file's delayed blocks */
+	blk64_t		pending;	/* this file's pending blocks */
+	uint64_t	data_from;	/* the lowest byte committed past
+					   i_disksize since the last writeback
+					   (below it, up to i_disksize, a hole) */
 	bool		dirty_inode;
 	uint64_t	lost_from;	/* first byte dropped by a failed writeback */
 
@@ -239,6 +248,7 @@ int64_t pcw_block_write_end(struct pcw_mapping *mapping, uint64_t pos,
 errcode_t pcw_nd_write_begin(struct pcw_mapping *mapping, uint64_t pos,
 			     unsigned len, struct pcw_page **pagep,
 			     struct pcw_fsdata *fsdata);
+void pcw_free_pending(struct pcw_mapping *mapping);
 int64_t pcw_nd_write_end(struct pcw_mapping *mapping, uint64_t pos,
 			 unsigned len, unsigned copied, struct pcw_page *page,
 			 struct pcw_fsdata *fsdata);
@@ -345,8 +355,22 @@ errcode_t pcw_walk(pcw_fs *pfs, ext2_ino_t start, const char *path, int flags,
 		   struct pcw_dest *d);
 errcode_t pcw_make_dirs(pcw_fs *pfs, const struct pcw_dest *d,
 			pcw_fill_fn fill, void *arg, ext2_ino_t *parent);
-errcode_t pcw_truncate_blocks(pcw_fs *pfs, ext2_ino_t ino,
+
+
+/*
+ * truncate.c: free every block of INODE (data, extent-tree or indirect
+ * blocks), each cluster once.  On success i_block is empty (zeroed,
+ * EXTENTS_FL cleared) and i_blocks keeps only the xattr block; the caller
+ * writes the inode.  A file whose blocks are outside the filesystem, free in
+ * the bitmap or more than i_blocks counts is refused with PCW_ET_CORRUPT,
+ * nothing changed.
+ */
+errcode_t pcw_truncate_blocks(ext2_filsys fs, ext2_ino_t ino,
 			      struct ext2_inode_large *inode);
+
+/* maxbytes.c: the kernel's largest file size for an extent or
+   block-mapped file (s_maxbytes, s_bitmap_maxbytes) */
+uint64_t pcw_max_file_bytes(ext2_filsys fs, bool extent_file);
 
 /* fs.c */
 void pcw_emit(pcw_fs *pfs, const struct pcw_event *ev);

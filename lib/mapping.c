@@ -201,6 +201,8 @@ void pcw_drop_clean_pages(struct pcw_mapping *m)
 
 	if (m->nr_dirty)
 		return;		/* writeback failed part-way: keep them */
+	/* Blocks allocated for data that never came would be lost with them. */
+	pcw_free_pending(m);
 	clear_hash(m);
 	for (s = 0; s < m->next_slot; s++)
 		m->pages[s].used = false;
@@ -305,5 +307,6 @@ errcode_t pcw_mapping_preload(struct pcw_mapping *m, const void *data,
 		pcw_set_page_dirty(m, page);
 	}
 	m->i_size = size;
+	m->data_from = 0;
 	return 0;
 }

@@ -1,5 +1,6 @@
 /*
- * namei.c: path resolution inside the image, parents, create and truncate.
+ * namei.c: path resolution inside the image, parents, create; opening a
+ * file for writing (truncate itself is in truncate.c).
  *
  * Paths are resolved inside the image, never on the host, the way the
  * kernel's link_path_walk() does: a symlink in an intermediate component is
@@ -458,84 +459,6 @@ fail:
 	return err;
 }
 
-/* Free the clusters under [pblk, pblk+len) not freed already. */
-static blk64_t free_clusters_of(ext2_filsys fs, blk64_t pblk, blk64_t len,
-				blk64_t *last)
-{
-	blk64_t c, n = 0;
-
-	for (c = EXT2FS_B2C(fs, pblk); c <= EXT2FS_B2C(fs, pblk + len - 1); c++) {
-		if (c == *last)
-			continue;
-		ext2fs_block_alloc_stats_range(fs, EXT2FS_C2B(fs, c),
-					       EXT2FS_CLUSTER_RATIO(fs), -1);
-		*last = c;
-		n++;
-	}
-	return n;
-}
-
-/*
- * Truncate an extent file to nothing: free every data and tree block and
- * start a fresh tree.  Not ext2fs_punch: in 1.47.0 it fails part-way with
- * "Illegal block number" on a file owning the filesystem's last block.
- * The tree is walked once to check it before anything is freed.
- */
-static errcode_t truncate_extents(ext2_filsys fs, ext2_ino_t ino,
-				  struct ext2_inode_large *inode)
-{
-	ext2_extent_handle_t h;
-	struct ext2fs_extent e;
-	blk64_t last = ~0ULL, freed = 0, end = ext2fs_blocks_count(fs->super);
-	int pass;
-	errcode_t err;
-
-	err = ext2fs_extent_open2(fs, ino, (struct ext2_inode *)inode, &h);
-	if (err)
-		return err;
-	for (pass = 0; pass < 2; pass++) {
-		int prev_level = -1;
-
-		err = ext2fs_extent_get(h, EXT2_EXTENT_ROOT, &e);
-		while (!err) {
-			struct ext2_extent_info info;
-			bool leaf = e.e_flags & EXT2_EXTENT_FLAGS_LEAF;
-			blk64_t len = leaf ? e.e_len : 1;
-
-			err = ext2fs_extent_get_info(h, &info);
-			if (err)
-				break;
-			/*
-			 * EXT2_EXTENT_NEXT returns an index entry twice: on the
-			 * way down, and again on the way up from its subtree.
-			 */
-			if (!leaf && prev_level > info.curr_level)
-				goto next;
-			if (!pass && (e.e_pblk < fs->super->s_first_data_block ||
-				      e.e_pblk + len > end || !len)) {
-				err = PCW_ET_CORRUPT;
-				break;
-			}
-			if (pass)
-				freed += free_clusters_of(fs, e.e_pblk, len,
-							  &last);
-next:
-			prev_level = info.curr_level;
-			err = ext2fs_extent_get(h, EXT2_EXTENT_NEXT, &e);
-		}
-		if (err != EXT2_ET_EXTENT_NO_NEXT)
-			break;
-		err = 0;
-	}
-	ext2fs_extent_free(h);
-	if (err)
-		return err;
-	err = ext2fs_iblk_sub_blocks(fs, (struct ext2_inode *)inode, freed);
-	if (err)
-		return err;
-	return pcw_init_extent_tree(fs, ino, inode);
-}
-
 /*
  * An existing file: truncate it (the shell's '>') unless appending or
  * writing at an offset; it keeps its inode, and its mode and owner unless
@@ -564,23 +487,16 @@ static errcode_t open_existing(pcw_fs *pfs, ext2_ino_t ino,
 		if (err)
 			return err;
 	} else if (!(fp->flags & (PCW_FILE_APPEND | PCW_FILE_KEEP))) {
-		if (inode->i_flags & EXT4_EXTENTS_FL)
-			err = truncate_extents(fs, ino, inode);
-		else
-			err = ext2fs_punch(fs, ino, (struct ext2_inode *)inode,
-					   NULL, 0, ~0ULL);
-		if (err) {
-			pfs->meta_error = true;
+		/* A refusal (a damaged file) has changed nothing. */
+		err = pcw_truncate_blocks(fs, ino, inode);
+		if (err)
 			return err;
-		}
 		err = ext2fs_inode_size_set(fs, (struct ext2_inode *)inode, 0);
 		if (err)
 			return err;
-		/* An empty block-mapped file on an extent filesystem becomes
-		   an extent file, as a new one would be. */
-		if (ext2fs_has_feature_extents(fs->super) &&
-		    !(inode->i_flags & EXT4_EXTENTS_FL) &&
-		    ext2fs_get_stat_i_blocks(fs, (struct ext2_inode *)inode) == 0) {
+		/* The empty file is an extent file on an extent filesystem,
+		   as a new one would be, whatever it was before. */
+		if (ext2fs_has_feature_extents(fs->super)) {
 			err = pcw_init_extent_tree(fs, ino, inode);
 			if (err)
 				return err;
@@ -594,34 +510,42 @@ static errcode_t open_existing(pcw_fs *pfs, ext2_ino_t ino,
 }
 
 /*
- * Free every block of INO (an extent or block-mapped file, directory or
- * slow symlink whose last link went); the inode is written by the caller.
+ * Before anything is written: generic_write_checks(), a write that starts
+ * at or past the largest file size fails with EFBIG, the image untouched.
+ * The file's kind is what it will be once opened: an existing file written
+ * at an offset or appended to keeps its mapping; anything else (a new file,
+ * a truncated one, an inline one unpacked) is an extent file on an extent
+ * filesystem.
  */
-errcode_t pcw_truncate_blocks(pcw_fs *pfs, ext2_ino_t ino,
-			      struct ext2_inode_large *inode)
+static errcode_t check_start(ext2_filsys fs, const struct pcw_dest *d,
+			     const struct pcw_file_params *fp)
 {
-	ext2_filsys fs = pfs->fs;
+	struct ext2_inode inode;
+	bool extent_file = ext2fs_has_feature_extents(fs->super);
+	uint64_t start;
+	errcode_t err;
 
-	if (inode->i_flags & EXT4_EXTENTS_FL)
-		return truncate_extents(fs, ino, inode);
-	return ext2fs_punch(fs, ino, (struct ext2_inode *)inode, NULL, 0,
-			    ~0ULL);
-}
-
-static uint64_t max_file_bytes(ext2_filsys fs, const struct ext2_inode *inode)
-{
-	uint64_t bs = fs->blocksize, a = bs / 4, blocks;
-
-	if (inode->i_flags & EXT4_EXTENTS_FL)
-		blocks = (1ULL << 32) - 1;
-	else
-		blocks = 12 + a + a * a + a * a * a;
-	if (blocks > (1ULL << 32) - 1)
-		blocks = (1ULL << 32) - 1;
-	if (!ext2fs_has_feature_huge_file(fs->super) &&
-	    blocks * (bs / 512) > 0xffffffffULL)
-		blocks = 0xffffffffULL / (bs / 512);
-	return blocks * bs;
+	if (!(fp->flags & (PCW_FILE_APPEND | PCW_FILE_KEEP)))
+		return 0;
+	start = (fp->flags & PCW_FILE_KEEP) ? fp->offset : 0;
+	if (d->ino) {
+		err = ext2fs_read_inode(fs, d->ino, &inode);
+		if (err)
+			return err;
+		if (!(inode.i_flags & EXT4_INLINE_DATA_FL))
+			extent_file = inode.i_flags & EXT4_EXTENTS_FL;
+		/*
+		 * Block-mapped on bigalloc: no kernel writes it (bigalloc
+		 * needs extents), and pending blocks are freed a block at a
+		 * time, which on bigalloc would free a shared cluster twice.
+		 */
+		if (!extent_file && EXT2FS_CLUSTER_RATIO(fs) > 1)
+			return PCW_ET_UNSUPP_INODE;
+		if (fp->flags & PCW_FILE_APPEND)
+			start = EXT2_I_SIZE(&inode);
+	}
+	return start >= pcw_max_file_bytes(fs, extent_file) ?
+	       PCW_ET_FILE_TOO_BIG : 0;
 }
 
 errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
@@ -662,6 +586,9 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 		if (err)
 			return err;
 	}
+	err = check_start(fs, d, fp);
+	if (err)
+		return err;
 	err = pcw_fs_begin_write(pfs);
 	if (err)
 		return err;
@@ -672,6 +599,7 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 		return ENOMEM;
 	m->magic = PCW_MAGIC_MAPPING;
 	m->lost_from = UINT64_MAX;
+	m->data_from = UINT64_MAX;
 	m->pfs = pfs;
 	m->fs = fs;
 	m->name = fp->report_name ? fp->report_name : "";
@@ -716,7 +644,9 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 			goto fail;
 	}
 	m->i_size = m->i_disksize = EXT2_I_SIZE(m->inode);
-	m->maxbytes = max_file_bytes(fs, (struct ext2_inode *)m->inode);
+	m->maxbytes = pcw_max_file_bytes(fs, m->handle != NULL);
+	m->start = (fp->flags & PCW_FILE_KEEP) ? fp->offset
+		   : (fp->flags & PCW_FILE_APPEND) ? m->i_size : 0;
 	err = pcw_mapping_init_cache(m, fp->dirty_limit ? fp->dirty_limit
 						       : PCW_DEFAULT_DIRTY_LIMIT);
 	if (err)
@@ -749,7 +679,7 @@ fail:
 
 uint64_t pcw_mapping_start(const struct pcw_mapping *m)
 {
-	return m->i_size;
+	return m->start;
 }
 
 unsigned pcw_mapping_page_size(const struct pcw_mapping *m)

@@ -1,10 +1,22 @@
 /*
  * nd_aops.c: the operations of ext4 mounted with nodelalloc (ext4_aops):
- * write_begin allocates the page's new blocks at once and maps them; the
- * data follows at writeback.  Also the fallback of the delalloc table when
- * free space runs low.
+ * write_begin allocates the page's new blocks at once; the data follows at
+ * writeback.  Also the fallback of the delalloc table when free space runs
+ * low.
+ *
+ * A block is in the file's map only once reading it gives the file's data
+ * or zeroes.  An extent file maps its new blocks unwritten at once, and
+ * writeback converts them after the data is on disk.  A block-mapped file
+ * has no unwritten state: its new blocks are allocated (the space is taken,
+ * as nodelalloc takes it) but stay pending, out of the map, until writeback
+ * has written their data and maps them; blocks whose data never got there
+ * are freed again.  (The kernel maps at once and relies on the journal's
+ * ordered mode to write the data first, or on truncating after a failed
+ * write_begin; pcwrite has no journal.)
  */
 #include "config.h"
+
+#include <string.h>
 
 #include "internal.h"
 
@@ -42,26 +54,74 @@ errcode_t pcw_alloc_holes(struct pcw_mapping *m, struct pcw_page *page,
 				    false, &a);
 		if (err)
 			return err;
-		/*
-		 * Mapped unwritten: until writeback has put the data there
-		 * and converted the range, the blocks read as zeroes, never
-		 * as whatever a deleted file left in them.
-		 */
-		err = pcw_map_insert(m, page->index * m->bpp + b, a.pblk, a.len,
-				     true);
-		if (err) {
-			pcw_free_run(m, &a);
-			return err;
+		if (m->handle) {
+			/*
+			 * Mapped unwritten: until writeback has put the data
+			 * there and converted the range, the blocks read as
+			 * zeroes, never as whatever a deleted file left there.
+			 */
+			err = pcw_map_insert(m, page->index * m->bpp + b,
+					     a.pblk, a.len, true);
+			if (err) {
+				pcw_free_run(m, &a);
+				return err;
+			}
+		} else {
+			m->pending += a.len;
+			m->pfs->pending += a.len;
 		}
 		for (k = 0; k < a.len; k++) {
-			page->mapped |= 1ULL << (b + k);
+			uint64_t bit = 1ULL << (b + k);
+
+			page->mapped |= bit;
 			page->pblk[b + k] = a.pblk + k;
 			if (m->handle)
-				page->unwritten |= 1ULL << (b + k);
+				page->unwritten |= bit;
+			else
+				page->pending |= bit;
 		}
 		b += a.len;
 	}
 	return 0;
+}
+
+/*
+ * Free the pending blocks that hold no dirty data: their write failed and
+ * was dropped, or no write committed to them (a short copy never retried).
+ * Their data never reached the disk, and they never entered the map.
+ */
+void pcw_free_pending(struct pcw_mapping *m)
+{
+	unsigned s, b;
+
+	if (!m->pending)
+		return;
+	for (s = 0; s < m->next_slot; s++) {
+		struct pcw_page *page = &m->pages[s];
+		uint64_t drop = page->used ? page->pending & ~page->dirty : 0;
+
+		/* last block first, so that the goal walks back over them */
+		for (b = m->bpp; drop && b-- > 0;) {
+			uint64_t bit = 1ULL << b;
+
+			if (!(drop & bit))
+				continue;
+			drop &= ~bit;
+			ext2fs_block_alloc_stats2(m->fs, page->pblk[b], -1);
+			ext2fs_iblk_sub_blocks(m->fs,
+					       (struct ext2_inode *)m->inode, 1);
+			if (m->goal == page->pblk[b] + 1)
+				m->goal = page->pblk[b];
+			/* a hole again, which reads as zeroes */
+			page->pending &= ~bit;
+			page->mapped &= ~bit;
+			memset(page->data + ((size_t)b << m->blkbits), 0,
+			       m->blocksize);
+			m->pending--;
+			m->pfs->pending--;
+			m->dirty_inode = true;
+		}
+	}
 }
 
 errcode_t pcw_nd_write_begin(struct pcw_mapping *m, uint64_t pos, unsigned len,

@@ -143,6 +143,8 @@ struct pcw_file_params {
 	uint32_t	uid, gid;
 	unsigned	page_size;	/* 0: 4096, or the block size if larger */
 	uint64_t	dirty_limit;	/* bytes; 0: PCW_DEFAULT_DIRTY_LIMIT */
+	uint64_t	offset;		/* with PCW_FILE_KEEP: where the write
+					   starts */
 	const char	*report_name;	/* "file" in events */
 };
 
@@ -158,11 +160,16 @@ struct pcw_file_info {
 					   error, or UINT64_MAX */
 };
 
-/* Create (with parents) or truncate DEST and set up its page cache. */
+/*
+ * Create (with parents) or truncate DEST and set up its page cache.  A write
+ * that would start at or past the largest file size is refused
+ * (PCW_ET_FILE_TOO_BIG) before anything is written.
+ */
 errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 			   const struct pcw_file_params *fp,
 			   struct pcw_mapping **ret);
-/* Where a write starts: 0, or i_size with PCW_FILE_APPEND. */
+/* Where the write starts: 0, i_size with PCW_FILE_APPEND, or the offset
+   with PCW_FILE_KEEP. */
 uint64_t pcw_mapping_start(const struct pcw_mapping *mapping);
 unsigned pcw_mapping_page_size(const struct pcw_mapping *mapping);
 /* Write back everything dirty and commit the inode. */

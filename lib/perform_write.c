@@ -65,9 +65,17 @@ errcode_t pcw_perform_write(struct pcw_mapping *mapping, struct pcw_iter *i,
 		int64_t status;
 		bool retry = false;
 
-		/* generic_write_checks(): nothing at or past s_maxbytes. */
+		/*
+		 * generic_write_checks(): nothing at or past s_maxbytes.  The
+		 * kernel cuts the write short at the limit and fails the next
+		 * one; a source that ends exactly there was written whole.
+		 */
 		if (pos >= mapping->maxbytes) {
-			err = PCW_ET_FILE_TOO_BIG;
+			err = pcw_iter_fault_in(i, 1);
+			if (!err && pcw_iter_count(i))
+				err = PCW_ET_FILE_TOO_BIG;
+			else if (!err && pcw_signal_pending())
+				err = EINTR;
 			break;
 		}
 		if (bytes > mapping->maxbytes - pos)

@@ -1,9 +1,10 @@
 /*
  * writeback.c: ext4_writepages() and mpage_map_and_submit_extent().
  *
- * Dirty pages are lined up by index.  Blocks that already have a physical
- * block are written in place first (the overwrite pass).  Then contiguous
- * delayed blocks form runs: each run is allocated with one ext2fs_new_range
+ * Dirty pages are lined up by index and written in that order.  Blocks that
+ * already have a physical block are written in place (then converted from
+ * unwritten, or mapped when they were pending).  Contiguous delayed blocks
+ * form runs: each run is allocated with one ext2fs_new_range
  * (goal: right after the file's previous run), written with one
  * io_channel_write_blk64, recorded with ext2fs_block_alloc_stats_range and
  * mapped as one extent.  Data first, then the extent tree, then the inode:
@@ -58,8 +59,10 @@ blk64_t pcw_free_clusters(ext2_filsys fs)
 static blk64_t pcw_room(const pcw_fs *pfs, blk64_t n)
 {
 	blk64_t free_clusters = pcw_free_clusters(pfs->fs);
+	/* Pending blocks are allocated, but their indirect blocks not yet. */
 	blk64_t keep = pfs->reserved +
-		       pcw_reserve_slack(pfs->fs, pfs->reserved + n);
+		       pcw_reserve_slack(pfs->fs, pfs->reserved + pfs->pending +
+					 n);
 
 	return free_clusters > keep ? free_clusters - keep : 0;
 }
@@ -395,7 +398,8 @@ static errcode_t map_and_submit(struct pcw_mapping *m, size_t i, size_t end,
 /*
  * No dirty block is left (all written, or dropped after an error): release
  * what this file still holds reserved, the reservations of delayed blocks
- * no write committed (ext4_da_release_space at invalidate).
+ * no write committed (ext4_da_release_space at invalidate), and free its
+ * pending blocks.
  */
 void pcw_drop_delayed(struct pcw_mapping *m)
 {
@@ -405,6 +409,8 @@ void pcw_drop_delayed(struct pcw_mapping *m)
 		if (m->pages[s].used)
 			m->pages[s].delayed &= m->pages[s].dirty;
 	pcw_release_reservation(m, m->reserved);
+	/* and the blocks allocated for data that never got there */
+	pcw_free_pending(m);
 }
 
 static int cmp_page_index(const void *a, const void *b)
@@ -461,6 +467,98 @@ static size_t collect_dirty(struct pcw_mapping *m)
 	return n;
 }
 
+/*
+ * Data landed in the blocks wb[i..j) that have a physical block: those in
+ * unwritten extents become initialized, and pending blocks (block-mapped,
+ * nodelalloc) enter the map, a run at a time.  Only now: a block is mapped
+ * as data only once its data is on disk.
+ */
+static errcode_t map_written(struct pcw_mapping *m, size_t i, size_t j,
+			     blk64_t *failed_lblk)
+{
+	size_t k, e, q;
+	errcode_t err;
+
+	for (k = i; k < j; k = e) {
+		struct pcw_page *p = m->wb[k].page;
+		uint64_t kind = (p->unwritten | p->pending) &
+				(1ULL << m->wb[k].bit);
+		bool pending;
+
+		e = k + 1;
+		if (!kind)
+			continue;
+		pending = p->pending & kind;
+		while (e < j && ((pending ? m->wb[e].page->pending
+					  : m->wb[e].page->unwritten) &
+				 (1ULL << m->wb[e].bit)))
+			e++;
+		if (pending)
+			err = pcw_map_insert(m, m->wb[k].lblk,
+					     p->pblk[m->wb[k].bit], e - k,
+					     false);
+		else
+			err = pcw_map_convert(m, m->wb[k].lblk, e - k);
+		if (err) {
+			*failed_lblk = m->wb[k].lblk;
+			return err;
+		}
+		for (q = k; q < e; q++) {
+			uint64_t bit = 1ULL << m->wb[q].bit;
+
+			if (pending) {
+				m->wb[q].page->pending &= ~bit;
+				m->pending--;
+				m->pfs->pending--;
+			} else {
+				m->wb[q].page->unwritten &= ~bit;
+			}
+		}
+	}
+	return 0;
+}
+
+/*
+ * The blocks wb[i..j), contiguous on disk, already have a home: write them
+ * in place, then map what the write made data.
+ */
+static errcode_t write_mapped(struct pcw_mapping *m, size_t i, size_t j,
+			      uint64_t *nr_written, blk64_t *failed_lblk)
+{
+	blk64_t pblk = m->wb[i].page->pblk[m->wb[i].bit];
+	errcode_t err;
+
+	err = submit_blocks(m, i, j - i, pblk);
+	if (err) {
+		*failed_lblk = m->wb[i].lblk;
+		return err;
+	}
+	err = map_written(m, i, j, failed_lblk);
+	if (err)
+		return err;
+	clean_blocks(m, i, j);
+	emit_writeback(m, m->wb[i].lblk, pblk, j - i, true);
+	*nr_written += j - i;
+	return 0;
+}
+
+static bool is_mapped(const struct pcw_wb_block *w)
+{
+	return w->page->mapped & (1ULL << w->bit);
+}
+
+static bool is_delayed(const struct pcw_wb_block *w)
+{
+	return w->page->delayed & (1ULL << w->bit);
+}
+
+/*
+ * One pass in logical order, as the kernel's writepages walks the pages by
+ * index: runs of blocks with a home on disk are written in place, runs of
+ * delayed blocks are allocated, written and mapped.  On an error nothing
+ * after it has been written or mapped, so the file can end where its data
+ * on disk ends.
+ */
 errcode_t pcw_writepages(struct pcw_mapping *m, uint64_t *nr_written)
 {
 	size_t n, i, j;
@@ -473,59 +571,27 @@ errcode_t pcw_writepages(struct pcw_mapping *m, uint64_t *nr_written)
 		goto update;
 	n = collect_dirty(m);
 
-	/* Overwrite pass: blocks that already have a home on disk. */
 	for (i = 0; i < n && !err; i = j) {
-		struct pcw_page *pg = m->wb[i].page;
-		unsigned bit = m->wb[i].bit;
+		struct pcw_wb_block *w = &m->wb[i];
 
 		j = i + 1;
-		if (!(pg->mapped & (1ULL << bit)))
-			continue;
-		while (j < n && (m->wb[j].page->mapped & (1ULL << m->wb[j].bit)) &&
-		       m->wb[j].lblk == m->wb[j - 1].lblk + 1 &&
-		       m->wb[j].page->pblk[m->wb[j].bit] ==
-		       pg->pblk[bit] + (j - i) &&
-		       j - i < pcw_max_run(m))
-			j++;
-		err = submit_blocks(m, i, j - i, pg->pblk[bit]);
-		if (err) {
-			failed_lblk = m->wb[i].lblk;
-			break;
-		}
-		/* Data in unwritten extents becomes initialized, a run at a time. */
-		for (size_t k = i, e; k < j && !err; k = e) {
-			e = k + 1;
-			if (!(m->wb[k].page->unwritten & (1ULL << m->wb[k].bit)))
-				continue;
-			while (e < j && (m->wb[e].page->unwritten &
-					 (1ULL << m->wb[e].bit)))
-				e++;
-			err = pcw_map_convert(m, m->wb[k].lblk, e - k);
-			if (err) {
-				failed_lblk = m->wb[k].lblk;
-				break;
-			}
-			for (size_t q = k; q < e; q++)
-				m->wb[q].page->unwritten &= ~(1ULL << m->wb[q].bit);
-		}
-		if (err)
-			break;
-		clean_blocks(m, i, j);
-		emit_writeback(m, m->wb[i].lblk, pg->pblk[bit], j - i, true);
-		*nr_written += j - i;
-	}
+		if (is_mapped(w)) {
+			blk64_t pblk = w->page->pblk[w->bit];
 
-	/* Delayed pass: contiguous runs, one allocation and one I/O each. */
-	for (i = 0; i < n && !err; i = j) {
-		struct pcw_page *pg = m->wb[i].page;
-
-		j = i + 1;
-		if (!(pg->delayed & (1ULL << m->wb[i].bit)))
-			continue;
-		while (j < n && (m->wb[j].page->delayed & (1ULL << m->wb[j].bit)) &&
-		       m->wb[j].lblk == m->wb[j - 1].lblk + 1)
-			j++;
-		err = map_and_submit(m, i, j, nr_written, &failed_lblk);
+			while (j < n && is_mapped(&m->wb[j]) &&
+			       m->wb[j].lblk == m->wb[j - 1].lblk + 1 &&
+			       m->wb[j].page->pblk[m->wb[j].bit] ==
+			       pblk + (j - i) &&
+			       j - i < pcw_max_run(m))
+				j++;
+			err = write_mapped(m, i, j, nr_written, &failed_lblk);
+		} else if (is_delayed(w)) {
+			while (j < n && is_delayed(&m->wb[j]) &&
+			       m->wb[j].lblk == m->wb[j - 1].lblk + 1)
+				j++;
+			err = map_and_submit(m, i, j, nr_written,
+					     &failed_lblk);
+		}
 	}
 
 	if (err) {
@@ -554,7 +620,14 @@ errcode_t pcw_writepages(struct pcw_mapping *m, uint64_t *nr_written)
 			p->uptodate &= ~b;
 			p->flags &= ~PG_uptodate;
 		}
-		if (end < m->i_size)
+		/*
+		 * Below data_from, up to i_disksize, the file is a hole the
+		 * write skipped (--offset past EOF): if nothing from there on
+		 * reached the disk, the file keeps its size on disk.
+		 */
+		if (end <= m->data_from)
+			m->i_size = m->i_disksize;
+		else if (end < m->i_size)
 			m->i_size = end > m->i_disksize ? end : m->i_disksize;
 		pcw_drop_delayed(m);
 	}
@@ -574,6 +647,7 @@ update:
 	/* Everything below i_size is on disk now (or i_size was cut back). */
 	if (m->i_disksize < m->i_size)
 		m->i_disksize = m->i_size;
+	m->data_from = UINT64_MAX;
 	if (m->i_disksize != (uint64_t)EXT2_I_SIZE(m->inode) || m->dirty_inode) {
 		err2 = pcw_write_inode(m);
 		if (!err)

@@ -2,7 +2,8 @@
  * eio_shim.c: an LD_PRELOAD fault injector for the tests.  pwrite(),
  * pwrite64() and write() (not to fds 0-2) of more than $PCW_EIO_MIN bytes
  * fail with EIO, so a data write at writeback fails while metadata (small
- * writes) goes through.
+ * writes) goes through.  With $PCW_EIO_SKIP=K the first K such writes still
+ * succeed, so that a run fails after some of its data is on disk.
  * Built by tests/regress.bats with the system compiler.
  */
 #define _GNU_SOURCE
@@ -14,9 +15,13 @@
 
 static int fail(size_t n)
 {
+	static unsigned long long large;
 	const char *min = getenv("PCW_EIO_MIN");
+	const char *skip = getenv("PCW_EIO_SKIP");
 
-	return min && n > (size_t)strtoull(min, NULL, 10);
+	if (!min || n <= (size_t)strtoull(min, NULL, 10))
+		return 0;
+	return ++large > (skip ? strtoull(skip, NULL, 10) : 0);
 }
 
 ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)

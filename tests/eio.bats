@@ -1,0 +1,142 @@
+#!/usr/bin/env bats
+# eio.bats: a data write that fails at writeback (tests/eio_shim.c) leaves a
+# file that holds exactly what was committed: no block is mapped before its
+# data is on disk, and i_size never covers data that is not there.  Every
+# filesystem layout (block-mapped on ext2/ext3, extents on ext4), 1 KiB and
+# 4 KiB blocks, delalloc and --no-delalloc, a new file, an append and a
+# write past EOF.
+
+load test_helper
+
+BASE=5000	# the existing file, for append and past-EOF
+PAST=300000	# where the write past EOF starts
+
+setup_file() {
+	command -v cc >/dev/null || skip "no C compiler for the EIO shim"
+	cc -shared -fPIC -o "$BATS_FILE_TMPDIR/eio_shim.so" \
+		"$BATS_TEST_DIRNAME/eio_shim.c" -ldl
+	mkdata "$BATS_FILE_TMPDIR/src" $((1024 * 1024))
+	mkdata "$BATS_FILE_TMPDIR/base" $BASE
+}
+
+setup() {
+	IMG=$BATS_TEST_TMPDIR/img
+	SHIM=$BATS_FILE_TMPDIR/eio_shim.so
+	SRC=$BATS_FILE_TMPDIR/src
+}
+
+# eio_write ARGS...: pcwrite under the shim.  Writes of more than 16 KiB
+# fail but for the first three; writeback runs every 64 KiB, so a write
+# fails after some of its data is on disk.  Sets N to the bytes the message
+# says were written.
+eio_write() {
+	run -1 --separate-stderr env LD_PRELOAD="$SHIM" PCW_EIO_MIN=16384 \
+		PCW_EIO_SKIP=${SKIP:-3} "$PCWRITE" --no-sync --dirty-limit=65536 "$@"
+	[[ "$stderr" =~ ^pcwrite:\ .*:\ Input/output\ error\ \(([0-9]+)\ bytes\ written\)$ ]]
+	N=${BASH_REMATCH[1]}
+}
+
+# eio_case FS BLOCKSIZE ALLOC KIND: one failed write and every oracle.
+eio_case() {
+	local fs=$1 bs=$2 alloc=$3 kind=$4 args=() expect=$BATS_TEST_TMPDIR/expect
+	mkimg "$IMG" 32M -t "$fs" -b "$bs"
+	[ "$alloc" = nodelalloc ] && args+=(--no-delalloc)
+	case $kind in
+	append)	"$PCWRITE" --no-sync "$IMG" /f "$BATS_FILE_TMPDIR/base"
+		args+=(-a) ;;
+	past)	"$PCWRITE" --no-sync "$IMG" /f "$BATS_FILE_TMPDIR/base"
+		args+=(-o $PAST) ;;
+	esac
+	eio_write "${args[@]}" "$IMG" /f "$SRC"
+	[ "$N" -gt 0 ]
+	case $kind in
+	fresh)	head -c "$N" "$SRC" >"$expect" ;;
+	append)	{ cat "$BATS_FILE_TMPDIR/base"; head -c "$N" "$SRC"; } >"$expect" ;;
+	past)	{ cat "$BATS_FILE_TMPDIR/base"; head -c $((PAST - BASE)) /dev/zero
+		  head -c "$N" "$SRC"; } >"$expect" ;;
+	esac
+	if [ "$(inode_size "$IMG" /f)" -ne "$(stat -c %s "$expect")" ]; then
+		echo "$fs $bs $alloc $kind: i_size $(inode_size "$IMG" /f), $N bytes written" >&2
+		return 1
+	fi
+	verify "$IMG" /f "$expect"
+}
+
+eio_all() {
+	local alloc kind
+	for alloc in delalloc nodelalloc; do
+		for kind in fresh append past; do
+			eio_case "$1" "$2" $alloc $kind
+		done
+	done
+}
+
+@test "EIO at writeback, ext2 1K blocks: the block-mapped file holds exactly what was written" {
+	eio_all ext2 1024
+}
+
+@test "EIO at writeback, ext2 4K blocks" {
+	eio_all ext2 4096
+}
+
+@test "EIO at writeback, ext3 1K blocks" {
+	eio_all ext3 1024
+}
+
+@test "EIO at writeback, ext3 4K blocks" {
+	eio_all ext3 4096
+}
+
+@test "EIO at writeback, ext4 1K blocks (extents)" {
+	eio_all ext4 1024
+}
+
+@test "EIO at writeback, ext4 4K blocks (extents)" {
+	eio_all ext4 4096
+}
+
+@test "EIO before any of a write past EOF is on disk: the file keeps its size" {
+	local fs alloc args
+	for fs in ext2 ext4; do
+		for alloc in delalloc nodelalloc; do
+			args=()
+			[ $alloc = nodelalloc ] && args+=(--no-delalloc)
+			mkimg "$IMG" 32M -t $fs -b 4096
+			"$PCWRITE" --no-sync "$IMG" /f "$BATS_FILE_TMPDIR/base"
+			SKIP=0 eio_write "${args[@]}" -o $PAST "$IMG" /f "$SRC"
+			[ "$N" -eq 0 ]
+			[ "$(inode_size "$IMG" /f)" -eq $BASE ]
+			verify "$IMG" /f "$BATS_FILE_TMPDIR/base"
+		done
+	done
+}
+
+@test "--no-delalloc on ext2: the blocks of a failed write go back to the free pool" {
+	mkimg "$IMG" 32M -t ext2 -b 1024
+	free=$(dumpe2fs -h "$IMG" 2>/dev/null | awk '/^Free blocks:/ { print $3 }')
+	SKIP=0 eio_write --no-delalloc "$IMG" /f "$SRC"
+	fsck_clean "$IMG"
+	[ "$N" -eq 0 ]
+	[ "$(dumpe2fs -h "$IMG" 2>/dev/null | awk '/^Free blocks:/ { print $3 }')" -eq "$free" ]
+	[ "$(dstat "$IMG" /f | sed -n 's/.*Blockcount: \([0-9]*\).*/\1/p')" -eq 0 ]
+}
+
+@test "a block-mapped file on bigalloc (no kernel writes one) is refused, image unchanged" {
+	mkimg "$IMG" 32M -t ext4 -b 4096 -O bigalloc -C 16384
+	printf hello >"$BATS_TEST_TMPDIR/h"
+	debugfs -w -R "write $BATS_TEST_TMPDIR/h f" "$IMG" >/dev/null 2>&1
+	b=$(debugfs -R "bmap /f 0" "$IMG" 2>/dev/null)
+	debugfs -w -f - "$IMG" >/dev/null 2>&1 <<-EOF
+		sif /f flags 0
+		sif /f block[0] $b
+		sif /f block[1] 0
+		sif /f block[2] 0
+		sif /f block[3] 0
+		sif /f block[4] 0
+		sif /f block[5] 0
+	EOF
+	cp "$IMG" "$BATS_TEST_TMPDIR/orig"
+	run -1 "$PCWRITE" -a "$IMG" /f "$BATS_TEST_TMPDIR/h"
+	[ "$output" = "pcwrite: $IMG:/f: destination file uses a layout pcwrite cannot write (0 bytes written)" ]
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/orig"
+}
