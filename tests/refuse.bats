@@ -42,10 +42,10 @@ refused() {
 }
 
 @test "a mounted image is refused" {
-	kernel_available || skip "no root or loop devices"
+	kernel_require
 	MNT=$BATS_TEST_TMPDIR/mnt
 	mkdir "$MNT"
-	mount -o loop "$IMG" "$MNT" || skip "mount failed"
+	mount -o loop "$IMG" "$MNT"
 	run -1 --separate-stderr "$PCWRITE" "$IMG" /f <"$BATS_TEST_TMPDIR/data"
 	[[ "$stderr" =~ mounted ]]
 	[ "${#stderr_lines[@]}" -eq 1 ]
@@ -55,10 +55,10 @@ refused() {
 }
 
 @test "a mounted block device is refused" {
-	kernel_available || skip "no root or loop devices"
+	kernel_require
 	MNT=$BATS_TEST_TMPDIR/mnt
 	mkdir "$MNT"
-	mount -o loop "$IMG" "$MNT" || skip "mount failed"
+	mount -o loop "$IMG" "$MNT"
 	dev=$(findmnt -n -o SOURCE "$MNT")
 	run -1 --separate-stderr "$PCWRITE" "$dev" /f <"$BATS_TEST_TMPDIR/data"
 	[[ "$stderr" =~ mounted|in\ use ]]
