@@ -326,6 +326,14 @@ errcode_t pcw_fs_begin_write(pcw_fs *pfs)
 		if (err)
 			return err;
 	}
+	/*
+	 * unix_io keeps a write-back cache of a few blocks: an inode or an
+	 * extent block written with io_channel_write_blk64 could still sit
+	 * in it when the process is killed, and a file already reported
+	 * done would lose its inode.  Write through: every block reaches
+	 * the image when it is written (tests/kill9.bats).
+	 */
+	fs->io->flags |= CHANNEL_FLAGS_WRITETHROUGH;
 	fs->super->s_state &= ~EXT2_VALID_FS;
 	ext2fs_mark_super_dirty(fs);
 	fs->flags |= EXT2_FLAG_SUPER_ONLY;
