@@ -16,9 +16,9 @@ enum sparse_kind { SPARSE_AUTO, SPARSE_ALWAYS, SPARSE_NEVER };
 
 /* Everything the command line says, parsed and checked. */
 struct pcw_control {
-	const char	*image;
-	const char	*dest;
-	const char	**sources;	/* NULL-terminated; none means stdin */
+	char		*image;		/* every string here is owned: */
+	char		*dest;		/* pcw_control_free() frees them */
+	char		**sources;	/* NULL-terminated; none means stdin */
 	size_t		nsources;
 	bool		from_stdin;
 
@@ -34,16 +34,17 @@ struct pcw_control {
 	uint64_t	dirty_limit;
 	bool		no_delalloc, no_sync;
 	uint64_t	image_offset;
-	const char	*undo_file;
+	char		*undo_file;
 	bool		progress;
 
 	enum report_kind report;
-	const char	*report_file;
+	char		*report_file;
 	int		verbose;	/* -1 quiet, 0, 1 verbose */
 };
 
 /* options.c */
 int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl);
+void pcw_control_free(struct pcw_control *ctl);
 
 /* render.c */
 struct pcw_render;

@@ -154,6 +154,9 @@ eio_shim() {
 	command -v cc >/dev/null || skip "no C compiler for the EIO shim"
 	SHIM=$BATS_TEST_TMPDIR/eio_shim.so
 	cc -shared -fPIC -o "$SHIM" "$BATS_TEST_DIRNAME/eio_shim.c" -ldl
+	# A sanitizer build wants its runtime first in the library list; the
+	# shim's pwrite/write then call through to ASan's interceptors.
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 }
 
 @test "EIO at writeback: nothing is claimed, the file ends where its data on disk ends" {
