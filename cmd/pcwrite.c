@@ -16,12 +16,14 @@
 #include <inttypes.h>
 #include <libgen.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <et/com_err.h>
 #include <ext2fs/ext2_err.h>
 
 #include "pcwrite_cmd.h"
@@ -68,6 +70,24 @@ static void msg_error(const char *image, const char *dest, errcode_t err,
 	else
 		fprintf(stderr, "pcwrite: %s: %s%s\n", image,
 			error_message(err), extra ? extra : "");
+}
+
+/*
+ * libext2fs reports some of what it finds with com_err() on standard error
+ * (a block number outside the filesystem passed to a bitmap, for one) and
+ * carries on.  pcwrite's contract is one line per error: those reports are
+ * shown with --verbose only; the error that matters comes back as a code.
+ */
+static void libext2fs_message(const char *whoami, errcode_t code,
+			      const char *fmt, va_list args)
+{
+	if (verbosity <= 0)
+		return;
+	fputs("pcwrite: libext2fs: ", stderr);
+	if (code)
+		fprintf(stderr, "%s ", error_message(code));
+	vfprintf(stderr, fmt, args);
+	fputc('\n', stderr);
 }
 
 static void on_signal(int signo)
@@ -337,6 +357,7 @@ int main(int argc, const char **argv)
 	initialize_pcw_error_table();
 	pcw_parse_options(argc, argv, &ctl);
 	verbosity = ctl.verbose;
+	set_com_err_hook(libext2fs_message);
 
 	njobs = ctl.from_stdin ? 1 : ctl.nsources;
 	jobs = calloc(njobs, sizeof(*jobs));

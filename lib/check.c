@@ -10,6 +10,37 @@
 
 #include "internal.h"
 
+/*
+ * The geometry every other computation rests on, as e2fsck's superblock
+ * check wants it.  libext2fs opens a superblock whose first data block is
+ * wrong: the group of every block is then off, ext2fs_check_desc marks
+ * blocks outside the filesystem (and libext2fs prints warnings about it),
+ * and with bigalloc a descriptor check can even pass.
+ */
+static errcode_t check_geometry(ext2_filsys fs)
+{
+	struct ext2_super_block *sb = fs->super;
+	blk64_t first = (fs->blocksize == 1024 && EXT2FS_CLUSTER_RATIO(fs) == 1);
+	blk64_t groups;
+
+	if (sb->s_first_data_block != first ||
+	    sb->s_first_data_block >= ext2fs_blocks_count(sb))
+		return PCW_ET_CORRUPT;
+	if (!sb->s_blocks_per_group || !sb->s_clusters_per_group ||
+	    sb->s_clusters_per_group > 8 * fs->blocksize ||
+	    sb->s_blocks_per_group !=
+	    (blk64_t)sb->s_clusters_per_group * EXT2FS_CLUSTER_RATIO(fs))
+		return PCW_ET_CORRUPT;
+	if (!sb->s_inodes_per_group || sb->s_inodes_per_group > 8 * fs->blocksize)
+		return PCW_ET_CORRUPT;
+	groups = ext2fs_div64_ceil(ext2fs_blocks_count(sb) -
+				   sb->s_first_data_block, sb->s_blocks_per_group);
+	if (groups != fs->group_desc_count ||
+	    (uint64_t)sb->s_inodes_per_group * groups != sb->s_inodes_count)
+		return PCW_ET_CORRUPT;
+	return 0;
+}
+
 /* The state and features pcwrite will not write into. */
 errcode_t pcw_check_fs(ext2_filsys fs)
 {
@@ -38,7 +69,7 @@ errcode_t pcw_check_fs(ext2_filsys fs)
 	if (ext2fs_free_blocks_count(sb) > ext2fs_blocks_count(sb) ||
 	    sb->s_free_inodes_count > sb->s_inodes_count)
 		return PCW_ET_CORRUPT;
-	return 0;
+	return check_geometry(fs);
 }
 
 /* Is every block of [start, start+len) marked in use?  0 counts as in use. */
