@@ -28,6 +28,7 @@ setup() {
 
 @test "valgrind: a new file from a pipe" {
 	run -0 --separate-stderr bash -c "cat '$BATS_TEST_TMPDIR/data' | ${VG[*]} '$PCWRITE' '$IMG' /f"
+	echo "stderr: $stderr"
 	[ -z "$stderr" ]
 	verify "$IMG" /f "$BATS_TEST_TMPDIR/data"
 }
@@ -36,8 +37,10 @@ setup() {
 	"$PCWRITE" "$IMG" /f <"$BATS_TEST_TMPDIR/data"
 	mkdata "$BATS_TEST_TMPDIR/two" 5000
 	run -0 --separate-stderr "${VG[@]}" "$PCWRITE" "$IMG" /f "$BATS_TEST_TMPDIR/two"
+	echo "stderr: $stderr"
 	[ -z "$stderr" ]
 	run -0 --separate-stderr "${VG[@]}" "$PCWRITE" -a "$IMG" /f "$BATS_TEST_TMPDIR/data"
+	echo "stderr: $stderr"
 	[ -z "$stderr" ]
 	cat "$BATS_TEST_TMPDIR/two" "$BATS_TEST_TMPDIR/data" >"$BATS_TEST_TMPDIR/expect"
 	verify "$IMG" /f "$BATS_TEST_TMPDIR/expect"
@@ -49,6 +52,7 @@ setup() {
 		--page-size=8192 --dirty-limit=64K -r summary \
 		--report-file="$BATS_TEST_TMPDIR/report" --undo="$BATS_TEST_TMPDIR/undo" \
 		"$IMG" /a/b/f "$BATS_TEST_TMPDIR/data"
+	echo "stderr: $stderr"
 	[ -z "$stderr" ]
 	{ head -c 3000 /dev/zero; cat "$BATS_TEST_TMPDIR/data"; } >"$BATS_TEST_TMPDIR/expect"
 	verify "$IMG" /a/b/f "$BATS_TEST_TMPDIR/expect"
@@ -79,6 +83,7 @@ setup() {
 	mkdata "$BATS_TEST_TMPDIR/s2" 70000
 	run -0 --separate-stderr "${VG[@]}" "$PCWRITE" --parents --report=json \
 		"$IMG" /d "$BATS_TEST_TMPDIR/s1" "$BATS_TEST_TMPDIR/s2"
+	echo "stderr: $stderr"
 	[ -z "$stderr" ]
 	[ "$(grep -c '"event":"file"' <<<"$output")" -eq 2 ]
 	fsck_clean "$IMG"
