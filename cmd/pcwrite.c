@@ -16,12 +16,14 @@
 #include <inttypes.h>
 #include <libgen.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <et/com_err.h>
 #include <ext2fs/ext2_err.h>
 
 #include "pcwrite_cmd.h"
@@ -47,12 +49,11 @@ void pcw_on_event(const struct pcw_event *ev, void *arg)
 		pcw_progress_page(r->progress, ev->u.page.status);
 }
 
-static void die_usage(const char *msg, const char *arg)
+static void usage_msg(const char *msg, const char *arg)
 {
 	fputs("pcwrite: ", stderr);
 	fprintf(stderr, msg, arg);
 	fputs("\nTry 'pcwrite --help' for more information.\n", stderr);
-	exit(EXIT_USAGE);
 }
 
 void pcw_msg_error(const char *image, const char *dest, errcode_t err,
@@ -64,6 +65,24 @@ void pcw_msg_error(const char *image, const char *dest, errcode_t err,
 	else
 		fprintf(stderr, "pcwrite: %s: %s%s\n", image,
 			error_message(err), extra ? extra : "");
+}
+
+/*
+ * libext2fs reports some of what it finds with com_err() on standard error
+ * (a block number outside the filesystem passed to a bitmap, for one) and
+ * carries on.  pcwrite's contract is one line per error: those reports are
+ * shown with --verbose only; the error that matters comes back as a code.
+ */
+static void libext2fs_message(const char *whoami, errcode_t code,
+			      const char *fmt, va_list args)
+{
+	if (pcw_verbosity <= 0)
+		return;
+	fputs("pcwrite: libext2fs: ", stderr);
+	if (code)
+		fprintf(stderr, "%s ", error_message(code));
+	vfprintf(stderr, fmt, args);
+	fputc('\n', stderr);
 }
 
 static void on_signal(int signo)
@@ -321,35 +340,41 @@ int main(int argc, const char **argv)
 {
 	struct pcw_control ctl;
 	struct pcw_open_params params;
-	struct pcw_render *render;
 	struct reporter reporter;
-	struct job *jobs;
 	size_t njobs, i;
 	pcw_fs *pfs = NULL;
 	const char *failed;
 	errcode_t err = 0, err2;
-	int rerr, status = 0, sig;
+	struct pcw_render *render = NULL;
+	struct job *jobs = NULL;
+	int rerr, status = 1, usage_status = 0, sig;
 
 	initialize_ext2_error_table();
 	initialize_pcw_error_table();
 	pcw_parse_options(argc, argv, &ctl);
 	pcw_verbosity = ctl.verbose;
-	if (ctl.run != MODE_WRITE)
-		return pcw_tree_main(&ctl);
+	set_com_err_hook(libext2fs_message);
+	if (ctl.run != MODE_WRITE) {
+		status = pcw_tree_main(&ctl);
+		pcw_control_free(&ctl);
+		return status;
+	}
 
 	njobs = ctl.from_stdin ? 1 : ctl.nsources;
 	jobs = calloc(njobs, sizeof(*jobs));
 	if (!jobs) {
 		perror("pcwrite");
-		return 1;
+		goto out;
 	}
+	for (i = 0; i < njobs; i++)
+		jobs[i].fd = -1;
 	if (open_sources(&ctl, jobs))
-		return 1;
+		goto out;
 	render = pcw_render_open(ctl.report, ctl.report_file, &rerr);
 	if (rerr) {
 		fprintf(stderr, "pcwrite: %s: %s\n", ctl.report_file,
 			strerror(rerr));
-		return 1;
+		goto out;
 	}
 	pcw_install_signals();
 
@@ -361,14 +386,17 @@ int main(int argc, const char **argv)
 	err = pcw_fs_open(ctl.image, &params, &pfs);
 	if (err) {
 		pcw_msg_error(ctl.image, NULL, err, NULL);
-		return 1;
+		goto out;
 	}
 	if (ctl.page_size && ctl.page_size < pcw_fs_block_size(pfs)) {
 		char bs[32];
 
 		snprintf(bs, sizeof(bs), "%u", pcw_fs_block_size(pfs));
 		pcw_fs_abort(pfs);
-		die_usage("--page-size is below the image's block size (%s)", bs);
+		pfs = NULL;
+		usage_status = EXIT_USAGE;
+		usage_msg("--page-size is below the image's block size (%s)", bs);
+		goto out;
 	}
 	reporter.render = render;
 	reporter.progress = ctl.progress ? pcw_progress_open() : NULL;
@@ -383,7 +411,8 @@ int main(int argc, const char **argv)
 		else
 			pcw_msg_error(ctl.image, failed, err, NULL);
 		pcw_fs_abort(pfs);
-		return 1;
+		pfs = NULL;
+		goto out;
 	}
 
 	for (i = 0; i < njobs && !pcw_signal_pending(); i++) {
@@ -392,7 +421,9 @@ int main(int argc, const char **argv)
 			break;
 	}
 
+	status = 0;
 	err2 = pcw_fs_close(pfs);
+	pfs = NULL;
 	if (err2) {
 		pcw_msg_error(ctl.image, NULL, err2, " (while committing)");
 		if (!err)
@@ -400,22 +431,26 @@ int main(int argc, const char **argv)
 	}
 	pcw_progress_close(reporter.progress);
 	rerr = pcw_render_close(render);
+	render = NULL;
 	if (rerr && !pcw_signal_pending()) {
 		fprintf(stderr, "pcwrite: report: %s\n", strerror(rerr));
 		status = 1;
 	}
-	for (i = 0; i < njobs; i++) {
+	sig = pcw_signal_pending();
+	if (sig)
+		status = 128 + sig;
+	else if (err)
+		status = 1;
+out:
+	if (render)
+		pcw_render_close(render);
+	for (i = 0; jobs && i < njobs; i++) {
 		free(jobs[i].dest);
 		pcw_dest_free(&jobs[i].d);
-		if (jobs[i].source)
+		if (jobs[i].source && jobs[i].fd >= 0)
 			close(jobs[i].fd);
 	}
 	free(jobs);
-
-	sig = pcw_signal_pending();
-	if (sig)
-		return 128 + sig;
-	if (err)
-		return 1;
-	return status;
+	pcw_control_free(&ctl);
+	return usage_status ? usage_status : status;
 }

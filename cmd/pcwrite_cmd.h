@@ -22,9 +22,9 @@ struct pcw_control {
 	enum run_mode	run;		/* -x, -R */
 	bool		no_xattrs;
 	bool		mtime_set;	/* --mtime (else SOURCE_DATE_EPOCH) */
-	const char	*image;
-	const char	*dest;
-	const char	**sources;	/* NULL-terminated; none means stdin */
+	char		*image;		/* every string here is owned: */
+	char		*dest;		/* pcw_control_free() frees them */
+	char		**sources;	/* NULL-terminated; none means stdin */
 	size_t		nsources;
 	bool		from_stdin;
 
@@ -40,11 +40,11 @@ struct pcw_control {
 	uint64_t	dirty_limit;
 	bool		no_delalloc, no_sync;
 	uint64_t	image_offset;
-	const char	*undo_file;
+	char		*undo_file;
 	bool		progress;
 
 	enum report_kind report;
-	const char	*report_file;
+	char		*report_file;
 	int		verbose;	/* -1 quiet, 0, 1 verbose */
 };
 
@@ -64,6 +64,7 @@ int pcw_tree_main(const struct pcw_control *ctl);
 
 /* options.c */
 int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl);
+void pcw_control_free(struct pcw_control *ctl);
 
 /* render.c */
 struct pcw_render;

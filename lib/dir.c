@@ -41,6 +41,15 @@
 #define DX_NODE_COUNT_OFF	8	/* the fake dirent */
 #define DIR_NAME_DELETED	0xffffffffU
 
+/*
+ * The blocks (clusters) a directory's growth takes, checked before the
+ * first change; one of each for the directory's own extent tree, should a
+ * new block not extend its last extent.  make_indexed_dir(): block 1, then
+ * the first split of it.  A linear directory: its new block.
+ */
+#define MAKE_INDEXED_NEED	3
+#define LINEAR_NEED		2
+
 /* A linear directory's name in the hash table. */
 struct dir_name {
 	uint32_t	hash;
@@ -1017,7 +1026,7 @@ static errcode_t expand_inline(pcw_fs *pfs, struct pcw_dir *d)
 		ext2fs_initialize_dirent_tail(fs,
 			(struct ext2_dir_entry_tail *)(buf + leaf_end(fs)));
 
-	err = pcw_fs_check_space(pfs, 1);
+	err = pcw_fs_check_space(pfs, LINEAR_NEED);
 	if (err)
 		return err;
 	/* The inline bytes go first; then the inode gets its block. */
@@ -1492,10 +1501,16 @@ static errcode_t dx_add_level(pcw_fs *pfs, struct pcw_dir *d,
 	return write_block(pfs, d, 0, root->buf);
 }
 
-/* The blocks (clusters) an insert into D may need at most. */
-static blk64_t add_need(pcw_fs *pfs)
+/*
+ * The blocks (clusters) a structural change of an indexed directory may
+ * take, checked before the first one: a leaf split takes one block; when
+ * the leaf's index node is full too, every full node on the path may split
+ * and the root may gain a level.  One more for the directory's own extent
+ * tree, should a new block not extend its last extent.
+ */
+static blk64_t dx_need(const struct dx_frame *bottom, unsigned levels)
 {
-	return ext2_dir_htree_level(pfs->fs) + 2;
+	return (bottom->count < bottom->limit ? 1 : levels + 2) + 1;
 }
 
 /* ext4_dx_add_entry(). */
@@ -1544,7 +1559,7 @@ static errcode_t dx_add(pcw_fs *pfs, struct pcw_dir *d, const char *name,
 		}
 		if (!checked) {
 			/* Before the first change: room for all of them. */
-			err = pcw_fs_check_space(pfs, add_need(pfs));
+			err = pcw_fs_check_space(pfs, dx_need(bottom, levels));
 			if (err)
 				return err;
 			checked = true;
@@ -1616,7 +1631,7 @@ static errcode_t make_indexed_dir(pcw_fs *pfs, struct pcw_dir *d)
 	err = root_hash_alg(fs, fs->super->s_def_hash_version, &d->hash_alg);
 	if (err)
 		return err;
-	err = pcw_fs_check_space(pfs, add_need(pfs) + 1);
+	err = pcw_fs_check_space(pfs, MAKE_INDEXED_NEED);
 	if (err)
 		return err;
 	d->htree = true;	/* append_block keeps no room[] now */
@@ -1682,7 +1697,7 @@ static errcode_t linear_add(pcw_fs *pfs, struct pcw_dir *d, const char *name,
 		return dx_add(pfs, d, name, len, ino, ftype);
 	} else {
 		/* A directory of several blocks stays linear: a new block. */
-		err = pcw_fs_check_space(pfs, 1);
+		err = pcw_fs_check_space(pfs, LINEAR_NEED);
 		if (err)
 			return err;
 		init_leaf(fs, buf);
@@ -1887,13 +1902,16 @@ errcode_t pcw_dir_can_add(pcw_fs *pfs, struct pcw_dir *d, const char *name,
 	uint32_t hash, room;
 	errcode_t err;
 
-	if (d->inline_data)
-		return pcw_fs_check_space(pfs, extra + add_need(pfs) + 1);
+	if (d->inline_data)	/* moved into a block first */
+		return pcw_fs_check_space(pfs, extra + LINEAR_NEED);
 	if (!d->htree) {
 		for (k = 0; k < d->nblocks; k++)
 			if (d->room[k] >= need)
 				return pcw_fs_check_space(pfs, extra);
-		return pcw_fs_check_space(pfs, extra + add_need(pfs) + 1);
+		return pcw_fs_check_space(pfs, extra +
+				(d->nblocks == 1 &&
+				 ext2fs_has_feature_dir_index(fs->super) ?
+				 MAKE_INDEXED_NEED : LINEAR_NEED));
 	}
 	err = dx_hash(pfs, d, name, len, &hash);
 	if (!err)
@@ -1918,7 +1936,7 @@ errcode_t pcw_dir_can_add(pcw_fs *pfs, struct pcw_dir *d, const char *name,
 		if (k == 0 && levels == ext2_dir_htree_level(fs))
 			return PCW_ET_DIR_INDEX_FULL;
 	}
-	return pcw_fs_check_space(pfs, extra + add_need(pfs));
+	return pcw_fs_check_space(pfs, extra + dx_need(bottom, levels));
 }
 
 /*

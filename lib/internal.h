@@ -378,4 +378,8 @@ void pcw_emit(pcw_fs *pfs, const struct pcw_event *ev);
 /* errno for a page record's status */
 int pcw_errno(errcode_t err);
 
+/* check.c: refusals before the first write (pcw_fs_open) */
+errcode_t pcw_check_fs(ext2_filsys fs);
+errcode_t pcw_check_metadata_in_use(ext2_filsys fs);
+
 #endif /* PCW_INTERNAL_H */

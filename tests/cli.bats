@@ -121,19 +121,18 @@ usage_error() {
 	[[ "$st" =~ Mode:\ +0750 ]]
 	# debugfs prints ids as signed 32-bit numbers
 	[[ "$st" =~ User:\ +-294967296\ +Group:\ +-1294967295 ]]
-	if kernel_available; then
-		MNT=$BATS_TEST_TMPDIR/mnt
-		mkdir "$MNT"
-		mount -o ro,loop "$IMG" "$MNT"
-		ids=$(stat -c '%u %g %a' "$MNT/f")
-		umount "$MNT"
-		[ "$ids" = "4000000000 3000000001 750" ]
-	fi
 	run -0 "$PCWRITE" "$IMG" /f <"$BATS_TEST_TMPDIR/data"
 	st=$(dstat "$IMG" /f)
 	[[ "$st" =~ Mode:\ +0750 ]]
 	[[ "$st" =~ User:\ +-294967296 ]]
 	verify "$IMG" /f "$BATS_TEST_TMPDIR/data"
+	# the kernel reads the same ids (verify skipped where it cannot mount)
+	MNT=$BATS_TEST_TMPDIR/mnt
+	mkdir "$MNT"
+	mount -o ro,loop "$IMG" "$MNT"
+	ids=$(stat -c '%u %g %a' "$MNT/f")
+	umount "$MNT"
+	[ "$ids" = "4000000000 3000000001 750" ]
 }
 
 @test "a new file from a host SOURCE gets the source's mode; from stdin 0644" {

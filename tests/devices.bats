@@ -11,7 +11,7 @@ setup_file() {
 }
 
 setup() {
-	kernel_available || skip "no root or loop devices"
+	kernel_require
 	IMG=$BATS_TEST_TMPDIR/img
 	copy_image "$IMG"
 	LOOPS=$BATS_TEST_TMPDIR/loops
@@ -59,7 +59,7 @@ wait_for_node() {
 }
 
 @test "a loop device as IMAGE: create, then append; the image reads back after detaching" {
-	loop=$(attach "$IMG") || skip "losetup failed"
+	loop=$(attach "$IMG")
 	mkdata "$BATS_TEST_TMPDIR/one" $((3 * 1024 * 1024 + 7))
 	mkdata "$BATS_TEST_TMPDIR/two" 70001
 	pcw_ok "$loop" /f < <(cat "$BATS_TEST_TMPDIR/one")
@@ -71,10 +71,10 @@ wait_for_node() {
 }
 
 @test "a mounted loop device is refused: exit 1, one line, nothing written" {
-	loop=$(attach "$IMG") || skip "losetup failed"
+	loop=$(attach "$IMG")
 	MNT=$BATS_TEST_TMPDIR/mnt
 	mkdir "$MNT"
-	mount "$loop" "$MNT" || skip "mount failed"
+	mount "$loop" "$MNT"
 	mkdata "$BATS_TEST_TMPDIR/data" 10000
 	run -1 --separate-stderr "$PCWRITE" "$loop" /f <"$BATS_TEST_TMPDIR/data"
 	echo "stderr: $stderr"
@@ -94,7 +94,7 @@ wait_for_node() {
 	mkimg "$BATS_TEST_TMPDIR/part" 32M -t ext4 -b 4096
 	dd if="$BATS_TEST_TMPDIR/part" of="$disk" bs=1M seek=1 conv=notrunc,sparse status=none
 	truncate -s 40M "$disk"
-	loop=$(attach "$disk") || skip "losetup failed"
+	loop=$(attach "$disk")
 	mkdata "$BATS_TEST_TMPDIR/data" 100000
 	pcw_ok --image-offset=1M "$loop" /f <"$BATS_TEST_TMPDIR/data"
 	losetup -d "$loop"
@@ -120,7 +120,7 @@ wait_for_node() {
 
 	# the partition device of losetup -P (partx -a where the kernel lacks the
 	# partition table parser)
-	loop=$(attach "$disk" -P) || skip "losetup -P failed"
+	loop=$(attach "$disk" -P)
 	if ! wait_for_node "${loop}p2"; then
 		partx -a "$loop" 2>/dev/null || true
 		wait_for_node "${loop}p2" || skip "no partition devices for $loop"
@@ -129,7 +129,7 @@ wait_for_node() {
 	losetup -d "$loop"
 
 	# the whole disk, the offset taken from the partition table
-	loop=$(attach "$disk") || skip "losetup failed"
+	loop=$(attach "$disk")
 	pcw_ok --image-offset=$((start * 512)) "$loop" /viaoffset <"$BATS_TEST_TMPDIR/two"
 	losetup -d "$loop"
 

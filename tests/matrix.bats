@@ -258,11 +258,11 @@ is_inline() {
 # --- unwritten (fallocated) extents ------------------------------------------
 
 @test "unwritten extent: --offset converts only the written blocks to initialized" {
-	kernel_available || skip "no root or loop devices"
+	kernel_require
 	use_image ext4
 	MNT=$BATS_TEST_TMPDIR/mnt
 	mkdir "$MNT"
-	mount -o loop "$IMG" "$MNT" || skip "mount failed"
+	mount -o loop "$IMG" "$MNT"
 	fallocate -l 1M "$MNT/u"
 	umount "$MNT"
 	[ "$(block_states "$IMG" /u 256)" = "$(repeat u 256)" ]

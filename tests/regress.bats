@@ -11,7 +11,8 @@ setup() {
 # fill IMAGE: take every free block but 3 (debugfs keeps no slack)
 fill() {
 	local k=0
-	head -c 64M /dev/urandom | "$PCWRITE" -q --no-sync "$1" /fill 2>/dev/null || true
+	run -1 --separate-stderr bash -c "head -c 64M /dev/urandom | '$PCWRITE' --no-sync '$1' /fill"
+	[[ "$stderr" =~ No\ space\ left\ on\ device ]]
 	head -c 1024 /dev/urandom >"$BATS_TEST_TMPDIR/k"
 	while [ "$(dumpe2fs -h "$1" 2>/dev/null | awk '/^Free blocks/ { print $3 }')" -gt 3 ] && [ $k -lt 64 ]; do
 		k=$((k + 1))
@@ -51,8 +52,13 @@ fill() {
 
 @test "truncating a file that owns the filesystem's last block" {
 	mkimg "$IMG" 3M -t ext4 -b 2048
-	head -c 9000000 /dev/urandom | "$PCWRITE" -q --dirty-limit=200000 "$IMG" /f 2>/dev/null || true
+	mkdata "$BATS_TEST_TMPDIR/big" 9000000
+	run -1 --separate-stderr "$PCWRITE" --dirty-limit=200000 "$IMG" /f "$BATS_TEST_TMPDIR/big"
+	[[ "$stderr" =~ No\ space\ left\ on\ device\ \(([0-9]+)\ bytes\ written\)$ ]]
+	head -c "${BASH_REMATCH[1]}" "$BATS_TEST_TMPDIR/big" >"$BATS_TEST_TMPDIR/prefix"
+	[ "$(inode_size "$IMG" /f)" -eq "${BASH_REMATCH[1]}" ]
 	fsck_clean "$IMG"
+	readback "$IMG" /f "$BATS_TEST_TMPDIR/prefix"
 	printf 'hi\n' >"$BATS_TEST_TMPDIR/data"
 	run -0 "$PCWRITE" "$IMG" /f "$BATS_TEST_TMPDIR/data"
 	verify "$IMG" /f "$BATS_TEST_TMPDIR/data"
@@ -111,10 +117,24 @@ fill() {
 	mkimg "$IMG" 4M -t ext4 -b 1024 -N 256
 	fill "$IMG"
 	n200=$(printf 'x%.0s' $(seq 1 200))
-	for i in 1 2 3 4 5 6 7 8; do
-		"$PCWRITE" -q "$IMG" "/d$i$n200" </dev/null 2>/dev/null || true
+	# 4 such names a 1 KiB block: new names until the directory is full
+	# (not $i: bats' run uses it)
+	for n in $(seq 1 64); do
+		inodes=$(dumpe2fs -h "$IMG" 2>/dev/null | awk '/^Free inodes/ { print $3 }')
+		run --separate-stderr "$PCWRITE" "$IMG" "/d$n$n200" </dev/null
+		[ "$status" -eq 0 ] || break
+		[ "$(inode_size "$IMG" "/d$n$n200")" -eq 0 ]
 	done
+	# it did run out, with one line, and the inode it took is free again
+	[ "$status" -eq 1 ]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ "$stderr" =~ ^pcwrite:\ .*/d$n${n200}:\ .*\(0\ bytes\ written\)$ ]]
+	[ "$(dumpe2fs -h "$IMG" 2>/dev/null | awk '/^Free inodes/ { print $3 }')" -eq "$inodes" ]
+	! debugfs -R "ls /" "$IMG" 2>/dev/null | grep -q "d$n$n200"
 	fsck_clean "$IMG"
+	# Out of blocks, not of anything else: what is left is the few blocks
+	# kept for extent-tree growth (pcw_room's slack).
+	[ "$(dumpe2fs -h "$IMG" 2>/dev/null | awk '/^Free blocks/ { print $3 }')" -lt 8 ]
 }
 
 @test "a write reaching the largest file size stops there" {
@@ -123,6 +143,12 @@ fill() {
 	run -1 --separate-stderr "$PCWRITE" -o $(( (2**32 - 1) * 1024 - 10 )) "$IMG" /f "$BATS_TEST_TMPDIR/data"
 	[[ "$stderr" =~ (10\ bytes\ written) ]]
 	fsck_clean "$IMG"
+	# i_size is the limit; the last block holds the 10 bytes after 1014 zeros
+	[ "$(inode_size "$IMG" /f)" -eq $(( (2**32 - 1) * 1024 )) ]
+	ex=$(debugfs -R "ex /f" "$IMG" 2>/dev/null | sed -n 's|^ *0/ *0 *1/ *1 *\([0-9]*\) - \([0-9]*\) *\([0-9]*\) - .*|\1 \2 \3|p')
+	[ "$ex" = "4294967294 4294967294 ${ex##* }" ]
+	{ head -c 1014 /dev/zero; head -c 10 "$BATS_TEST_TMPDIR/data"; } >"$BATS_TEST_TMPDIR/expect"
+	dd if="$IMG" bs=1024 skip="${ex##* }" count=1 status=none | cmp - "$BATS_TEST_TMPDIR/expect"
 }
 
 # An EIO on the data write at writeback (tests/eio_shim.c).
@@ -130,6 +156,9 @@ eio_shim() {
 	command -v cc >/dev/null || skip "no C compiler for the EIO shim"
 	SHIM=$BATS_TEST_TMPDIR/eio_shim.so
 	cc -shared -fPIC -o "$SHIM" "$BATS_TEST_DIRNAME/eio_shim.c" -ldl
+	# A sanitizer build wants its runtime first in the library list; the
+	# shim's pwrite/write then call through to ASan's interceptors.
+	export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 }
 
 @test "EIO at writeback: nothing is claimed, the file ends where its data on disk ends" {

@@ -127,12 +127,19 @@ ktrace_write() {
 	inst=$TRACEFS/instances/pcwrite-$$-${BATS_TEST_NUMBER:-0}
 	mnt=$BATS_TEST_TMPDIR/kmnt
 	mkdir -p "$mnt"
-	loop=$(losetup -f --show "$img" 2>"$KTRACE/losetup.err") ||
-		skip "kernel trace: losetup failed: $(cat "$KTRACE/losetup.err")"
+	# ktrace_require found loop devices, ext4 and tracefs: from here on a
+	# losetup or mount that fails is a failure, never a skip (the test
+	# may already have written its pcwrite side).
+	if ! loop=$(losetup -f --show "$img" 2>"$KTRACE/losetup.err"); then
+		echo "kernel trace: losetup failed: $(cat "$KTRACE/losetup.err")" >&2
+		return 1
+	fi
 	echo "loop $loop" >>"$BATS_TEST_TMPDIR/ktrace.state"
 	echo "mnt $mnt" >>"$BATS_TEST_TMPDIR/ktrace.state"
-	mount -t ext4 "${opts[@]}" "$loop" "$mnt" 2>"$KTRACE/mount.err" ||
-		skip "kernel trace: mount ${opts[*]} failed: $(cat "$KTRACE/mount.err")"
+	if ! mount -t ext4 "${opts[@]}" "$loop" "$mnt" 2>"$KTRACE/mount.err"; then
+		echo "kernel trace: mount ${opts[*]} failed: $(cat "$KTRACE/mount.err")" >&2
+		return 1
+	fi
 
 	mkdir "$inst"
 	echo "instance $inst" >>"$BATS_TEST_TMPDIR/ktrace.state"

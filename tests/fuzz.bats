@@ -1,0 +1,20 @@
+#!/usr/bin/env bats
+# fuzz.bats: a short, fixed-seed run of tests/fuzz/run (hostile images:
+# damaged metadata of small populated images, pcwrite under a timeout).
+# The bars: no crash, no hang, no image e2fsck -fn passed before and fails
+# after, data that reads back as reported, one-line refusals of unchanged
+# images.  A failing case prints SEED:CASE; replay it with
+#   tests/fuzz/run --replay SEED:CASE
+# Long runs: tests/fuzz/long-run.
+
+load test_helper
+
+@test "fuzz: seed ${PCW_FUZZ_SEED:-1}, ${PCW_FUZZ_CASES:-240} cases: no crash, hang, worsened image, bad data or bad refusal" {
+	command -v python3 >/dev/null || skip "python3 not installed"
+	run python3 "$BATS_TEST_DIRNAME/fuzz/run" --seed "${PCW_FUZZ_SEED:-1}" \
+		--cases "${PCW_FUZZ_CASES:-240}" --jobs 2
+	# the table, in the log and on the terminal
+	printf '# %s\n' "${lines[@]}" >&3
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ total\ +${PCW_FUZZ_CASES:-240}\  ]]
+}
