@@ -19,10 +19,15 @@ enum {
 	OPT_OFFSET, OPT_NO_CLOBBER, OPT_MODE, OPT_OWNER, OPT_GROUP,
 };
 
+/* For the usage errors: stderr must not be a file named here (2>>IMAGE). */
+static int g_argc;
+static const char **g_argv;
+
 static void usage_error(poptContext con, const char *fmt, const char *arg)
 {
+	pcw_host_files_usage_stderr(g_argc, g_argv);
 	fputs("pcwrite: ", stderr);
-	fprintf(stderr, fmt, arg);
+	fprintf(stderr, fmt, pcw_quote(arg));
 	fputs("\nTry 'pcwrite --help' for more information.\n", stderr);
 	poptFreeContext(con);
 	exit(EXIT_USAGE);
@@ -171,6 +176,8 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		POPT_TABLEEND
 	};
 
+	g_argc = argc;
+	g_argv = argv;
 	memset(ctl, 0, sizeof(*ctl));
 	ctl->mtime = -1;
 	ctl->dirty_limit = PCW_DEFAULT_DIRTY_LIMIT;
@@ -214,8 +221,9 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		}
 	}
 	if (rc < -1) {
+		pcw_host_files_usage_stderr(argc, argv);
 		fprintf(stderr, "pcwrite: %s: %s\n",
-			poptBadOption(con, POPT_BADOPTION_NOALIAS),
+			pcw_quote(poptBadOption(con, POPT_BADOPTION_NOALIAS)),
 			poptStrerror(rc));
 		fputs("Try 'pcwrite --help' for more information.\n", stderr);
 		poptFreeContext(con);
