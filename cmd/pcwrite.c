@@ -84,9 +84,11 @@ static void com_err_one_line(const char *whoami, errcode_t code,
 	char msg[1024];
 
 	vsnprintf(msg, sizeof(msg), fmt, args);
-	fprintf(stderr, "pcwrite: %s: %s%s%s\n", pcw_quote(whoami ? whoami : ""),
-		code ? error_message(code) : "", code && *msg ? " " : "",
-		pcw_quote(msg));
+	fputs("pcwrite: ", stderr);
+	if (whoami && *whoami)
+		fprintf(stderr, "%s: ", pcw_quote(whoami));
+	fprintf(stderr, "%s%s%s\n", code ? error_message(code) : "",
+		code && *msg ? " " : "", pcw_quote(msg));
 }
 
 /* PCW_ET_MOUNTED and its kind: which device, mounted where. */

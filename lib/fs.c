@@ -311,6 +311,10 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 	err = pcw_host_id_stat(&st, &image_id);
 	if (!err)
 		err = lock_backing(pfs, &st, &image_id);
+	/* The image as opened: what the run's host files are checked against. */
+	if (!err && params->guard &&
+	    pcw_guard_check_id(params->guard, &image_id) != PCW_ET_HOST_IMAGE)
+		err = pcw_guard_add(params->guard, &image_id, PCW_ET_HOST_IMAGE);
 	if (err)
 		goto fail;
 

@@ -229,9 +229,9 @@ static errcode_t resolve_bdev(dev_t rdev, int depth, struct pcw_host_id *id,
 		id->dev = below.dev;
 		id->ino = below.ino;
 		base += below.start + loff;
-	}
-	if (id->kind == PCW_HOST_DISK)
+	} else {
 		id->dev = whole_dev;
+	}
 	id->start = base;
 	id->end = sectors > (UINT64_MAX - base) / 512 ? UINT64_MAX :
 		  base + sectors * 512;
