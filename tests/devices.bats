@@ -305,3 +305,21 @@ partition_of() {
 	run -0 e2undo "$BATS_TEST_TMPDIR/u" "$IMG"
 	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
 }
+
+@test "a loop device over a loop device over the image, mounted: found through both" {
+	loop=$(attach "$IMG") || skip "losetup failed"
+	outer=$(losetup -f --show "$loop") || skip "losetup over a loop device failed"
+	echo "$outer $loop" >>"$BATS_TEST_TMPDIR/loops"
+	MNT=$BATS_TEST_TMPDIR/mnt
+	mkdir "$MNT"
+	mount -o ro,noload "$outer" "$MNT" || skip "mount failed"
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	for image in "$IMG" "$loop"; do
+		run -1 --separate-stderr "$PCWRITE" "$image" /f <"$BATS_TEST_TMPDIR/data"
+		[ "$stderr" = "pcwrite: $image: filesystem is mounted; unmount it first ($outer, mounted on $MNT)" ]
+	done
+	umount "$MNT"
+	losetup -d "$outer"
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
+	fsck_clean "$IMG"
+}

@@ -115,7 +115,8 @@ mkdata() {
 
 # Loop devices a test attaches: attach FILE [losetup options...] prints the
 # device and records it; detach_attached (in teardown) detaches only those
-# still backed by the test's file.
+# still backed by the test's file, the last attached first (a loop device
+# over another one holds it).
 attach() {
 	local file=$1 dev
 	shift
@@ -130,5 +131,5 @@ detach_attached() {
 		if [ "$(losetup -n -O BACK-FILE "$dev" 2>/dev/null)" = "$file" ]; then
 			losetup -d "$dev"
 		fi
-	done <"$BATS_TEST_TMPDIR/loops"
+	done < <(tac "$BATS_TEST_TMPDIR/loops")
 }
