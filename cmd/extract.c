@@ -25,24 +25,15 @@
 
 #include "pcwrite_cmd.h"
 
-/* The run's own files, which no source may read: the image. */
-struct own_files {
-	struct stat	image;
-	bool		have_image;
-};
-
-static bool same_file(const struct stat *a, const struct stat *b)
-{
-	if (S_ISBLK(a->st_mode) && S_ISBLK(b->st_mode))
-		return a->st_rdev == b->st_rdev;
-	return a->st_dev == b->st_dev && a->st_ino == b->st_ino;
-}
-
+/*
+ * A host file no source may read: the image, its undo file, the report
+ * (a SOURCE that is another ARCHIVE is fine, an mtree's own manifest).
+ */
 static bool is_own(void *arg, const struct stat *st)
 {
-	const struct own_files *o = arg;
+	errcode_t code = pcw_guard_check_stat(arg, st);
 
-	return o->have_image && same_file(st, &o->image);
+	return code && code != PCW_ET_HOST_SOURCE;
 }
 
 static void on_warning(void *arg, const char *path, const char *msg)
@@ -50,8 +41,8 @@ static void on_warning(void *arg, const char *path, const char *msg)
 	const char *source = arg;
 
 	if (pcw_verbosity >= 0)
-		fprintf(stderr, "pcwrite: %s: %s: %s\n", source, path,
-			msg ? msg : "warning");
+		fprintf(stderr, "pcwrite: %s: %s: %s\n", pcw_quote(source),
+			pcw_quote(path), pcw_quote(msg ? msg : "warning"));
 }
 
 /* One source's name and its descriptor (archives), opened before the image. */
@@ -62,7 +53,7 @@ struct src {
 };
 
 static int open_sources(const struct pcw_control *ctl, struct src *srcs,
-			size_t n)
+			size_t n, struct pcw_guard *guard)
 {
 	size_t k;
 
@@ -74,7 +65,8 @@ static int open_sources(const struct pcw_control *ctl, struct src *srcs,
 		srcs[k].fd = -1;
 		if (ctl->run == MODE_TREE) {
 			if (stat(name, &st) < 0 || !S_ISDIR(st.st_mode)) {
-				fprintf(stderr, "pcwrite: %s: %s\n", name,
+				fprintf(stderr, "pcwrite: %s: %s\n",
+					pcw_quote(name),
 					strerror(errno ? errno : ENOTDIR));
 				return 1;
 			}
@@ -83,17 +75,21 @@ static int open_sources(const struct pcw_control *ctl, struct src *srcs,
 		if (!strcmp(name, "-")) {
 			srcs[k].name = "standard input";
 			srcs[k].fd = STDIN_FILENO;
+			pcw_host_files_source(guard, NULL, STDIN_FILENO);
 			fcntl(STDIN_FILENO, F_SETPIPE_SZ, 1 << 20);
 			continue;
 		}
-		srcs[k].fd = open(name, O_RDONLY | O_CLOEXEC);
+		srcs[k].fd = open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 		if (srcs[k].fd < 0 || fstat(srcs[k].fd, &st) < 0) {
-			fprintf(stderr, "pcwrite: %s: %s\n", name, strerror(errno));
+			fprintf(stderr, "pcwrite: cannot open archive %s: %s\n",
+				pcw_quote(name), strerror(errno));
 			return 1;
 		}
+		/* An ARCHIVE that is the image (or the report...): exit 2. */
+		pcw_host_files_source(guard, name, srcs[k].fd);
 		if (S_ISDIR(st.st_mode)) {
 			fprintf(stderr, "pcwrite: %s: %s (use -R for a "
-				"directory)\n", name, strerror(EISDIR));
+				"directory)\n", pcw_quote(name), strerror(EISDIR));
 			return 1;
 		}
 		/* An mtree manifest's paths are relative to its directory. */
@@ -144,20 +140,14 @@ static void report_source(const struct src *src, struct pcw_source *s,
 	const char *msg = pcw_source_message(s);
 	const char *path = pcw_source_path(s);
 
-	if (err == PCW_ET_ARCHIVE || err == PCW_ET_SOURCE || msg) {
-		if (path)
-			fprintf(stderr, "pcwrite: %s: %s: %s\n", src->name, path,
-				msg ? msg : error_message(err));
-		else
-			fprintf(stderr, "pcwrite: %s: %s\n", src->name,
-				msg ? msg : error_message(err));
-	} else if (path) {
-		fprintf(stderr, "pcwrite: %s: %s: %s\n", src->name, path,
-			error_message(err));
-	} else {
-		fprintf(stderr, "pcwrite: %s: %s\n", src->name,
-			error_message(err));
-	}
+	if (!msg)
+		msg = error_message(err);
+	if (path)
+		fprintf(stderr, "pcwrite: %s: %s: %s\n", pcw_quote(src->name),
+			pcw_quote(path), pcw_quote(msg));
+	else
+		fprintf(stderr, "pcwrite: %s: %s\n", pcw_quote(src->name),
+			pcw_quote(msg));
 }
 
 /* Every entry of SRC into T; 0, or the error that stopped it (reported). */
@@ -215,13 +205,14 @@ static errcode_t run_source(const struct pcw_control *ctl, struct reporter *rep,
 	return err;
 }
 
-int pcw_tree_main(const struct pcw_control *ctl)
+int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 {
 	struct pcw_open_params params;
+	struct pcw_conflict conflict;
 	struct pcw_tree_params tp;
 	struct pcw_source_params sp;
 	struct reporter rep;
-	struct own_files own;
+	struct pcw_guard *guard;
 	struct pcw_tree *t = NULL;
 	struct src *srcs;
 	pcw_fs *pfs = NULL;
@@ -229,32 +220,38 @@ int pcw_tree_main(const struct pcw_control *ctl)
 	errcode_t err = 0, err2;
 	int rerr, status = 0, sig;
 
+	/* The host files first, as for one file: see main(). */
+	guard = pcw_host_files_guard(ctl, closed);
 	srcs = calloc(n, sizeof(*srcs));
 	if (!srcs) {
 		perror("pcwrite");
 		return 1;
 	}
-	if (open_sources(ctl, srcs, n))
+	if (open_sources(ctl, srcs, n, guard))
 		return 1;
-	memset(&own, 0, sizeof(own));
-	own.have_image = stat(ctl->image, &own.image) == 0;
-	rep.render = pcw_render_open(ctl->report, ctl->report_file, &rerr);
+	rep.render = pcw_render_open(ctl->report,
+				     pcw_host_files_report(ctl, guard), &rerr);
 	if (rerr) {
-		fprintf(stderr, "pcwrite: %s: %s\n", ctl->report_file,
-			strerror(rerr));
+		fprintf(stderr, "pcwrite: report: %s\n", strerror(rerr));
+		pcw_host_files_cleanup();
 		return 1;
 	}
 	rep.progress = ctl->progress ? pcw_progress_open() : NULL;
-	pcw_install_signals();
 
 	memset(&params, 0, sizeof(params));
+	memset(&conflict, 0, sizeof(conflict));
 	params.flags = ctl->no_sync ? PCW_OPEN_NO_SYNC : 0;
 	params.image_offset = ctl->image_offset;
 	params.now = ctl->mtime;
 	params.undo_file = ctl->undo_file;
+	params.undo_fd = pcw_host_files_undo(ctl, guard);
+	params.guard = guard;
+	params.conflict = &conflict;
+	pcw_host_files_keep();
+	pcw_install_signals();
 	err = pcw_fs_open(ctl->image, &params, &pfs);
 	if (err) {
-		pcw_msg_error(ctl->image, NULL, err, NULL);
+		pcw_msg_conflict(ctl->image, err, &conflict);
 		return 1;
 	}
 	if (ctl->page_size && ctl->page_size < pcw_fs_block_size(pfs)) {
@@ -291,7 +288,7 @@ int pcw_tree_main(const struct pcw_control *ctl)
 		     : (pcw_fs_block_size(pfs) > 4096 ? pcw_fs_block_size(pfs)
 						       : 4096);
 	sp.skip = is_own;
-	sp.skip_arg = &own;
+	sp.skip_arg = guard;
 	sp.warn = on_warning;
 
 	err = pcw_tree_open(pfs, ctl->dest, &tp, &t);
@@ -311,7 +308,11 @@ int pcw_tree_main(const struct pcw_control *ctl)
 		}
 	}
 	err2 = pcw_fs_close(pfs);
-	if (err2) {
+	if (err2 == PCW_ET_FLUSH) {
+		pcw_msg_conflict(ctl->image, err2, &conflict);
+		if (!err)
+			err = err2;
+	} else if (err2) {
 		pcw_msg_error(ctl->image, NULL, err2, " (while committing)");
 		if (!err)
 			err = err2;
@@ -328,6 +329,7 @@ int pcw_tree_main(const struct pcw_control *ctl)
 		free(srcs[k].mtree_dir);
 	}
 	free(srcs);
+	pcw_guard_free(guard);
 	sig = pcw_signal_pending();
 	if (sig)
 		return 128 + sig;

@@ -61,10 +61,15 @@ static void parse_free(struct parse *p)
 	poptFreeContext(p->con);
 }
 
+/* For the usage errors: stderr must not be a file named here (2>>IMAGE). */
+static int g_argc;
+static const char **g_argv;
+
 static void usage_error(struct parse *p, const char *fmt, const char *arg)
 {
+	pcw_host_files_usage_stderr(g_argc, g_argv);
 	fputs("pcwrite: ", stderr);
-	fprintf(stderr, fmt, arg);
+	fprintf(stderr, fmt, pcw_quote(arg));
 	fputs("\nTry 'pcwrite --help' for more information.\n", stderr);
 	parse_free(p);
 	exit(EXIT_USAGE);
@@ -242,6 +247,8 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		POPT_TABLEEND
 	};
 
+	g_argc = argc;
+	g_argv = argv;
 	memset(ctl, 0, sizeof(*ctl));
 	ctl->mtime = -1;
 	ctl->dirty_limit = PCW_DEFAULT_DIRTY_LIMIT;
@@ -297,8 +304,9 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		}
 	}
 	if (rc < -1) {
+		pcw_host_files_usage_stderr(argc, argv);
 		fprintf(stderr, "pcwrite: %s: %s\n",
-			poptBadOption(p.con, POPT_BADOPTION_NOALIAS),
+			pcw_quote(poptBadOption(p.con, POPT_BADOPTION_NOALIAS)),
 			poptStrerror(rc));
 		fputs("Try 'pcwrite --help' for more information.\n", stderr);
 		parse_free(&p);
@@ -430,6 +438,11 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 			out_of_memory(&p);
 	ctl->from_stdin = ctl->nsources == 0 ||
 			  (ctl->nsources == 1 && !strcmp(ctl->sources[0], "-"));
+	if (ctl->run == MODE_TREE)
+		ctl->from_stdin = false;
+	for (size_t k = 0; ctl->run == MODE_EXTRACT && k < ctl->nsources; k++)
+		if (!strcmp(ctl->sources[k], "-"))
+			ctl->from_stdin = true;
 	if (ctl->dest[0] != '/')
 		usage_error(&p, ctl->run == MODE_WRITE ?
 			    "DEST '%s' must be an absolute path inside the "

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <et/com_err.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <libgen.h>
@@ -51,6 +52,7 @@ void pcw_on_event(const struct pcw_event *ev, void *arg)
 
 static void usage_msg(const char *msg, const char *arg)
 {
+	pcw_host_files_cleanup();
 	fputs("pcwrite: ", stderr);
 	fprintf(stderr, msg, arg);
 	fputs("\nTry 'pcwrite --help' for more information.\n", stderr);
@@ -60,10 +62,10 @@ void pcw_msg_error(const char *image, const char *dest, errcode_t err,
 		   const char *extra)
 {
 	if (dest)
-		fprintf(stderr, "pcwrite: %s:%s: %s%s\n", image, dest,
-			error_message(err), extra ? extra : "");
+		fprintf(stderr, "pcwrite: %s:%s: %s%s\n", pcw_quote(image),
+			pcw_quote(dest), error_message(err), extra ? extra : "");
 	else
-		fprintf(stderr, "pcwrite: %s: %s%s\n", image,
+		fprintf(stderr, "pcwrite: %s: %s%s\n", pcw_quote(image),
 			error_message(err), extra ? extra : "");
 }
 
@@ -71,18 +73,40 @@ void pcw_msg_error(const char *image, const char *dest, errcode_t err,
  * libext2fs reports some of what it finds with com_err() on standard error
  * (a block number outside the filesystem passed to a bitmap, for one) and
  * carries on.  pcwrite's contract is one line per error: those reports are
- * shown with --verbose only; the error that matters comes back as a code.
+ * shown with --verbose only, and then as one line like ours (the message
+ * may hold a name: quoted); the error that matters comes back as a code.
  */
-static void libext2fs_message(const char *whoami, errcode_t code,
-			      const char *fmt, va_list args)
+static void com_err_one_line(const char *whoami, errcode_t code,
+			     const char *fmt, va_list args)
 {
+	char msg[1024];
+
 	if (pcw_verbosity <= 0)
 		return;
+	vsnprintf(msg, sizeof(msg), fmt, args);
 	fputs("pcwrite: libext2fs: ", stderr);
-	if (code)
-		fprintf(stderr, "%s ", error_message(code));
-	vfprintf(stderr, fmt, args);
-	fputc('\n', stderr);
+	if (whoami && *whoami)
+		fprintf(stderr, "%s: ", pcw_quote(whoami));
+	fprintf(stderr, "%s%s%s\n", code ? error_message(code) : "",
+		code && *msg ? " " : "", pcw_quote(msg));
+}
+
+/* PCW_ET_MOUNTED and its kind: which device, mounted where. */
+void pcw_msg_conflict(const char *image, errcode_t err,
+		      const struct pcw_conflict *c)
+{
+	char extra[4400];
+
+	extra[0] = '\0';
+	if (c->device[0] && c->mountpoint[0])
+		snprintf(extra, sizeof(extra), " (%s, mounted on %s)",
+			 pcw_quote(c->device), pcw_quote(c->mountpoint));
+	else if (c->device[0] && err == PCW_ET_BUSY)
+		snprintf(extra, sizeof(extra), " (%s is held open exclusively)",
+			 pcw_quote(c->device));
+	else if (c->device[0])
+		snprintf(extra, sizeof(extra), " (%s)", pcw_quote(c->device));
+	pcw_msg_error(image, NULL, err, extra);
 }
 
 static void on_signal(int signo)
@@ -143,12 +167,17 @@ static const char *base_name(const char *path)
 	return b ? b + 1 : path;
 }
 
-/* Open the host sources before the image is touched. */
-static int open_sources(const struct pcw_control *ctl, struct job *jobs)
+/*
+ * Open the host sources before the image is touched; one that is the image,
+ * or a closed standard descriptor, is refused.
+ */
+static int open_sources(const struct pcw_control *ctl, struct job *jobs,
+			struct pcw_guard *guard)
 {
 	size_t i;
 
 	if (ctl->from_stdin) {
+		pcw_host_files_source(guard, NULL, STDIN_FILENO);
 		jobs[0].fd = STDIN_FILENO;
 		jobs[0].mode = 0644;
 		/*
@@ -165,15 +194,16 @@ static int open_sources(const struct pcw_control *ctl, struct job *jobs)
 		jobs[i].source = ctl->sources[i];
 		jobs[i].fd = open(ctl->sources[i], O_RDONLY | O_CLOEXEC);
 		if (jobs[i].fd < 0 || fstat(jobs[i].fd, &st) < 0) {
-			fprintf(stderr, "pcwrite: %s: %s\n", ctl->sources[i],
-				strerror(errno));
+			fprintf(stderr, "pcwrite: %s: %s\n",
+				pcw_quote(ctl->sources[i]), strerror(errno));
 			return 1;
 		}
 		if (S_ISDIR(st.st_mode)) {
-			fprintf(stderr, "pcwrite: %s: %s\n", ctl->sources[i],
-				strerror(EISDIR));
+			fprintf(stderr, "pcwrite: %s: %s\n",
+				pcw_quote(ctl->sources[i]), strerror(EISDIR));
 			return 1;
 		}
+		pcw_host_files_source(guard, ctl->sources[i], jobs[i].fd);
 		jobs[i].mode = st.st_mode & 07777;
 		if (S_ISREG(st.st_mode))
 			jobs[i].size = st.st_size;
@@ -321,7 +351,8 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 	if (err == EINTR && pcw_signal_pending()) {
 		if (pcw_verbosity >= 0)
 			fprintf(stderr, "pcwrite: %s:%s: stopped by SIG%s (%" PRIu64
-				" bytes written)\n", ctl->image, job->dest,
+				" bytes written)\n", pcw_quote(ctl->image),
+				pcw_quote(job->dest),
 				sigabbrev_np(pcw_signal_pending()), written);
 	} else if (err) {
 		snprintf(extra, sizeof(extra), " (%" PRIu64 " bytes written)",
@@ -329,9 +360,9 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 		pcw_msg_error(ctl->image, job->dest, err, extra);
 	} else if (pcw_verbosity > 0) {
 		fprintf(stderr, "pcwrite: %s:%s: %" PRIu64 " bytes written, "
-			"size %" PRIu64 ", %" PRIu64 " extent%s\n", ctl->image,
-			job->dest, written, info.size, info.extents,
-			info.extents == 1 ? "" : "s");
+			"size %" PRIu64 ", %" PRIu64 " extent%s\n",
+			pcw_quote(ctl->image), pcw_quote(job->dest), written,
+			info.size, info.extents, info.extents == 1 ? "" : "s");
 	}
 	return err;
 }
@@ -340,6 +371,8 @@ int main(int argc, const char **argv)
 {
 	struct pcw_control ctl;
 	struct pcw_open_params params;
+	struct pcw_conflict conflict;
+	struct pcw_guard *guard = NULL;
 	struct reporter reporter;
 	size_t njobs, i;
 	pcw_fs *pfs = NULL;
@@ -348,18 +381,26 @@ int main(int argc, const char **argv)
 	struct pcw_render *render = NULL;
 	struct job *jobs = NULL;
 	int rerr, status = 1, usage_status = 0, sig;
+	unsigned closed;
 
+	/* Before anything is opened: see pcw_occupy_std_fds. */
+	closed = pcw_occupy_std_fds();
 	initialize_ext2_error_table();
 	initialize_pcw_error_table();
 	pcw_parse_options(argc, argv, &ctl);
 	pcw_verbosity = ctl.verbose;
-	set_com_err_hook(libext2fs_message);
+	set_com_err_hook(com_err_one_line);
 	if (ctl.run != MODE_WRITE) {
-		status = pcw_tree_main(&ctl);
+		status = pcw_tree_main(&ctl, closed);
 		pcw_control_free(&ctl);
 		return status;
 	}
 
+	/*
+	 * The host files, in this order, each compared with the image and
+	 * the ones before: standard streams, sources, report, undo file.
+	 */
+	guard = pcw_host_files_guard(&ctl, closed);
 	njobs = ctl.from_stdin ? 1 : ctl.nsources;
 	jobs = calloc(njobs, sizeof(*jobs));
 	if (!jobs) {
@@ -368,24 +409,30 @@ int main(int argc, const char **argv)
 	}
 	for (i = 0; i < njobs; i++)
 		jobs[i].fd = -1;
-	if (open_sources(&ctl, jobs))
+	if (open_sources(&ctl, jobs, guard))
 		goto out;
-	render = pcw_render_open(ctl.report, ctl.report_file, &rerr);
+	render = pcw_render_open(ctl.report, pcw_host_files_report(&ctl, guard),
+				 &rerr);
 	if (rerr) {
-		fprintf(stderr, "pcwrite: %s: %s\n", ctl.report_file,
-			strerror(rerr));
+		fprintf(stderr, "pcwrite: report: %s\n", strerror(rerr));
+		pcw_host_files_cleanup();
 		goto out;
 	}
-	pcw_install_signals();
 
 	memset(&params, 0, sizeof(params));
+	memset(&conflict, 0, sizeof(conflict));
 	params.flags = ctl.no_sync ? PCW_OPEN_NO_SYNC : 0;
 	params.image_offset = ctl.image_offset;
 	params.now = ctl.mtime;
 	params.undo_file = ctl.undo_file;
+	params.undo_fd = pcw_host_files_undo(&ctl, guard);
+	params.guard = guard;
+	params.conflict = &conflict;
+	pcw_host_files_keep();
+	pcw_install_signals();
 	err = pcw_fs_open(ctl.image, &params, &pfs);
 	if (err) {
-		pcw_msg_error(ctl.image, NULL, err, NULL);
+		pcw_msg_conflict(ctl.image, err, &conflict);
 		goto out;
 	}
 	if (ctl.page_size && ctl.page_size < pcw_fs_block_size(pfs)) {
@@ -406,8 +453,8 @@ int main(int argc, const char **argv)
 	if (err) {
 		if (err == PCW_ET_IS_DIR && ctl.from_stdin)
 			fprintf(stderr, "pcwrite: %s:%s: %s (standard input "
-				"needs a file name)\n", ctl.image, failed,
-				error_message(err));
+				"needs a file name)\n", pcw_quote(ctl.image),
+				pcw_quote(failed), error_message(err));
 		else
 			pcw_msg_error(ctl.image, failed, err, NULL);
 		pcw_fs_abort(pfs);
@@ -424,7 +471,11 @@ int main(int argc, const char **argv)
 	status = 0;
 	err2 = pcw_fs_close(pfs);
 	pfs = NULL;
-	if (err2) {
+	if (err2 == PCW_ET_FLUSH) {
+		pcw_msg_conflict(ctl.image, err2, &conflict);
+		if (!err)
+			err = err2;
+	} else if (err2) {
 		pcw_msg_error(ctl.image, NULL, err2, " (while committing)");
 		if (!err)
 			err = err2;
@@ -451,6 +502,7 @@ out:
 			close(jobs[i].fd);
 	}
 	free(jobs);
+	pcw_guard_free(guard);
 	pcw_control_free(&ctl);
 	return usage_status ? usage_status : status;
 }

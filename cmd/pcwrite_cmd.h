@@ -58,9 +58,11 @@ void pcw_on_event(const struct pcw_event *ev, void *arg);
 void pcw_msg_error(const char *image, const char *dest, errcode_t err,
 		   const char *extra);
 void pcw_install_signals(void);
+void pcw_msg_conflict(const char *image, errcode_t err,
+		      const struct pcw_conflict *c);
 
 /* extract.c: -x and -R */
-int pcw_tree_main(const struct pcw_control *ctl);
+int pcw_tree_main(const struct pcw_control *ctl, unsigned closed);
 
 /* options.c */
 int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl);
@@ -77,12 +79,28 @@ struct pcw_file_record {
 	const char	*status;	/* ok, partial, failed */
 	const char	*ftype;		/* trees: file, dir, ...; else NULL */
 };
-struct pcw_render *pcw_render_open(enum report_kind kind, const char *path,
-				   int *err);
+/* The report to OUT (closed with it), or to its standard stream when NULL. */
+struct pcw_render *pcw_render_open(enum report_kind kind, FILE *out, int *err);
 void pcw_render_event(const struct pcw_event *ev, void *arg);
 void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *rec);
 /* Flush and close; returns an errno when the report could not be written. */
 int pcw_render_close(struct pcw_render *r);
+
+/* quote.c: NAME as it goes into a message (see there) */
+const char *pcw_quote(const char *name);
+
+/* host_files.c: the host files of a run, checked before the image is opened */
+unsigned pcw_occupy_std_fds(void);	/* bit N: descriptor N was closed */
+/* Before a usage error: stderr that is a file named in ARGV is silenced. */
+void pcw_host_files_usage_stderr(int argc, const char **argv);
+struct pcw_guard *pcw_host_files_guard(const struct pcw_control *ctl,
+				       unsigned closed);
+void pcw_host_files_source(struct pcw_guard *guard, const char *name, int fd);
+FILE *pcw_host_files_report(const struct pcw_control *ctl,
+			    struct pcw_guard *guard);
+int pcw_host_files_undo(const struct pcw_control *ctl, struct pcw_guard *guard);
+void pcw_host_files_keep(void);
+void pcw_host_files_cleanup(void);
 
 /* progress.c: NULL (and every call a no-op) when stderr is not a terminal */
 struct pcw_progress;

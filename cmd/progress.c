@@ -81,10 +81,10 @@ static void draw(struct pcw_progress *p, double t)
 		bar[20] = 0;
 		human(total, sizeof(total), (double)p->total);
 		n = snprintf(line, sizeof(line), "%s [%s] %3u%% %s / %s %s/s",
-			     p->file, bar, pct, done, total, rate);
+			     pcw_quote(p->file), bar, pct, done, total, rate);
 	} else {
-		n = snprintf(line, sizeof(line), "%s %s %s/s", p->file, done,
-			     rate);
+		n = snprintf(line, sizeof(line), "%s %s %s/s",
+			     pcw_quote(p->file), done, rate);
 	}
 	fprintf(stderr, "\r%s%*s", line, p->width > n ? p->width - n : 0, "");
 	p->width = n;

@@ -1,7 +1,8 @@
 /*
  * render.c: the report, as a text table (pages), one line a file (summary)
  * or JSON Lines (json).  Text goes to standard error by default, JSON to
- * standard output; --report-file sends either to a file.
+ * standard output; --report-file sends either to a file.  File names are
+ * quoted in text as in messages (quote.c), escaped in JSON strings.
  */
 #include "config.h"
 
@@ -19,8 +20,7 @@ struct pcw_render {
 	bool		header_done;
 };
 
-struct pcw_render *pcw_render_open(enum report_kind kind, const char *path,
-				   int *err)
+struct pcw_render *pcw_render_open(enum report_kind kind, FILE *out, int *err)
 {
 	struct pcw_render *r;
 
@@ -33,13 +33,8 @@ struct pcw_render *pcw_render_open(enum report_kind kind, const char *path,
 		return NULL;
 	}
 	r->kind = kind;
-	if (path) {
-		r->out = fopen(path, "w");
-		if (!r->out) {
-			*err = errno;
-			free(r);
-			return NULL;
-		}
+	if (out) {
+		r->out = out;
 		r->own = true;
 	} else {
 		r->out = kind == REPORT_JSON ? stdout : stderr;
@@ -96,8 +91,8 @@ static void render_page(struct pcw_render *r, const char *file,
 	}
 	fprintf(out, "%-20s %8" PRIu64 " %10" PRIu64 " %14" PRIu64
 		" %6u %6u %6u %7" PRId64 " %4s %4u %5s\n",
-		file, p->seq, p->index, p->pos, p->offset, p->bytes, p->copied,
-		p->status, p->read_before ? "yes" : "no", p->reserved,
+		pcw_quote(file), p->seq, p->index, p->pos, p->offset, p->bytes,
+		p->copied, p->status, p->read_before ? "yes" : "no", p->reserved,
 		p->retry ? "yes" : "no");
 }
 
@@ -112,8 +107,8 @@ static void render_writeback(struct pcw_render *r, const char *file,
 			w->lblk, w->pblk, w->len, tf(w->overwrite));
 	} else if (r->kind == REPORT_PAGES) {
 		fprintf(r->out, "%-20s writeback lblk %" PRIu64 " pblk %" PRIu64
-			" len %" PRIu64 "%s\n", file, w->lblk, w->pblk, w->len,
-			w->overwrite ? " (overwrite)" : "");
+			" len %" PRIu64 "%s\n", pcw_quote(file), w->lblk,
+			w->pblk, w->len, w->overwrite ? " (overwrite)" : "");
 	}
 }
 
@@ -147,8 +142,8 @@ void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *f)
 	} else {
 		fprintf(r->out, "%s: %" PRIu64 " bytes written, size %" PRIu64
 			", %" PRIu64 " pages, %" PRIu64 " extent%s: %s\n",
-			f->file, f->bytes, f->size, f->pages, f->extents,
-			f->extents == 1 ? "" : "s", f->status);
+			pcw_quote(f->file), f->bytes, f->size, f->pages,
+			f->extents, f->extents == 1 ? "" : "s", f->status);
 	}
 	fflush(r->out);
 }

@@ -67,35 +67,149 @@ uint64_t pcw_fs_avail_bytes(const pcw_fs *pfs)
 	       pfs->fs->blocksize;
 }
 
+/*
+ * The filesystem's bytes, where they finally live (a loop device IMAGE is
+ * followed to its backing file): every block device over them is checked.
+ */
+static errcode_t check_devices(pcw_fs *pfs, const struct stat *st,
+			       const struct pcw_host_id *image_id,
+			       uint64_t image_offset)
+{
+	struct pcw_host_id fs_id = *image_id;
+	uint64_t bytes = ext2fs_blocks_count(pfs->fs->super) *
+			 (uint64_t)pfs->fs->blocksize;
+	int mount_flags = 0;
+	errcode_t err;
+
+	if (fs_id.kind == PCW_HOST_OTHER)
+		return PCW_ET_NOT_EXT;
+	fs_id.start = image_id->start + image_offset;
+	if (fs_id.start < image_id->start)
+		fs_id.start = UINT64_MAX;
+	if (bytes < UINT64_MAX - fs_id.start && fs_id.start + bytes < fs_id.end)
+		fs_id.end = fs_id.start + bytes;
+	err = pcw_host_check_devices(&fs_id, S_ISBLK(st->st_mode) ?
+				     st->st_rdev : 0, pfs->conflict,
+				     &pfs->devs, &pfs->ndevs);
+	if (err == PCW_ET_MOUNTED || err == PCW_ET_BUSY ||
+	    err == PCW_ET_DEV_UNCHECKED || err == ENOMEM)
+		return err;
+	if (err) {
+		/* No sysfs: what libext2fs can tell (offsets ignored). */
+		err = ext2fs_check_if_mounted(pfs->image, &mount_flags);
+		if (err)
+			return err;
+		if (mount_flags & EXT2_MF_MOUNTED)
+			return PCW_ET_MOUNTED;
+		if (mount_flags & EXT2_MF_BUSY)
+			return PCW_ET_BUSY;
+		return 0;
+	}
+	/*
+	 * An idle device over the image keeps a page cache of its own:
+	 * drop it now (its dirty pages must not land on ours later) and
+	 * again after the last write.
+	 */
+	if (pcw_host_flush_devices(pfs->devs, pfs->ndevs, pfs->conflict))
+		return PCW_ET_DEV_UNCHECKED;
+	return 0;
+}
+
+/*
+ * A loop device (or a partition of one) as IMAGE: lock its backing file
+ * too, so that `pcwrite /dev/loopN` and `pcwrite backing.img` exclude each
+ * other.
+ */
+static errcode_t lock_backing(pcw_fs *pfs, const struct stat *st,
+			      const struct pcw_host_id *image_id)
+{
+	char path[4096];
+	struct stat bst;
+
+	if (!S_ISBLK(st->st_mode) || image_id->kind != PCW_HOST_FILE ||
+	    pcw_host_backing(st->st_rdev, path, sizeof(path)))
+		return 0;
+	pfs->backing_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (pfs->backing_fd < 0)
+		return 0;	/* renamed away: the O_EXCL hold still stands */
+	if (fstat(pfs->backing_fd, &bst) < 0 || bst.st_dev != image_id->dev ||
+	    bst.st_ino != image_id->ino) {
+		close(pfs->backing_fd);
+		pfs->backing_fd = -1;
+		return 0;
+	}
+	if (flock(pfs->backing_fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK ? PCW_ET_LOCKED : (errcode_t)errno;
+	return 0;
+}
+
+/* PATH from the root: the current directory's name in front of a relative one. */
+static char *absolute_path(const char *path)
+{
+	char *cwd, *abs;
+
+	if (path[0] == '/')
+		return strdup(path);
+	cwd = getcwd(NULL, 0);
+	if (!cwd)
+		return NULL;
+	abs = malloc(strlen(cwd) + strlen(path) + 2);
+	if (abs)
+		sprintf(abs, "%s/%s", cwd, path);
+	free(cwd);
+	return abs;
+}
+
 errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 		      pcw_fs **ret)
 {
 	pcw_fs *pfs;
 	struct stat st;
+	struct pcw_host_id image_id;
 	char *io_options;
 	int flags = EXT2_FLAG_RW | EXT2_FLAG_64BITS | EXT2_FLAG_SKIP_MMP;
-	int mount_flags = 0;
 	errcode_t err;
 
 	pfs = calloc(1, sizeof(*pfs));
-	if (!pfs)
+	if (!pfs) {
+		if (params->undo_file) {
+			pcw_host_remove(params->undo_file, params->undo_fd);
+			close(params->undo_fd);
+		}
 		return ENOMEM;
+	}
 	pfs->magic = PCW_MAGIC_FS;
-	pfs->lock_fd = -1;
+	pfs->lock_fd = pfs->excl_fd = pfs->backing_fd = -1;
+	pfs->undo_fd = params->undo_file ? params->undo_fd : -1;
+	pfs->conflict = params->conflict;
 	pfs->flags = params->flags;
 	pfs->now = params->now >= 0 ? (time_t)params->now : time(NULL);
-	pfs->image = strdup(image);
+	/*
+	 * Absolute: --undo opens both by name again at the first write, and
+	 * an mtree manifest is read in its own directory.
+	 */
+	pfs->image = absolute_path(image);
 	if (params->undo_file)
-		pfs->undo_file = strdup(params->undo_file);
+		pfs->undo_file = absolute_path(params->undo_file);
 	if (!pfs->image || (params->undo_file && !pfs->undo_file)) {
 		err = ENOMEM;
 		goto fail;
 	}
+	if (pfs->undo_fd >= 0 && params->guard) {
+		struct pcw_host_id undo_id;
+
+		err = pcw_host_id_fd(pfs->undo_fd, &undo_id);
+		if (!err)
+			err = pcw_guard_add(params->guard, &undo_id,
+					    PCW_ET_HOST_UNDO);
+		if (err)
+			goto fail;
+	}
 
 	/* The lock first: a second pcwrite on the image is refused here. */
-	pfs->lock_fd = open(image, O_RDWR | O_CLOEXEC);
+	pfs->lock_fd = open(image, O_RDWR | O_CLOEXEC | O_NOCTTY);
 	if (pfs->lock_fd < 0) {
-		err = errno;
+		err = errno == EBUSY ? PCW_ET_BUSY : (errcode_t)errno;
 		goto fail;
 	}
 	if (fstat(pfs->lock_fd, &st) < 0) {
@@ -110,21 +224,22 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 		err = (errno == EWOULDBLOCK) ? PCW_ET_LOCKED : (errcode_t)errno;
 		goto fail;
 	}
-	if (S_ISBLK(st.st_mode))
-		flags |= EXT2_FLAG_EXCLUSIVE;
-
-	err = ext2fs_check_if_mounted(image, &mount_flags);
+	err = pcw_host_id_stat(&st, &image_id);
+	if (!err)
+		err = lock_backing(pfs, &st, &image_id);
+	/* The image as opened: what the run's host files are checked against. */
+	if (!err && params->guard &&
+	    pcw_guard_check_id(params->guard, &image_id) != PCW_ET_HOST_IMAGE)
+		err = pcw_guard_add(params->guard, &image_id, PCW_ET_HOST_IMAGE);
 	if (err)
 		goto fail;
-	if (mount_flags & EXT2_MF_MOUNTED) {
-		err = PCW_ET_MOUNTED;
-		goto fail;
-	}
-	if (mount_flags & EXT2_MF_BUSY) {
-		err = PCW_ET_BUSY;
-		goto fail;
-	}
 
+	/*
+	 * Reading the superblock writes nothing; the device checks need the
+	 * filesystem's size, and are done before anything else.  Not
+	 * EXT2_FLAG_EXCLUSIVE: the O_EXCL hold is taken below, after the
+	 * checks, which would otherwise find the device held by ourselves.
+	 */
 	/* Always pass options: a '?' in the name would be parsed as some. */
 	io_options = pfs->io_options;
 	if (params->image_offset)
@@ -141,6 +256,21 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 		else if (err == EBUSY)
 			err = PCW_ET_BUSY;
 		goto fail;
+	}
+	err = check_devices(pfs, &st, &image_id, params->image_offset);
+	if (err)
+		goto fail;
+	if (S_ISBLK(st.st_mode)) {
+		pfs->excl_fd = open(image, O_RDONLY | O_EXCL | O_CLOEXEC |
+				    O_NOCTTY);
+		if (pfs->excl_fd < 0) {
+			err = errno == EBUSY ? PCW_ET_BUSY : (errcode_t)errno;
+			if (pfs->conflict)
+				snprintf(pfs->conflict->device,
+					 sizeof(pfs->conflict->device), "%s",
+					 image);
+			goto fail;
+		}
 	}
 	pfs->fs->now = pfs->now;
 	err = pcw_check_fs(pfs->fs);
@@ -167,16 +297,20 @@ fail:
 /*
  * --undo: open the image again through libext2fs's undo I/O manager, which
  * saves every block before it is first overwritten; `e2undo FILE IMAGE`
- * puts them back.  The refusal checks ran on the plain open, so a refused
- * run leaves no undo file.  Nothing was written in between.
+ * puts them back.  The refusal checks ran on the plain open, and nothing
+ * was written in between.
+ *
+ * libext2fs 1.47.0's undo manager opens the file by name, twice, creates it
+ * when missing (and reports success when it cannot), and resumes one that
+ * is not empty: the caller made it new and empty with O_EXCL|O_NOFOLLOW,
+ * and it must still be that file once the manager has opened it.
  */
 static errcode_t reopen_with_undo(pcw_fs *pfs)
 {
 	ext2_filsys fs;
+	struct stat a, b;
 	errcode_t err;
 
-	if (unlink(pfs->undo_file) < 0 && errno != ENOENT)
-		return errno;
 	err = set_undo_io_backing_manager(unix_io_manager);
 	if (!err)
 		err = set_undo_io_backup_file(pfs->undo_file);
@@ -185,6 +319,11 @@ static errcode_t reopen_with_undo(pcw_fs *pfs)
 				   0, 0, undo_io_manager, &fs);
 	if (err)
 		return err;
+	if (fstat(pfs->undo_fd, &a) < 0 || lstat(pfs->undo_file, &b) < 0 ||
+	    a.st_dev != b.st_dev || a.st_ino != b.st_ino || a.st_size != 0) {
+		ext2fs_free(fs);
+		return PCW_ET_UNDO_REPLACED;
+	}
 	fs->now = pfs->now;
 	err = ext2fs_read_bitmaps(fs);
 	if (err) {
@@ -240,6 +379,24 @@ errcode_t pcw_fs_begin_write(pcw_fs *pfs)
 	return 0;
 }
 
+/*
+ * The undo manager writes the undo file's final header when its channel is
+ * closed, inside ext2fs_free(), which drops the error: check that the header
+ * says the file is complete, and that it is on stable storage.
+ */
+static errcode_t check_undo_file(pcw_fs *pfs)
+{
+	unsigned char hdr[48];
+
+	if (pread(pfs->undo_fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
+	    memcmp(hdr, "E2UNDO02", 8) ||
+	    !(ext2fs_le32_to_cpu(*(uint32_t *)(hdr + 44)) & 1))
+		return PCW_ET_UNDO_INCOMPLETE;
+	if (!(pfs->flags & PCW_OPEN_NO_SYNC) && fsync(pfs->undo_fd) < 0)
+		return errno;
+	return 0;
+}
+
 errcode_t pcw_fs_close(pcw_fs *pfs)
 {
 	errcode_t err = 0, err2;
@@ -256,6 +413,15 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 				pfs->fs->super->s_state |= EXT2_VALID_FS;
 			ext2fs_mark_super_dirty(pfs->fs);
 			err2 = ext2fs_close2(pfs->fs, flags);
+			/*
+			 * ext2fs_close2 returns on an error without freeing:
+			 * free here, or the undo manager's exit handler
+			 * prints a message of its own at exit.
+			 */
+			if (err2)
+				ext2fs_free(pfs->fs);
+			else if (pfs->undo_fd >= 0)
+				err2 = check_undo_file(pfs);
 			if (!err)
 				err = err2;
 		} else {
@@ -263,12 +429,20 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 		}
 		pfs->fs = NULL;
 	}
+	if (pfs->writing) {
+		err2 = pcw_host_flush_devices(pfs->devs, pfs->ndevs,
+					      pfs->conflict);
+		if (!err)
+			err = err2;
+	}
 	pcw_fs_abort(pfs);
 	return err;
 }
 
 void pcw_fs_abort(pcw_fs *pfs)
 {
+	struct stat st;
+
 	if (!pfs)
 		return;
 	pcw_dcache_free(pfs);
@@ -276,8 +450,20 @@ void pcw_fs_abort(pcw_fs *pfs)
 	free(pfs->made_links);
 	if (pfs->fs)
 		ext2fs_free(pfs->fs);
+	/* A refused run, or one that wrote nothing, leaves no undo file. */
+	if (pfs->undo_fd >= 0) {
+		if (pfs->undo_file && fstat(pfs->undo_fd, &st) == 0 &&
+		    st.st_size == 0)
+			pcw_host_remove(pfs->undo_file, pfs->undo_fd);
+		close(pfs->undo_fd);
+	}
+	if (pfs->excl_fd >= 0)
+		close(pfs->excl_fd);
+	if (pfs->backing_fd >= 0)
+		close(pfs->backing_fd);
 	if (pfs->lock_fd >= 0)
 		close(pfs->lock_fd);
+	free(pfs->devs);
 	free(pfs->image);
 	free(pfs->undo_file);
 	pfs->magic = 0;

@@ -21,6 +21,8 @@
 /* One I/O stays at 1 GiB: unix_io computes a byte count in an int. */
 #define PCW_MAX_IO_BYTES	(1ULL << 30)
 
+struct pcw_bdev;
+
 /* The page cache's memory, lent to one mapping at a time (mapping.c). */
 struct pcw_pagecache {
 	unsigned	page_size, bpp, nslots, hash_mask;
@@ -40,6 +42,12 @@ struct pcw_fs {
 	char		io_options[64];
 	int		open_flags;	/* for ext2fs_open2 */
 	int		lock_fd;
+	int		excl_fd;	/* a block device IMAGE, held O_EXCL */
+	int		backing_fd;	/* the file under a loop IMAGE, flocked */
+	int		undo_fd;	/* the undo file we created, or -1 */
+	struct pcw_bdev	*devs;		/* other block devices over the image */
+	size_t		ndevs;
+	struct pcw_conflict *conflict;	/* the caller's, or NULL */
 	int		flags;		/* PCW_OPEN_* */
 	bool		writing;	/* superblock marked not clean */
 	bool		was_valid;	/* s_state had EXT2_VALID_FS at open */
@@ -374,6 +382,33 @@ uint64_t pcw_max_file_bytes(ext2_filsys fs, bool extent_file);
 
 /* fs.c */
 void pcw_emit(pcw_fs *pfs, const struct pcw_event *ev);
+
+/* host.c: the block devices of the system, as the checks of fs.c see them */
+struct pcw_bdev {
+	char		name[32];	/* sysfs name: "loop0p2"; node /dev/NAME */
+	dev_t		rdev;
+	dev_t		whole;		/* its whole disk (rdev for a disk) */
+	bool		partition;
+	struct pcw_host_id id;		/* where its bytes are */
+};
+/*
+ * Every block device whose bytes overlap ID: PCW_ET_MOUNTED, PCW_ET_BUSY or
+ * PCW_ET_DEV_UNCHECKED (conflict names it) when one is mounted, held or
+ * cannot be opened; else 0 and the list of them but SELF (the image's own
+ * device, or 0), which is checked too.  An errno when /sys/class/block
+ * cannot be read.
+ */
+errcode_t pcw_host_check_devices(const struct pcw_host_id *id, dev_t self,
+				 struct pcw_conflict *conflict,
+				 struct pcw_bdev **ret, size_t *nret);
+/*
+ * BLKFLSBUF each; PCW_ET_FLUSH (conflict names it) if a loop device's
+ * failed (a disk's is best effort: it needs CAP_SYS_ADMIN).
+ */
+errcode_t pcw_host_flush_devices(const struct pcw_bdev *devs, size_t n,
+				 struct pcw_conflict *conflict);
+/* The regular file under loop device (or partition) RDEV. */
+errcode_t pcw_host_backing(dev_t rdev, char *path, size_t len);
 
 /* errno for a page record's status */
 int pcw_errno(errcode_t err);

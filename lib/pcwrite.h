@@ -68,21 +68,111 @@ struct pcw_event {
 
 typedef void (*pcw_report_fn)(const struct pcw_event *ev, void *arg);
 
+/* ---- host files: which names reach the same bytes (host.c) ------------ */
+
+/*
+ * Where the bytes a host path or descriptor reaches finally live, followed
+ * down through partitions and loop devices (sysfs, or LOOP_GET_STATUS64):
+ * /dev/loop0p2 over disk.img is bytes [start, end) of the regular file
+ * disk.img.  Two names can reach the same bytes when pcw_host_overlap()
+ * says so: a symlink, a hard link, /dev/stdin, /proc/self/fd/N, a bind
+ * mount, a loop device over the file or one of its partitions.
+ */
+enum pcw_host_kind {
+	PCW_HOST_OTHER = 0,	/* pipe, socket, terminal, character device */
+	PCW_HOST_FILE,		/* bytes of a regular file: dev, ino */
+	PCW_HOST_DISK,		/* bytes of a block device that is not a loop
+				   device: dev is its whole disk's number */
+};
+
+struct pcw_host_id {
+	enum pcw_host_kind kind;
+	dev_t		dev;	/* FILE: st_dev; DISK: the whole disk */
+	ino_t		ino;	/* FILE: st_ino */
+	uint64_t	start;	/* first byte of that file or disk reached */
+	uint64_t	end;	/* one past the last; UINT64_MAX: to its end */
+	dev_t		named;	/* a block device: its number (st_rdev), else 0 */
+};
+
+errcode_t pcw_host_id_stat(const struct stat *st, struct pcw_host_id *id);
+errcode_t pcw_host_id_fd(int fd, struct pcw_host_id *id);
+/* PATH with symlinks followed (stat, not lstat); errno when it cannot be. */
+errcode_t pcw_host_id_path(const char *path, struct pcw_host_id *id);
+/* Could A and B reach the same bytes?  Never for kind OTHER. */
+int pcw_host_overlap(const struct pcw_host_id *a, const struct pcw_host_id *b);
+
+/*
+ * Create PATH, new and empty (O_CREAT|O_EXCL|O_NOFOLLOW: never an existing
+ * file, never through a symlink at the end), open for reading and writing.
+ */
+errcode_t pcw_host_create(const char *path, mode_t mode, int *fd);
+/* Remove PATH only while it still names the file open as FD. */
+errcode_t pcw_host_remove(const char *path, int fd);
+
+/*
+ * The guard: the host files a run writes (the image, the undo file, the
+ * report, a standard stream the report goes to) and the ones it must not
+ * read from (a closed standard descriptor).  The caller adds each with the
+ * error a collision should give; a check returns that error, or 0 when the
+ * file reaches none of their bytes.  Callers check every host file they
+ * open for the run: each SOURCE, ARCHIVE and mtree contents= file, each
+ * regular file of a tree being copied (a tree entry that is the image is
+ * skipped, as tar skips "file is the archive").  A path that does not exist
+ * checks as 0.
+ */
+struct pcw_guard;
+errcode_t pcw_guard_new(struct pcw_guard **ret);
+void pcw_guard_free(struct pcw_guard *guard);
+errcode_t pcw_guard_add(struct pcw_guard *guard, const struct pcw_host_id *id,
+			errcode_t code);
+errcode_t pcw_guard_check_id(const struct pcw_guard *guard,
+			     const struct pcw_host_id *id);
+errcode_t pcw_guard_check_fd(const struct pcw_guard *guard, int fd);
+errcode_t pcw_guard_check_stat(const struct pcw_guard *guard,
+			       const struct stat *st);
+errcode_t pcw_guard_check_path(const struct pcw_guard *guard,
+			       const char *path);
+
 /* ---- the image ------------------------------------------------------------ */
 
 #define PCW_OPEN_NO_SYNC	0x0001	/* skip the final fsync */
+
+/* The device behind PCW_ET_MOUNTED, PCW_ET_BUSY, PCW_ET_DEV_UNCHECKED. */
+struct pcw_conflict {
+	char		device[64];	/* "/dev/loop0p2", or "" */
+	char		mountpoint[4096]; /* where it is mounted, or "" */
+};
 
 struct pcw_open_params {
 	int		flags;		/* PCW_OPEN_* */
 	uint64_t	image_offset;	/* byte offset of the filesystem in IMAGE */
 	int64_t		now;		/* timestamps; -1: the current time */
-	const char	*undo_file;	/* keep an e2undo file, or NULL */
+	/*
+	 * Keep an e2undo file, or NULL.  UNDO_FD is that file as
+	 * pcw_host_create() made it (new, empty); pcw_fs_open takes it over,
+	 * on failure too, and removes the file on every path that saved
+	 * nothing in it.
+	 */
+	const char	*undo_file;
+	int		undo_fd;
+	struct pcw_guard *guard;	/* or NULL: the undo file is added */
+	struct pcw_conflict *conflict;	/* or NULL: filled on a conflict */
 };
 
 /*
  * Open IMAGE, take the lock, and run every image-level refusal check
  * (mounted, busy, needs recovery, errors, not clean, features).  Nothing is
  * written: a refused image stays byte-identical.
+ *
+ * One filesystem, one writer, whatever its name: the lock is flock(2) on
+ * IMAGE and, for a loop device (or a partition of one), on its backing
+ * file too; a block device IMAGE is also held open with O_EXCL for the run.
+ * Every block device whose bytes overlap the filesystem's (loop devices
+ * over the image file and their partitions, the whole disk and the sibling
+ * partitions of a partition) is refused when it is mounted (PCW_ET_MOUNTED)
+ * or held open exclusively (PCW_ET_BUSY); the idle ones have their page
+ * cache dropped (BLKFLSBUF) before the first write and after the last, so
+ * that they never show stale data.
  */
 errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 		      pcw_fs **ret);

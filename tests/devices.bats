@@ -14,21 +14,24 @@ setup() {
 	kernel_require
 	IMG=$BATS_TEST_TMPDIR/img
 	copy_image "$IMG"
-	LOOPS=$BATS_TEST_TMPDIR/loops
-	: >"$LOOPS"
+	printf 'hello\n' >"$BATS_TEST_TMPDIR/data"
 }
 
 teardown() {
+	exec 8>&- 9<&-
+	if [ -n "${BLOCKED:-}" ]; then
+		kill "$BLOCKED" 2>/dev/null || :
+		wait "$BLOCKED" 2>/dev/null || :
+	fi
+	if [ -n "${NSPID:-}" ]; then
+		kill "$NSPID" 2>/dev/null || :
+		wait "$NSPID" 2>/dev/null || :
+	fi
 	if [ -n "${MNT:-}" ] && mountpoint -q "$MNT"; then
 		umount "$MNT"
 	fi
 	# detach only the devices this test attached, if still backed by its files
-	local dev file
-	while read -r dev file; do
-		if [ "$(losetup -n -O BACK-FILE "$dev" 2>/dev/null)" = "$file" ]; then
-			losetup -d "$dev"
-		fi
-	done <"${LOOPS:-/dev/null}"
+	detach_attached
 }
 
 # pcw_ok ARGS...: pcwrite must exit 0 and print nothing; on failure the test
@@ -37,15 +40,6 @@ pcw_ok() {
 	run --separate-stderr "$PCWRITE" "$@"
 	echo "pcwrite $*: exit $status, stderr: $stderr"
 	[ "$status" -eq 0 ] && [ -z "$stderr" ]
-}
-
-# attach FILE [losetup options...]: print the loop device; teardown detaches it.
-attach() {
-	local file=$1 dev
-	shift
-	dev=$(losetup -f --show "$@" "$file") || return 1
-	echo "$dev $(realpath "$file")" >>"$LOOPS"
-	echo "$dev"
 }
 
 # wait_for_node PATH: up to 2 s for udev or devtmpfs to create a device node.
@@ -139,4 +133,193 @@ wait_for_node() {
 	dd if="$disk" of="$BATS_TEST_TMPDIR/p2" bs=512 skip="$start" count="$sectors" status=none
 	verify "$BATS_TEST_TMPDIR/p2" /viapart "$BATS_TEST_TMPDIR/one"
 	verify "$BATS_TEST_TMPDIR/p2" /viaoffset "$BATS_TEST_TMPDIR/two"
+}
+
+# ---- one filesystem, one writer, whatever its name ---------------------------
+
+# start_blocked ARGS...: run pcwrite in the background on a FIFO that stays
+# open and empty, so that it holds its locks until release_blocked.
+start_blocked() {
+	FIFO=$BATS_TEST_TMPDIR/fifo
+	rm -f "$FIFO"
+	mkfifo "$FIFO"
+	exec 8<>"$FIFO"
+	"$PCWRITE" "$@" <"$FIFO" 8>&- &
+	BLOCKED=$!
+	# until it holds the O_EXCL or flock of its IMAGE
+	local target=${*: -2:1} _
+	for _ in $(seq 50); do
+		flock -n "$target" true 2>/dev/null || return 0
+		sleep 0.1
+	done
+	return 1
+}
+release_blocked() {
+	printf 'late data\n' >&8
+	exec 8>&-
+	wait "$BLOCKED"
+}
+
+@test "pcwrite on a loop device and on its backing file exclude each other" {
+	loop=$(attach "$IMG") || skip "losetup failed"
+	start_blocked "$loop" /first
+	run -1 --separate-stderr "$PCWRITE" "$IMG" /second <"$BATS_TEST_TMPDIR/data"
+	echo "stderr: $stderr"
+	[ "$stderr" = "pcwrite: $IMG: image is locked by another pcwrite" ]
+	# a second device node for the same device
+	read -r maj min < <(stat -c '%t %T' "$loop")
+	mknod "$BATS_TEST_TMPDIR/alias" b $((16#$maj)) $((16#$min))
+	run -1 --separate-stderr "$PCWRITE" "$BATS_TEST_TMPDIR/alias" /second <"$BATS_TEST_TMPDIR/data"
+	echo "stderr: $stderr"
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ "$stderr" =~ ^pcwrite:\ .*alias:\ (image\ is\ locked|device\ is\ in\ use) ]]
+	release_blocked
+	# the other way round
+	start_blocked "$IMG" /third
+	run -1 --separate-stderr "$PCWRITE" "$loop" /second <"$BATS_TEST_TMPDIR/data"
+	[ "$stderr" = "pcwrite: $loop: image is locked by another pcwrite" ]
+	release_blocked
+	losetup -d "$loop"
+	printf 'late data\n' >"$BATS_TEST_TMPDIR/late"
+	verify "$IMG" /first "$BATS_TEST_TMPDIR/late"
+	verify "$IMG" /third "$BATS_TEST_TMPDIR/late"
+	debugfs -R "ls /" "$IMG" 2>/dev/null | grep -vq second
+}
+
+@test "a loop device over the image, open but not mounted: its page cache is dropped, it reads what pcwrite wrote" {
+	loop=$(attach "$IMG") || skip "losetup failed"
+	# The kernel drops a block device's page cache at its last close:
+	# keep it open, as a reader or a partition tool might.
+	exec 9<"$loop"
+	cat "$loop" >/dev/null		# its page cache now holds the old image
+	mkdata "$BATS_TEST_TMPDIR/data" 300000
+	pcw_ok "$IMG" /f "$BATS_TEST_TMPDIR/data"
+	cmp "$loop" "$IMG"
+	MNT=$BATS_TEST_TMPDIR/mnt
+	mkdir "$MNT"
+	mount -o ro,noload "$loop" "$MNT" || skip "mount failed"
+	cmp "$MNT/f" "$BATS_TEST_TMPDIR/data"
+	umount "$MNT"
+	exec 9<&-
+	fsck_clean "$IMG"
+}
+
+@test "a loop device over the image mounted in another mount namespace: refused as held" {
+	command -v unshare >/dev/null || skip "no unshare"
+	loop=$(attach "$IMG") || skip "losetup failed"
+	mkdir "$BATS_TEST_TMPDIR/mnt"
+	unshare -m sh -c 'mount -o ro,noload "$1" "$2" && exec sleep 30' _ "$loop" "$BATS_TEST_TMPDIR/mnt" &
+	NSPID=$!
+	for _ in $(seq 50); do
+		python3 -c 'import os,sys; os.open(sys.argv[1], os.O_RDONLY | os.O_EXCL)' "$loop" 2>/dev/null || break
+		sleep 0.1
+	done
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	run -1 --separate-stderr "$PCWRITE" "$IMG" /f <"$BATS_TEST_TMPDIR/data"
+	kill "$NSPID"
+	wait "$NSPID" || :
+	echo "stderr: $stderr"
+	[ "$stderr" = "pcwrite: $IMG: device is in use ($loop is held open exclusively)" ]
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
+	fsck_clean "$IMG"
+}
+
+# ---- partitions: a mounted one is found however the disk is named ------------
+
+# two_partitions: $DISK with ext4 in partition 1 (P1, bytes) and 2 (P2).
+two_partitions() {
+	command -v sfdisk >/dev/null || skip "sfdisk not installed (Debian package fdisk)"
+	DISK=$BATS_TEST_TMPDIR/disk
+	truncate -s 80M "$DISK"
+	printf 'label: dos\nstart=2048, size=16384, type=83\nstart=20480, type=83\n' |
+		sfdisk -q "$DISK"
+	P1=$((2048 * 512))
+	P2=$((20480 * 512))
+	mke2fs -q -F -t ext4 -E nodiscard,offset=$P1 "$DISK" 8M >/dev/null
+	mke2fs -q -F -t ext4 -E nodiscard,offset=$P2 "$DISK" 60M >/dev/null
+}
+
+# partition_of DISK-OFFSET-BYTES SIZE OUT: the partition's bytes as a file
+partition_of() {
+	dd if="$DISK" of="$3" bs=512 skip=$(($1 / 512)) count=$(($2 / 512)) status=none
+}
+
+@test "a mounted partition of a losetup -P device is found through the disk image, the whole device and a second loop device" {
+	two_partitions
+	loop=$(attach "$DISK" -P) || skip "losetup -P failed"
+	if ! wait_for_node "${loop}p2"; then
+		partx -a "$loop" 2>/dev/null || :
+		wait_for_node "${loop}p2" || skip "no partition devices for $loop"
+	fi
+	MNT=$BATS_TEST_TMPDIR/mnt
+	mkdir "$MNT"
+	mount -o ro "${loop}p2" "$MNT" || skip "mount failed"
+	cp "$DISK" "$BATS_TEST_TMPDIR/before"
+	loop2=$(attach "$DISK" -o $P2) || skip "losetup -o failed"
+	for image in "--image-offset=$P2 $DISK" "--image-offset=$P2 $loop" "${loop}p2" "$loop2"; do
+		# shellcheck disable=SC2086
+		run -1 --separate-stderr "$PCWRITE" $image /h <"$BATS_TEST_TMPDIR/data"
+		echo "pcwrite $image: $stderr"
+		[ "${#stderr_lines[@]}" -eq 1 ]
+		[[ "$stderr" == "pcwrite: ${image##* }: filesystem is mounted; unmount it first (${loop}p2, mounted on $MNT)" ]]
+	done
+	losetup -d "$loop2"
+	cmp "$DISK" "$BATS_TEST_TMPDIR/before"
+	# partition 1 does not overlap the mounted one: written, and the
+	# devices over it show it
+	mkdata "$BATS_TEST_TMPDIR/data" 100000
+	pcw_ok --image-offset=$P1 "$DISK" /h "$BATS_TEST_TMPDIR/data"
+	cmp -n $((16384 * 512)) "${loop}p1" <(tail -c +$((P1 + 1)) "$DISK")
+	umount "$MNT"
+	partition_of $P2 $((60 * 1024 * 1024)) "$BATS_TEST_TMPDIR/p2"
+	fsck_clean "$BATS_TEST_TMPDIR/p2"
+	partition_of $P1 $((8 * 1024 * 1024)) "$BATS_TEST_TMPDIR/p1"
+	verify "$BATS_TEST_TMPDIR/p1" /h "$BATS_TEST_TMPDIR/data"
+}
+
+@test "a mounted loop device with an offset stops a write into its range, not one elsewhere in the file" {
+	two_partitions
+	loop=$(attach "$DISK" -o $P1 --sizelimit $((8 * 1024 * 1024))) || skip "losetup failed"
+	MNT=$BATS_TEST_TMPDIR/mnt
+	mkdir "$MNT"
+	mount -o ro "$loop" "$MNT" || skip "mount failed"
+	cp "$DISK" "$BATS_TEST_TMPDIR/before"
+	run -1 --separate-stderr "$PCWRITE" --image-offset=$P1 "$DISK" /h <"$BATS_TEST_TMPDIR/data"
+	[ "$stderr" = "pcwrite: $DISK: filesystem is mounted; unmount it first ($loop, mounted on $MNT)" ]
+	cmp "$DISK" "$BATS_TEST_TMPDIR/before"
+	pcw_ok --image-offset=$P2 "$DISK" /h "$BATS_TEST_TMPDIR/data"
+	umount "$MNT"
+	partition_of $P2 $((60 * 1024 * 1024)) "$BATS_TEST_TMPDIR/p2"
+	verify "$BATS_TEST_TMPDIR/p2" /h "$BATS_TEST_TMPDIR/data"
+	partition_of $P1 $((8 * 1024 * 1024)) "$BATS_TEST_TMPDIR/p1"
+	fsck_clean "$BATS_TEST_TMPDIR/p1"
+}
+
+@test "--undo on a loop device: the run is rolled back by e2undo" {
+	loop=$(attach "$IMG") || skip "losetup failed"
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	mkdata "$BATS_TEST_TMPDIR/data" 200000
+	pcw_ok --undo="$BATS_TEST_TMPDIR/u" "$loop" /f "$BATS_TEST_TMPDIR/data"
+	losetup -d "$loop"
+	readback "$IMG" /f "$BATS_TEST_TMPDIR/data"
+	run -0 e2undo "$BATS_TEST_TMPDIR/u" "$IMG"
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
+}
+
+@test "a loop device over a loop device over the image, mounted: found through both" {
+	loop=$(attach "$IMG") || skip "losetup failed"
+	outer=$(losetup -f --show "$loop") || skip "losetup over a loop device failed"
+	echo "$outer $loop" >>"$BATS_TEST_TMPDIR/loops"
+	MNT=$BATS_TEST_TMPDIR/mnt
+	mkdir "$MNT"
+	mount -o ro,noload "$outer" "$MNT" || skip "mount failed"
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	for image in "$IMG" "$loop"; do
+		run -1 --separate-stderr "$PCWRITE" "$image" /f <"$BATS_TEST_TMPDIR/data"
+		[ "$stderr" = "pcwrite: $image: filesystem is mounted; unmount it first ($outer, mounted on $MNT)" ]
+	done
+	umount "$MNT"
+	losetup -d "$outer"
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
+	fsck_clean "$IMG"
 }

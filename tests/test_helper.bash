@@ -128,3 +128,24 @@ verify() {
 mkdata() {
 	head -c "$2" /dev/urandom >"$1"
 }
+
+# Loop devices a test attaches: attach FILE [losetup options...] prints the
+# device and records it; detach_attached (in teardown) detaches only those
+# still backed by the test's file, the last attached first (a loop device
+# over another one holds it).
+attach() {
+	local file=$1 dev
+	shift
+	dev=$(losetup -f --show "$@" "$file") || return 1
+	echo "$dev $(realpath "$file")" >>"$BATS_TEST_TMPDIR/loops"
+	echo "$dev"
+}
+detach_attached() {
+	local dev file
+	[ -f "$BATS_TEST_TMPDIR/loops" ] || return 0
+	while read -r dev file; do
+		if [ "$(losetup -n -O BACK-FILE "$dev" 2>/dev/null)" = "$file" ]; then
+			losetup -d "$dev"
+		fi
+	done < <(tac "$BATS_TEST_TMPDIR/loops")
+}
