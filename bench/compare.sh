@@ -35,7 +35,7 @@ ratios of pcwrite to each.
               exit (default: a mktemp directory); needs about 8x SIZE, 3x 1G
               with -m
   -p PCWRITE  the pcwrite binary (default: $here/../pcwrite)
-  -l LIMIT    pcwrite --dirty-limit (default 32M, pcwrite's own default)
+  -l LIMIT    pcwrite --dirty-limit (default 8M, pcwrite's own default)
   -k          keep the scratch directory
   -h          print this help and exit
 EOF
@@ -109,8 +109,9 @@ command -v e2cp >/dev/null 2>&1 && have_e2cp=1
 
 pcw_opts=()
 [[ -n $dirty_limit ]] && pcw_opts+=("--dirty-limit=$dirty_limit")
-limit_bytes=$(parse_size "${dirty_limit:-32M}")
-rss_bound_kib=$(((limit_bytes + (16 << 20)) >> 10))
+limit_bytes=$(parse_size "${dirty_limit:-8M}")
+# The default keeps max RSS under 16 MiB; a larger limit adds itself.
+rss_bound_kib=$(((limit_bytes + (8 << 20)) >> 10))
 
 # --- scratch ---------------------------------------------------------------
 
@@ -333,7 +334,7 @@ compare_mode() {
 
 	header
 	echo "input $(human "$size") random, image $(human "$img_size") ext4 (mke2fs -q -F -t ext4)," \
-		"pcwrite dirty limit ${dirty_limit:-32M}"
+		"pcwrite dirty limit ${dirty_limit:-8M}"
 	echo
 	printf '%-17s %8s %13s %8s %8s %9s %9s %6s %9s %6s %6s %5s %s\n' \
 		writer "wall s" "range s" "MiB/s" "RSS MiB" "img wr" "avg wr" fsync extents runs data fsck status
@@ -371,7 +372,7 @@ compare_mode() {
 	local verdict fail=0
 	for w in pcwrite_pipe pcwrite_file; do
 		if ((R_rss[$w] < rss_bound_kib)); then verdict=yes; else verdict=NO; fail=1; fi
-		printf 'max RSS %-15s %7s MiB < dirty limit + 16 MiB = %s MiB: %s\n' \
+		printf 'max RSS %-15s %7s MiB < dirty limit + 8 MiB = %s MiB: %s\n' \
 			"${label[$w]}" "$(mib "${R_rss[$w]}")" "$((rss_bound_kib >> 10))" "$verdict"
 	done
 	for w in "${writers[@]}"; do
@@ -396,7 +397,7 @@ mem_mode_run() {
 	local s w ref fail=0
 	declare -A first=() last=() lo=() hi=()
 	header
-	echo "pcwrite alone, dirty limit ${dirty_limit:-32M}; image 4x input (at least 1 GiB)"
+	echo "pcwrite alone, dirty limit ${dirty_limit:-8M}; image 4x input (at least 1 GiB)"
 	echo
 	printf '%-9s %-15s %8s %8s %8s %8s %9s %6s %6s %5s\n' \
 		input writer "wall s" "MiB/s" "RSS MiB" "RSS/64M" "img wr" extents data fsck

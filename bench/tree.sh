@@ -53,7 +53,7 @@ for t in debugfs mke2fs e2fsck python3 tar dd; do
 done
 [ -x "$pcwrite" ] || { echo "$prog: $pcwrite is not executable" >&2; exit 1; }
 
-W=$(mktemp -d ${scratch_parent:+-p "$scratch_parent"} pcwrite-tree.XXXXXX)
+W=$(realpath "$(mktemp -d -p "${scratch_parent:-${TMPDIR:-/tmp}}" pcwrite-tree.XXXXXX)")
 cleanup() { [ "$keep" = 1 ] && echo "kept $W" || rm -rf "$W"; }
 trap cleanup EXIT
 

@@ -219,7 +219,7 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		{ "page-size", 0, POPT_ARG_STRING, &o->page, 0,
 		  "unit of the write loop (power of two, >= block size)", "BYTES" },
 		{ "dirty-limit", 0, POPT_ARG_STRING, &o->dirty, 0,
-		  "dirty data held before writeback (K, M, G; default 32M)", "SIZE" },
+		  "dirty data held before writeback (K, M, G; default 8M)", "SIZE" },
 		{ "no-delalloc", 0, POPT_ARG_NONE, &no_delalloc, 0,
 		  "allocate in write_begin, as ext4 with nodelalloc", NULL },
 		{ "image-offset", 0, POPT_ARG_STRING, &o->image_offset, 0,

@@ -62,6 +62,15 @@ errcode_t pcw_block_prepare(struct pcw_mapping *m, uint64_t pos, unsigned len,
 					page->uptodate |= bit;
 				}
 			} else {
+				/*
+				 * A new block: zero what the copy will not
+				 * cover, never the part it fills.
+				 */
+				if (bstart < from)
+					memset(page->data + bstart, 0,
+					       from - bstart);
+				if (to < bend)
+					memset(page->data + to, 0, bend - to);
 				*holes |= bit;
 				continue;
 			}

@@ -16,6 +16,9 @@
 #define PCW_MAGIC_FS		0x70637766	/* "pcwf" */
 #define PCW_MAGIC_MAPPING	0x7063776d	/* "pcwm" */
 
+/* The smallest piece writeback writes a stream in (at most 64 a 256 MiB). */
+#define PCW_WRITEBACK_PIECE	(4U << 20)
+
 /* The largest initialized extent. */
 #define PCW_MAX_EXTENT_LEN	32768U
 /* One I/O stays at 1 GiB: unix_io computes a byte count in an int. */
@@ -173,6 +176,8 @@ struct pcw_mapping {
 
 	/* the page cache: an arena of nslots pages */
 	unsigned	nslots, next_slot, nr_pages, nr_dirty;
+	unsigned	bg_slots;	/* dirty pages that start writeback */
+	bool		wb_background;	/* writeback of a piece, more to come */
 	unsigned char	*arena;
 	struct pcw_page	*pages;
 	blk64_t		*pblks;

@@ -73,6 +73,11 @@ errcode_t pcw_mapping_init_cache(struct pcw_mapping *m, uint64_t dirty_limit)
 	}
 	pc->in_use = true;
 	m->nslots = pc->nslots;
+	m->bg_slots = PCW_WRITEBACK_PIECE / m->page_size;
+	if (m->bg_slots < m->nslots / 2)
+		m->bg_slots = m->nslots / 2;
+	if (m->bg_slots > m->nslots || !m->bg_slots)
+		m->bg_slots = m->nslots;
 	m->hash_mask = pc->hash_mask;
 	m->arena = pc->arena;
 	m->pages = pc->pages;
@@ -171,7 +176,11 @@ errcode_t pcw_grab_page(struct pcw_mapping *m, uint64_t index,
 	page->data = m->arena + (size_t)slot * m->page_size;
 	page->pblk = m->pblks + (size_t)slot * m->bpp;
 	page->used = true;
-	memset(page->data, 0, m->page_size);
+	/*
+	 * Not zeroed: write_begin zeroes the parts of new blocks the copy
+	 * will not cover (__block_write_begin's zero_user_segments), and a
+	 * block no write touched is neither up to date nor written.
+	 */
 	h = hash_index(m, index);
 	page->hash_next = m->hash[h];
 	m->hash[h] = slot;
@@ -211,18 +220,25 @@ void pcw_drop_clean_pages(struct pcw_mapping *m)
 }
 
 /*
- * balance_dirty_pages_ratelimited(): past the dirty limit, write back.  The
- * kernel throttles the writer while the flusher works; pcwrite, being both,
- * writes back itself.
+ * balance_dirty_pages_ratelimited(): past the background threshold, write
+ * back.  The kernel's flusher starts at dirty_background_ratio, far below
+ * the hard limit, and writes while the writer goes on; pcwrite, being both,
+ * writes back itself as soon as half the dirty limit (at least 4 MiB, the
+ * smallest piece a run is written in) is dirty.  The pages are then clean
+ * and the arena is handed out from its start again: a stream's data goes to
+ * the image while it is still in the CPU's caches, and the memory it
+ * touches stays that half.
  */
 errcode_t pcw_balance_dirty_pages(struct pcw_mapping *m)
 {
 	uint64_t n;
 	errcode_t err;
 
-	if (m->nr_dirty < m->nslots)
+	if (m->nr_dirty < m->bg_slots)
 		return 0;
+	m->wb_background = true;
 	err = m->a_ops->writepages(m, &n);
+	m->wb_background = false;
 	if (err)
 		return err;
 	pcw_drop_clean_pages(m);
@@ -301,6 +317,8 @@ errcode_t pcw_mapping_preload(struct pcw_mapping *m, const void *data,
 		if (err)
 			return err;
 		memcpy(page->data, p + pos, n);
+		/* The rest of the last block reads as zeroes. */
+		memset(page->data + n, 0, ((size_t)nb << m->blkbits) - n);
 		page->uptodate |= blocks;
 		page->delayed |= blocks;
 		page->dirty |= blocks;

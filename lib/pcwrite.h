@@ -238,7 +238,7 @@ struct pcw_file_params {
 	const char	*report_name;	/* "file" in events */
 };
 
-#define PCW_DEFAULT_DIRTY_LIMIT	(32ULL << 20)
+#define PCW_DEFAULT_DIRTY_LIMIT	(8ULL << 20)
 #define PCW_MAX_PAGE_SIZE	65536U
 
 struct pcw_file_info {

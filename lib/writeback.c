@@ -184,7 +184,16 @@ static errcode_t find_range(struct pcw_mapping *m, blk64_t want, bool extend,
 		if (err != EXT2_ET_BLOCK_ALLOC_FAIL)
 			return err;
 	}
-	err = longest_free(fs, m->goal, want, &where);
+	/*
+	 * A piece of a stream written back while more is coming: look for
+	 * room for all an extent can hold, not just this piece, so that the
+	 * next pieces can extend it in place (mballoc normalises a request to
+	 * the file's expected size in the same spirit; the kernel's writeback
+	 * knows the whole dirty file, pcwrite's only a piece of it).
+	 */
+	err = longest_free(fs, m->goal, m->wb_background &&
+			   want < PCW_MAX_EXTENT_LEN ? PCW_MAX_EXTENT_LEN : want,
+			   &where);
 	if (err)
 		return err;
 	return ext2fs_new_range(fs, EXT2_NEWRANGE_FIXED_GOAL, where, want,
