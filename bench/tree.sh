@@ -63,7 +63,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; }
 
 # names IMAGE DIR: how many names debugfs lists in DIR (without . and ..)
 names() {
-	debugfs -R "ls -p $2" "$1" 2>/dev/null | awk -F/ 'NF > 5 && $6 != "." && $6 != ".." { n++ } END { print n + 0 }'
+	debugfs -R "ls -p $2" "$1" 2>/dev/null | awk -F/ 'NF > 5 && $2 != 0 && $6 != "." && $6 != ".." { n++ } END { print n + 0 }'
 }
 
 check() { # check IMAGE DIR EXPECTED-NAMES LABEL

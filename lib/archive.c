@@ -1125,6 +1125,7 @@ static errcode_t tree_next(struct pcw_source *s, const struct pcw_entry **entry,
 			pcw_iter_reset(&s->iter);
 			s->iter.fd = fd;
 			s->iter.is_reg = true;
+			s->iter.dense = pcw_iter_st_dense(&st);
 			s->iter.src_pos = 0;
 			*data = &s->iter;
 		}

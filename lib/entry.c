@@ -502,8 +502,25 @@ static errcode_t entry_parent(struct pcw_tree *t, const char *norm,
 	return 0;
 }
 
+static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
+			  struct pcw_iter *data, struct pcw_entry_result *res);
+
 errcode_t pcw_tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		       struct pcw_iter *data, struct pcw_entry_result *res)
+{
+	errcode_t err = tree_add(t, e, data, res), err2;
+
+	/* The entry is done (or failed): what it wrote leaves the cache. */
+	if (t && t->magic == PCW_MAGIC_TREE) {
+		err2 = pcw_fs_commit(t->pfs);
+		if (!err)
+			err = err2;
+	}
+	return err;
+}
+
+static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
+			  struct pcw_iter *data, struct pcw_entry_result *res)
 {
 	pcw_fs *pfs;
 	struct pcw_dir *pd, *dd;

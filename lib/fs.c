@@ -360,14 +360,6 @@ errcode_t pcw_fs_begin_write(pcw_fs *pfs)
 		if (err)
 			return err;
 	}
-	/*
-	 * unix_io keeps a write-back cache of a few blocks: an inode or an
-	 * extent block written with io_channel_write_blk64 could still sit
-	 * in it when the process is killed, and a file already reported
-	 * done would lose its inode.  Write through: every block reaches
-	 * the image when it is written (tests/kill9.bats).
-	 */
-	fs->io->flags |= CHANNEL_FLAGS_WRITETHROUGH;
 	fs->super->s_state &= ~EXT2_VALID_FS;
 	ext2fs_mark_super_dirty(fs);
 	fs->flags |= EXT2_FLAG_SUPER_ONLY;
@@ -395,6 +387,31 @@ static errcode_t check_undo_file(pcw_fs *pfs)
 	if (!(pfs->flags & PCW_OPEN_NO_SYNC) && fsync(pfs->undo_fd) < 0)
 		return errno;
 	return 0;
+}
+
+/*
+ * A file (or an entry of a tree) is done: everything written for it leaves
+ * libext2fs's block cache for the image (not synced).  unix_io keeps a
+ * write-back cache of a few blocks: an inode, a directory or an extent
+ * block could still sit in it when the process is killed, and a file
+ * already reported done would lose its inode (tests/kill9.bats).  Turning
+ * the cache off writes its dirty blocks without an fsync; writing every
+ * block through instead would write an inode table block once for each of
+ * the several updates a file makes to its inode.
+ */
+errcode_t pcw_fs_commit(pcw_fs *pfs)
+{
+	errcode_t err, err2;
+
+	if (!pfs || pfs->magic != PCW_MAGIC_FS)
+		return PCW_ET_MAGIC_FS;
+	if (!pfs->writing || !pfs->fs)
+		return 0;
+	err = io_channel_set_options(pfs->fs->io, "cache=off");
+	err2 = io_channel_set_options(pfs->fs->io, "cache=on");
+	if (err || err2)
+		pfs->meta_error = true;
+	return err ? err : err2;
 }
 
 errcode_t pcw_fs_close(pcw_fs *pfs)

@@ -53,6 +53,7 @@ void pcw_iter_fini(struct pcw_iter *i)
 void pcw_iter_reset(struct pcw_iter *i)
 {
 	i->head = i->tail = 0;
+	i->dense = false;
 	i->eof = false;
 	i->total_read = 0;
 	i->src_pos = 0;
@@ -80,6 +81,7 @@ errcode_t pcw_iter_open_fd(int fd, size_t page_size, struct pcw_iter **ret)
 	    (off = lseek(fd, 0, SEEK_CUR)) >= 0) {
 		i->is_reg = true;
 		i->src_pos = off;
+		i->dense = pcw_iter_st_dense(&st);
 	}
 	*ret = i;
 	return 0;
@@ -248,11 +250,20 @@ bool pcw_iter_zero(struct pcw_iter *i, size_t bytes)
 	       all_zero(i->buf + i->head, bytes);
 }
 
+/*
+ * A file with as many blocks as bytes has no hole to look for (st_blocks
+ * counts 512-byte units): no SEEK_DATA/SEEK_HOLE for it.
+ */
+bool pcw_iter_st_dense(const struct stat *st)
+{
+	return (uint64_t)st->st_blocks * 512 >= (uint64_t)st->st_size;
+}
+
 static bool fd_hole(struct pcw_iter *i, uint64_t p, uint64_t len)
 {
 	uint64_t e = p + len;
 
-	if (!i->is_reg)
+	if (!i->is_reg || i->dense)
 		return false;
 	if (!(p >= i->hole_lo && e <= i->hole_hi) &&
 	    !(p >= i->data_lo && p < i->data_hi))

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 /*
  * Where an iterator's bytes come from: a file descriptor (a pipe, a file,
@@ -35,6 +36,7 @@ struct pcw_iter {
 	/* --sparse: where the source's holes are */
 	enum pcw_sparse	sparse;
 	bool		is_reg;		/* a regular file: SEEK_DATA works */
+	bool		dense;		/* as many blocks as bytes: no holes */
 	uint64_t	src_pos;	/* source offset of buf[head] */
 	uint64_t	hole_lo, hole_hi;	/* a known hole of the source */
 	uint64_t	data_lo, data_hi;	/* a known data region */
@@ -47,6 +49,7 @@ void pcw_iter_fini(struct pcw_iter *i);
 void pcw_iter_reset(struct pcw_iter *i);
 
 bool pcw_iter_zero(struct pcw_iter *i, size_t bytes);
+bool pcw_iter_st_dense(const struct stat *st);
 
 errcode_t pcw_iter_fault_in(struct pcw_iter *i, size_t bytes);
 size_t pcw_iter_count(const struct pcw_iter *i);

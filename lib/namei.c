@@ -665,9 +665,12 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 		if (isize > m->i_size)
 			m->i_size = isize;
 	}
-	err = pcw_write_inode(m);
-	if (err)
-		goto fail;
+	/* A tree's new file is on disk as it is: nothing to write yet. */
+	if (!(fp->flags & PCW_FILE_FRESH) || inline_size) {
+		err = pcw_write_inode(m);
+		if (err)
+			goto fail;
+	}
 	free(inline_data);
 	*ret = m;
 	return 0;
@@ -699,9 +702,13 @@ errcode_t pcw_mapping_finish(struct pcw_mapping *m,
 	/* Reservations no write committed (a short copy never retried). */
 	pcw_drop_delayed(m);
 	pcw_drop_clean_pages(m);
-	err2 = pcw_write_inode(m);
-	if (!err)
-		err = err2;
+	/* writepages wrote it, unless something changed after. */
+	if (m->dirty_inode ||
+	    m->i_disksize != (uint64_t)EXT2_I_SIZE(m->inode)) {
+		err2 = pcw_write_inode(m);
+		if (!err)
+			err = err2;
+	}
 	if (info) {
 		memset(info, 0, sizeof(*info));
 		info->size = m->i_disksize;
@@ -713,6 +720,10 @@ errcode_t pcw_mapping_finish(struct pcw_mapping *m,
 		if (!err)
 			err = err2;
 	}
+	/* The file is done: its metadata leaves the block cache. */
+	err2 = pcw_fs_commit(m->pfs);
+	if (!err)
+		err = err2;
 	return err;
 }
 

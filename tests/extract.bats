@@ -456,3 +456,17 @@ print(len(os.listdir(d)))" "$KMNT/d"
 	kernel_umount
 	[ "$output" = 10000 ]
 }
+
+@test "an xattr with no room in the inode or its block stops the run, naming the entry" {
+	mkimg "$IMG" 32M -t ext4 -b 1024 -I 128
+	mkdir big
+	printf 'a\n' >big/a
+	printf 'b\n' >big/b
+	setfattr -n user.big -v "$(head -c 1500 /dev/zero | tr '\0' x)" big/b
+	tar --xattrs --xattrs-include='*' --format=pax -cf big.tar -C big ./a ./b
+	run -1 --separate-stderr "$PCWRITE" -x -p "$IMG" /d big.tar
+	[[ "$stderr" =~ img:/d/b:\ no\ room\ for\ the\ extended\ attributes ]]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[ "$(dcat "$IMG" /d/a)" = a ]
+	fsck_clean "$IMG"
+}
