@@ -836,7 +836,8 @@ static errcode_t dir_load(pcw_fs *pfs, ext2_ino_t ino, struct pcw_dir **ret)
 	}
 	size = EXT2_I_SIZE(d->inode);
 	err = PCW_ET_CORRUPT;
-	if (!size || size % fs->blocksize || size / fs->blocksize >= (1U << 31))
+	if (!size || size % fs->blocksize || size / fs->blocksize >= (1U << 31) ||
+	    size / fs->blocksize > ext2fs_blocks_count(fs->super))
 		goto fail;
 	d->nblocks = d->cap = size / fs->blocksize;
 	d->pblk = calloc(d->cap, sizeof(*d->pblk));
