@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * extract.c: -x and -R, many files in one open of the image.
  *

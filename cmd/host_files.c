@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * host_files.c: the host side of a run, checked before the image is opened.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * options.c: the popt table and the checks that follow it.  One table, one
  * entry a line; popt validates the number types, the ranges and the option

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * pcwrite.c: main(): options, the run, messages and exit statuses.
  *

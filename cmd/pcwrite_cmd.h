@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pcwrite_cmd.h: what cmd/'s files share: the control struct and the renderer. */
 #ifndef PCWRITE_CMD_H
 #define PCWRITE_CMD_H

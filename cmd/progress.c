@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * progress.c: --progress, a one-line bar on standard error when it is a
  * terminal: bytes committed, the total when the source has a size, the rate.

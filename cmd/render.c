@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * render.c: the report, as a text table (pages), one line a file (summary)
  * or JSON Lines (json).  Text goes to standard error by default, JSON to

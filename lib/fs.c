@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fs.c: opening an image, the refusals, the lock, and the final commit.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * internal.h: libpcwrite's private structures, shared by lib/ only.
  *

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # cli.bats: options, write modes and attributes, as CLI.md describes them.
 
 load test_helper

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # devices.bats: IMAGE as a block device (loop devices over image files):
 # writing through the device, refusing a mounted one, and --image-offset on
 # the device of a partitioned disk.  Every test skips where loop devices do

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # docs.bats: the options, the man page and the shell completions stay in
 # sync (as util-linux's tools/checkmanpage.sh and checkcompletion.sh), and
 # --help, --version, --usage and a bad option behave as CLI.md says.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # extract.bats: -x (archives) and -R (host trees).  The oracle is the
 # kernel: the image is loop-mounted read-only and compared entry by entry
 # with the source tree (tests/treecmp.py: type, mode, owner, size, mtime,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # hostile.bats: a hostile environment.  Closed standard descriptors, host
 # files that are the image under another name, a device whose final fsync
 # fails, names with control bytes, undo files that cannot be made.  Every

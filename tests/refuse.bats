@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # refuse.bats: every refusal is one line, a documented exit status, and an
 # image that is byte-identical afterwards.
 
