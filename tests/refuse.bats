@@ -188,7 +188,7 @@ refused() {
 @test "a missing host SOURCE is an error and the image is untouched" {
 	cp "$IMG" "$BATS_TEST_TMPDIR/before"
 	run -1 --separate-stderr "$PCWRITE" "$IMG" /f "$BATS_TEST_TMPDIR/nonexistent"
-	[[ "$stderr" =~ ^pcwrite:\ .*nonexistent:\ No\ such\ file\ or\ directory$ ]]
+	[[ "$stderr" =~ ^pcwrite:\ cannot\ open\ source\ \'.*nonexistent\':\ No\ such\ file\ or\ directory$ ]]
 	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
 }
 
