@@ -275,6 +275,7 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	err = pcw_fs_open(ctl->image, &params, &pfs);
 	if (err) {
 		pcw_msg_open(ctl, err, &conflict);
+		pcw_progress_close(rep.progress);
 		return 1;
 	}
 	if (ctl->page_size && ctl->page_size < pcw_fs_block_size(pfs)) {
@@ -282,6 +283,7 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 			"block size (%u)\nTry 'pcwrite --help' for more "
 			"information.\n", pcw_fs_block_size(pfs));
 		pcw_fs_abort(pfs);
+		pcw_progress_close(rep.progress);
 		return EXIT_USAGE;
 	}
 	pcw_fs_set_report(pfs, pcw_on_event, &rep);

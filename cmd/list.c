@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pcwrite_cmd.h"
 
@@ -57,11 +58,23 @@ static int by_bytes(const void *a, const void *b)
 
 int pcw_list_main(const struct pcw_control *ctl)
 {
+	struct pcw_host_id image, out;
 	struct pcw_list_params lp;
 	struct names ns = { 0 };
 	errcode_t err;
 	size_t i;
 
+	/*
+	 * The listing goes to standard output: never into the image
+	 * (--list IMAGE DIR 1<>IMAGE), as for the JSON report of a write.
+	 */
+	if (pcw_host_id_path(ctl->image, &image) == 0 &&
+	    pcw_host_id_fd(STDOUT_FILENO, &out) == 0 &&
+	    pcw_host_overlap(&image, &out)) {
+		fprintf(stderr, "pcwrite: standard output: %s\n",
+			error_message(PCW_ET_HOST_IMAGE));
+		return EXIT_USAGE;
+	}
 	memset(&lp, 0, sizeof(lp));
 	lp.image_offset = ctl->image_offset;
 	err = pcw_list_dir(ctl->image, &lp, ctl->dest, add_name, &ns);

@@ -63,6 +63,9 @@ setup() {
 	run -2 --separate-stderr "$PCWRITE" --list -x "$IMG" /etc
 	[ "${stderr_lines[0]}" = "pcwrite: -x, -R and --list exclude each other" ]
 	run -2 --separate-stderr "$PCWRITE" --list "$IMG" etc
+	# the listing never goes into the image
+	run -2 --separate-stderr bash -c '"$1" --list "$2" / 1<>"$2"' _ "$PCWRITE" "$IMG"
+	[ "$stderr" = "pcwrite: standard output: names the image being written" ]
 	unchanged "$IMG" img.before
 }
 
