@@ -241,22 +241,31 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	size_t n = ctl->nsources ? ctl->nsources : 1, k;
 	errcode_t err = 0, err2;
 	int rerr, status = 0, sig;
+	bool ran = false;	/* the image was opened for writing */
 
 	/* The host files first, as for one file: see main(). */
+	rep.render = NULL;
+	rep.progress = NULL;
 	guard = pcw_host_files_guard(ctl, closed);
 	srcs = calloc(n, sizeof(*srcs));
 	if (!srcs) {
 		perror("pcwrite");
+		pcw_guard_free(guard);
 		return 1;
 	}
-	if (open_sources(ctl, srcs, n, guard))
-		return 1;
+	for (k = 0; k < n; k++)
+		srcs[k].fd = -1;
+	if (open_sources(ctl, srcs, n, guard)) {
+		status = 1;
+		goto out;
+	}
 	rep.render = pcw_render_open(ctl->report,
 				     pcw_host_files_report(ctl, guard), &rerr);
 	if (rerr) {
 		fprintf(stderr, "pcwrite: %s\n", strerror(rerr));
 		pcw_host_files_cleanup();
-		return 1;
+		status = 1;
+		goto out;
 	}
 	rep.progress = ctl->progress ? pcw_progress_open(true) : NULL;
 
@@ -275,16 +284,16 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	err = pcw_fs_open(ctl->image, &params, &pfs);
 	if (err) {
 		pcw_msg_open(ctl, err, &conflict);
-		pcw_progress_close(rep.progress);
-		return 1;
+		status = 1;
+		goto out;
 	}
 	if (ctl->page_size && ctl->page_size < pcw_fs_block_size(pfs)) {
 		fprintf(stderr, "pcwrite: --page-size is below the image's "
 			"block size (%u)\nTry 'pcwrite --help' for more "
 			"information.\n", pcw_fs_block_size(pfs));
 		pcw_fs_abort(pfs);
-		pcw_progress_close(rep.progress);
-		return EXIT_USAGE;
+		status = EXIT_USAGE;
+		goto out;
 	}
 	pcw_fs_set_report(pfs, pcw_on_event, &rep);
 
@@ -342,12 +351,20 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 		if (!err)
 			err = err2;
 	}
+	ran = true;
 	pcw_progress_close(rep.progress);
+	rep.progress = NULL;
 	rerr = pcw_render_close(rep.render);
+	rep.render = NULL;
 	if (rerr && !pcw_signal_pending()) {
 		pcw_report_error(ctl, rerr);
 		status = 1;
 	}
+out:
+	/* A run that stopped before the image was written: free what it had. */
+	pcw_progress_close(rep.progress);
+	if (rep.render)
+		pcw_render_close(rep.render);
 	for (k = 0; k < n; k++) {
 		if (srcs[k].fd > STDIN_FILENO)
 			close(srcs[k].fd);
@@ -355,6 +372,8 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	}
 	free(srcs);
 	pcw_guard_free(guard);
+	if (!ran)
+		return status;
 	sig = pcw_signal_pending();
 	if (sig)
 		return 128 + sig;
