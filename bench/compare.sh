@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # compare.sh: pcwrite against the tools people use instead, in one invocation.
 #
 # Every writer puts the same random input into its own fresh copy of one fresh

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # tree.sh: many files in one run: pcwrite -x and -R against debugfs -f,
 # mke2fs -d and the raw floor, in one invocation.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * extract.c: -x and -R, many files in one open of the image.
  *
@@ -36,21 +37,37 @@ static bool is_own(void *arg, const struct stat *st)
 	return code && code != PCW_ET_HOST_SOURCE;
 }
 
-static void on_warning(void *arg, const char *path, const char *msg)
-{
-	const char *source = arg;
-
-	if (pcw_verbosity >= 0)
-		fprintf(stderr, "pcwrite: %s: %s: %s\n", pcw_quote(source),
-			pcw_quote(path), pcw_quote(msg ? msg : "warning"));
-}
-
 /* One source's name and its descriptor (archives), opened before the image. */
 struct src {
-	const char	*name;
+	const char	*what;		/* "archive", "source directory" */
+	const char	*name;		/* NULL: standard input */
 	int		fd;		/* -x: the archive; -1 for -R */
 	char		*mtree_dir;	/* -x from a file: the file's directory */
 };
+
+/*
+ * "pcwrite: archive 'a.tar': ENTRY: MSG", "pcwrite: source directory 'd':
+ * MSG", "pcwrite: standard input: ENTRY: MSG": which source, which entry.
+ */
+static void source_msg(const struct src *src, const char *path,
+		       const char *msg)
+{
+	pcw_progress_clear();
+	if (src->name)
+		fprintf(stderr, "pcwrite: %s %s: ", src->what,
+			pcw_quote_always(src->name));
+	else
+		fputs("pcwrite: standard input: ", stderr);
+	if (path)
+		fprintf(stderr, "%s: ", pcw_quote(path));
+	fprintf(stderr, "%s\n", pcw_quote(msg));
+}
+
+static void on_warning(void *arg, const char *path, const char *msg)
+{
+	if (pcw_verbosity >= 0)
+		source_msg(arg, path, msg ? msg : "warning");
+}
 
 static int open_sources(const struct pcw_control *ctl, struct src *srcs,
 			size_t n, struct pcw_guard *guard)
@@ -64,32 +81,38 @@ static int open_sources(const struct pcw_control *ctl, struct src *srcs,
 		srcs[k].name = name;
 		srcs[k].fd = -1;
 		if (ctl->run == MODE_TREE) {
+			srcs[k].what = "source directory";
+			errno = 0;
 			if (stat(name, &st) < 0 || !S_ISDIR(st.st_mode)) {
-				fprintf(stderr, "pcwrite: %s: %s\n",
-					pcw_quote(name),
+				fprintf(stderr, "pcwrite: cannot open source "
+					"directory %s: %s\n",
+					pcw_quote_always(name),
 					strerror(errno ? errno : ENOTDIR));
 				return 1;
 			}
 			continue;
 		}
+		srcs[k].what = "archive";
 		if (!strcmp(name, "-")) {
-			srcs[k].name = "standard input";
+			srcs[k].name = NULL;
 			srcs[k].fd = STDIN_FILENO;
-			pcw_host_files_source(guard, NULL, STDIN_FILENO);
+			pcw_host_files_source(guard, "archive", NULL,
+					      STDIN_FILENO);
 			fcntl(STDIN_FILENO, F_SETPIPE_SZ, 1 << 20);
 			continue;
 		}
 		srcs[k].fd = open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 		if (srcs[k].fd < 0 || fstat(srcs[k].fd, &st) < 0) {
 			fprintf(stderr, "pcwrite: cannot open archive %s: %s\n",
-				pcw_quote(name), strerror(errno));
+				pcw_quote_always(name), strerror(errno));
 			return 1;
 		}
 		/* An ARCHIVE that is the image (or the report...): exit 2. */
-		pcw_host_files_source(guard, name, srcs[k].fd);
+		pcw_host_files_source(guard, "archive", name, srcs[k].fd);
 		if (S_ISDIR(st.st_mode)) {
-			fprintf(stderr, "pcwrite: %s: %s (use -R for a "
-				"directory)\n", pcw_quote(name), strerror(EISDIR));
+			fprintf(stderr, "pcwrite: cannot read archive %s: %s "
+				"(use -R for a directory)\n",
+				pcw_quote_always(name), strerror(EISDIR));
 			return 1;
 		}
 		/* An mtree manifest's paths are relative to its directory. */
@@ -107,9 +130,13 @@ static int open_sources(const struct pcw_control *ctl, struct src *srcs,
 	return 0;
 }
 
-/* One entry's file record, and its message when it failed. */
+/*
+ * One entry's file record, and its message when it failed (unless SAY is
+ * false: the source tells its own error).
+ */
 static void report_entry(const struct pcw_control *ctl, struct reporter *rep,
-			 const struct pcw_entry_result *res, errcode_t err)
+			 const struct pcw_entry_result *res, errcode_t err,
+			 bool say)
 {
 	struct pcw_file_record rec;
 	char extra[64];
@@ -122,9 +149,11 @@ static void report_entry(const struct pcw_control *ctl, struct reporter *rep,
 	rec.pages = res->info.pages;
 	rec.extents = res->info.extents;
 	rec.status = !err ? "ok" : res->bytes ? "partial" : "failed";
+	rec.err = err;
+	rec.signal = err == EINTR ? pcw_signal_pending() : 0;
 	pcw_render_file(rep->render, &rec);
 
-	if (!err || (err == EINTR && pcw_signal_pending()))
+	if (!err || !say || (err == EINTR && pcw_signal_pending()))
 		return;
 	extra[0] = 0;
 	if (res->wrote_data)
@@ -138,16 +167,8 @@ static void report_source(const struct src *src, struct pcw_source *s,
 			  errcode_t err)
 {
 	const char *msg = pcw_source_message(s);
-	const char *path = pcw_source_path(s);
 
-	if (!msg)
-		msg = error_message(err);
-	if (path)
-		fprintf(stderr, "pcwrite: %s: %s: %s\n", pcw_quote(src->name),
-			pcw_quote(path), pcw_quote(msg));
-	else
-		fprintf(stderr, "pcwrite: %s: %s\n", pcw_quote(src->name),
-			pcw_quote(msg));
+	source_msg(src, pcw_source_path(s), msg ? msg : error_message(err));
 }
 
 /* Every entry of SRC into T; 0, or the error that stopped it (reported). */
@@ -161,7 +182,8 @@ static errcode_t run_source(const struct pcw_control *ctl, struct reporter *rep,
 	if (ctl->run == MODE_TREE)
 		err = pcw_source_open_tree(src->name, sp, &s);
 	else
-		err = pcw_source_open_archive(src->fd, src->name,
+		err = pcw_source_open_archive(src->fd, src->name ? src->name :
+					      "standard input",
 					      src->mtree_dir, sp, &s);
 	if (err) {
 		report_source(src, s, err);
@@ -193,11 +215,11 @@ static errcode_t run_source(const struct pcw_control *ctl, struct reporter *rep,
 		 */
 		if (err == PCW_ET_ARCHIVE || err == PCW_ET_SIZE_MISMATCH ||
 		    err == PCW_ET_SOURCE) {
-			report_entry(ctl, rep, &res, 0);
+			report_entry(ctl, rep, &res, err, false);
 			report_source(src, s, err);
 			break;
 		}
-		report_entry(ctl, rep, &res, err);
+		report_entry(ctl, rep, &res, err, true);
 		if (err)
 			break;
 	}
@@ -219,29 +241,39 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	size_t n = ctl->nsources ? ctl->nsources : 1, k;
 	errcode_t err = 0, err2;
 	int rerr, status = 0, sig;
+	bool ran = false;	/* the image was opened for writing */
 
 	/* The host files first, as for one file: see main(). */
+	rep.render = NULL;
+	rep.progress = NULL;
 	guard = pcw_host_files_guard(ctl, closed);
 	srcs = calloc(n, sizeof(*srcs));
 	if (!srcs) {
 		perror("pcwrite");
+		pcw_guard_free(guard);
 		return 1;
 	}
-	if (open_sources(ctl, srcs, n, guard))
-		return 1;
+	for (k = 0; k < n; k++)
+		srcs[k].fd = -1;
+	if (open_sources(ctl, srcs, n, guard)) {
+		status = 1;
+		goto out;
+	}
 	rep.render = pcw_render_open(ctl->report,
 				     pcw_host_files_report(ctl, guard), &rerr);
 	if (rerr) {
-		fprintf(stderr, "pcwrite: report: %s\n", strerror(rerr));
+		fprintf(stderr, "pcwrite: %s\n", strerror(rerr));
 		pcw_host_files_cleanup();
-		return 1;
+		status = 1;
+		goto out;
 	}
-	rep.progress = ctl->progress ? pcw_progress_open() : NULL;
+	rep.progress = ctl->progress ? pcw_progress_open(true) : NULL;
 
 	memset(&params, 0, sizeof(params));
 	memset(&conflict, 0, sizeof(conflict));
 	params.flags = ctl->no_sync ? PCW_OPEN_NO_SYNC : 0;
 	params.image_offset = ctl->image_offset;
+	params.image_size = ctl->image_size;
 	params.now = ctl->mtime;
 	params.undo_file = ctl->undo_file;
 	params.undo_fd = pcw_host_files_undo(ctl, guard);
@@ -251,15 +283,17 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	pcw_install_signals();
 	err = pcw_fs_open(ctl->image, &params, &pfs);
 	if (err) {
-		pcw_msg_conflict(ctl->image, err, &conflict);
-		return 1;
+		pcw_msg_open(ctl, err, &conflict);
+		status = 1;
+		goto out;
 	}
 	if (ctl->page_size && ctl->page_size < pcw_fs_block_size(pfs)) {
 		fprintf(stderr, "pcwrite: --page-size is below the image's "
 			"block size (%u)\nTry 'pcwrite --help' for more "
 			"information.\n", pcw_fs_block_size(pfs));
 		pcw_fs_abort(pfs);
-		return EXIT_USAGE;
+		status = EXIT_USAGE;
+		goto out;
 	}
 	pcw_fs_set_report(pfs, pcw_on_event, &rep);
 
@@ -295,7 +329,7 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	if (err)
 		pcw_msg_error(ctl->image, ctl->dest, err, NULL);
 	for (k = 0; !err && k < n && !pcw_signal_pending(); k++) {
-		sp.warn_arg = (void *)srcs[k].name;
+		sp.warn_arg = &srcs[k];
 		err = run_source(ctl, &rep, t, &srcs[k], &sp);
 	}
 	if (t) {
@@ -317,12 +351,20 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 		if (!err)
 			err = err2;
 	}
+	ran = true;
 	pcw_progress_close(rep.progress);
+	rep.progress = NULL;
 	rerr = pcw_render_close(rep.render);
+	rep.render = NULL;
 	if (rerr && !pcw_signal_pending()) {
-		fprintf(stderr, "pcwrite: report: %s\n", strerror(rerr));
+		pcw_report_error(ctl, rerr);
 		status = 1;
 	}
+out:
+	/* A run that stopped before the image was written: free what it had. */
+	pcw_progress_close(rep.progress);
+	if (rep.render)
+		pcw_render_close(rep.render);
 	for (k = 0; k < n; k++) {
 		if (srcs[k].fd > STDIN_FILENO)
 			close(srcs[k].fd);
@@ -330,6 +372,8 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	}
 	free(srcs);
 	pcw_guard_free(guard);
+	if (!ran)
+		return status;
 	sig = pcw_signal_pending();
 	if (sig)
 		return 128 + sig;

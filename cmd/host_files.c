@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * host_files.c: the host side of a run, checked before the image is opened.
  *
@@ -39,21 +40,34 @@ void pcw_host_files_cleanup(void)
 	created_report = NULL;
 }
 
-/* "pcwrite: WHAT: reason", one line, exit 2. */
-static void refuse(const char *what, errcode_t code)
+/*
+ * "pcwrite: WHAT 'NAME': reason" (a source 'x', a report file 'r'), or
+ * "pcwrite: standard input: reason" when NAME is NULL; one line, exit 2.
+ */
+static void refuse(const char *what, const char *name, errcode_t code)
 {
 	pcw_host_files_cleanup();
-	fprintf(stderr, "pcwrite: %s: %s\n", what, error_message(code));
+	if (name)
+		fprintf(stderr, "pcwrite: %s %s: %s\n", what,
+			pcw_quote_always(name), error_message(code));
+	else
+		fprintf(stderr, "pcwrite: %s: %s\n", what, error_message(code));
 	exit(EXIT_USAGE);
 }
 
-/* "pcwrite: PATH: reason (--OPTION)" */
-static void option_error(const char *option, const char *path, errcode_t err,
+/*
+ * A host file named by an option: "pcwrite: report file 'r': reason" for
+ * a refusal (exit 2), "pcwrite: cannot open report file 'r': reason" when
+ * the system said no (exit 1).
+ */
+static void option_error(const char *what, const char *path, errcode_t err,
 			 int status)
 {
+	if (status == EXIT_USAGE)
+		refuse(what, path, err);
 	pcw_host_files_cleanup();
-	fprintf(stderr, "pcwrite: %s: %s (%s)\n", pcw_quote(path),
-		error_message(err), option);
+	fprintf(stderr, "pcwrite: cannot open %s %s: %s\n", what,
+		pcw_quote_always(path), error_message(err));
 	exit(status);
 }
 
@@ -203,7 +217,7 @@ struct pcw_guard *pcw_host_files_guard(const struct pcw_control *ctl,
 		if (used && have_image && pcw_host_overlap(&image, &id)) {
 			if (fd == STDERR_FILENO)
 				silence_stderr();
-			refuse(std_names[fd], PCW_ET_HOST_IMAGE);
+			refuse(std_names[fd], NULL, PCW_ET_HOST_IMAGE);
 		}
 		if ((fd == 1 && report_to_stdout(ctl)) ||
 		    (fd == 2 && report_to_stderr(ctl)))
@@ -213,13 +227,14 @@ struct pcw_guard *pcw_host_files_guard(const struct pcw_control *ctl,
 	if (ctl->undo_file && lstat(ctl->undo_file, &st) == 0) {
 		errcode_t code = pcw_guard_check_path(guard, ctl->undo_file);
 
-		option_error("--undo", ctl->undo_file,
+		option_error("undo file", ctl->undo_file,
 			     code ? code : PCW_ET_UNDO_EXISTS, EXIT_USAGE);
 	}
 	return guard;
 }
 
-void pcw_host_files_source(struct pcw_guard *guard, const char *name, int fd)
+void pcw_host_files_source(struct pcw_guard *guard, const char *what,
+			   const char *name, int fd)
 {
 	struct pcw_host_id id;
 	errcode_t code;
@@ -229,7 +244,7 @@ void pcw_host_files_source(struct pcw_guard *guard, const char *name, int fd)
 	/* Two sources may be one file (hard links): only the report may not. */
 	code = pcw_guard_check_id(guard, &id);
 	if (code && code != PCW_ET_HOST_SOURCE)
-		refuse(name ? pcw_quote(name) : std_names[0], code);
+		refuse(name ? what : std_names[0], name, code);
 	pcw_guard_add(guard, &id, PCW_ET_HOST_SOURCE);
 }
 
@@ -258,15 +273,15 @@ FILE *pcw_host_files_report(const struct pcw_control *ctl,
 			  0666);
 	}
 	if (fd < 0 || fstat(fd, &st) < 0)
-		option_error("--report-file", path, errno, 1);
+		option_error("report file", path, errno, 1);
 	if (pcw_host_id_stat(&st, &id) == 0) {
 		code = pcw_guard_check_id(guard, &id);
 		if (code)
-			option_error("--report-file", path, code, EXIT_USAGE);
+			option_error("report file", path, code, EXIT_USAGE);
 		pcw_guard_add(guard, &id, PCW_ET_HOST_REPORT);
 	}
 	if (S_ISREG(st.st_mode) && ftruncate(fd, 0) < 0)
-		option_error("--report-file", path, errno, 1);
+		option_error("report file", path, errno, 1);
 	f = fdopen(fd, "w");
 	if (!f) {
 		perror("pcwrite");
@@ -291,11 +306,11 @@ int pcw_host_files_undo(const struct pcw_control *ctl, struct pcw_guard *guard)
 	if (err == EEXIST) {
 		/* made since the first look: by the report file? */
 		code = pcw_guard_check_path(guard, path);
-		option_error("--undo", path, code ? code : PCW_ET_UNDO_EXISTS,
+		option_error("undo file", path, code ? code : PCW_ET_UNDO_EXISTS,
 			     EXIT_USAGE);
 	}
 	if (err)
-		option_error("--undo", path, err, 1);
+		option_error("undo file", path, err, 1);
 	return fd;
 }
 

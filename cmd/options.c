@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * options.c: the popt table and the checks that follow it.  One table, one
  * entry a line; popt validates the number types, the ranges and the option
@@ -14,11 +15,50 @@
 
 #include "pcwrite_cmd.h"
 
+/*
+ * Every option has a value here: poptGetNextOpt returns it (after storing
+ * the argument, for those that take one), and the options a command line
+ * gave are a bit set, checked against the table of exclusions below.
+ */
 enum {
-	OPT_VERSION = 1, OPT_HELP, OPT_QUIET, OPT_VERBOSE, OPT_APPEND,
-	OPT_OFFSET, OPT_NO_CLOBBER, OPT_MODE, OPT_OWNER, OPT_GROUP,
-	OPT_EXTRACT, OPT_RECURSIVE,
+	OPT_EXTRACT = 1, OPT_RECURSIVE, OPT_LIST, OPT_NO_XATTRS,
+	OPT_APPEND, OPT_OFFSET, OPT_NO_CLOBBER, OPT_PARENTS,
+	OPT_MODE, OPT_OWNER, OPT_GROUP, OPT_MTIME,
+	OPT_SPARSE, OPT_PAGE_SIZE, OPT_DIRTY_LIMIT, OPT_NO_DELALLOC,
+	OPT_IMAGE_OFFSET, OPT_PARTITION, OPT_UNDO, OPT_NO_SYNC,
+	OPT_REPORT, OPT_REPORT_FILE, OPT_PROGRESS, OPT_QUIET, OPT_VERBOSE,
+	OPT_VERSION, OPT_HELP, OPT_USAGE,
 };
+#define BIT(o)	(1ULL << (o))
+
+/* At most one option of each set; the message says which. */
+static const struct {
+	uint64_t	set;
+	const char	*msg;
+} exclusive[] = {
+	{ BIT(OPT_EXTRACT) | BIT(OPT_RECURSIVE) | BIT(OPT_LIST),
+	  "-x, -R and --list exclude each other" },
+	{ BIT(OPT_APPEND) | BIT(OPT_OFFSET) | BIT(OPT_NO_CLOBBER),
+	  "--append, --offset and --no-clobber exclude each other" },
+	{ BIT(OPT_IMAGE_OFFSET) | BIT(OPT_PARTITION),
+	  "--image-offset and --partition exclude each other" },
+	/*
+	 * libext2fs 1.47.0's undo manager saves the superblock from the
+	 * wrong place when the filesystem has an offset: e2undo would not
+	 * restore it.
+	 */
+	{ BIT(OPT_UNDO) | BIT(OPT_IMAGE_OFFSET),
+	  "--undo cannot be used with --image-offset (libext2fs 1.47.0 "
+	  "records the wrong superblock)" },
+	{ BIT(OPT_UNDO) | BIT(OPT_PARTITION),
+	  "--undo cannot be used with --partition (libext2fs 1.47.0 "
+	  "records the wrong superblock)" },
+};
+
+/* What a mode allows: every other option is a usage error with it. */
+#define TREE_REFUSES	(BIT(OPT_APPEND) | BIT(OPT_OFFSET) | BIT(OPT_MODE))
+#define LIST_ALLOWS	(BIT(OPT_LIST) | BIT(OPT_IMAGE_OFFSET) | \
+			 BIT(OPT_PARTITION) | BIT(OPT_QUIET) | BIT(OPT_VERBOSE))
 
 /*
  * The strings popt hands out for POPT_ARG_STRING options are the caller's to
@@ -27,7 +67,7 @@ enum {
  */
 struct opt_strings {
 	char *report, *report_file, *dirty, *page, *offset, *mode, *owner;
-	char *group, *mtime, *image_offset, *sparse, *undo;
+	char *group, *mtime, *image_offset, *sparse, *undo, *partition;
 };
 
 static void free_strings(struct opt_strings *o)
@@ -44,6 +84,7 @@ static void free_strings(struct opt_strings *o)
 	free(o->image_offset);
 	free(o->sparse);
 	free(o->undo);
+	free(o->partition);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -178,72 +219,159 @@ static int keyword(const char *s, const char *const *words)
 	return -1;
 }
 
+/*
+ * --help: popt's help with the description after the usage lines and the
+ * bug address at the end, as GNU programs print it.  Written to stdout;
+ * an error writing it is caught at exit (pcw_close_stdout).
+ */
+static void print_help(poptContext con)
+{
+	char *buf = NULL, *p;
+	size_t len = 0;
+	FILE *mem = open_memstream(&buf, &len);
+
+	if (!mem)
+		return;
+	poptPrintHelp(con, mem, 0);
+	if (fclose(mem) != 0 || !buf)
+		return;
+	/* The usage lines: "Usage: ..." and the "  or:  ..." that follow. */
+	p = buf;
+	do {
+		p = strchr(p, '\n');
+		p = p ? p + 1 : buf + len;
+	} while (!strncmp(p, "  or:", 5));
+	fwrite(buf, 1, p - buf, stdout);
+	fputs(PCW_DESCRIPTION "\n", stdout);
+	fputs(p, stdout);
+	printf("\nReport bugs to: <%s>\n", PACKAGE_BUGREPORT);
+	free(buf);
+}
+
+/* --version, in the GNU form. */
+static void print_version(void)
+{
+	printf("pcwrite %s\n"
+	       "Copyright (C) %s The pcwrite authors.\n"
+	       "License GPLv2+: GNU GPL version 2 or later "
+	       "<https://gnu.org/licenses/old-licenses/gpl-2.0.html>.\n"
+	       "This is free software: you are free to change and redistribute it.\n"
+	       "There is NO WARRANTY, to the extent permitted by law.\n",
+	       PACKAGE_VERSION, PCW_COPYRIGHT_YEAR);
+}
+
 int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 {
 	struct parse p = { .ctl = ctl };
 	struct opt_strings *o = &p.o;
-	int no_delalloc = 0, no_sync = 0, parents = 0, progress = 0;
-	int no_xattrs = 0;
 	const char **args;
+	uint64_t seen = 0, v;
+	size_t n, k;
 	char *env;
-	size_t n;
 	int rc;
 
-	struct poptOption options[] = {
+	/* One table a group of --help, in the man page's order. */
+	struct poptOption tree_options[] = {
 		{ "extract", 'x', POPT_ARG_NONE, NULL, OPT_EXTRACT,
 		  "put the entries of each ARCHIVE (tar, cpio, mtree, zip, any "
 		  "compression; standard input when none) under DIR", NULL },
 		{ "recursive", 'R', POPT_ARG_NONE, NULL, OPT_RECURSIVE,
 		  "put the contents of each host SOURCEDIR under DIR", NULL },
-		{ "no-xattrs", 0, POPT_ARG_NONE, &no_xattrs, 0,
+		{ "no-xattrs", 0, POPT_ARG_NONE, NULL, OPT_NO_XATTRS,
 		  "with -x or -R: leave extended attributes and ACLs out", NULL },
+		{ "list", 0, POPT_ARG_NONE, NULL, OPT_LIST,
+		  "list the names in DIR inside IMAGE, read-only (directories "
+		  "end in '/')", NULL },
+		POPT_TABLEEND
+	};
+	struct poptOption mode_options[] = {
 		{ "append", 'a', POPT_ARG_NONE, NULL, OPT_APPEND,
 		  "append to DEST (like >>); create it if missing", NULL },
 		{ "offset", 'o', POPT_ARG_STRING, &o->offset, OPT_OFFSET,
-		  "write at byte offset BYTES without truncating", "BYTES" },
+		  "write at byte offset BYTES without truncating (K, M, G, T)",
+		  "BYTES" },
 		{ "no-clobber", 'n', POPT_ARG_NONE, NULL, OPT_NO_CLOBBER,
 		  "fail if DEST exists", NULL },
-		{ "parents", 'p', POPT_ARG_NONE, &parents, 0,
+		{ "parents", 'p', POPT_ARG_NONE, NULL, OPT_PARENTS,
 		  "create missing parent directories", NULL },
+		POPT_TABLEEND
+	};
+	struct poptOption file_options[] = {
 		{ "mode", 'm', POPT_ARG_STRING, &o->mode, OPT_MODE,
 		  "permission bits of the file (octal)", "MODE" },
 		{ "owner", 'u', POPT_ARG_STRING, &o->owner, OPT_OWNER,
 		  "numeric owner (32 bits)", "UID" },
 		{ "group", 'g', POPT_ARG_STRING, &o->group, OPT_GROUP,
 		  "numeric group (32 bits)", "GID" },
-		{ "mtime", 0, POPT_ARG_STRING, &o->mtime, 0,
+		{ "mtime", 0, POPT_ARG_STRING, &o->mtime, OPT_MTIME,
 		  "timestamps (default: now, or SOURCE_DATE_EPOCH)", "SECONDS" },
-		{ "sparse", 'S', POPT_ARG_STRING, &o->sparse, 0,
+		POPT_TABLEEND
+	};
+	struct poptOption data_options[] = {
+		{ "sparse", 'S', POPT_ARG_STRING, &o->sparse, OPT_SPARSE,
 		  "auto (holes of a sparse SOURCE stay holes), always (every "
 		  "all-zero page), never", "WHEN" },
-		{ "page-size", 0, POPT_ARG_STRING, &o->page, 0,
+		{ "page-size", 0, POPT_ARG_STRING, &o->page, OPT_PAGE_SIZE,
 		  "unit of the write loop (power of two, >= block size)", "BYTES" },
-		{ "dirty-limit", 0, POPT_ARG_STRING, &o->dirty, 0,
+		{ "dirty-limit", 0, POPT_ARG_STRING, &o->dirty, OPT_DIRTY_LIMIT,
 		  "dirty data held before writeback (K, M, G; default 8M)", "SIZE" },
-		{ "no-delalloc", 0, POPT_ARG_NONE, &no_delalloc, 0,
+		{ "no-delalloc", 0, POPT_ARG_NONE, NULL, OPT_NO_DELALLOC,
 		  "allocate in write_begin, as ext4 with nodelalloc", NULL },
-		{ "image-offset", 0, POPT_ARG_STRING, &o->image_offset, 0,
-		  "the filesystem starts at this byte of IMAGE", "BYTES" },
-		{ "undo", 0, POPT_ARG_STRING, &o->undo, 0,
+		POPT_TABLEEND
+	};
+	struct poptOption fs_options[] = {
+		{ "image-offset", 0, POPT_ARG_STRING, &o->image_offset,
+		  OPT_IMAGE_OFFSET, "the filesystem starts at this byte of IMAGE "
+		  "(K, M, G, T)", "BYTES" },
+		{ "partition", 0, POPT_ARG_STRING, &o->partition, OPT_PARTITION,
+		  "the filesystem is partition N of the disk image IMAGE (MBR or "
+		  "GPT)", "N" },
+		{ "undo", 0, POPT_ARG_STRING, &o->undo, OPT_UNDO,
 		  "keep an e2undo file: 'e2undo FILE IMAGE' rolls the run back",
 		  "FILE" },
-		{ "no-sync", 0, POPT_ARG_NONE, &no_sync, 0,
+		{ "no-sync", 0, POPT_ARG_NONE, NULL, OPT_NO_SYNC,
 		  "skip the final fsync of the image", NULL },
-		{ "report", 'r', POPT_ARG_STRING, &o->report, 0,
+		POPT_TABLEEND
+	};
+	struct poptOption report_options[] = {
+		{ "report", 'r', POPT_ARG_STRING, &o->report, OPT_REPORT,
 		  "none, summary, pages or json (default none)", "KIND" },
-		{ "report-file", 0, POPT_ARG_STRING, &o->report_file, 0,
-		  "write the report to PATH", "PATH" },
-		{ "progress", 0, POPT_ARG_NONE, &progress, 0,
+		{ "report-file", 0, POPT_ARG_STRING, &o->report_file,
+		  OPT_REPORT_FILE, "write the report to PATH", "PATH" },
+		{ "progress", 0, POPT_ARG_NONE, NULL, OPT_PROGRESS,
 		  "a progress bar on standard error when it is a terminal", NULL },
 		{ "quiet", 'q', POPT_ARG_NONE, NULL, OPT_QUIET,
 		  "fewer messages", NULL },
 		{ "verbose", 'v', POPT_ARG_NONE, NULL, OPT_VERBOSE,
 		  "more messages", NULL },
-		{ "version", 'V', POPT_ARG_NONE, NULL, OPT_VERSION,
-		  "print the version and exit", NULL },
+		POPT_TABLEEND
+	};
+	struct poptOption help_options[] = {
+		{ "help", '?', POPT_ARG_NONE, NULL, OPT_HELP,
+		  "show this help and exit", NULL },
 		{ NULL, 'h', POPT_ARG_NONE | POPT_ARGFLAG_DOC_HIDDEN, NULL,
 		  OPT_HELP, NULL, NULL },
-		POPT_AUTOHELP
+		{ "usage", 0, POPT_ARG_NONE, NULL, OPT_USAGE,
+		  "show a brief usage message and exit", NULL },
+		{ "version", 'V', POPT_ARG_NONE, NULL, OPT_VERSION,
+		  "print the version and exit", NULL },
+		POPT_TABLEEND
+	};
+	struct poptOption options[] = {
+		{ NULL, 0, POPT_ARG_INCLUDE_TABLE, tree_options, 0,
+		  "Trees, archives and listing:", NULL },
+		{ NULL, 0, POPT_ARG_INCLUDE_TABLE, mode_options, 0,
+		  "Write modes:", NULL },
+		{ NULL, 0, POPT_ARG_INCLUDE_TABLE, file_options, 0,
+		  "What the new file gets:", NULL },
+		{ NULL, 0, POPT_ARG_INCLUDE_TABLE, data_options, 0,
+		  "Data:", NULL },
+		{ NULL, 0, POPT_ARG_INCLUDE_TABLE, fs_options, 0,
+		  "Filesystem:", NULL },
+		{ NULL, 0, POPT_ARG_INCLUDE_TABLE, report_options, 0,
+		  "Reporting:", NULL },
+		{ NULL, 0, POPT_ARG_INCLUDE_TABLE, help_options, 0,
+		  "Help options:", NULL },
 		POPT_TABLEEND
 	};
 
@@ -256,15 +384,21 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	p.con = poptGetContext("pcwrite", argc, argv, options, 0);
 	poptSetOtherOptionHelp(p.con, "[OPTION...] IMAGE DEST [SOURCE...]\n"
 			       "  or:  pcwrite -x [OPTION...] IMAGE DIR [ARCHIVE...]\n"
-			       "  or:  pcwrite -R [OPTION...] IMAGE DIR SOURCEDIR...");
+			       "  or:  pcwrite -R [OPTION...] IMAGE DIR SOURCEDIR...\n"
+			       "  or:  pcwrite --list [OPTION...] IMAGE DIR");
 	while ((rc = poptGetNextOpt(p.con)) > 0) {
+		seen |= BIT(rc);
 		switch (rc) {
-		case OPT_VERSION:
-			printf("pcwrite %s\n", PACKAGE_VERSION);
+		case OPT_HELP:
+			print_help(p.con);
 			parse_free(&p);
 			exit(0);
-		case OPT_HELP:
-			poptPrintHelp(p.con, stdout, 0);
+		case OPT_USAGE:
+			poptPrintUsage(p.con, stdout, 0);
+			parse_free(&p);
+			exit(0);
+		case OPT_VERSION:
+			print_version();
 			parse_free(&p);
 			exit(0);
 		case OPT_QUIET:
@@ -272,34 +406,6 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 			break;
 		case OPT_VERBOSE:
 			ctl->verbose = 1;
-			break;
-		case OPT_APPEND:
-			ctl->append = true;
-			break;
-		case OPT_EXTRACT:
-			if (ctl->run == MODE_TREE)
-				usage_error(&p, "%s", "-x and -R exclude each other");
-			ctl->run = MODE_EXTRACT;
-			break;
-		case OPT_RECURSIVE:
-			if (ctl->run == MODE_EXTRACT)
-				usage_error(&p, "%s", "-x and -R exclude each other");
-			ctl->run = MODE_TREE;
-			break;
-		case OPT_NO_CLOBBER:
-			ctl->no_clobber = true;
-			break;
-		case OPT_OFFSET:
-			ctl->have_offset = true;
-			break;
-		case OPT_MODE:
-			ctl->have_mode = true;
-			break;
-		case OPT_OWNER:
-			ctl->have_uid = true;
-			break;
-		case OPT_GROUP:
-			ctl->have_gid = true;
 			break;
 		}
 	}
@@ -313,41 +419,56 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		exit(EXIT_USAGE);
 	}
 
+	for (k = 0; k < sizeof(exclusive) / sizeof(exclusive[0]); k++)
+		if (__builtin_popcountll(seen & exclusive[k].set) > 1)
+			usage_error(&p, "%s", exclusive[k].msg);
+	ctl->run = (seen & BIT(OPT_EXTRACT)) ? MODE_EXTRACT :
+		   (seen & BIT(OPT_RECURSIVE)) ? MODE_TREE :
+		   (seen & BIT(OPT_LIST)) ? MODE_LIST : MODE_WRITE;
 	/* A tree's entries bring their own modes and offsets. */
-	if (ctl->run != MODE_WRITE && (ctl->append || ctl->have_offset ||
-					ctl->have_mode))
+	if ((ctl->run == MODE_EXTRACT || ctl->run == MODE_TREE) &&
+	    (seen & TREE_REFUSES))
 		usage_error(&p, "%s", "--append, --offset and --mode cannot be "
 			    "used with -x or -R");
-	if (ctl->run == MODE_WRITE && no_xattrs)
+	if (ctl->run == MODE_LIST && (seen & ~LIST_ALLOWS))
+		usage_error(&p, "%s", "--list goes with --image-offset or "
+			    "--partition only");
+	if (ctl->run == MODE_WRITE && (seen & BIT(OPT_NO_XATTRS)))
 		usage_error(&p, "%s", "--no-xattrs goes with -x or -R");
 
-	/* Modes that exclude each other. */
-	if (ctl->append + ctl->have_offset + ctl->no_clobber > 1)
-		usage_error(&p, "%s", "--append, --offset and --no-clobber "
-			    "exclude each other");
+	ctl->append = seen & BIT(OPT_APPEND);
+	ctl->no_clobber = seen & BIT(OPT_NO_CLOBBER);
+	ctl->parents = seen & BIT(OPT_PARENTS);
+	ctl->no_xattrs = seen & BIT(OPT_NO_XATTRS);
+	ctl->no_delalloc = seen & BIT(OPT_NO_DELALLOC);
+	ctl->no_sync = seen & BIT(OPT_NO_SYNC);
+	ctl->progress = seen & BIT(OPT_PROGRESS);
+	ctl->have_offset = seen & BIT(OPT_OFFSET);
+	ctl->have_mode = seen & BIT(OPT_MODE);
+	ctl->have_uid = seen & BIT(OPT_OWNER);
+	ctl->have_gid = seen & BIT(OPT_GROUP);
 
-	if (ctl->have_offset && parse_u64(o->offset, INT64_MAX, &ctl->offset))
-		usage_error(&p, "invalid --offset '%s'", o->offset);
+	/* Sizes and offsets: one parser, the same suffixes everywhere. */
+	if (ctl->have_offset &&
+	    (parse_size(o->offset, &ctl->offset) || ctl->offset > INT64_MAX))
+		usage_error(&p, "invalid --offset '%s' (bytes, with K, M, G or "
+			    "T)", o->offset);
 	if (ctl->have_mode) {
 		char *end;
-		unsigned long v = strtoul(o->mode, &end, 8);
+		unsigned long m = strtoul(o->mode, &end, 8);
 
-		if (!*o->mode || *end || v > 07777)
+		if (!*o->mode || *end || m > 07777)
 			usage_error(&p, "invalid --mode '%s' (octal, at most 7777)",
 				    o->mode);
-		ctl->mode = v;
+		ctl->mode = m;
 	}
 	if (ctl->have_uid) {
-		uint64_t v;
-
 		if (parse_u64(o->owner, 0xfffffffeULL, &v))
 			usage_error(&p, "invalid --owner '%s' (a numeric id)",
 				    o->owner);
 		ctl->uid = v;
 	}
 	if (ctl->have_gid) {
-		uint64_t v;
-
 		if (parse_u64(o->group, 0xfffffffeULL, &v))
 			usage_error(&p, "invalid --group '%s' (a numeric id)",
 				    o->group);
@@ -357,7 +478,8 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		if (parse_time(o->mtime, &ctl->mtime))
 			usage_error(&p, "invalid --mtime '%s'", o->mtime);
 		ctl->mtime_set = true;
-	} else if ((env = getenv("SOURCE_DATE_EPOCH")) && *env) {
+	} else if ((env = getenv("SOURCE_DATE_EPOCH")) && *env &&
+		   ctl->run != MODE_LIST) {
 		if (parse_time(env, &ctl->mtime))
 			usage_error(&p, "invalid SOURCE_DATE_EPOCH '%s'", env);
 	}
@@ -374,16 +496,17 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 			usage_error(&p, "invalid --dirty-limit '%s' (4K to 16G)",
 				    o->dirty);
 	}
-	if (o->image_offset && parse_size(o->image_offset, &ctl->image_offset))
-		usage_error(&p, "invalid --image-offset '%s'", o->image_offset);
-	/*
-	 * libext2fs 1.47.0's undo manager saves the superblock from the
-	 * wrong place when the filesystem has an offset: e2undo would not
-	 * restore it.
-	 */
-	if (ctl->image_offset && o->undo)
-		usage_error(&p, "%s", "--undo cannot be used with --image-offset "
-			    "(libext2fs 1.47.0 records the wrong superblock)");
+	if (o->image_offset &&
+	    (parse_size(o->image_offset, &ctl->image_offset) ||
+	     ctl->image_offset > INT64_MAX))
+		usage_error(&p, "invalid --image-offset '%s' (bytes, with K, M, "
+			    "G or T)", o->image_offset);
+	if (o->partition) {
+		if (parse_u64(o->partition, 4096, &v) || v == 0)
+			usage_error(&p, "invalid --partition '%s' (a partition "
+				    "number, from 1)", o->partition);
+		ctl->partition = v;
+	}
 	if ((rc = keyword(o->sparse, sparse_words)) < 0)
 		usage_error(&p, "invalid --sparse '%s' (auto, always or never)",
 			    o->sparse);
@@ -395,11 +518,6 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	ctl->report_file = o->report_file;
 	ctl->undo_file = o->undo;
 	o->report_file = o->undo = NULL;	/* the run's now */
-	ctl->progress = progress;
-	ctl->no_delalloc = no_delalloc;
-	ctl->no_sync = no_sync;
-	ctl->parents = parents;
-	ctl->no_xattrs = no_xattrs;
 
 	args = poptGetArgs(p.con);
 	for (n = 0; args && args[n]; n++)
@@ -410,7 +528,9 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 			    (n ? "missing DIR" : "missing IMAGE and DIR"));
 	if (ctl->run == MODE_TREE && n < 3)
 		usage_error(&p, "%s", "-R needs a SOURCEDIR");
-	for (size_t k = 2; k < n; k++)
+	if (ctl->run == MODE_LIST && n > 2)
+		usage_error(&p, "%s", "--list takes IMAGE and DIR only");
+	for (k = 2; k < n; k++)
 		if (!strcmp(args[k], "-") &&
 		    (ctl->run == MODE_TREE ||
 		     (ctl->run == MODE_WRITE && n > 3)))
@@ -420,7 +540,7 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	if (ctl->run == MODE_EXTRACT) {
 		size_t dashes = 0;
 
-		for (size_t k = 2; k < n; k++)
+		for (k = 2; k < n; k++)
 			dashes += !strcmp(args[k], "-");
 		if (dashes > 1)
 			usage_error(&p, "%s", "'-' (standard input) may be "
@@ -433,16 +553,18 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	ctl->sources = calloc(n - 1, sizeof(*ctl->sources));
 	if (!ctl->image || !ctl->dest || !ctl->sources)
 		out_of_memory(&p);
-	for (size_t k = 2; k < n; k++)
+	for (k = 2; k < n; k++)
 		if (!(ctl->sources[k - 2] = strdup(args[k])))
 			out_of_memory(&p);
-	ctl->from_stdin = ctl->nsources == 0 ||
-			  (ctl->nsources == 1 && !strcmp(ctl->sources[0], "-"));
-	if (ctl->run == MODE_TREE)
-		ctl->from_stdin = false;
-	for (size_t k = 0; ctl->run == MODE_EXTRACT && k < ctl->nsources; k++)
-		if (!strcmp(ctl->sources[k], "-"))
-			ctl->from_stdin = true;
+	ctl->from_stdin = ctl->run == MODE_WRITE &&
+			  (ctl->nsources == 0 ||
+			   (ctl->nsources == 1 && !strcmp(ctl->sources[0], "-")));
+	if (ctl->run == MODE_EXTRACT) {
+		ctl->from_stdin = ctl->nsources == 0;
+		for (k = 0; k < ctl->nsources; k++)
+			if (!strcmp(ctl->sources[k], "-"))
+				ctl->from_stdin = true;
+	}
 	if (ctl->dest[0] != '/')
 		usage_error(&p, ctl->run == MODE_WRITE ?
 			    "DEST '%s' must be an absolute path inside the "

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * pcwrite.c: main(): options, the run, messages and exit statuses.
  *
@@ -61,6 +62,7 @@ static void usage_msg(const char *msg, const char *arg)
 void pcw_msg_error(const char *image, const char *dest, errcode_t err,
 		   const char *extra)
 {
+	pcw_progress_clear();
 	if (dest)
 		fprintf(stderr, "pcwrite: %s:%s: %s%s\n", pcw_quote(image),
 			pcw_quote(dest), error_message(err), extra ? extra : "");
@@ -107,6 +109,26 @@ void pcw_msg_conflict(const char *image, errcode_t err,
 	else if (c->device[0])
 		snprintf(extra, sizeof(extra), " (%s)", pcw_quote(c->device));
 	pcw_msg_error(image, NULL, err, extra);
+}
+
+/* pcw_fs_open's (or pcw_list_dir's) error: where the filesystem was looked for. */
+void pcw_msg_open(const struct pcw_control *ctl, errcode_t err,
+		  const struct pcw_conflict *c)
+{
+	char extra[96];
+
+	if (err != PCW_ET_OFFSET_PAST_END && err != PCW_ET_NO_FS_AT_OFFSET &&
+	    err != PCW_ET_FS_PAST_PARTITION) {
+		pcw_msg_conflict(ctl->image, err, c);
+		return;
+	}
+	if (ctl->partition)
+		snprintf(extra, sizeof(extra), " (--partition=%u, at byte %"
+			 PRIu64 ")", ctl->partition, ctl->image_offset);
+	else
+		snprintf(extra, sizeof(extra), " (--image-offset=%" PRIu64 ")",
+			 ctl->image_offset);
+	pcw_msg_error(ctl->image, NULL, err, extra);
 }
 
 static void on_signal(int signo)
@@ -177,7 +199,7 @@ static int open_sources(const struct pcw_control *ctl, struct job *jobs,
 	size_t i;
 
 	if (ctl->from_stdin) {
-		pcw_host_files_source(guard, NULL, STDIN_FILENO);
+		pcw_host_files_source(guard, "source", NULL, STDIN_FILENO);
 		jobs[0].fd = STDIN_FILENO;
 		jobs[0].mode = 0644;
 		/*
@@ -194,16 +216,20 @@ static int open_sources(const struct pcw_control *ctl, struct job *jobs,
 		jobs[i].source = ctl->sources[i];
 		jobs[i].fd = open(ctl->sources[i], O_RDONLY | O_CLOEXEC);
 		if (jobs[i].fd < 0 || fstat(jobs[i].fd, &st) < 0) {
-			fprintf(stderr, "pcwrite: %s: %s\n",
-				pcw_quote(ctl->sources[i]), strerror(errno));
+			fprintf(stderr, "pcwrite: cannot open source %s: %s\n",
+				pcw_quote_always(ctl->sources[i]),
+				strerror(errno));
 			return 1;
 		}
 		if (S_ISDIR(st.st_mode)) {
-			fprintf(stderr, "pcwrite: %s: %s\n",
-				pcw_quote(ctl->sources[i]), strerror(EISDIR));
+			fprintf(stderr, "pcwrite: cannot read source %s: %s "
+				"(use -R for a directory)\n",
+				pcw_quote_always(ctl->sources[i]),
+				strerror(EISDIR));
 			return 1;
 		}
-		pcw_host_files_source(guard, ctl->sources[i], jobs[i].fd);
+		pcw_host_files_source(guard, "source", ctl->sources[i],
+				      jobs[i].fd);
 		jobs[i].mode = st.st_mode & 07777;
 		if (S_ISREG(st.st_mode))
 			jobs[i].size = st.st_size;
@@ -247,13 +273,15 @@ static errcode_t resolve_dests(pcw_fs *pfs, const struct pcw_control *ctl,
 		return err;
 	}
 
-	/* Several sources: DEST is a directory, existing or to be made. */
+	/*
+	 * Several sources: DEST is a directory, existing or to be made.  A
+	 * missing one is the files' missing parent: each file's lookup below
+	 * says so, in the words it has for one SOURCE.
+	 */
 	err = pcw_dest_lookup(pfs, ctl->dest, lflags, &d);
 	pcw_dest_free(&d);
 	if (err == 0 && d.ino)
 		return PCW_ET_NOT_DIR;
-	if (err == 0 && !ctl->parents)
-		return ENOENT;
 	if (err && err != PCW_ET_IS_DIR)
 		return err;
 	for (i = 0; i < njobs; i++) {
@@ -346,8 +374,11 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 	rec.pages = info.pages;
 	rec.extents = info.extents;
 	rec.status = !err ? "ok" : written ? "partial" : "failed";
+	rec.err = err;
+	rec.signal = err == EINTR ? pcw_signal_pending() : 0;
 	pcw_render_file(reporter->render, &rec);
 
+	pcw_progress_clear();
 	if (err == EINTR && pcw_signal_pending()) {
 		if (pcw_verbosity >= 0)
 			fprintf(stderr, "pcwrite: %s:%s: stopped by SIG%s (%" PRIu64
@@ -365,6 +396,39 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 			info.size, info.extents, info.extents == 1 ? "" : "s");
 	}
 	return err;
+}
+
+/* --partition=N: the filesystem's offset and size, from the table. */
+static int find_partition(struct pcw_control *ctl)
+{
+	struct pcw_partition part;
+	char extra[32];
+	errcode_t err;
+
+	err = pcw_partition_find(ctl->image, ctl->partition, &part);
+	if (err) {
+		snprintf(extra, sizeof(extra), " (--partition=%u)",
+			 ctl->partition);
+		pcw_msg_error(ctl->image, NULL, err, extra);
+		return 1;
+	}
+	ctl->image_offset = part.start;
+	ctl->image_size = part.size;
+	return 0;
+}
+
+/* The report could not be written: where it was going, and why. */
+void pcw_report_error(const struct pcw_control *ctl, int err)
+{
+	if (ctl->report_file) {
+		pcw_progress_clear();
+		fprintf(stderr, "pcwrite: write error on report file %s: %s\n",
+			pcw_quote_always(ctl->report_file), strerror(err));
+	} else if (ctl->report == REPORT_JSON) {
+		pcw_stdout_error(err);
+	} else {
+		/* standard error: nowhere to say it; the status does */
+	}
 }
 
 int main(int argc, const char **argv)
@@ -385,13 +449,19 @@ int main(int argc, const char **argv)
 
 	/* Before anything is opened: see pcw_occupy_std_fds. */
 	closed = pcw_occupy_std_fds();
+	atexit(pcw_close_stdout);
 	initialize_ext2_error_table();
 	initialize_pcw_error_table();
 	pcw_parse_options(argc, argv, &ctl);
 	pcw_verbosity = ctl.verbose;
 	set_com_err_hook(com_err_one_line);
+	if (ctl.partition && find_partition(&ctl)) {
+		pcw_control_free(&ctl);
+		return 1;
+	}
 	if (ctl.run != MODE_WRITE) {
-		status = pcw_tree_main(&ctl, closed);
+		status = ctl.run == MODE_LIST ? pcw_list_main(&ctl) :
+			 pcw_tree_main(&ctl, closed);
 		pcw_control_free(&ctl);
 		return status;
 	}
@@ -414,7 +484,7 @@ int main(int argc, const char **argv)
 	render = pcw_render_open(ctl.report, pcw_host_files_report(&ctl, guard),
 				 &rerr);
 	if (rerr) {
-		fprintf(stderr, "pcwrite: report: %s\n", strerror(rerr));
+		fprintf(stderr, "pcwrite: %s\n", strerror(rerr));
 		pcw_host_files_cleanup();
 		goto out;
 	}
@@ -423,6 +493,7 @@ int main(int argc, const char **argv)
 	memset(&conflict, 0, sizeof(conflict));
 	params.flags = ctl.no_sync ? PCW_OPEN_NO_SYNC : 0;
 	params.image_offset = ctl.image_offset;
+	params.image_size = ctl.image_size;
 	params.now = ctl.mtime;
 	params.undo_file = ctl.undo_file;
 	params.undo_fd = pcw_host_files_undo(&ctl, guard);
@@ -432,7 +503,7 @@ int main(int argc, const char **argv)
 	pcw_install_signals();
 	err = pcw_fs_open(ctl.image, &params, &pfs);
 	if (err) {
-		pcw_msg_conflict(ctl.image, err, &conflict);
+		pcw_msg_open(&ctl, err, &conflict);
 		goto out;
 	}
 	if (ctl.page_size && ctl.page_size < pcw_fs_block_size(pfs)) {
@@ -446,7 +517,7 @@ int main(int argc, const char **argv)
 		goto out;
 	}
 	reporter.render = render;
-	reporter.progress = ctl.progress ? pcw_progress_open() : NULL;
+	reporter.progress = ctl.progress ? pcw_progress_open(false) : NULL;
 	pcw_fs_set_report(pfs, pcw_on_event, &reporter);
 
 	err = resolve_dests(pfs, &ctl, jobs, njobs, &failed);
@@ -484,7 +555,7 @@ int main(int argc, const char **argv)
 	rerr = pcw_render_close(render);
 	render = NULL;
 	if (rerr && !pcw_signal_pending()) {
-		fprintf(stderr, "pcwrite: report: %s\n", strerror(rerr));
+		pcw_report_error(&ctl, rerr);
 		status = 1;
 	}
 	sig = pcw_signal_pending();

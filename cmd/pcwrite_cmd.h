@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* pcwrite_cmd.h: what cmd/'s files share: the control struct and the renderer. */
 #ifndef PCWRITE_CMD_H
 #define PCWRITE_CMD_H
@@ -10,12 +11,16 @@
 
 #define EXIT_USAGE	2
 
+/* The line --help prints under the usage, and the man page's NAME line. */
+#define PCW_DESCRIPTION \
+	"Write files into an ext2, ext3 or ext4 image without mounting it."
+
 /* The orders match options.c's keyword tables. */
 enum report_kind { REPORT_NONE, REPORT_SUMMARY, REPORT_PAGES, REPORT_JSON };
 enum sparse_kind { SPARSE_AUTO, SPARSE_ALWAYS, SPARSE_NEVER };
 
 /* What the run does: one file per DEST, or a tree of entries. */
-enum run_mode { MODE_WRITE, MODE_EXTRACT, MODE_TREE };
+enum run_mode { MODE_WRITE, MODE_EXTRACT, MODE_TREE, MODE_LIST };
 
 /* Everything the command line says, parsed and checked. */
 struct pcw_control {
@@ -40,6 +45,8 @@ struct pcw_control {
 	uint64_t	dirty_limit;
 	bool		no_delalloc, no_sync;
 	uint64_t	image_offset;
+	unsigned	partition;	/* --partition: from 1; 0 none */
+	uint64_t	image_size;	/* the partition's size, or 0 */
 	char		*undo_file;
 	bool		progress;
 
@@ -60,9 +67,21 @@ void pcw_msg_error(const char *image, const char *dest, errcode_t err,
 void pcw_install_signals(void);
 void pcw_msg_conflict(const char *image, errcode_t err,
 		      const struct pcw_conflict *c);
+void pcw_msg_open(const struct pcw_control *ctl, errcode_t err,
+		  const struct pcw_conflict *c);
+
+/* The report could not be written (ERR): say where it was going. */
+void pcw_report_error(const struct pcw_control *ctl, int err);
 
 /* extract.c: -x and -R */
 int pcw_tree_main(const struct pcw_control *ctl, unsigned closed);
+
+/* list.c: --list */
+int pcw_list_main(const struct pcw_control *ctl);
+
+/* closeout.c: standard output's errors are the run's (atexit) */
+void pcw_close_stdout(void);
+void pcw_stdout_error(int err);		/* say it, once */
 
 /* options.c */
 int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl);
@@ -78,6 +97,8 @@ struct pcw_file_record {
 	uint64_t	extents;
 	const char	*status;	/* ok, partial, failed */
 	const char	*ftype;		/* trees: file, dir, ...; else NULL */
+	errcode_t	err;		/* why it failed, or 0 */
+	int		signal;		/* the signal that stopped it, or 0 */
 };
 /* The report to OUT (closed with it), or to its standard stream when NULL. */
 struct pcw_render *pcw_render_open(enum report_kind kind, FILE *out, int *err);
@@ -87,7 +108,8 @@ void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *rec);
 int pcw_render_close(struct pcw_render *r);
 
 /* quote.c: NAME as it goes into a message (see there) */
-const char *pcw_quote(const char *name);
+const char *pcw_quote(const char *name);	/* "NAME: ..." */
+const char *pcw_quote_always(const char *name);	/* "... 'NAME' ..." */
 
 /* host_files.c: the host files of a run, checked before the image is opened */
 unsigned pcw_occupy_std_fds(void);	/* bit N: descriptor N was closed */
@@ -95,20 +117,28 @@ unsigned pcw_occupy_std_fds(void);	/* bit N: descriptor N was closed */
 void pcw_host_files_usage_stderr(int argc, const char **argv);
 struct pcw_guard *pcw_host_files_guard(const struct pcw_control *ctl,
 				       unsigned closed);
-void pcw_host_files_source(struct pcw_guard *guard, const char *name, int fd);
+/* WHAT: "source", "archive"; NAME NULL: standard input */
+void pcw_host_files_source(struct pcw_guard *guard, const char *what,
+			   const char *name, int fd);
 FILE *pcw_host_files_report(const struct pcw_control *ctl,
 			    struct pcw_guard *guard);
 int pcw_host_files_undo(const struct pcw_control *ctl, struct pcw_guard *guard);
 void pcw_host_files_keep(void);
 void pcw_host_files_cleanup(void);
 
-/* progress.c: NULL (and every call a no-op) when stderr is not a terminal */
+/*
+ * progress.c: NULL (and every call a no-op) when stderr is not a terminal.
+ * One file at a time (start, page..., end), or a tree's entries (start with
+ * is_tree, entry and page..., end): entries and bytes done.
+ */
 struct pcw_progress;
-struct pcw_progress *pcw_progress_open(void);
+struct pcw_progress *pcw_progress_open(bool is_tree);
 void pcw_progress_start(struct pcw_progress *p, const char *file,
 			uint64_t total);
 void pcw_progress_page(struct pcw_progress *p, int64_t status);
 void pcw_progress_end(struct pcw_progress *p);
 void pcw_progress_close(struct pcw_progress *p);
+/* Before anything else goes to the terminal: take the bar off its line. */
+void pcw_progress_clear(void);
 
 #endif

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * quote.c: how a name is written into a message.
  *
@@ -8,6 +9,11 @@
  * it is written in double quotes with C escapes (\n, \t, \\, \", \ooo for
  * the other control bytes), as `ls --quoting-style=c-maybe` does.  Reading
  * back is unambiguous: a name written as it is never starts with '"'.
+ *
+ * That is for a name that begins a message ("pcwrite: IMAGE:DEST: ...").
+ * A name inside a sentence ("cannot open source 'x': ...") is always
+ * quoted, as coreutils does: in single quotes when it needs no escapes and
+ * holds no single quote, else in the double-quoted form above.
  */
 #include "config.h"
 
@@ -17,6 +23,21 @@
 
 #include "pcwrite_cmd.h"
 
+/*
+ * The results live until the fourth call (of either function) after this
+ * one: enough for the names of one message.
+ */
+static const char *keep(char *out)
+{
+	static char *ring[4];
+	static unsigned next;
+
+	free(ring[next]);
+	ring[next] = out;
+	next = (next + 1) % 4;
+	return out;
+}
+
 static bool needs_quotes(const unsigned char *p)
 {
 	for (; *p; p++)
@@ -25,30 +46,21 @@ static bool needs_quotes(const unsigned char *p)
 	return false;
 }
 
-/*
- * The result lives until the fourth call after this one: enough for the
- * names of one message.
- */
-const char *pcw_quote(const char *name)
+/* NAME in double quotes with C escapes. */
+static const char *c_quote(const char *name)
 {
-	static char *ring[4];
-	static unsigned next;
 	static const char esc[] = "\a\b\t\n\v\f\r";
 	static const char letter[] = "abtnvfr";
 	const unsigned char *p = (const unsigned char *)name;
 	char *out, *o;
 
-	if (!name)
-		return "(null)";
-	if (!needs_quotes(p))
-		return name;
 	out = malloc(4 * strlen(name) + 3);
 	if (!out)
 		return "(name not shown: out of memory)";
 	o = out;
 	*o++ = '"';
 	for (; *p; p++) {
-		const char *e = *p ? strchr(esc, *p) : NULL;
+		const char *e = strchr(esc, *p);
 
 		if (*p == '\\' || *p == '"') {
 			*o++ = '\\';
@@ -64,8 +76,29 @@ const char *pcw_quote(const char *name)
 	}
 	*o++ = '"';
 	*o = '\0';
-	free(ring[next]);
-	ring[next] = out;
-	next = (next + 1) % 4;
-	return out;
+	return keep(out);
+}
+
+const char *pcw_quote(const char *name)
+{
+	if (!name)
+		return "(null)";
+	if (!needs_quotes((const unsigned char *)name))
+		return name;
+	return c_quote(name);
+}
+
+const char *pcw_quote_always(const char *name)
+{
+	char *out;
+
+	if (!name)
+		return "(null)";
+	if (needs_quotes((const unsigned char *)name) || strchr(name, '\''))
+		return c_quote(name);
+	out = malloc(strlen(name) + 3);
+	if (!out)
+		return "(name not shown: out of memory)";
+	sprintf(out, "'%s'", name);
+	return keep(out);
 }

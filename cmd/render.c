@@ -1,8 +1,17 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * render.c: the report, as a text table (pages), one line a file (summary)
  * or JSON Lines (json).  Text goes to standard error by default, JSON to
  * standard output; --report-file sends either to a file.  File names are
- * quoted in text as in messages (quote.c), escaped in JSON strings.
+ * quoted in text as in messages (quote.c).
+ *
+ * Every JSON record is valid JSON in valid UTF-8, whatever the bytes of a
+ * name: a string field that is valid UTF-8 is written as it is (quotes,
+ * backslashes and control characters escaped); one that is not has each
+ * byte from 0x80 up written as \u00XX, and the record gains the field
+ * NAME_encoding: "latin1", so that the string's characters, all below
+ * U+0100, are the bytes (Python: rec["file"].encode("latin-1")).  An ASCII
+ * name's records are therefore the same as before the rule.
  */
 #include "config.h"
 
@@ -10,6 +19,7 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "pcwrite_cmd.h"
 
@@ -18,6 +28,8 @@ struct pcw_render {
 	FILE		*out;
 	bool		own;		/* opened here: close it */
 	bool		header_done;
+	bool		tty;		/* a terminal: the progress bar may be
+					   on it, take it off before a row */
 };
 
 struct pcw_render *pcw_render_open(enum report_kind kind, FILE *out, int *err)
@@ -39,24 +51,65 @@ struct pcw_render *pcw_render_open(enum report_kind kind, FILE *out, int *err)
 	} else {
 		r->out = kind == REPORT_JSON ? stdout : stderr;
 	}
+	r->tty = isatty(fileno(r->out));
 	return r;
 }
 
-/* A JSON string: quotes, backslashes and control bytes escaped. */
-static void json_string(FILE *out, const char *s)
+/*
+ * Is S valid UTF-8?  Strictly: no overlong forms, no surrogates, nothing
+ * past U+10FFFF (RFC 3629), as a strict JSON parser decodes it.
+ */
+static bool valid_utf8(const unsigned char *s)
 {
-	const unsigned char *p;
+	while (*s) {
+		unsigned c = *s, n, cp, min;
 
-	fputc('"', out);
-	for (p = (const unsigned char *)s; *p; p++) {
+		if (c < 0x80) {
+			s++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf) {
+			n = 1, cp = c & 0x1f, min = 0x80;
+		} else if (c >= 0xe0 && c <= 0xef) {
+			n = 2, cp = c & 0x0f, min = 0x800;
+		} else if (c >= 0xf0 && c <= 0xf4) {
+			n = 3, cp = c & 0x07, min = 0x10000;
+		} else {
+			return false;
+		}
+		for (s++; n; n--, s++) {
+			if ((*s & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (*s & 0x3f);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			return false;
+	}
+	return true;
+}
+
+/*
+ * ,"NAME":"VALUE" and, when VALUE is not valid UTF-8, ,"NAME_encoding":
+ * "latin1" with every byte from 0x80 up escaped (see the top).  The one
+ * way a string gets into a record.
+ */
+static void json_field(FILE *out, const char *name, const char *value)
+{
+	const unsigned char *p = (const unsigned char *)value;
+	bool bytes = !valid_utf8(p);
+
+	fprintf(out, ",\"%s\":\"", name);
+	for (; *p; p++) {
 		if (*p == '"' || *p == '\\')
 			fprintf(out, "\\%c", *p);
-		else if (*p < 0x20)
+		else if (*p < 0x20 || (bytes && *p >= 0x80))
 			fprintf(out, "\\u%04x", *p);
 		else
 			fputc(*p, out);
 	}
 	fputc('"', out);
+	if (bytes)
+		fprintf(out, ",\"%s_encoding\":\"latin1\"", name);
 }
 
 static const char *tf(unsigned v)
@@ -70,8 +123,8 @@ static void render_page(struct pcw_render *r, const char *file,
 	FILE *out = r->out;
 
 	if (r->kind == REPORT_JSON) {
-		fputs("{\"event\":\"page\",\"file\":", out);
-		json_string(out, file);
+		fputs("{\"event\":\"page\"", out);
+		json_field(out, "file", file);
 		fprintf(out, ",\"seq\":%" PRIu64 ",\"index\":%" PRIu64
 			",\"pos\":%" PRIu64 ",\"offset\":%u,\"bytes\":%u"
 			",\"copied\":%u,\"status\":%" PRId64
@@ -100,8 +153,8 @@ static void render_writeback(struct pcw_render *r, const char *file,
 			     const struct pcw_writeback_report *w)
 {
 	if (r->kind == REPORT_JSON) {
-		fputs("{\"event\":\"writeback\",\"file\":", r->out);
-		json_string(r->out, file);
+		fputs("{\"event\":\"writeback\"", r->out);
+		json_field(r->out, "file", file);
 		fprintf(r->out, ",\"lblk\":%" PRIu64 ",\"pblk\":%" PRIu64
 			",\"len\":%" PRIu64 ",\"overwrite\":%s}\n",
 			w->lblk, w->pblk, w->len, tf(w->overwrite));
@@ -118,6 +171,8 @@ void pcw_render_event(const struct pcw_event *ev, void *arg)
 
 	if (!r)
 		return;
+	if (r->tty)
+		pcw_progress_clear();
 	if (ev->type == PCW_EV_PAGE)
 		render_page(r, ev->file, &ev->u.page);
 	else if (ev->type == PCW_EV_WRITEBACK)
@@ -128,17 +183,36 @@ void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *f)
 {
 	if (!r)
 		return;
+	if (r->tty)
+		pcw_progress_clear();
 	if (r->kind == REPORT_JSON) {
-		fputs("{\"event\":\"file\",\"file\":", r->out);
-		json_string(r->out, f->file);
+		fputs("{\"event\":\"file\"", r->out);
+		json_field(r->out, "file", f->file);
 		if (f->ftype)
-			fprintf(r->out, ",\"ftype\":\"%s\"", f->ftype);
+			json_field(r->out, "ftype", f->ftype);
 		fprintf(r->out, ",\"bytes\":%" PRIu64 ",\"size\":%" PRIu64
-			",\"pages\":%" PRIu64 ",\"extents\":%" PRIu64
-			",\"status\":\"%s\"}\n", f->bytes, f->size, f->pages,
-			f->extents, f->status);
+			",\"pages\":%" PRIu64 ",\"extents\":%" PRIu64,
+			f->bytes, f->size, f->pages, f->extents);
+		json_field(r->out, "status", f->status);
+		if (f->err) {
+			char msg[64];
+			int e = pcw_error_errno(f->err);
+			const char *name = e ? strerrorname_np(e) : NULL;
+
+			json_field(r->out, "error", name ? name : "EIO");
+			if (f->signal) {
+				snprintf(msg, sizeof(msg), "stopped by SIG%s",
+					 sigabbrev_np(f->signal));
+				json_field(r->out, "message", msg);
+			} else {
+				json_field(r->out, "message",
+					   error_message(f->err));
+			}
+		}
+		fputs("}\n", r->out);
 	} else if (f->ftype && strcmp(f->ftype, "file")) {
-		fprintf(r->out, "%s: %s: %s\n", f->file, f->ftype, f->status);
+		fprintf(r->out, "%s: %s: %s\n", pcw_quote(f->file), f->ftype,
+			f->status);
 	} else {
 		fprintf(r->out, "%s: %" PRIu64 " bytes written, size %" PRIu64
 			", %" PRIu64 " pages, %" PRIu64 " extent%s: %s\n",

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * archive.c: the source side of -x and -R.  Entries and their data come
  * from libarchive: archive_read for archives (every format and filter it

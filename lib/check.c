@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * check.c: what pcw_fs_open checks before it lets anything be written: the
  * state and features of the filesystem, and that the metadata the allocator

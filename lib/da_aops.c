@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * da_aops.c: the delayed-allocation operations (ext4_da_aops), and the
  * block-level helpers both tables share (fs/buffer.c's __block_write_begin

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * dir.c: directories: look names up, add and remove them, without
  * rescanning (fs/ext4/namei.c in miniature).

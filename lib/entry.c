@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * entry.c: the filesystem side of -x and -R: an entry of a tree or an
  * archive into an inode under the run's directory.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * extents.c: logical to physical block mapping (ext4_map_blocks' two halves):
  * lookup for write_begin, insert for writeback.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * fs.c: opening an image, the refusals, the lock, and the final commit.
  *
@@ -143,6 +144,28 @@ static errcode_t lock_backing(pcw_fs *pfs, const struct stat *st,
 	return 0;
 }
 
+/*
+ * ext2fs_open2's error for IMAGE at OFFSET, as the caller should see it:
+ * libext2fs says "bad magic" or "short read" for anything that is not a
+ * filesystem, and an offset past the end of the image is neither.
+ */
+errcode_t pcw_open_error(const char *image, uint64_t offset, errcode_t err)
+{
+	blk64_t bytes;
+
+	if (err == EBUSY)
+		return PCW_ET_BUSY;
+	if (err != EXT2_ET_BAD_MAGIC && err != EXT2_ET_SHORT_READ &&
+	    err != EXT2_ET_UNEXPECTED_BLOCK_SIZE && err != EXT2_ET_SB_CSUM_INVALID)
+		return err;
+	if (offset && ext2fs_get_device_size2(image, 1, &bytes) == 0 &&
+	    offset >= bytes)
+		return PCW_ET_OFFSET_PAST_END;
+	if (err == EXT2_ET_SB_CSUM_INVALID)
+		return err;
+	return offset ? PCW_ET_NO_FS_AT_OFFSET : PCW_ET_NOT_EXT;
+}
+
 /* PATH from the root: the current directory's name in front of a relative one. */
 static char *absolute_path(const char *path)
 {
@@ -250,11 +273,14 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 			   &pfs->fs);
 	if (err) {
 		pfs->fs = NULL;
-		if (err == EXT2_ET_BAD_MAGIC || err == EXT2_ET_SHORT_READ ||
-		    err == EXT2_ET_UNEXPECTED_BLOCK_SIZE)
-			err = PCW_ET_NOT_EXT;
-		else if (err == EBUSY)
-			err = PCW_ET_BUSY;
+		err = pcw_open_error(image, params->image_offset, err);
+		goto fail;
+	}
+	/* A filesystem larger than its partition would write into the next. */
+	if (params->image_size &&
+	    ext2fs_blocks_count(pfs->fs->super) >
+	    params->image_size / pfs->fs->blocksize) {
+		err = PCW_ET_FS_PAST_PARTITION;
 		goto fail;
 	}
 	err = check_devices(pfs, &st, &image_id, params->image_offset);

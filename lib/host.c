@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * host.c: which host names reach the same bytes, and which block devices
  * are mounted or held over them.

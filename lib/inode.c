@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * inode.c: making inodes of every kind, linking and unlinking them.
  *

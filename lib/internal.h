@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * internal.h: libpcwrite's private structures, shared by lib/ only.
  *
@@ -14,6 +15,9 @@
 #include "pcwrite.h"
 
 #define PCW_MAGIC_FS		0x70637766	/* "pcwf" */
+
+/* fs.c: ext2fs_open2's error for IMAGE at OFFSET, as callers see it */
+errcode_t pcw_open_error(const char *image, uint64_t offset, errcode_t err);
 #define PCW_MAGIC_MAPPING	0x7063776d	/* "pcwm" */
 
 /* The smallest piece writeback writes a stream in (at most 64 a 256 MiB). */

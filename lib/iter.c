@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * iter.c: struct pcw_iter, the source of a write (the kernel's iov_iter).
  *

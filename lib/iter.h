@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /* iter.h: struct pcw_iter, private to lib/. */
 #ifndef PCW_ITER_H
 #define PCW_ITER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * mapping.c: the page cache of one inode (struct address_space).
  *

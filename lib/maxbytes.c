@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * maxbytes.c: the largest file the kernel accepts (fs/ext4/super.c's
  * ext4_max_size() for extent files, ext4_max_bitmap_size() for block-mapped

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * namei.c: path resolution inside the image, parents, create; opening a
  * file for writing (truncate itself is in truncate.c).

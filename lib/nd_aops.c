@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * nd_aops.c: the operations of ext4 mounted with nodelalloc (ext4_aops):
  * write_begin allocates the page's new blocks at once; the data follows at

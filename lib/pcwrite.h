@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * pcwrite.h: the public interface of libpcwrite.
  *
@@ -11,6 +12,16 @@
  * A run goes:  pcw_fs_open -> pcw_dest_lookup (every DEST, before any write)
  *   -> pcw_fs_begin_write -> for each file: pcw_mapping_open,
  *   pcw_perform_write, pcw_mapping_finish, pcw_mapping_free -> pcw_fs_close.
+ *
+ * Installed as <pcwrite/pcwrite.h>, with its error table <pcwrite/pcw_err.h>;
+ * `pkg-config --cflags --libs pcwrite` gives the flags; libpcwrite(3) is
+ * the manual.
+ *
+ * ABI: the soname is libpcwrite.so.0 and there is no ABI stability before
+ * 1.0.  Until then a release may grow the structures callers allocate
+ * (pcw_open_params, pcw_file_params, ...: always memset them to 0 before
+ * filling them in) and change what is here; such a release changes the
+ * soname only from 1.0 on.  Rebuild against each release.
  */
 #ifndef PCWRITE_H
 #define PCWRITE_H
@@ -146,6 +157,8 @@ struct pcw_conflict {
 struct pcw_open_params {
 	int		flags;		/* PCW_OPEN_* */
 	uint64_t	image_offset;	/* byte offset of the filesystem in IMAGE */
+	uint64_t	image_size;	/* bytes from image_offset the filesystem
+					   may use (its partition); 0: all */
 	int64_t		now;		/* timestamps; -1: the current time */
 	/*
 	 * Keep an e2undo file, or NULL.  UNDO_FD is that file as
@@ -439,6 +452,55 @@ errcode_t pcw_tree_add(struct pcw_tree *t, const struct pcw_entry *entry,
 		       struct pcw_iter *data, struct pcw_entry_result *res);
 /* Set the directories' times, after their children; free T. */
 errcode_t pcw_tree_close(struct pcw_tree *t);
+
+/* ---- reading: the names in a directory (list.c) ---------------------------------- */
+
+struct pcw_list_params {
+	uint64_t	image_offset;	/* byte offset of the filesystem in IMAGE */
+};
+
+/* One name of the directory (not "." or ".."); non-zero stops the listing. */
+typedef errcode_t (*pcw_list_fn)(void *arg, const char *name, size_t len,
+				 enum pcw_ftype type);
+
+/*
+ * Call FN for every name in directory DIR (an absolute path, resolved as a
+ * DEST is, symlinks followed, the last one too) of the filesystem in IMAGE,
+ * in the directory's own order.  Read-only: no lock, no write, none of the
+ * refusals a write makes (a mounted image is listed).  P may be NULL.
+ * Returns ENOENT, ENOTDIR, PCW_ET_SYMLINK_LOOP, FN's error, or what opening
+ * the image gives (PCW_ET_NOT_EXT, PCW_ET_OFFSET_PAST_END, ...).
+ */
+errcode_t pcw_list_dir(const char *image, const struct pcw_list_params *p,
+		       const char *dir, pcw_list_fn fn, void *arg);
+
+/* ---- partitions: where a filesystem starts in a disk image (partition.c) -------- */
+
+struct pcw_partition {
+	uint64_t	start;		/* byte offset in the disk image */
+	uint64_t	size;		/* bytes */
+};
+
+/*
+ * Partition NUMBER of the MBR or GPT partition table of IMAGE (a disk image
+ * or a whole-disk block device), numbered as the kernel numbers them: 1-4
+ * primary, 5 on logical (MBR), 1 on (GPT).  Read with libblkid.  Returns
+ * PCW_ET_NO_PARTITION_TABLE, PCW_ET_NO_PARTITION (an extended partition
+ * too: it holds no filesystem), or errno.  Pass start and size as
+ * pcw_open_params' image_offset and image_size.
+ */
+errcode_t pcw_partition_find(const char *image, unsigned number,
+			     struct pcw_partition *part);
+
+/* ---- errors ------------------------------------------------------------------------ */
+
+/*
+ * The errno value CODE stands for: itself for an errno value; for
+ * libpcwrite's and libext2fs's codes, what the kernel returns for the same
+ * condition (PCW_ET_NO_PARENT is ENOENT, PCW_ET_CORRUPT EUCLEAN, ...); EIO
+ * for the rest.  error_message(CODE) has the words.
+ */
+int pcw_error_errno(errcode_t code);
 
 /* ---- signals ------------------------------------------------------------------- */
 

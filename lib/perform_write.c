@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * perform_write.c: generic_perform_write(), the buffered write loop.
  *

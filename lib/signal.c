@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * signal.c: fatal_signal_pending() for a process.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * truncate.c: free every block of a file (the shell's '>' on an existing
  * file), for extent and block-mapped files alike.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * writeback.c: ext4_writepages() and mpage_map_and_submit_extent().
  *

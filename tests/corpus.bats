@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # corpus.bats: pcwrite against e2fsprogs' corrupted test images.
 #
 # The images live outside the project (../shared/corpus/e2fsprogs-tests,

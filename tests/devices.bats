@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # devices.bats: IMAGE as a block device (loop devices over image files):
 # writing through the device, refusing a mounted one, and --image-offset on
 # the device of a partitioned disk.  Every test skips where loop devices do
@@ -137,6 +138,15 @@ wait_for_node() {
 
 # ---- one filesystem, one writer, whatever its name ---------------------------
 
+# holds_lock PID FILE: PID holds a flock(2) on FILE, as /proc/locks says.
+holds_lock() {
+	local ino
+	ino=$(stat -L -c %i "$2") || return 1
+	awk -v pid="$1" -v ino="$ino" '
+		$2 == "FLOCK" && $5 == pid && $6 ~ (":" ino "$") { found = 1 }
+		END { exit !found }' /proc/locks
+}
+
 # start_blocked ARGS...: run pcwrite in the background on a FIFO that stays
 # open and empty, so that it holds its locks until release_blocked.
 start_blocked() {
@@ -146,10 +156,17 @@ start_blocked() {
 	exec 8<>"$FIFO"
 	"$PCWRITE" "$@" <"$FIFO" 8>&- &
 	BLOCKED=$!
-	# until it holds the O_EXCL or flock of its IMAGE
-	local target=${*: -2:1} _
-	for _ in $(seq 50); do
-		flock -n "$target" true 2>/dev/null || return 0
+	# Until it holds the flock of its IMAGE and, for a loop device, of the
+	# backing file.  Watched in /proc/locks: a probing `flock -n IMAGE`
+	# would hold the lock for a moment and could be what pcwrite meets.
+	local target=${*: -2:1} backing= _
+	[ -b "$target" ] && backing=$(losetup -n -O BACK-FILE "$target" 2>/dev/null)
+	for _ in $(seq 100); do
+		if holds_lock "$BLOCKED" "$target" &&
+		   { [ -z "$backing" ] || holds_lock "$BLOCKED" "$backing"; }; then
+			return 0
+		fi
+		kill -0 "$BLOCKED" 2>/dev/null || return 1
 		sleep 0.1
 	done
 	return 1

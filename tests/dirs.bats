@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # dirs.bats: names into directories: indexed (htree) and linear directories
 # grown the way the kernel grows them, inline directories moved into a
 # block, and every failure on the way (a full index, no space, no inodes)

@@ -1,10 +1,12 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # docs.bats: the options, the man page and the shell completions stay in
 # sync (as util-linux's tools/checkmanpage.sh and checkcompletion.sh), and
 # --help, --version, --usage and a bad option behave as CLI.md says.
 bats_require_minimum_version 1.5.0
 
 load test_helper
+load complete_helper
 
 setup() {
 	SRCDIR=${PCW_SRCDIR:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)}
@@ -89,19 +91,14 @@ assert_all_short() {
 }
 
 # bash_complete WORD...: COMPREPLY of _pcwrite for the command line WORD...
-# (the last word is the one being completed), one a line.
+# (the last word is the one being completed; "=" a word of its own, as
+# readline splits "--report=js"), one a line.
 bash_complete() {
-	bash --norc --noprofile -c '
-		source "$1" || exit 1
-		shift
-		COMP_WORDS=("$@")
-		COMP_CWORD=$((${#COMP_WORDS[@]} - 1))
-		COMP_LINE="$*"
-		COMP_POINT=${#COMP_LINE}
-		COMPREPLY=()
-		_pcwrite pcwrite "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD - 1]}"
-		printf "%s\n" "${COMPREPLY[@]}"
-	' bash_complete "$BASHCOMP" "$@"
+	local line="$*"
+	line=${line// = /=}
+	line=${line% =}
+	[[ " $* " == *" = " ]] && line+="="
+	bash_complete_line "$line"
 }
 
 # --- the command line ---------------------------------------------------
@@ -121,15 +118,68 @@ bash_complete() {
 	[ "$output" = "$help" ]
 }
 
-@test "--version and -V print 'pcwrite VERSION' and exit 0" {
+@test "--version and -V print 'pcwrite VERSION', the copyright and the licence, GNU style" {
 	local opt
 	for opt in --version -V; do
 		run -0 --separate-stderr "$PCWRITE" "$opt"
 		echo "$opt: '$output' stderr '$stderr'"
 		[ -z "$stderr" ]
-		[ "${#lines[@]}" -eq 1 ]
-		[[ "$output" =~ ^pcwrite\ [0-9]+(\.[0-9]+)+([-.~+][[:alnum:].~+-]*)?$ ]]
+		[ "${#lines[@]}" -eq 5 ]
+		[[ "${lines[0]}" =~ ^pcwrite\ [0-9]+(\.[0-9]+)+([-.~+][[:alnum:].~+-]*)?$ ]]
+		[[ "${lines[1]}" =~ ^Copyright\ \(C\)\ [0-9]{4}\ The\ pcwrite\ authors\.$ ]]
+		[ "${lines[2]}" = "License GPLv2+: GNU GPL version 2 or later <https://gnu.org/licenses/old-licenses/gpl-2.0.html>." ]
+		[ "${lines[3]}" = "This is free software: you are free to change and redistribute it." ]
+		[ "${lines[4]}" = "There is NO WARRANTY, to the extent permitted by law." ]
 	done
+}
+
+@test "--help: the usage, a one-line description, the options, a bug-report line" {
+	run -0 --separate-stderr "$PCWRITE" --help
+	[ -z "$stderr" ]
+	local i=1
+	while [[ "${lines[i]}" == "  or:  pcwrite "* ]]; do
+		i=$((i + 1))
+	done
+	echo "after the usage: '${lines[i]}'"
+	[ "${lines[i]}" = "Write files into an ext2, ext3 or ext4 image without mounting it." ]
+	[[ "${lines[-1]}" =~ ^Report\ bugs\ to:\ \<[^@\ ]+@[^@\ ]+\>$ ]]
+	# the NAME line of the man page says the same
+	grep -qxF 'pcwrite \- write files into an ext2, ext3 or ext4 image without mounting it' "$MANPAGE"
+}
+
+@test "one bug address, one version, one copyright: --help, --version, the man pages, configure" {
+	local addr version year page
+	addr=$("$PCWRITE" --help | sed -n 's/^Report bugs to: <\(.*\)>$/\1/p')
+	version=$("$PCWRITE" --version | sed -n '1s/^pcwrite //p')
+	year=$("$PCWRITE" --version | sed -n 's/^Copyright (C) \([0-9]*\) .*/\1/p')
+	echo "address '$addr' version '$version' year '$year'"
+	[ -n "$addr" ] && [ -n "$version" ] && [ -n "$year" ]
+	grep -qF "AC_INIT([pcwrite], [$version], [$addr]" "$SRCDIR/configure.ac"
+	for page in "$MANPAGE" "$SRCDIR/man/libpcwrite.3"; do
+		echo "$page"
+		grep -qE "^\.TH [A-Z]+ [0-9] \"[0-9-]+\" \"pcwrite $version\"" "$page"
+		grep -qxF ".MT $addr" "$page"
+		grep -qF "Copyright \\(co $year The pcwrite authors." "$page"
+		grep -qF 'GNU GPL version 2 or later' "$page"
+	done
+}
+
+@test "every source file has an SPDX licence line, GPL-2.0-or-later, and COPYING is the GPL 2" {
+	git -C "$SRCDIR" rev-parse --git-dir >/dev/null 2>&1 ||
+		skip "not a git checkout: no list of the source files"
+	local f missing=()
+	while IFS= read -r f; do
+		case $f in
+		COPYING | lib/libpcwrite.sym) continue ;;  # the licence; a symbol list
+		esac
+		[ -f "$SRCDIR/$f" ] || continue
+		head -n 3 "$SRCDIR/$f" | grep -qF 'SPDX-License-Identifier: GPL-2.0-or-later' ||
+			missing+=("$f")
+	done < <(git -C "$SRCDIR" ls-files)
+	echo "no SPDX line in the first 3 lines: ${missing[*]}"
+	[ "${#missing[@]}" -eq 0 ]
+	head -n 2 "$SRCDIR/COPYING" | grep -q 'GNU GENERAL PUBLIC LICENSE'
+	sed -n 2p "$SRCDIR/COPYING" | grep -q 'Version 2, June 1991'
 }
 
 @test "--usage prints a brief usage on stdout and exits 0" {
@@ -201,11 +251,47 @@ bash_complete() {
 	[ -z "$stderr" ]
 }
 
+# The sections of a manual page, in man-pages(7)'s order.
+MAN_SECTIONS='NAME|LIBRARY|SYNOPSIS|CONFIGURATION|DESCRIPTION|OPTIONS|EXIT STATUS|RETURN VALUE|ERRORS|ENVIRONMENT|FILES|VERSIONS|ATTRIBUTES|STANDARDS|NOTES|CAVEATS|BUGS|EXAMPLES|AUTHORS|REPORTING BUGS|COPYRIGHT|SEE ALSO'
+
+# sections_in_order PAGE: every .SH of PAGE is one of MAN_SECTIONS, in order.
+sections_in_order() {
+	local page=$1 sh rank last=-1 k
+	local -a known
+	IFS='|' read -ra known <<<"$MAN_SECTIONS"
+	while IFS= read -r sh; do
+		sh=${sh#.SH }
+		sh=${sh//\"/}
+		rank=-1
+		for k in "${!known[@]}"; do
+			[ "${known[k]}" = "$sh" ] && rank=$k
+		done
+		if [ "$rank" -lt 0 ]; then
+			echo "$page: section '$sh' is not one of man-pages(7)'s" >&2
+			return 1
+		fi
+		if [ "$rank" -le "$last" ]; then
+			echo "$page: section '$sh' is out of man-pages(7)'s order" >&2
+			return 1
+		fi
+		last=$rank
+	done < <(grep '^\.SH ' "$page")
+}
+
+@test "the man pages' sections are man-pages(7)'s, in its order" {
+	sections_in_order "$MANPAGE"
+	sections_in_order "$SRCDIR/man/libpcwrite.3"
+}
+
 @test "the man page has the sections CLI.md's contract needs" {
 	local s missing=()
-	for s in NAME SYNOPSIS DESCRIPTION OPTIONS '"WRITE PATH"' REPORT \
-		 '"EXIT STATUS"' ENVIRONMENT EXAMPLES '"SEE ALSO"'; do
+	for s in NAME SYNOPSIS DESCRIPTION OPTIONS '"EXIT STATUS"' ENVIRONMENT \
+		 BUGS EXAMPLES '"REPORTING BUGS"' COPYRIGHT '"SEE ALSO"'; do
 		grep -qxF ".SH $s" "$MANPAGE" || missing+=("$s")
+	done
+	for s in '"Trees and archives"' '"Write path"' '"The report"' \
+		 '"What pcwrite refuses"' '"Names in messages"'; do
+		grep -qxF ".SS $s" "$MANPAGE" || missing+=("$s")
 	done
 	echo "missing sections: ${missing[*]}"
 	[ "${#missing[@]}" -eq 0 ]
@@ -216,8 +302,10 @@ bash_complete() {
 # --- the bash completion ----------------------------------------------------
 
 @test "the bash completion sources cleanly and registers _pcwrite" {
+	[ -r "$BASH_COMPLETION_MAIN" ] || skip "bash-completion not installed"
 	run -0 --separate-stderr bash --norc --noprofile -c \
-		'source "$1" && complete -p pcwrite' bash "$BASHCOMP"
+		'source "$1" && source "$2" && complete -p pcwrite' bash \
+		"$BASH_COMPLETION_MAIN" "$BASHCOMP"
 	echo "stdout '$output' stderr '$stderr'"
 	[ -z "$stderr" ]
 	[ "$output" = "complete -F _pcwrite pcwrite" ]
@@ -246,14 +334,11 @@ bash_complete() {
 	[ "$output" = "summary" ]
 }
 
-@test "bash: files for IMAGE, SOURCE and --report-file; nothing for DEST" {
+@test "bash: host files for IMAGE, SOURCE and --report-file" {
 	cd "$BATS_TEST_TMPDIR"
 	touch disk.img data.bin
 	run -0 bash_complete pcwrite dis
 	[ "$output" = "disk.img" ]
-	run -0 bash_complete pcwrite disk.img ''
-	echo "DEST offered: '$output'"
-	[ -z "$output" ]
 	run -0 bash_complete pcwrite -p disk.img /dir da
 	[ "$output" = "data.bin" ]
 	run -0 bash_complete pcwrite --report-file = dat

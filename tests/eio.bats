@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # eio.bats: a data write that fails at writeback (tests/eio_shim.c) leaves a
 # file that holds exactly what was committed: no block is mapped before its
 # data is on disk, and i_size never covers data that is not there.  Every

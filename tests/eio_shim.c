@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * eio_shim.c: an LD_PRELOAD fault injector for the tests.
  *

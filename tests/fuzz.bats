@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # fuzz.bats: a short, fixed-seed run of tests/fuzz/run (hostile images:
 # damaged metadata of small populated images, pcwrite under a timeout).
 # The bars: no crash, no hang, no image e2fsck -fn passed before and fails

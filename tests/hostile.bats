@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # hostile.bats: a hostile environment.  Closed standard descriptors, host
 # files that are the image under another name, a device whose final fsync
 # fails, names with control bytes, undo files that cannot be made.  Every
@@ -74,7 +75,7 @@ without_stdin() { "$PCWRITE" "$@" <&-; }
 
 @test "closed standard input named as /dev/stdin: usage error, not an empty file" {
 	run -2 --separate-stderr without_stdin "$IMG" /f /dev/stdin
-	one_line "/dev/stdin: names standard input, which was closed"
+	one_line "^pcwrite: source '/dev/stdin': names standard input, which was closed$"
 	untouched
 	no_file /f
 }
@@ -107,13 +108,13 @@ without_stdin() { "$PCWRITE" "$@" <&-; }
 	ln "$IMG" "$BATS_TEST_TMPDIR/hardlink"
 	for src in "$IMG" "$BATS_TEST_TMPDIR/symlink" "$BATS_TEST_TMPDIR/hardlink"; do
 		run -2 --separate-stderr "$PCWRITE" "$IMG" /f "$src"
-		one_line "^pcwrite: $src: names the image being written$"
+		one_line "^pcwrite: source '$src': names the image being written$"
 	done
 	run -2 --separate-stderr "$PCWRITE" "$IMG" /f /proc/self/fd/7 7<"$IMG"
-	one_line "/proc/self/fd/7: names the image being written"
+	one_line "^pcwrite: source '/proc/self/fd/7': names the image being written$"
 	# among several sources too, before anything is written
 	run -2 --separate-stderr "$PCWRITE" "$IMG" /d "$BATS_TEST_TMPDIR/data" "$BATS_TEST_TMPDIR/hardlink"
-	one_line "hardlink: names the image being written"
+	one_line "hardlink': names the image being written$"
 	untouched
 }
 
@@ -129,7 +130,7 @@ without_stdin() { "$PCWRITE" "$@" <&-; }
 	run -2 --separate-stderr "$PCWRITE" "$IMG" /f <"$IMG"
 	one_line "^pcwrite: standard input: names the image being written$"
 	run -2 --separate-stderr "$PCWRITE" "$IMG" /f /dev/stdin <"$IMG"
-	one_line "^pcwrite: /dev/stdin: names the image being written$"
+	one_line "^pcwrite: source '/dev/stdin': names the image being written$"
 	untouched
 }
 
@@ -156,14 +157,14 @@ stderr_into_image() { "$PCWRITE" "$@" 2>>"$IMG"; }
 	ln -s "$IMG" "$BATS_TEST_TMPDIR/symlink"
 	for rep in "$IMG" "$BATS_TEST_TMPDIR/symlink"; do
 		run -2 --separate-stderr "$PCWRITE" -r json --report-file="$rep" "$IMG" /f <"$BATS_TEST_TMPDIR/data"
-		one_line "^pcwrite: $rep: names the image being written \(--report-file\)$"
+		one_line "^pcwrite: report file '$rep': names the image being written$"
 	done
 	untouched
 }
 
 @test "--undo that is the image: refused, the image neither unlinked nor changed" {
 	run -2 --separate-stderr "$PCWRITE" --undo="$IMG" "$IMG" /f <"$BATS_TEST_TMPDIR/data"
-	one_line "^pcwrite: $IMG: names the image being written \(--undo\)$"
+	one_line "^pcwrite: undo file '$IMG': names the image being written$"
 	untouched
 }
 
@@ -175,7 +176,7 @@ json_into_source() {
 	mkdata "$BATS_TEST_TMPDIR/src" 5000
 	cp "$BATS_TEST_TMPDIR/src" "$BATS_TEST_TMPDIR/src.before"
 	run -2 --separate-stderr "$PCWRITE" -r json --report-file="$BATS_TEST_TMPDIR/src" "$IMG" /f "$BATS_TEST_TMPDIR/src"
-	one_line "src: names a SOURCE of this run \(--report-file\)$"
+	one_line "^pcwrite: report file '.*/src': names a SOURCE of this run$"
 	cmp "$BATS_TEST_TMPDIR/src" "$BATS_TEST_TMPDIR/src.before"
 	# standard input as the SOURCE and the JSON report into the same file
 	run -2 --separate-stderr json_into_source
@@ -186,12 +187,12 @@ json_into_source() {
 
 @test "--undo that is the --report-file: refused, neither file left behind" {
 	run -2 --separate-stderr "$PCWRITE" -r json --report-file="$BATS_TEST_TMPDIR/u" --undo="$BATS_TEST_TMPDIR/u" "$IMG" /f <"$BATS_TEST_TMPDIR/data"
-	one_line "u: names the report file of this run \(--undo\)$"
+	one_line "^pcwrite: undo file '.*/u': names the report file of this run$"
 	[ ! -e "$BATS_TEST_TMPDIR/u" ]
 	# the report file through a dangling symlink, the undo file its target
 	ln -s "$BATS_TEST_TMPDIR/target" "$BATS_TEST_TMPDIR/dangling"
 	run -2 --separate-stderr "$PCWRITE" -r json --report-file="$BATS_TEST_TMPDIR/dangling" --undo="$BATS_TEST_TMPDIR/target" "$IMG" /f <"$BATS_TEST_TMPDIR/data"
-	one_line "target: names the report file of this run \(--undo\)$"
+	one_line "^pcwrite: undo file '.*/target': names the report file of this run$"
 	untouched
 }
 
@@ -199,9 +200,9 @@ json_into_source() {
 	kernel_available || skip "no root or loop devices"
 	loop=$(attach "$IMG" -r) || skip "losetup failed"
 	run -2 --separate-stderr "$PCWRITE" "$IMG" /f "$loop"
-	one_line "^pcwrite: $loop: names the image being written$"
+	one_line "^pcwrite: source '$loop': names the image being written$"
 	run -2 --separate-stderr "$PCWRITE" -r json --report-file="$loop" "$IMG" /f <"$BATS_TEST_TMPDIR/data"
-	one_line "^pcwrite: $loop: names the image being written \(--report-file\)$"
+	one_line "^pcwrite: report file '$loop': names the image being written$"
 	untouched
 }
 
@@ -246,7 +247,7 @@ fsync_fails_from_each_call() {
 	run -1 --separate-stderr "$PCWRITE" "$IMG" $'/no\ndir/f' "$BATS_TEST_TMPDIR/data"
 	one_line '"/no\\ndir/f": parent directory does not exist'
 	run -1 --separate-stderr "$PCWRITE" "$IMG" /f "$BATS_TEST_TMPDIR/$(printf 'tab\there\nnl')"
-	one_line '"[^"]*/tab\\there\\nnl": No such file or directory$'
+	one_line '^pcwrite: cannot open source "[^"]*/tab\\there\\nnl": No such file or directory$'
 	run -1 --separate-stderr "$PCWRITE" "$BATS_TEST_TMPDIR/$(printf 'img\033[2J')" /f "$BATS_TEST_TMPDIR/data"
 	one_line '"[^"]*/img\\033\[2J": No such file or directory$'
 	fsck_clean "$IMG"
@@ -270,22 +271,22 @@ fsync_fails_from_each_call() {
 
 @test "--undo in a missing directory: one line, exit 1, no crash, image untouched" {
 	run -1 --separate-stderr "$PCWRITE" --undo="$BATS_TEST_TMPDIR/no/such/u" "$IMG" /f "$BATS_TEST_TMPDIR/data"
-	one_line "^pcwrite: $BATS_TEST_TMPDIR/no/such/u: No such file or directory \(--undo\)$"
+	one_line "^pcwrite: cannot open undo file '$BATS_TEST_TMPDIR/no/such/u': No such file or directory$"
 	untouched
 }
 
 @test "an existing --undo file is refused, exit 2, and kept as it was" {
 	printf 'precious\n' >"$BATS_TEST_TMPDIR/u"
 	run -2 --separate-stderr "$PCWRITE" --undo="$BATS_TEST_TMPDIR/u" "$IMG" /f "$BATS_TEST_TMPDIR/data"
-	one_line "u: undo file exists; remove it or name a new one \(--undo\)$"
+	one_line "^pcwrite: undo file '.*/u': file exists; remove it or name a new one$"
 	[ "$(cat "$BATS_TEST_TMPDIR/u")" = precious ]
 	# a directory, or a symlink (dangling: its target is not created)
 	mkdir "$BATS_TEST_TMPDIR/dir"
 	run -2 --separate-stderr "$PCWRITE" --undo="$BATS_TEST_TMPDIR/dir" "$IMG" /f "$BATS_TEST_TMPDIR/data"
-	one_line "dir: undo file exists"
+	one_line "^pcwrite: undo file '.*/dir': file exists"
 	ln -s "$BATS_TEST_TMPDIR/target" "$BATS_TEST_TMPDIR/link"
 	run -2 --separate-stderr "$PCWRITE" --undo="$BATS_TEST_TMPDIR/link" "$IMG" /f "$BATS_TEST_TMPDIR/data"
-	one_line "link: undo file exists"
+	one_line "^pcwrite: undo file '.*/link': file exists"
 	[ ! -e "$BATS_TEST_TMPDIR/target" ]
 	untouched
 }

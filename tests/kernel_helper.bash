@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # kernel_helper.bash: the kernel as an oracle, for suites that look at
 # whole trees: mount an image (read-only, or read-write to have the kernel
 # make a fixture), and always unmount and detach in teardown.

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # kill9.bats: pcwrite killed with SIGKILL, which it cannot catch.  The
 # README's promise: the image is marked not clean, `e2fsck -fy` repairs it,
 # and every file reported done before the kill is intact.

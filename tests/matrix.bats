@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # matrix.bats: every write mode on every filesystem variant (issue 3), then
 # the cases that only some variants have: inline files, unwritten extents,
 # sub-page holes, --sparse, quota.

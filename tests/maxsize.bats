@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # maxsize.bats: writes stop at the kernel's largest file size
 # (ext4_max_bitmap_size for block-mapped files, ext4_max_size for extent
 # files), as generic_write_checks stops them: a write starting below the

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # refuse.bats: every refusal is one line, a documented exit status, and an
 # image that is byte-identical afterwards.
 
@@ -187,7 +188,7 @@ refused() {
 @test "a missing host SOURCE is an error and the image is untouched" {
 	cp "$IMG" "$BATS_TEST_TMPDIR/before"
 	run -1 --separate-stderr "$PCWRITE" "$IMG" /f "$BATS_TEST_TMPDIR/nonexistent"
-	[[ "$stderr" =~ ^pcwrite:\ .*nonexistent:\ No\ such\ file\ or\ directory$ ]]
+	[[ "$stderr" =~ ^pcwrite:\ cannot\ open\ source\ \'.*nonexistent\':\ No\ such\ file\ or\ directory$ ]]
 	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
 }
 

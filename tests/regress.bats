@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # regress.bats: failures a review reproduced on real images, kept fixed.
 # Each ends with e2fsck -fn and a read-back.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # signals.bats: SIGINT, SIGTERM, SIGHUP and SIGPIPE stop the loop at the next
 # page; what was read is committed, the exit status is 128+N, and the file
 # holds exactly the bytes committed.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # test_helper.bash: shared setup for pcwrite's bats suites.
 #
 # Every write is read back only through tools pcwrite did not write:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * test_perform_write.c: the parts of lib/ easier to test alone: the loop's
  * short-copy retry (reached with a fault-injecting iterator, as no healthy

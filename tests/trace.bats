@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # trace.bats: the model against the kernel, through the kernel's own ext4
 # tracepoints (DESIGN.md, "Oracles").  Each test writes the same data into
 # two copies of one image: the kernel through a loop mount with one write()

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
 # trace_helper.bash: the kernel's own trace of a write, for trace.bats.
 #
 # The oracle (DESIGN.md, "Oracles"): write the same data into an identical

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """treecmp.py SRC DST [--no-xattrs] [--no-owner] [--no-times] [--no-nsec]
                      [--no-special]
 Compare, entry by entry, the tree under DST (a kernel mount of an image)

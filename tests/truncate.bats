@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # truncate.bats: rewriting a file frees each of its clusters once, whatever
 # the shape of its extent tree or indirect blocks; a damaged file is refused
 # with nothing freed.

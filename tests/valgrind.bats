@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # valgrind.bats: the core cases under valgrind memcheck.  Any invalid
 # access, use of uninitialised memory, or definite/indirect leak makes
 # valgrind exit 99, and the test fails; the exit status pcwrite itself

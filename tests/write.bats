@@ -1,4 +1,5 @@
 #!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
 # write.bats: the central job: data into a default ext4 image, read back by
 # debugfs, e2fsck and the kernel.
 

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * errors.c: the errno value an error code stands for.
+ *
+ * libpcwrite returns errno values, libext2fs codes and its own (pcw_err.et).
+ * A report that a script reads names an error by its errno ("ENOSPC"), as
+ * the kernel would have returned it for the same condition on a mounted
+ * filesystem: a missing parent is ENOENT, a name over 255 bytes
+ * ENAMETOOLONG, a corrupt filesystem EUCLEAN (the kernel's EFSCORRUPTED),
+ * a path leaving the tree EXDEV (openat2's RESOLVE_BENEATH).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <ext2fs/ext2_err.h>
+
+#include "internal.h"
+
+static const struct {
+	errcode_t	code;
+	int		errnum;
+} errnos[] = {
+	{ PCW_ET_MAGIC_FS,		EINVAL },
+	{ PCW_ET_MAGIC_MAPPING,		EINVAL },
+	{ PCW_ET_LOCKED,		EWOULDBLOCK },
+	{ PCW_ET_MOUNTED,		EBUSY },
+	{ PCW_ET_BUSY,			EBUSY },
+	{ PCW_ET_NOT_EXT,		EINVAL },
+	{ PCW_ET_NEEDS_RECOVERY,	EUCLEAN },
+	{ PCW_ET_HAS_ERRORS,		EUCLEAN },
+	{ PCW_ET_NOT_CLEAN,		EUCLEAN },
+	{ PCW_ET_ORPHANS,		EUCLEAN },
+	{ PCW_ET_READONLY_FS,		EROFS },
+	{ PCW_ET_QUOTA,			EOPNOTSUPP },
+	{ PCW_ET_UNSUPP_FEATURE,	EOPNOTSUPP },
+	{ PCW_ET_RELATIVE_PATH,		EINVAL },
+	{ PCW_ET_NO_PARENT,		ENOENT },
+	{ PCW_ET_NOT_DIR,		ENOTDIR },
+	{ PCW_ET_IS_DIR,		EISDIR },
+	{ PCW_ET_DEST_SYMLINK,		ELOOP },	/* O_NOFOLLOW */
+	{ PCW_ET_NOT_REGULAR,		EINVAL },
+	{ PCW_ET_NAME_TOO_LONG,		ENAMETOOLONG },
+	{ PCW_ET_SYMLINK_LOOP,		ELOOP },
+	{ PCW_ET_EXISTS,		EEXIST },
+	{ PCW_ET_NO_INODES,		ENOSPC },
+	{ PCW_ET_UNSUPP_INODE,		EOPNOTSUPP },
+	{ PCW_ET_BAD_PAGE_SIZE,		EINVAL },
+	{ PCW_ET_FILE_TOO_BIG,		EFBIG },
+	{ PCW_ET_CORRUPT,		EUCLEAN },
+	{ PCW_ET_DIR_INDEX_FULL,	ENOSPC },
+	{ PCW_ET_NEW_SYMLINK,		ELOOP },	/* RESOLVE_NO_SYMLINKS */
+	{ PCW_ET_END,			0 },
+	{ PCW_ET_DOTDOT,		EXDEV },	/* RESOLVE_BENEATH */
+	{ PCW_ET_ARCHIVE,		EIO },
+	{ PCW_ET_SIZE_MISMATCH,		EIO },
+	{ PCW_ET_IS_IMAGE,		EINVAL },
+	{ PCW_ET_NO_XATTR,		EOPNOTSUPP },
+	{ PCW_ET_XATTR_SPACE,		ENOSPC },
+	{ PCW_ET_BAD_ACL,		EINVAL },
+	{ PCW_ET_LINK_TARGET,		ENOENT },
+	{ PCW_ET_BAD_ENTRY,		EOPNOTSUPP },
+	{ PCW_ET_ID_RANGE,		EOVERFLOW },
+	{ PCW_ET_SOURCE,		EIO },
+	{ PCW_ET_NO_DIR,		ENOENT },
+	{ PCW_ET_DEV_UNCHECKED,		EBUSY },
+	{ PCW_ET_FLUSH,			EIO },
+	{ PCW_ET_UNDO_EXISTS,		EEXIST },
+	{ PCW_ET_UNDO_REPLACED,		ESTALE },
+	{ PCW_ET_UNDO_INCOMPLETE,	EIO },
+	{ PCW_ET_HOST_IMAGE,		EINVAL },
+	{ PCW_ET_HOST_UNDO,		EINVAL },
+	{ PCW_ET_HOST_REPORT,		EINVAL },
+	{ PCW_ET_HOST_SOURCE,		EINVAL },
+	{ PCW_ET_STDIN_CLOSED,		EBADF },
+	{ PCW_ET_STDOUT_CLOSED,		EBADF },
+	{ PCW_ET_STDERR_CLOSED,		EBADF },
+	{ PCW_ET_OFFSET_PAST_END,	ENXIO },
+	{ PCW_ET_NO_FS_AT_OFFSET,	EINVAL },
+	{ PCW_ET_NO_PARTITION_TABLE,	ENXIO },
+	{ PCW_ET_NO_PARTITION,		ENXIO },
+	{ PCW_ET_FS_PAST_PARTITION,	EINVAL },
+	/* the libext2fs codes pcwrite meets */
+	{ EXT2_ET_BLOCK_ALLOC_FAIL,	ENOSPC },
+	{ EXT2_ET_INODE_ALLOC_FAIL,	ENOSPC },
+	{ EXT2_ET_DIR_NO_SPACE,		ENOSPC },
+	{ EXT2_ET_NO_MEMORY,		ENOMEM },
+	{ EXT2_ET_FILE_NOT_FOUND,	ENOENT },
+	{ EXT2_ET_NO_DIRECTORY,		ENOTDIR },
+	{ EXT2_ET_SYMLINK_LOOP,		ELOOP },
+	{ EXT2_ET_FILE_TOO_BIG,		EFBIG },
+	{ EXT2_ET_SHORT_READ,		EIO },
+	{ EXT2_ET_SHORT_WRITE,		EIO },
+	{ EXT2_ET_UNSUPP_FEATURE,	EOPNOTSUPP },
+	{ EXT2_ET_RO_UNSUPP_FEATURE,	EOPNOTSUPP },
+	{ EXT2_ET_BAD_MAGIC,		EINVAL },
+};
+
+int pcw_error_errno(errcode_t err)
+{
+	size_t i;
+
+	if (err >= 0 && err < 4096)
+		return (int)err;
+	for (i = 0; i < sizeof(errnos) / sizeof(errnos[0]); i++)
+		if (errnos[i].code == err)
+			return errnos[i].errnum;
+	return EIO;
+}
