@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # stream.sh: one stream against the physical limit, in one invocation.
 #
 # Every row writes the same random input (default 256 MiB) into its own copy

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: GPL-2.0-or-later
 # records.sh PCWRITE DIR: the page records (JSON, page events only) of fixed
 # scenarios, one file each; prints "SHA256 LINES NAME" for each.  Used by
 # tests/records.bats against tests/records.sums.
