@@ -61,11 +61,17 @@ struct declared {
 	int64_t		size;
 };
 
-/* -R: the first path of every inode with more than one link. */
+/*
+ * -R, and mtree contents= files: the first path of every inode with more
+ * than one link, and (mtree) the attributes its entry declared.
+ */
 struct linkname {
 	dev_t		dev;
 	ino_t		ino;
 	char		*path;
+	uint32_t	perm, uid, gid;
+	int64_t		mtime;
+	long		mtime_nsec;
 };
 
 struct pcw_source {
@@ -760,6 +766,10 @@ static errcode_t encode_acl(struct pcw_source *s, struct archive_entry *ae,
 	return err;
 }
 
+static const char *link_seen(struct pcw_source *s, const struct stat *st,
+			     const char *path, const struct pcw_entry *attrs,
+			     errcode_t *err);
+
 /* ENTRY from libarchive's AE. */
 static errcode_t from_archive_entry(struct pcw_source *s,
 				    struct archive_entry *ae)
@@ -774,6 +784,13 @@ static errcode_t from_archive_entry(struct pcw_source *s,
 		path = archive_entry_pathname_utf8(ae);
 	if (!hard)
 		hard = archive_entry_hardlink_utf8(ae);
+	/*
+	 * mtree has no hard links: libarchive makes one of every entry whose
+	 * contents= file is an inode seen before, whatever the entry declares.
+	 * Below, only an entry that declares what the first one did is linked.
+	 */
+	if (s->mtree)
+		hard = NULL;
 	free(s->path);
 	free(s->link);
 	s->link = NULL;
@@ -860,6 +877,22 @@ static errcode_t from_archive_entry(struct pcw_source *s,
 	}
 	e->xattrs = s->xattrs;
 	e->nxattrs = s->nxattrs;
+	if (s->mtree && e->type == PCW_FT_FILE && archive_entry_ino_is_set(ae) &&
+	    archive_entry_nlink(ae) > 1) {
+		struct stat st = { .st_dev = archive_entry_dev(ae),
+				   .st_ino = archive_entry_ino64(ae) };
+		const char *first = link_seen(s, &st, s->path, e, &err);
+
+		if (err)
+			return err;
+		if (first) {
+			s->link = strdup(first);
+			if (!s->link)
+				return ENOMEM;
+			e->type = PCW_FT_HARDLINK;
+			e->link = s->link;
+		}
+	}
 	return 0;
 }
 
@@ -992,9 +1025,21 @@ fail:
 	return err;
 }
 
-/* The first path seen of a file with more links: NULL, or that path. */
+static bool same_attrs(const struct linkname *l, const struct pcw_entry *e)
+{
+	return l->perm == e->perm && l->uid == e->uid && l->gid == e->gid &&
+	       l->mtime == (e->has_mtime ? e->mtime : -1) &&
+	       l->mtime_nsec == e->mtime_nsec;
+}
+
+/*
+ * The first path seen of a file with more links: NULL, or that path.  With
+ * ATTRS (mtree), the first entry's attributes are kept, and a later entry
+ * links to it only when it declares the same ones.
+ */
 static const char *link_seen(struct pcw_source *s, const struct stat *st,
-			     const char *path, errcode_t *err)
+			     const char *path, const struct pcw_entry *attrs,
+			     errcode_t *err)
 {
 	size_t k;
 
@@ -1022,9 +1067,17 @@ static const char *link_seen(struct pcw_source *s, const struct stat *st,
 	for (k = (st->st_ino * 2654435761U) & s->links_mask; s->links[k].path;
 	     k = (k + 1) & s->links_mask)
 		if (s->links[k].ino == st->st_ino && s->links[k].dev == st->st_dev)
-			return s->links[k].path;
+			return !attrs || same_attrs(&s->links[k], attrs) ?
+				s->links[k].path : NULL;
 	s->links[k].dev = st->st_dev;
 	s->links[k].ino = st->st_ino;
+	if (attrs) {
+		s->links[k].perm = attrs->perm;
+		s->links[k].uid = attrs->uid;
+		s->links[k].gid = attrs->gid;
+		s->links[k].mtime = attrs->has_mtime ? attrs->mtime : -1;
+		s->links[k].mtime_nsec = attrs->mtime_nsec;
+	}
 	s->links[k].path = strdup(path);
 	if (!s->links[k].path)
 		*err = ENOMEM;
@@ -1080,7 +1133,7 @@ static errcode_t tree_next(struct pcw_source *s, const struct pcw_entry **entry,
 						  f->fts_path[0] != '/');
 		if (!S_ISDIR(f->fts_statp->st_mode) &&
 		    f->fts_statp->st_nlink > 1) {
-			first = link_seen(s, f->fts_statp, rel, &err);
+			first = link_seen(s, f->fts_statp, rel, NULL, &err);
 			if (err)
 				return err;
 		}

@@ -183,6 +183,24 @@ EOF
 	compare "$IMG" / "$FIX/tree" --no-xattrs
 }
 
+@test "-x: mtree entries that share a contents= file but declare different modes are separate files" {
+	mkdir -p m/data
+	printf 'root:x:0:0::/root:/bin/sh\n' >m/data/passwd
+	ln m/data/passwd m/data/passwd.orig	# the host file has two links
+	printf '#mtree\n./passwd type=file mode=0644 contents=data/passwd\n./shadow type=file mode=0600 contents=data/passwd\n./copy type=file mode=0644 contents=data/passwd.orig\n' >m/manifest
+	run -0 "$PCWRITE" -x "$IMG" / m/manifest
+	fsck_clean "$IMG"
+	run -0 debugfs -R "stat /shadow" "$IMG"
+	[[ "$output" =~ "Mode:  0600" ]]
+	[[ "$output" =~ "Links: 1" ]]
+	[ "$(dcat "$IMG" /shadow)" = "root:x:0:0::/root:/bin/sh" ]
+	# the same inode with the same attributes: one file, two names
+	run -0 debugfs -R "stat /passwd" "$IMG"
+	[[ "$output" =~ "Mode:  0644" ]]
+	[[ "$output" =~ "Links: 2" ]]
+	[ "$(debugfs -R "ls -l /" "$IMG" 2>/dev/null | awk '$NF == "passwd" || $NF == "copy" {print $1}' | uniq | wc -l)" = 1 ]
+}
+
 @test "-x: mtree from standard input takes contents= from the current directory" {
 	mkdir -p m/data
 	cp -a "$FIX/tree/etc" m/data/
