@@ -77,3 +77,25 @@ section() {
 	section 'The JSON report' | grep -qF 'The'
 	grep -qxF '.SS "The report"' "$SRCDIR/man/pcwrite.1"
 }
+
+@test "the README's 'Building whole images' runs as written and prints the summaries it shows" {
+	local d=$BATS_TEST_TMPDIR/build
+	mkdir -p "$d/bin"
+	ln -s "$PCWRITE" "$d/bin/pcwrite"
+	cd "$d"
+	section 'Building whole images' | sed -n '/^The summaries/q; s/^    //p' >build.sh
+	section 'Building whole images' | sed -n '/^The summaries/,$p' |
+		sed -n 's/^    //p' >expect
+	echo "--- the commands:"
+	cat build.sh
+	[ "$(grep -c '^pcwrite\|| pcwrite' build.sh)" -eq 3 ]
+	PATH=$d/bin:$PATH run -0 --separate-stderr bash -e -o pipefail build.sh
+	echo "$stderr"
+	diff expect <(grep '^/' <<<"$stderr")
+	fsck_clean root.img
+	readback root.img /bin/hello rootfs/bin/hello
+	readback root.img /srv/from-tar/etc/passwd rootfs/etc/passwd
+	[[ "$(dstat root.img /etc/shadow)" =~ Mode:\ +0600 ]]
+	[[ "$(dstat root.img /dev/console)" =~ "Device major/minor number: 05:01" ]]
+	[[ "$(dstat root.img /tmp)" =~ Mode:\ +01777 ]]
+}
