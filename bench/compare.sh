@@ -20,7 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 
 usage() {
 	cat <<EOF
-Usage: $prog [-s SIZE] [-r RUNS] [-d DIR] [-p PCWRITE] [-l LIMIT] [-k]
+Usage: $prog [-a] [-s SIZE] [-r RUNS] [-d DIR] [-p PCWRITE] [-l LIMIT] [-k]
        $prog -m [-r RUNS] [-d DIR] [-p PCWRITE] [-l LIMIT] [-k]
 
 Write SIZE bytes of random data into a fresh ext4 image with pcwrite (from a
@@ -29,6 +29,10 @@ print wall time, max RSS, write calls against the image, extents, and the
 ratios of pcwrite to each.
 
   -s SIZE     input size, with K, M or G (binary) suffix (default 256M)
+  -a          all of the README's table: then bench/stream.sh (one stream
+              against the physical limit: dd floor, instructions per byte,
+              write calls, extents against the kernel's) and bench/tree.sh
+              (many files: -x and -R against debugfs -f, mke2fs -d, tar|dd)
   -m          memory mode: pcwrite alone at 64M, 256M and 1G input, to show
               that its max RSS does not grow with the input
   -r RUNS     timed runs per writer, the median is shown (default 3)
@@ -75,9 +79,11 @@ scratch_parent=
 pcwrite=$here/../pcwrite
 dirty_limit=
 keep=0
-while getopts ":s:mr:d:p:l:kh" opt; do
+all=0
+while getopts ":as:mr:d:p:l:kh" opt; do
 	case $opt in
 	s) size=$(parse_size "$OPTARG") || bad_usage "invalid size: '$OPTARG'"; size_given=1 ;;
+	a) all=1 ;;
 	m) mem_mode=1 ;;
 	r) [[ $OPTARG =~ ^[1-9][0-9]*$ ]] || bad_usage "invalid run count: '$OPTARG'"; runs=$OPTARG ;;
 	d) scratch_parent=$OPTARG ;;
@@ -440,4 +446,15 @@ mem_mode_run() {
 	return "$fail"
 }
 
-if ((mem_mode)); then mem_mode_run; else compare_mode; fi
+status=0
+if ((mem_mode)); then mem_mode_run || status=$?; else compare_mode || status=$?; fi
+if ((all)); then
+	((keep)) || rm -rf -- "$work"	# the next two make their own
+	echo
+	echo "== one stream against the physical limit (bench/stream.sh)"
+	"$here/stream.sh" -p "$pcwrite" ${scratch_parent:+-d "$scratch_parent"} || status=1
+	echo
+	echo "== many files (bench/tree.sh)"
+	"$here/tree.sh" -r "$runs" -p "$pcwrite" ${scratch_parent:+-d "$scratch_parent"} || status=1
+fi
+exit "$status"
