@@ -426,4 +426,11 @@ int pcw_errno(errcode_t err);
 errcode_t pcw_check_fs(ext2_filsys fs);
 errcode_t pcw_check_metadata_in_use(ext2_filsys fs);
 
+/*
+ * Everything written so far from libext2fs's block cache to the image, not
+ * synced: a file reported done survives a killed process.
+ * pcw_mapping_finish and pcw_tree_add call it.
+ */
+errcode_t pcw_fs_commit(pcw_fs *pfs);
+
 #endif /* PCW_INTERNAL_H */

@@ -194,12 +194,6 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
  * file, reopen through the undo manager; mark the superblock not clean.
  */
 errcode_t pcw_fs_begin_write(pcw_fs *pfs);
-/*
- * Everything written so far from libext2fs's block cache to the image, not
- * synced: a file reported done survives a killed process.
- * pcw_mapping_finish and pcw_tree_add call it.
- */
-errcode_t pcw_fs_commit(pcw_fs *pfs);
 /* Commit bitmaps, descriptors and superblock, mark it clean, sync, free. */
 errcode_t pcw_fs_close(pcw_fs *pfs);
 /* Release without writing anything more (after a refusal). */
