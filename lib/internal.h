@@ -52,6 +52,11 @@ struct pcw_fs {
 	int		excl_fd;	/* a block device IMAGE, held O_EXCL */
 	int		backing_fd;	/* the file under a loop IMAGE, flocked */
 	int		undo_fd;	/* the undo file we created, or -1 */
+	int		data_fd;	/* data writes around the block cache
+					   (pcw_fs_write_data), or -1 */
+	uint64_t	image_offset;
+	bool		freed;		/* a block was freed since the cache
+					   was last emptied */
 	struct pcw_bdev	*devs;		/* other block devices over the image */
 	size_t		ndevs;
 	struct pcw_conflict *conflict;	/* the caller's, or NULL */
@@ -207,6 +212,8 @@ struct pcw_mapping {
 	bool		cached_valid;
 
 	uint64_t	seq;		/* loop iterations reported */
+	bool		tree_commits;	/* an entry of a tree: pcw_tree_add
+					   commits, in batches */
 };
 
 /* mapping.c */
@@ -432,5 +439,8 @@ errcode_t pcw_check_metadata_in_use(ext2_filsys fs);
  * pcw_mapping_finish and pcw_tree_add call it.
  */
 errcode_t pcw_fs_commit(pcw_fs *pfs);
+/* COUNT blocks of file data from BUF to block BLK of the image. */
+errcode_t pcw_fs_write_data(pcw_fs *pfs, blk64_t blk, size_t count,
+			    const void *buf);
 
 #endif /* PCW_INTERNAL_H */

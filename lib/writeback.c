@@ -347,8 +347,8 @@ static errcode_t submit_blocks(struct pcw_mapping *m, size_t i, blk64_t len,
 		       m->wb[k + 1].data == m->wb[k].data + m->blocksize)
 			k++;
 		k++;
-		err = io_channel_write_blk64(m->fs->io, pblk + (s - i),
-					     (int)(k - s), m->wb[s].data);
+		err = pcw_fs_write_data(m->pfs, pblk + (s - i), k - s,
+					m->wb[s].data);
 		if (err)
 			return err;
 	}
