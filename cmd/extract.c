@@ -43,6 +43,7 @@ struct src {
 	const char	*name;		/* NULL: standard input */
 	int		fd;		/* -x: the archive; -1 for -R */
 	char		*mtree_dir;	/* -x from a file: the file's directory */
+	struct reporter	*rep;
 };
 
 /*
@@ -65,8 +66,79 @@ static void source_msg(const struct src *src, const char *path,
 
 static void on_warning(void *arg, const char *path, const char *msg)
 {
-	if (pcw_verbosity >= 0)
-		source_msg(arg, path, msg ? msg : "warning");
+	const struct src *src = arg;
+
+	if (pcw_verbosity < 0)
+		return;
+	pcw_held_commit(src->rep);	/* what came before, first */
+	source_msg(src, path, msg ? msg : "warning");
+}
+
+/*
+ * File records wait for their entries' commit (pcw_tree_add commits in
+ * batches): a record says "ok" only for an entry that is in the image, so
+ * that a killed run has reported no entry it lost.
+ */
+static void hold(struct reporter *r, const struct pcw_file_record *rec)
+{
+	struct pcw_file_record copy = *rec;
+
+	if (r->nheld == r->held_cap) {
+		size_t cap = r->held_cap ? r->held_cap * 2 : 64;
+		struct pcw_file_record *h = realloc(r->held, cap * sizeof(*h));
+
+		if (!h) {
+			pcw_held_commit(r);
+			if (r->nheld)
+				return;	/* not committed: never "ok" */
+			pcw_render_file(r->render, rec);
+			return;
+		}
+		r->held = h;
+		r->held_cap = cap;
+	}
+	copy.file = strdup(rec->file);
+	if (!copy.file)
+		return;
+	r->held[r->nheld++] = copy;
+}
+
+/* Show the held records; with ERR, their entries failed to commit. */
+static void release(struct reporter *r, errcode_t err)
+{
+	size_t k;
+
+	for (k = 0; k < r->nheld; k++) {
+		struct pcw_file_record *rec = &r->held[k];
+
+		if (err && !rec->err) {
+			rec->status = "failed";
+			rec->bytes = 0;
+			rec->err = err;
+		}
+		pcw_render_file(r->render, rec);
+		free((char *)rec->file);
+	}
+	r->nheld = 0;
+}
+
+/* The archive's pipe is empty: commit, and show what is done, before waiting. */
+static void on_idle(void *arg)
+{
+	struct reporter *r = arg;
+
+	if (r->tree && !pcw_tree_commit(r->tree))
+		release(r, 0);
+}
+
+void pcw_held_commit(struct reporter *r)
+{
+	if (!r || !r->nheld)
+		return;
+	/* Not committed: held until the end of the run says how it went. */
+	if (r->tree && pcw_tree_commit(r->tree))
+		return;
+	release(r, 0);
 }
 
 static int open_sources(const struct pcw_control *ctl, struct src *srcs,
@@ -151,7 +223,11 @@ static void report_entry(const struct pcw_control *ctl, struct reporter *rep,
 	rec.status = !err ? "ok" : res->bytes ? "partial" : "failed";
 	rec.err = err;
 	rec.signal = err == EINTR ? pcw_signal_pending() : 0;
-	pcw_render_file(rep->render, &rec);
+	if (rep->render) {
+		hold(rep, &rec);
+		if (res->committed)
+			release(rep, 0);
+	}
 
 	if (!err || !say || (err == EINTR && pcw_signal_pending()))
 		return;
@@ -186,6 +262,7 @@ static errcode_t run_source(const struct pcw_control *ctl, struct reporter *rep,
 					      "standard input",
 					      src->mtree_dir, sp, &s);
 	if (err) {
+		pcw_held_commit(rep);
 		report_source(src, s, err);
 		pcw_source_close(s);
 		return err;
@@ -201,6 +278,7 @@ static errcode_t run_source(const struct pcw_control *ctl, struct reporter *rep,
 			break;
 		}
 		if (err) {
+			pcw_held_commit(rep);
 			if (!(err == EINTR && pcw_signal_pending()))
 				report_source(src, s, err);
 			break;
@@ -216,6 +294,7 @@ static errcode_t run_source(const struct pcw_control *ctl, struct reporter *rep,
 		if (err == PCW_ET_ARCHIVE || err == PCW_ET_SIZE_MISMATCH ||
 		    err == PCW_ET_SOURCE) {
 			report_entry(ctl, rep, &res, err, false);
+			pcw_held_commit(rep);
 			report_source(src, s, err);
 			break;
 		}
@@ -244,8 +323,7 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	bool ran = false;	/* the image was opened for writing */
 
 	/* The host files first, as for one file: see main(). */
-	rep.render = NULL;
-	rep.progress = NULL;
+	memset(&rep, 0, sizeof(rep));
 	guard = pcw_host_files_guard(ctl, closed);
 	srcs = calloc(n, sizeof(*srcs));
 	if (!srcs) {
@@ -253,8 +331,10 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 		pcw_guard_free(guard);
 		return 1;
 	}
-	for (k = 0; k < n; k++)
+	for (k = 0; k < n; k++) {
 		srcs[k].fd = -1;
+		srcs[k].rep = &rep;
+	}
 	if (open_sources(ctl, srcs, n, guard)) {
 		status = 1;
 		goto out;
@@ -324,8 +404,11 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	sp.skip = is_own;
 	sp.skip_arg = guard;
 	sp.warn = on_warning;
+	sp.idle = on_idle;
+	sp.idle_arg = &rep;
 
 	err = pcw_tree_open(pfs, ctl->dest, &tp, &t);
+	rep.tree = t;
 	if (err)
 		pcw_msg_error(ctl->image, ctl->dest, err, NULL);
 	for (k = 0; !err && k < n && !pcw_signal_pending(); k++) {
@@ -334,9 +417,11 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	}
 	if (t) {
 		err2 = pcw_tree_close(t);
+		rep.tree = NULL;
+		release(&rep, err2);
 		if (err2) {
 			pcw_msg_error(ctl->image, ctl->dest, err2,
-				      " (setting directory times)");
+				      " (setting directory times, committing)");
 			if (!err)
 				err = err2;
 		}
@@ -371,6 +456,7 @@ out:
 		free(srcs[k].mtree_dir);
 	}
 	free(srcs);
+	free(rep.held);
 	pcw_guard_free(guard);
 	if (!ran)
 		return status;

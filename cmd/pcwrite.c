@@ -46,6 +46,9 @@ void pcw_on_event(const struct pcw_event *ev, void *arg)
 {
 	struct reporter *r = arg;
 
+	/* A page record never comes before the file records of earlier entries. */
+	if (r->nheld && pcw_render_has_events(r->render))
+		pcw_held_commit(r);
 	pcw_render_event(ev, r->render);
 	if (ev->type == PCW_EV_PAGE)
 		pcw_progress_page(r->progress, ev->u.page.status);
@@ -516,6 +519,7 @@ int main(int argc, const char **argv)
 		usage_msg("--page-size is below the image's block size (%s)", bs);
 		goto out;
 	}
+	memset(&reporter, 0, sizeof(reporter));
 	reporter.render = render;
 	reporter.progress = ctl.progress ? pcw_progress_open(false) : NULL;
 	pcw_fs_set_report(pfs, pcw_on_event, &reporter);

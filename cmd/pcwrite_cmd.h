@@ -60,8 +60,14 @@ extern int pcw_verbosity;
 struct reporter {
 	struct pcw_render	*render;
 	struct pcw_progress	*progress;
+	/* -x/-R: file records held until their entries are committed */
+	struct pcw_tree		*tree;
+	struct pcw_file_record	*held;
+	size_t			nheld, held_cap;
 };
 void pcw_on_event(const struct pcw_event *ev, void *arg);
+/* -x/-R: commit the tree and show the file records it held (extract.c). */
+void pcw_held_commit(struct reporter *r);
 void pcw_msg_error(const char *image, const char *dest, errcode_t err,
 		   const char *extra);
 void pcw_install_signals(void);
@@ -106,6 +112,8 @@ void pcw_render_event(const struct pcw_event *ev, void *arg);
 void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *rec);
 /* Flush and close; returns an errno when the report could not be written. */
 int pcw_render_close(struct pcw_render *r);
+/* Does R show page and writeback records (pages, json)? */
+bool pcw_render_has_events(const struct pcw_render *r);
 
 /* quote.c: NAME as it goes into a message (see there) */
 const char *pcw_quote(const char *name);	/* "NAME: ..." */

@@ -165,6 +165,11 @@ static void render_writeback(struct pcw_render *r, const char *file,
 	}
 }
 
+bool pcw_render_has_events(const struct pcw_render *r)
+{
+	return r && (r->kind == REPORT_PAGES || r->kind == REPORT_JSON);
+}
+
 void pcw_render_event(const struct pcw_event *ev, void *arg)
 {
 	struct pcw_render *r = arg;

@@ -27,6 +27,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fts.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -90,6 +91,7 @@ struct pcw_source {
 	/* archives */
 	struct archive	*a;
 	int		fd;
+	bool		may_wait;	/* fd is a pipe, socket or terminal */
 	unsigned char	*rbuf;
 	bool		recording;
 	unsigned char	*rec;
@@ -302,7 +304,15 @@ static la_ssize_t read_cb(struct archive *a, void *arg, const void **buf)
 	struct pcw_source *s = arg;
 
 	for (;;) {
-		ssize_t n = read(s->fd, s->rbuf, SOURCE_READ_BUF);
+		ssize_t n;
+
+		if (s->may_wait && s->p.idle) {
+			struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+
+			if (poll(&pfd, 1, 0) == 0)
+				s->p.idle(s->p.idle_arg);
+		}
+		n = read(s->fd, s->rbuf, SOURCE_READ_BUF);
 
 		if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
 			if (pcw_signal_pending()) {
@@ -595,6 +605,7 @@ errcode_t pcw_source_open_archive(int fd, const char *name,
 				  struct pcw_source **ret)
 {
 	struct pcw_source *s;
+	struct stat st;
 	errcode_t err = ENOMEM;
 
 	s = calloc(1, sizeof(*s));
@@ -603,6 +614,9 @@ errcode_t pcw_source_open_archive(int fd, const char *name,
 	s->magic = PCW_MAGIC_SOURCE;
 	s->p = *p;
 	s->fd = fd;
+	if (fstat(fd, &st) == 0)
+		s->may_wait = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) ||
+			      S_ISCHR(st.st_mode);
 	s->cwd_fd = -1;
 	s->data_fd = -1;
 	s->name = strdup(name);

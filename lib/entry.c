@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 #include "iter.h"
@@ -55,7 +56,22 @@ struct pcw_tree {
 
 	struct dir_time	*times;
 	size_t		ntimes, times_cap;
+
+	/* entries added since the last commit, and when the first was */
+	unsigned	pending;
+	struct timespec	since;
 };
+
+/*
+ * A commit writes the blocks the entries changed (inode table, directory
+ * and extent blocks) from the block cache: one per entry would write each
+ * inode table and directory block again for every name in it.  As the
+ * kernel's journal commits at intervals, a batch is this many entries or
+ * this long, whichever comes first; what the caller reports as done waits
+ * for the commit (res->committed).
+ */
+#define TREE_BATCH_ENTRIES	256
+#define TREE_BATCH_NSEC		(50 * 1000000LL)
 
 /* The entry's times, as the run's options say. */
 struct times {
@@ -349,6 +365,7 @@ static errcode_t write_data(struct pcw_tree *t, ext2_ino_t ino, ext2_ino_t paren
 	err = pcw_mapping_open(t->pfs, &d, &fp, &m);
 	if (err)
 		return err;
+	m->tree_commits = true;
 	pcw_iter_set_sparse(data, t->p.sparse);
 	err = pcw_perform_write(m, data, 0, &written);
 	err2 = pcw_mapping_finish(m, &res->info);
@@ -510,14 +527,31 @@ errcode_t pcw_tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		       struct pcw_iter *data, struct pcw_entry_result *res)
 {
 	errcode_t err = tree_add(t, e, data, res), err2;
+	struct timespec now;
 
-	/* The entry is done (or failed): what it wrote leaves the cache. */
-	if (t && t->magic == PCW_MAGIC_TREE) {
-		err2 = pcw_fs_commit(t->pfs);
+	if (!t || t->magic != PCW_MAGIC_TREE)
+		return err;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (!t->pending++)
+		t->since = now;
+	/* A failed entry is committed at once: the run stops there. */
+	if (err || t->pending >= TREE_BATCH_ENTRIES ||
+	    (now.tv_sec - t->since.tv_sec) * 1000000000LL +
+	    (now.tv_nsec - t->since.tv_nsec) >= TREE_BATCH_NSEC) {
+		err2 = pcw_tree_commit(t);
+		res->committed = !err2;
 		if (!err)
 			err = err2;
 	}
 	return err;
+}
+
+errcode_t pcw_tree_commit(struct pcw_tree *t)
+{
+	if (!t || t->magic != PCW_MAGIC_TREE)
+		return EINVAL;
+	t->pending = 0;
+	return pcw_fs_commit(t->pfs);
 }
 
 static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
@@ -733,6 +767,9 @@ errcode_t pcw_tree_close(struct pcw_tree *t)
 		if (!err)
 			err = err2;
 	}
+	err2 = pcw_tree_commit(t);
+	if (!err)
+		err = err2;
 	free(t->times);
 	free(t->last_parent);
 	free(t->name);

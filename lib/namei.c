@@ -722,9 +722,11 @@ errcode_t pcw_mapping_finish(struct pcw_mapping *m,
 			err = err2;
 	}
 	/* The file is done: its metadata leaves the block cache. */
-	err2 = pcw_fs_commit(m->pfs);
-	if (!err)
-		err = err2;
+	if (!m->tree_commits) {
+		err2 = pcw_fs_commit(m->pfs);
+		if (!err)
+			err = err2;
+	}
 	return err;
 }
 

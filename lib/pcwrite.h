@@ -373,6 +373,12 @@ struct pcw_source_params {
 	/* A warning about PATH: libarchive's, or why an entry was left out. */
 	void		(*warn)(void *arg, const char *path, const char *msg);
 	void		*warn_arg;
+	/*
+	 * An archive on a pipe, socket or terminal is about to wait for more
+	 * input: the moment to commit what is done (pcw_tree_commit).
+	 */
+	void		(*idle)(void *arg);
+	void		*idle_arg;
 };
 
 /*
@@ -428,6 +434,8 @@ struct pcw_entry_result {
 	uint64_t	bytes;		/* data committed */
 	struct pcw_file_info info;	/* for data written */
 	bool		wrote_data;
+	bool		committed;	/* this entry and every one before it
+					   are in the image (not synced) */
 };
 
 /* Resolve (with PCW_TREE_PARENTS: make) DIR, the root of the entries. */
@@ -444,7 +452,15 @@ errcode_t pcw_tree_open(pcw_fs *pfs, const char *dir,
  */
 errcode_t pcw_tree_add(struct pcw_tree *t, const struct pcw_entry *entry,
 		       struct pcw_iter *data, struct pcw_entry_result *res);
-/* Set the directories' times, after their children; free T. */
+/*
+ * Entries are committed (written from libext2fs's block cache to the
+ * image, not synced) in batches: pcw_tree_add commits after an error, and
+ * after a batch of entries or of time, and then sets res->committed.
+ * pcw_tree_commit commits now: before waiting for more input, or to show
+ * what is done.
+ */
+errcode_t pcw_tree_commit(struct pcw_tree *t);
+/* Set the directories' times, after their children, commit; free T. */
 errcode_t pcw_tree_close(struct pcw_tree *t);
 
 /* ---- reading: the names in a directory (list.c) ---------------------------------- */

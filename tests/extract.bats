@@ -67,6 +67,8 @@ setup() {
 }
 
 teardown() {
+	[ -z "${PID:-}" ] || kill -9 "$PID" 2>/dev/null || true
+	[ -z "${FEEDER:-}" ] || pkill -P "$FEEDER" 2>/dev/null || true
 	kernel_teardown
 }
 
@@ -439,6 +441,48 @@ EOF
 			break
 		fi
 		readback "$IMG" "/$f" "big/$f"
+	done
+}
+
+# stall_feed N: a pax tar of N files f0..f(N-1) (5000 bytes each) on
+# standard output, then a stall (the pipe stays open, empty) until killed.
+stall_feed() {
+	python3 - "$1" <<'PY'
+import io, sys, tarfile, time
+buf = io.BytesIO()
+t = tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT)
+for k in range(int(sys.argv[1])):
+    data = (chr(97 + k % 26) * 5000).encode()
+    ti = tarfile.TarInfo("f%d" % k); ti.size = len(data); t.addfile(ti, io.BytesIO(data))
+sys.stdout.buffer.write(buf.getvalue()); sys.stdout.flush()
+time.sleep(60)
+PY
+}
+
+@test "-x from a pipe that stalls: what came before is committed and reported while pcwrite waits; kill -9 there loses nothing reported" {
+	command -v python3 >/dev/null || skip "python3 not installed"
+	mkfifo fifo
+	stall_feed 40 >fifo &
+	FEEDER=$!
+	"$PCWRITE" -x -r summary --report-file=report "$IMG" / <fifo &
+	PID=$!
+	local k
+	for k in $(seq 100); do
+		[ "$(grep -c ': ok$' report 2>/dev/null)" = 40 ] && break
+		sleep 0.1
+	done
+	cat report
+	[ "$(grep -c ': ok$' report)" = 40 ]
+	# pcwrite waits for more input: kill it where it cannot clean up
+	kill -9 "$PID"
+	wait "$PID" || true
+	PID=
+	run e2fsck -fy "$IMG"
+	[ "$status" -lt 4 ]
+	fsck_clean "$IMG"
+	for k in $(seq 0 39); do
+		python3 -c 'import sys; k = int(sys.argv[1]); sys.stdout.write(chr(97 + k % 26) * 5000)' "$k" >expect
+		readback "$IMG" "/f$k" expect
 	done
 }
 
