@@ -172,8 +172,8 @@ done
 rm -f "$W/in-rss"
 cp --sparse=always "$W/base4k.img" "$W/c.img"
 cat "$W/in" | strace -f -qq -y -s 0 -o "$W/st" -e trace=pwrite64,write "$pcwrite" "$W/c.img" /f
-data=$(awk -v p="<$W/c.img>" 'index($0, p) && match($0, /= [0-9]+$/) && substr($0, RSTART + 2) >= 1048576 { n++ } END { print n + 0 }' "$W/st")
-meta=$(awk -v p="<$W/c.img>" 'index($0, p) && match($0, /= [0-9]+$/) && substr($0, RSTART + 2) < 1048576 { n++ } END { print n + 0 }' "$W/st")
+data=$(awk -v p="<$W/c.img>" 'index($0, p) && match($0, /= [0-9]+$/) && substr($0, RSTART + 2) + 0 >= 1048576 { n++ } END { print n + 0 }' "$W/st")
+meta=$(awk -v p="<$W/c.img>" 'index($0, p) && match($0, /= [0-9]+$/) && substr($0, RSTART + 2) + 0 < 1048576 { n++ } END { print n + 0 }' "$W/st")
 echo "write calls on the image: $data data (target <= 64 per 256 MiB), $meta metadata"
 ext=$(debugfs -R "ex /f" "$W/c.img" 2>/dev/null | awk '$1 ~ /^[0-9]+\/$/ && $1 + 0 == $2 + 0 { n++ } END { print n + 0 }')
 if [ "$(id -u)" = 0 ] && [ -e /dev/loop-control ]; then
