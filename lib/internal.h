@@ -187,6 +187,8 @@ struct pcw_mapping {
 	unsigned	nslots, next_slot, nr_pages, nr_dirty;
 	unsigned	bg_slots;	/* dirty pages that start writeback */
 	bool		wb_background;	/* writeback of a piece, more to come */
+	unsigned	bg_carry;	/* dirty pages a background writeback
+					   left for the next piece */
 	unsigned char	*arena;
 	struct pcw_page	*pages;
 	blk64_t		*pblks;

@@ -235,13 +235,15 @@ errcode_t pcw_balance_dirty_pages(struct pcw_mapping *m)
 	uint64_t n;
 	errcode_t err;
 
-	if (m->nr_dirty < m->bg_slots)
+	if (m->nr_dirty < m->bg_slots + m->bg_carry)
 		return 0;
 	m->wb_background = true;
 	err = m->a_ops->writepages(m, &n);
 	m->wb_background = false;
 	if (err)
 		return err;
+	/* A deferred tail (see map_and_submit) rides on the next piece. */
+	m->bg_carry = m->nr_dirty;
 	pcw_drop_clean_pages(m);
 	return 0;
 }

@@ -365,13 +365,29 @@ static void clean_blocks(struct pcw_mapping *m, size_t i, size_t end)
  * mpage_map_and_submit_extent(): allocate the delayed blocks wb[i..end),
  * write them, map them.  A run may need several ranges when free space is
  * fragmented.
+ *
+ * With DEFER (the tail of a stream written back in the background), a run
+ * whose first range ends short (free space ends at a group's metadata) is
+ * written up to there; the rest stays delayed and goes out at the front of
+ * the next piece, so that no piece is written in two writes.
+ * *DEFERRED is then the first logical block left.
  */
 static errcode_t map_and_submit(struct pcw_mapping *m, size_t i, size_t end,
-				uint64_t *nr_written, blk64_t *failed_lblk)
+				bool defer, uint64_t *nr_written,
+				blk64_t *failed_lblk, blk64_t *deferred)
 {
 	errcode_t err;
+	size_t start = i;
 
 	while (i < end) {
+		/*
+		 * Only a short tail: in fragmented free space every piece
+		 * writes its ranges, or it would write one a call.
+		 */
+		if (defer && i > start && (i - start) * 2 >= end - start) {
+			*deferred = m->wb[i].lblk;
+			return 0;
+		}
 		struct pcw_alloc a;
 		blk64_t k;
 
@@ -573,7 +589,8 @@ errcode_t pcw_writepages(struct pcw_mapping *m, uint64_t *nr_written)
 {
 	size_t n, i, j;
 	errcode_t err = 0, err2;
-	blk64_t failed_lblk = ~0ULL;
+	blk64_t failed_lblk = ~0ULL, deferred = ~0ULL;
+	uint64_t upto;
 	unsigned s;
 
 	*nr_written = 0;
@@ -599,8 +616,12 @@ errcode_t pcw_writepages(struct pcw_mapping *m, uint64_t *nr_written)
 			while (j < n && is_delayed(&m->wb[j]) &&
 			       m->wb[j].lblk == m->wb[j - 1].lblk + 1)
 				j++;
-			err = map_and_submit(m, i, j, nr_written,
-					     &failed_lblk);
+			/* Not on bigalloc: a cluster is allocated whole. */
+			err = map_and_submit(m, i, j, m->wb_background &&
+					     j == n &&
+					     EXT2FS_CLUSTER_RATIO(m->fs) == 1,
+					     nr_written, &failed_lblk,
+					     &deferred);
 		}
 	}
 
@@ -654,10 +675,16 @@ errcode_t pcw_writepages(struct pcw_mapping *m, uint64_t *nr_written)
 			m->nr_dirty++;
 	}
 update:
-	/* Everything below i_size is on disk now (or i_size was cut back). */
-	if (m->i_disksize < m->i_size)
-		m->i_disksize = m->i_size;
-	m->data_from = UINT64_MAX;
+	/*
+	 * Everything below i_size is on disk now (or i_size was cut back),
+	 * but for a deferred tail: the size on disk stops where it starts.
+	 */
+	upto = m->i_size;
+	if (deferred != ~0ULL && ((uint64_t)deferred << m->blkbits) < upto)
+		upto = (uint64_t)deferred << m->blkbits;
+	if (m->i_disksize < upto)
+		m->i_disksize = upto;
+	m->data_from = upto < m->i_size ? upto : UINT64_MAX;
 	if (m->i_disksize != (uint64_t)EXT2_I_SIZE(m->inode) || m->dirty_inode) {
 		err2 = pcw_write_inode(m);
 		if (!err)

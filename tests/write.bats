@@ -250,3 +250,25 @@ setup() {
 	[ "${BASH_REMATCH[1]}" -ge 8 ]
 	verify "$IMG" /f "$BATS_TEST_TMPDIR/data"
 }
+
+# Writeback in pieces of 4 MiB: a piece whose free range ends at a block
+# group's metadata writes up to there and carries its tail into the next
+# piece, so no piece is written in two writes.  On 1 KiB blocks (8 MiB
+# groups, backups in groups 1, 3, 5 and 7) 64 MiB is 16 writes of its data.
+@test "a stream across block groups' metadata: its data in 16 writes of about 4 MiB for 64 MiB" {
+	command -v strace >/dev/null || skip "strace not installed"
+	local img=$BATS_TEST_TMPDIR/k1
+	mkimg "$img" 256M -t ext4 -b 1024
+	mkdata "$BATS_TEST_TMPDIR/in" $((64 << 20))
+	cat "$BATS_TEST_TMPDIR/in" | strace -f -qq -o "$BATS_TEST_TMPDIR/st" -e trace=pwrite64 \
+		"$PCWRITE" "$img" /f
+	fsck_clean "$img"
+	readback "$img" /f "$BATS_TEST_TMPDIR/in"
+	awk '$NF + 0 >= 65536 { print $NF }' "$BATS_TEST_TMPDIR/st" | sort -n | uniq -c
+	[ "$(awk '$NF + 0 >= 65536' "$BATS_TEST_TMPDIR/st" | wc -l)" -eq 16 ]
+	# a piece cut short by metadata wrote at least half of itself
+	[ "$(awk '$NF + 0 >= 65536 { print $NF }' "$BATS_TEST_TMPDIR/st" | sed '$d' |
+		awk '$1 < 2097152' | wc -l)" -eq 0 ]
+	# the file crosses group metadata: more than one extent
+	[ "$(extent_count "$img" /f)" -ge 2 ]
+}
