@@ -208,6 +208,7 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 	pfs->conflict = params->conflict;
 	pfs->flags = params->flags;
 	pfs->now = params->now >= 0 ? (time_t)params->now : time(NULL);
+	pfs->fixed_time = params->now >= 0;
 	/*
 	 * Absolute: --undo opens both by name again at the first write, and
 	 * an mtree manifest is read in its own directory.
@@ -486,8 +487,29 @@ errcode_t pcw_fs_write_data(pcw_fs *pfs, blk64_t blk, size_t count,
 		p += n;
 		off += n;
 		left -= n;
+		pfs->data_bytes += n;
 	}
 	return 0;
+}
+
+/*
+ * The superblock's lifetime writes (s_kbytes_written), which ext2fs_close2
+ * adds from the channel's count: plus the data written around the channel.
+ * A reproducible run counts its data alone: how often metadata reached
+ * the image depends on when batches were committed (a clock, a pipe that
+ * ran dry), and two runs must give the same bytes.
+ */
+static void count_written(pcw_fs *pfs)
+{
+	io_channel io = pfs->fs->io;
+	io_stats stats = NULL;
+
+	if (!io->manager->get_stats || io->manager->get_stats(io, &stats) ||
+	    !stats)
+		return;
+	if (pfs->fixed_time)
+		stats->bytes_written = 0;
+	stats->bytes_written += pfs->data_bytes;
 }
 
 /*
@@ -548,6 +570,7 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 			if (pfs->was_valid && !pfs->meta_error)
 				pfs->fs->super->s_state |= EXT2_VALID_FS;
 			ext2fs_mark_super_dirty(pfs->fs);
+			count_written(pfs);
 			err2 = ext2fs_close2(pfs->fs, flags);
 			/*
 			 * ext2fs_close2 returns on an error without freeing:

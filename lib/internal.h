@@ -55,6 +55,9 @@ struct pcw_fs {
 	int		data_fd;	/* data writes around the block cache
 					   (pcw_fs_write_data), or -1 */
 	uint64_t	image_offset;
+	uint64_t	data_bytes;	/* written around the channel */
+	bool		fixed_time;	/* a reproducible run (--mtime,
+					   SOURCE_DATE_EPOCH) */
 	bool		freed;		/* a block was freed since the cache
 					   was last emptied */
 	struct pcw_bdev	*devs;		/* other block devices over the image */
