@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -119,6 +120,7 @@ struct pcw_source {
 	/* host trees */
 	FTS		*fts;
 	struct archive	*disk;
+	struct archive	*disk_plain;	/* for files without xattrs: no probes */
 	struct archive_entry *ae;
 	size_t		root_len;
 	int		data_fd;
@@ -1012,12 +1014,15 @@ errcode_t pcw_source_open_tree(const char *dir,
 	s->data_fd = -1;
 	s->name = strdup(dir);
 	s->disk = archive_read_disk_new();
+	s->disk_plain = archive_read_disk_new();
 	s->ae = archive_entry_new();
-	if (!s->name || !s->disk || !s->ae)
+	if (!s->name || !s->disk || !s->disk_plain || !s->ae)
 		goto fail;
 	if (p->flags & PCW_SOURCE_NO_XATTRS)
 		flags |= ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL;
 	archive_read_disk_set_behavior(s->disk, flags);
+	archive_read_disk_set_behavior(s->disk_plain, flags |
+		ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL);
 	err = pcw_iter_init(&s->iter, &pcw_iter_fd_ops, NULL,
 			    p->page_size ? p->page_size : 4096);
 	if (err)
@@ -1104,6 +1109,7 @@ static errcode_t tree_next(struct pcw_source *s, const struct pcw_entry **entry,
 			   struct pcw_iter **data)
 {
 	FTSENT *f;
+	struct archive *disk;
 	errcode_t err;
 
 	if (s->data_fd >= 0) {
@@ -1176,10 +1182,17 @@ static errcode_t tree_next(struct pcw_source *s, const struct pcw_entry **entry,
 		archive_entry_clear(s->ae);
 		archive_entry_copy_pathname(s->ae, rel);
 		archive_entry_copy_sourcepath(s->ae, f->fts_accpath);
-		if (archive_read_disk_entry_from_file(s->disk, s->ae,
+		/*
+		 * An open file with no extended attributes has no ACL either
+		 * (ACLs are system.posix_acl_* attributes): one flistxattr
+		 * instead of libarchive's ACL probe, fstat and flistxattr.
+		 */
+		disk = fd >= 0 && flistxattr(fd, NULL, 0) == 0 ? s->disk_plain
+							       : s->disk;
+		if (archive_read_disk_entry_from_file(disk, s->ae,
 				S_ISDIR(f->fts_statp->st_mode) ? -1 : fd,
 				f->fts_statp) < ARCHIVE_WARN) {
-			archive_msg(s, s->disk);
+			archive_msg(s, disk);
 			return PCW_ET_SOURCE;
 		}
 		if (first)
@@ -1244,6 +1257,8 @@ void pcw_source_close(struct pcw_source *s)
 		archive_read_free(s->a);
 	if (s->disk)
 		archive_read_free(s->disk);
+	if (s->disk_plain)
+		archive_read_free(s->disk_plain);
 	if (s->ae)
 		archive_entry_free(s->ae);
 	if (s->fts)
