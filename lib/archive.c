@@ -601,27 +601,37 @@ static bool opened_forbidden(struct pcw_source *s)
 	return bad;
 }
 
+/* A source of either kind, its name copied (NULL name: out of memory, below). */
+static struct pcw_source *source_new(const struct pcw_source_params *p,
+				     int fd, const char *name)
+{
+	struct pcw_source *s = calloc(1, sizeof(*s));
+
+	if (!s)
+		return NULL;
+	s->magic = PCW_MAGIC_SOURCE;
+	s->p = *p;
+	s->fd = fd;
+	s->cwd_fd = -1;
+	s->data_fd = -1;
+	s->name = strdup(name);
+	return s;
+}
+
 errcode_t pcw_source_open_archive(int fd, const char *name,
 				  const char *mtree_dir,
 				  const struct pcw_source_params *p,
 				  struct pcw_source **ret)
 {
-	struct pcw_source *s;
+	struct pcw_source *s = source_new(p, fd, name);
 	struct stat st;
 	errcode_t err = ENOMEM;
 
-	s = calloc(1, sizeof(*s));
 	if (!s)
 		return ENOMEM;
-	s->magic = PCW_MAGIC_SOURCE;
-	s->p = *p;
-	s->fd = fd;
 	if (fstat(fd, &st) == 0)
 		s->may_wait = S_ISFIFO(st.st_mode) || S_ISSOCK(st.st_mode) ||
 			      S_ISCHR(st.st_mode);
-	s->cwd_fd = -1;
-	s->data_fd = -1;
-	s->name = strdup(name);
 	s->mtree_dir = dup_or_null(mtree_dir);
 	s->rbuf = malloc(SOURCE_READ_BUF);
 	s->a = new_reader();
@@ -999,20 +1009,13 @@ errcode_t pcw_source_open_tree(const char *dir,
 			       const struct pcw_source_params *p,
 			       struct pcw_source **ret)
 {
-	struct pcw_source *s;
+	struct pcw_source *s = source_new(p, -1, dir);
 	char *paths[2];
 	int flags = ARCHIVE_READDISK_NO_FFLAGS | ARCHIVE_READDISK_NO_SPARSE;
 	errcode_t err = ENOMEM;
 
-	s = calloc(1, sizeof(*s));
 	if (!s)
 		return ENOMEM;
-	s->magic = PCW_MAGIC_SOURCE;
-	s->p = *p;
-	s->fd = -1;
-	s->cwd_fd = -1;
-	s->data_fd = -1;
-	s->name = strdup(dir);
 	s->disk = archive_read_disk_new();
 	s->disk_plain = archive_read_disk_new();
 	s->ae = archive_entry_new();

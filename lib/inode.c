@@ -434,20 +434,44 @@ void pcw_inode_set_rdev(struct ext2_inode_large *inode, uint32_t major,
 /* ---- links ------------------------------------------------------------------------ */
 
 /* A hard link: NAME in PARENT for the existing non-directory INO. */
+/* INO, which must not be a directory (hard links never name one). */
+static errcode_t read_nondir(ext2_filsys fs, ext2_ino_t ino,
+			     struct ext2_inode_large *inode)
+{
+	errcode_t err;
+
+	memset(inode, 0, sizeof(*inode));
+	err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)inode,
+				     sizeof(*inode));
+	if (err)
+		return err;
+	return LINUX_S_ISDIR(inode->i_mode) ? PCW_ET_IS_DIR : 0;
+}
+
+/* INO gained or lost a name: its link count and change time. */
+static errcode_t relink(pcw_fs *pfs, ext2_ino_t ino,
+			struct ext2_inode_large *inode, int delta)
+{
+	errcode_t err;
+
+	inode->i_links_count += delta;
+	pcw_inode_set_times(pfs, inode, PCW_TIME_C, pfs->now, 0);
+	err = ext2fs_write_inode_full(pfs->fs, ino, (struct ext2_inode *)inode,
+				      sizeof(*inode));
+	if (err)
+		pfs->meta_error = true;
+	return err;
+}
+
 errcode_t pcw_link(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 		   ext2_ino_t ino)
 {
-	ext2_filsys fs = pfs->fs;
 	struct ext2_inode_large inode;
 	errcode_t err;
 
-	memset(&inode, 0, sizeof(inode));
-	err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)&inode,
-				     sizeof(inode));
+	err = read_nondir(pfs->fs, ino, &inode);
 	if (err)
 		return err;
-	if (LINUX_S_ISDIR(inode.i_mode))
-		return PCW_ET_IS_DIR;
 	if (!inode.i_links_count)
 		return PCW_ET_CORRUPT;
 	if (inode.i_links_count >= EXT2_LINK_MAX)
@@ -458,13 +482,7 @@ errcode_t pcw_link(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 				  ftype_of(inode.i_mode));
 	if (err)
 		return err;
-	inode.i_links_count++;
-	pcw_inode_set_times(pfs, &inode, PCW_TIME_C, pfs->now, 0);
-	err = ext2fs_write_inode_full(fs, ino, (struct ext2_inode *)&inode,
-				      sizeof(inode));
-	if (err)
-		pfs->meta_error = true;
-	return err;
+	return relink(pfs, ino, &inode, 1);
 }
 
 /*
@@ -511,17 +529,12 @@ static errcode_t inode_release(pcw_fs *pfs, ext2_ino_t ino,
 errcode_t pcw_unlink(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 		     ext2_ino_t ino)
 {
-	ext2_filsys fs = pfs->fs;
 	struct ext2_inode_large inode;
 	errcode_t err;
 
-	memset(&inode, 0, sizeof(inode));
-	err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)&inode,
-				     sizeof(inode));
+	err = read_nondir(pfs->fs, ino, &inode);
 	if (err)
 		return err;
-	if (LINUX_S_ISDIR(inode.i_mode))
-		return PCW_ET_IS_DIR;
 	if (inode.i_flags & (EXT2_IMMUTABLE_FL | EXT2_APPEND_FL))
 		return EPERM;
 	/* Attribute values in inodes of their own: not ours to free. */
@@ -530,16 +543,8 @@ errcode_t pcw_unlink(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 	err = pcw_dir_remove(pfs, parent, name, strlen(name));
 	if (err)
 		return err;
-	if (inode.i_links_count > 1) {
-		inode.i_links_count--;
-		pcw_inode_set_times(pfs, &inode, PCW_TIME_C, pfs->now, 0);
-		err = ext2fs_write_inode_full(fs, ino,
-					      (struct ext2_inode *)&inode,
-					      sizeof(inode));
-		if (err)
-			pfs->meta_error = true;
-		return err;
-	}
+	if (inode.i_links_count > 1)
+		return relink(pfs, ino, &inode, -1);
 	return inode_release(pfs, ino, &inode);
 }
 
