@@ -441,7 +441,8 @@ errcode_t pcw_check_metadata_in_use(ext2_filsys fs);
 /*
  * Everything written so far from libext2fs's block cache to the image, not
  * synced: a file reported done survives a killed process.
- * pcw_mapping_finish and pcw_tree_add call it.
+ * pcw_mapping_finish calls it for a single file, pcw_tree_commit for a
+ * tree's batch of entries (a tree's files leave it to the batch).
  */
 errcode_t pcw_fs_commit(pcw_fs *pfs);
 /* COUNT blocks of file data from BUF to block BLK of the image. */
