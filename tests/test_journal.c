@@ -1,0 +1,300 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * test_journal.c: drive lib/journal.c on a real image, for
+ * tests/journal.bats.
+ *
+ *   test_journal [options] IMAGE STATE0 STATE1 ...
+ *
+ * IMAGE is a filesystem; STATE0 is a copy of it as it is now, and each
+ * later STATE the same filesystem after a change made by a tool we did not
+ * write (debugfs -w): a file written, a directory made, an inode changed.
+ * Transaction T commits the blocks that differ between STATE(T-1) and
+ * STATE(T): the new contents of real metadata blocks (inode table,
+ * directory, bitmaps, group descriptors, superblock, extent blocks), and
+ * of the file data blocks too unless -d says they go in place first
+ * (data=ordered).  The same STATE may come back (S0 S1 S0 S1 ...): every
+ * step is a consistent filesystem, so a long ping-pong wraps the log.
+ *
+ * Without -c the program exits after the last commit and leaves the log as
+ * a crash there would: committed, not checkpointed, needs_recovery set.
+ * The judges are e2fsck, debugfs logdump and the kernel.
+ *
+ * Options:
+ *   -c          close: checkpoint, empty the log, clear needs_recovery
+ *   -k T        checkpoint (pcw_journal_checkpoint) after transaction T
+ *   -d T:LIST   blocks of transaction T written in place before it commits
+ *   -r T:LIST   blocks transaction T revokes (LIST: 5,7,10-12)
+ *   -t SEC      fixed commit time (PCW_JOURNAL_FIXED_TIME)
+ *   -m BYTES    cap on held (committed, not checkpointed) blocks
+ *   -l          print the journal's format and limits, commit nothing
+ *   -s          print the journal's statistics at the end
+ * Exit: 0; 1 usage; 2 the journal refused or failed (its message on
+ * stderr: "test_journal: open|commit N|close: MESSAGE").
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <et/com_err.h>
+#include <ext2fs/ext2_err.h>
+
+#include "journal.h"
+#include "pcw_err.h"
+
+#define MAX_TX	4096
+#define MAX_OPT	256
+
+struct list_opt {
+	int		tx;
+	blk64_t		*blks;
+	size_t		n;
+};
+
+static struct list_opt data_opts[MAX_OPT], rev_opts[MAX_OPT];
+static int ndata, nrev;
+static int checkpoint_after[MAX_OPT], nckpt;
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: test_journal [-cls] [-k T] [-d T:LIST] "
+		"[-r T:LIST] [-t SEC] [-m BYTES] IMAGE STATE0 [STATE...]\n");
+	exit(1);
+}
+
+static void fail(const char *what, errcode_t err)
+{
+	fprintf(stderr, "test_journal: %s: %s\n", what, error_message(err));
+	exit(2);
+}
+
+/* "T:5,7,10-12" */
+static void parse_list(const char *arg, struct list_opt *o)
+{
+	char *end, *p;
+	size_t cap = 16;
+
+	o->tx = (int)strtol(arg, &end, 10);
+	if (*end != ':' || o->tx < 1)
+		usage();
+	o->blks = malloc(cap * sizeof(*o->blks));
+	p = end + 1;
+	while (*p) {
+		unsigned long long a = strtoull(p, &end, 10), b = a, x;
+
+		if (end == p)
+			usage();
+		if (*end == '-')
+			b = strtoull(end + 1, &end, 10);
+		for (x = a; x <= b; x++) {
+			if (o->n == cap)
+				o->blks = realloc(o->blks, (cap *= 2) * sizeof(*o->blks));
+			o->blks[o->n++] = x;
+		}
+		p = *end == ',' ? end + 1 : end;
+		if (*end && *end != ',')
+			usage();
+	}
+}
+
+static const struct list_opt *find_opt(const struct list_opt *v, int n, int tx)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].tx == tx)
+			return &v[i];
+	return NULL;
+}
+
+static int in_list(const struct list_opt *o, blk64_t blk)
+{
+	size_t i;
+
+	for (i = 0; o && i < o->n; i++)
+		if (o->blks[i] == blk)
+			return 1;
+	return 0;
+}
+
+static void print_format(ext2_filsys fs, struct pcw_journal *j)
+{
+	struct pcw_journal_stats st;
+
+	pcw_journal_get_stats(j, &st);
+	printf("blocksize %u\nlog_blocks %" PRIu32 "\nmax_blocks %zu\n"
+	       "next_tid %" PRIu32 "\nhead %" PRIu32 "\n",
+	       fs->blocksize, st.log_blocks, pcw_journal_max_blocks(j),
+	       st.next_tid, st.head);
+}
+
+static void print_stats(struct pcw_journal *j)
+{
+	struct pcw_journal_stats st;
+
+	pcw_journal_get_stats(j, &st);
+	printf("next_tid %" PRIu32 "\nhead %" PRIu32 "\ntail %" PRIu32 "\n"
+	       "transactions %" PRIu64 "\njournal_blocks %" PRIu64 "\n"
+	       "revoke_records %" PRIu64 "\ncheckpoints %" PRIu64 "\n"
+	       "checkpoint_blocks %" PRIu64 "\nflushes %" PRIu64 "\n"
+	       "held_blocks %zu\n",
+	       st.next_tid, st.head, st.tail, st.transactions,
+	       st.journal_blocks, st.revoke_records, st.checkpoints,
+	       st.checkpoint_blocks, st.flushes, st.held_blocks);
+}
+
+/*
+ * One transaction: the blocks where OLD and NEW differ.  Blocks listed by
+ * -d go in place now (the caller's data=ordered data, made durable by the
+ * commit's first flush); the rest are committed.
+ */
+static void one_tx(ext2_filsys fs, struct pcw_journal *j, int tx,
+		   const char *old_path, const char *new_path)
+{
+	const struct list_opt *dopt = find_opt(data_opts, ndata, tx);
+	const struct list_opt *ropt = find_opt(rev_opts, nrev, tx);
+	size_t bs = fs->blocksize, chunk = 256 * bs, n = 0, cap = 64, ndat = 0;
+	blk64_t count = ext2fs_blocks_count(fs->super), blk;
+	unsigned char *a = malloc(chunk), *b = malloc(chunk);
+	struct pcw_jblock *v = malloc(cap * sizeof(*v));
+	int fa = open(old_path, O_RDONLY), fb = open(new_path, O_RDONLY);
+	char what[64];
+	errcode_t err;
+	size_t i;
+
+	if (fa < 0 || fb < 0 || !a || !b || !v) {
+		perror("test_journal: state");
+		exit(1);
+	}
+	for (blk = 0; blk < count; blk += chunk / bs) {
+		size_t want = (count - blk) * bs < chunk ? (count - blk) * bs : chunk;
+		off_t off = (off_t)(blk * bs);
+
+		if (pread(fa, a, want, off) != (ssize_t)want ||
+		    pread(fb, b, want, off) != (ssize_t)want) {
+			fprintf(stderr, "test_journal: short state image\n");
+			exit(1);
+		}
+		if (!memcmp(a, b, want))
+			continue;
+		for (i = 0; i < want / bs; i++) {
+			const unsigned char *nb = b + i * bs;
+
+			if (!memcmp(a + i * bs, nb, bs))
+				continue;
+			if (in_list(dopt, blk + i)) {
+				err = io_channel_write_blk64(fs->io, blk + i, 1, nb);
+				if (err)
+					fail("data", err);
+				ndat++;
+				continue;
+			}
+			if (n == cap)
+				v = realloc(v, (cap *= 2) * sizeof(*v));
+			v[n].blk = blk + i;
+			v[n].data = memcpy(malloc(bs), nb, bs);
+			n++;
+		}
+	}
+	close(fa);
+	close(fb);
+	snprintf(what, sizeof(what), "commit %d", tx);
+	err = pcw_journal_commit(j, v, n, ropt ? ropt->blks : NULL,
+				 ropt ? ropt->n : 0);
+	if (err)
+		fail(what, err);
+	printf("T%d blocks %zu data %zu revoked %zu\n", tx, n, ndat,
+	       ropt ? ropt->n : 0);
+	for (i = 0; i < n; i++)
+		free((void *)v[i].data);
+	free(v);
+	free(a);
+	free(b);
+}
+
+int main(int argc, char **argv)
+{
+	struct pcw_journal_params params = { 0 };
+	struct pcw_journal *j;
+	ext2_filsys fs;
+	int opt, do_close = 0, limits = 0, stats = 0, i, k;
+	errcode_t err;
+
+	initialize_ext2_error_table();
+	initialize_pcw_error_table();
+	while ((opt = getopt(argc, argv, "ck:d:r:t:m:ls")) != -1) {
+		switch (opt) {
+		case 'c':
+			do_close = 1;
+			break;
+		case 'k':
+			if (nckpt == MAX_OPT)
+				usage();
+			checkpoint_after[nckpt++] = atoi(optarg);
+			break;
+		case 'd':
+			if (ndata == MAX_OPT)
+				usage();
+			parse_list(optarg, &data_opts[ndata++]);
+			break;
+		case 'r':
+			if (nrev == MAX_OPT)
+				usage();
+			parse_list(optarg, &rev_opts[nrev++]);
+			break;
+		case 't':
+			params.flags |= PCW_JOURNAL_FIXED_TIME;
+			params.commit_sec = strtoll(optarg, NULL, 10);
+			break;
+		case 'm':
+			params.mem_cap = strtoull(optarg, NULL, 10);
+			break;
+		case 'l':
+			limits = 1;
+			break;
+		case 's':
+			stats = 1;
+			break;
+		default:
+			usage();
+		}
+	}
+	if (argc - optind < 1 || (!limits && argc - optind < 2) ||
+	    argc - optind > MAX_TX)
+		usage();
+	err = ext2fs_open2(argv[optind], NULL, EXT2_FLAG_RW | EXT2_FLAG_64BITS,
+			   0, 0, unix_io_manager, &fs);
+	if (err)
+		fail("ext2fs_open2", err);
+	err = pcw_journal_open(fs, fs->io, &params, &j);
+	if (err)
+		fail("open", err);
+	if (limits)
+		print_format(fs, j);
+	for (i = optind + 2; !limits && i < argc; i++) {
+		int tx = i - optind - 1;
+
+		one_tx(fs, j, tx, argv[i - 1], argv[i]);
+		for (k = 0; k < nckpt; k++)
+			if (checkpoint_after[k] == tx &&
+			    (err = pcw_journal_checkpoint(j)))
+				fail("checkpoint", err);
+	}
+	if (stats)
+		print_stats(j);
+	if (do_close) {
+		err = pcw_journal_close(j);
+		if (err)
+			fail("close", err);
+	} else {
+		pcw_journal_abandon(j);
+	}
+	/* Never ext2fs_close: the superblock on disk is the journal's business. */
+	ext2fs_free(fs);
+	return 0;
+}
