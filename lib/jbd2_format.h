@@ -82,7 +82,11 @@
 				 JBD2_FEATURE_INCOMPAT_FAST_COMMIT)
 #define JBD2_KNOWN_RO_COMPAT	0
 
-/* The kernel refuses a log shorter than this (JBD2_MIN_JOURNAL_BLOCKS). */
+/*
+ * The kernel refuses a journal whose s_maxlen - s_first + 1 is under this
+ * (JBD2_MIN_JOURNAL_BLOCKS): mke2fs's smallest journal, 1024 blocks, has
+ * a log of 1023.
+ */
 #define JBD2_MIN_LOG_BLOCKS	1024
 
 /*

@@ -417,12 +417,12 @@ static int cmp_held(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Write the held blocks in place, in block order, in runs of up to 256. */
+/* Write the held blocks in place, in block order, in runs of up to 1 MiB. */
 static errcode_t write_held(struct pcw_journal *j)
 {
 	struct pcw_jheld **all;
 	unsigned char *run = NULL;
-	size_t i, k = 0, n = 0;
+	size_t i, k = 0, n = 0, max = (1U << 20) / j->bs;
 	errcode_t err = 0;
 
 	all = malloc(j->nheld * sizeof(*all));
@@ -435,9 +435,11 @@ static errcode_t write_held(struct pcw_journal *j)
 			all[k++] = h;
 	}
 	qsort(all, k, sizeof(*all), cmp_held);
-	err = ext2fs_get_mem((size_t)256 * j->bs, &run);
+	if (!max)
+		max = 1;
+	err = ext2fs_get_mem(max * j->bs, &run);
 	for (i = 0; !err && i < k; i += n) {
-		for (n = 1; i + n < k && n < 256 &&
+		for (n = 1; i + n < k && n < max &&
 			    all[i + n]->blk == all[i]->blk + n; n++)
 			;
 		if (n == 1) {
@@ -543,7 +545,7 @@ static errcode_t check_jsb(struct pcw_journal *j, uint32_t inode_blocks)
 	if (jbd2_get32(p + JSB_BLOCKSIZE) != j->bs ||
 	    j->maxlen > inode_blocks || j->first == 0 ||
 	    j->first >= j->maxlen ||
-	    j->maxlen - j->first < JBD2_MIN_LOG_BLOCKS)
+	    j->maxlen - j->first + 1 < JBD2_MIN_LOG_BLOCKS)
 		return PCW_ET_JOURNAL_CORRUPT;
 	if (jbd2_get32(p + JSB_START) != 0)
 		return PCW_ET_NEEDS_RECOVERY;
@@ -571,6 +573,14 @@ static void set_format(struct pcw_journal *j)
 	/* The first tag carries the UUID; the others say SAME_UUID. */
 	j->tags_per_desc = 1 + (room - j->tag_bytes - JBD2_UUID_SIZE) /
 			       j->tag_bytes;
+	/*
+	 * A descriptor and its copies are built in one buffer: at most
+	 * PCW_JOURNAL_STAGE bytes (only 64 KiB blocks hit this; a descriptor
+	 * that is not full is still a valid one, its LAST_TAG ends it).
+	 */
+	if ((j->tags_per_desc + 1) * (size_t)j->bs > PCW_JOURNAL_STAGE)
+		j->tags_per_desc = PCW_JOURNAL_STAGE / j->bs > 1 ?
+				   PCW_JOURNAL_STAGE / j->bs - 1 : 1;
 	j->revoke_rec = j->is64 ? 8 : 4;
 	j->revokes_per_block = (j->bs - JBD2_REVOKE_HEADER_SIZE - tail) /
 			       j->revoke_rec;

@@ -15,24 +15,24 @@ JMNT=
 #   ext4_1k       64 MiB ext4 (1 KiB blocks), journal as mke2fs leaves it
 #   ext4_1k_v3    the same after a kernel mount has written a transaction
 #                 (journal_64bit, journal_checksum_v3)
-#   ext4_4k       256 MiB ext4, 4 KiB blocks; ext4_4k_v3 likewise
+#   ext4_4k       128 MiB ext4, 4 KiB blocks; ext4_4k_v3 likewise
 #   ext4_32bit    ext4 without 64bit
 #   ext3, ext3_v1 ext3; ext3 mounted once with journal_checksum (csum v1)
 #   bigalloc      ext4 with 16 KiB clusters
 #   orphan        ext4 with orphan_file
-#   small         16 MiB ext4 with a 1 MiB journal (1024 blocks)
+#   small         16 MiB ext4 with a 1 MiB journal (1024 blocks); small_v3
 fixture() {
 	local name=$1 img="$BATS_FILE_TMPDIR/fixture.$1.img"
 	if [ ! -e "$img" ]; then
 		case $name in
 		ext4_1k) mkimg "$img" 64M -t ext4 ;;
-		ext4_4k) mkimg "$img" 256M -t ext4 -b 4096 ;;
+		ext4_4k) mkimg "$img" 128M -t ext4 -b 4096 ;;
 		ext4_32bit) mkimg "$img" 64M -t ext4 -O ^64bit ;;
 		ext3) mkimg "$img" 64M -t ext3 ;;
-		bigalloc) mkimg "$img" 256M -t ext4 -b 4096 -O bigalloc -C 16384 ;;
+		bigalloc) mkimg "$img" 128M -t ext4 -b 4096 -O bigalloc -C 16384 ;;
 		orphan) mkimg "$img" 64M -t ext4 -O orphan_file ;;
 		small) mkimg "$img" 16M -t ext4 -J size=1 ;;
-		ext4_1k_v3 | ext4_4k_v3 | ext3_v1)
+		ext4_1k_v3 | ext4_4k_v3 | ext3_v1 | small_v3)
 			kernel_require
 			cp --sparse=always "$(fixture "${name%_v?}")" "$img.tmp"
 			kernel_touch "$img.tmp" "$([ "$name" = ext3_v1 ] && echo journal_checksum)"
@@ -173,7 +173,8 @@ jmount() {
 	JMNT=$(mktemp -d "$BATS_TEST_TMPDIR/jmnt.XXXXXX")
 	JLOOP=$(losetup -f --show "$img")
 	if ! mount -t ext4 -o ro "$JLOOP" "$JMNT"; then
-		echo "kernel refused to mount $img: $(dmesg | grep "(${JLOOP##*/})" | tail -5)" >&2
+		# jbd2's messages do not name the device: the last lines of dmesg
+		echo "kernel refused to mount $img: $(dmesg | tail -n 12)" >&2
 		losetup -d "$JLOOP"
 		JLOOP=
 		return 1

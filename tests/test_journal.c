@@ -28,6 +28,9 @@
  *   -m BYTES    cap on held (committed, not checkpointed) blocks
  *   -l          print the journal's format and limits, commit nothing
  *   -s          print the journal's statistics at the end
+ *   -2          first convert the journal to csum v2 (the kernel has written
+ *               v3 since Linux 3.18; no tool makes v2 any more), keeping
+ *               64bit as it is: tags of 10 or 14 bytes, a 16-bit checksum
  * Exit: 0; 1 usage; 2 the journal refused or failed (its message on
  * stderr: "test_journal: open|commit N|close: MESSAGE").
  */
@@ -44,6 +47,7 @@
 #include <et/com_err.h>
 #include <ext2fs/ext2_err.h>
 
+#include "jbd2_format.h"
 #include "journal.h"
 #include "pcw_err.h"
 
@@ -62,7 +66,7 @@ static int checkpoint_after[MAX_OPT], nckpt;
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: test_journal [-cls] [-k T] [-d T:LIST] "
+	fprintf(stderr, "usage: test_journal [-cls2] [-k T] [-d T:LIST] "
 		"[-r T:LIST] [-t SEC] [-m BYTES] IMAGE STATE0 [STATE...]\n");
 	exit(1);
 }
@@ -120,6 +124,35 @@ static int in_list(const struct list_opt *o, blk64_t blk)
 		if (o->blks[i] == blk)
 			return 1;
 	return 0;
+}
+
+/* -2: the journal superblock says csum v2, with its checksum. */
+static void to_csum_v2(ext2_filsys fs)
+{
+	unsigned char *jsb = malloc(fs->blocksize);
+	blk64_t pblk;
+	uint32_t incompat;
+	errcode_t err;
+
+	err = ext2fs_bmap2(fs, fs->super->s_journal_inum, NULL, NULL, 0, 0,
+			   NULL, &pblk);
+	if (!err)
+		err = io_channel_read_blk64(fs->io, pblk, 1, jsb);
+	if (err)
+		fail("csum v2", err);
+	incompat = jbd2_get32(jsb + JSB_FEATURE_INCOMPAT);
+	incompat &= ~JBD2_FEATURE_INCOMPAT_CSUM_V3;
+	jbd2_put32(jsb + JSB_FEATURE_INCOMPAT, incompat | JBD2_FEATURE_INCOMPAT_CSUM_V2);
+	jbd2_put32(jsb + JSB_FEATURE_COMPAT, 0);
+	jsb[JSB_CHECKSUM_TYPE] = JBD2_CRC32C_CHKSUM;
+	memset(jsb + JSB_CHECKSUM, 0, 4);
+	jbd2_put32(jsb + JSB_CHECKSUM, ext2fs_crc32c_le(~0U, jsb, JSB_SIZE));
+	err = io_channel_write_blk64(fs->io, pblk, 1, jsb);
+	if (!err)
+		err = io_channel_flush(fs->io);
+	if (err)
+		fail("csum v2", err);
+	free(jsb);
 }
 
 static void print_format(ext2_filsys fs, struct pcw_journal *j)
@@ -222,12 +255,12 @@ int main(int argc, char **argv)
 	struct pcw_journal_params params = { 0 };
 	struct pcw_journal *j;
 	ext2_filsys fs;
-	int opt, do_close = 0, limits = 0, stats = 0, i, k;
+	int opt, do_close = 0, limits = 0, stats = 0, v2 = 0, i, k;
 	errcode_t err;
 
 	initialize_ext2_error_table();
 	initialize_pcw_error_table();
-	while ((opt = getopt(argc, argv, "ck:d:r:t:m:ls")) != -1) {
+	while ((opt = getopt(argc, argv, "ck:d:r:t:m:ls2")) != -1) {
 		switch (opt) {
 		case 'c':
 			do_close = 1;
@@ -260,6 +293,9 @@ int main(int argc, char **argv)
 		case 's':
 			stats = 1;
 			break;
+		case '2':
+			v2 = 1;
+			break;
 		default:
 			usage();
 		}
@@ -271,6 +307,8 @@ int main(int argc, char **argv)
 			   0, 0, unix_io_manager, &fs);
 	if (err)
 		fail("ext2fs_open2", err);
+	if (v2)
+		to_csum_v2(fs);
 	err = pcw_journal_open(fs, fs->io, &params, &j);
 	if (err)
 		fail("open", err);
