@@ -85,7 +85,7 @@ static const struct {
 	{ PCW_ET_JOURNAL_FAST_COMMIT,	EOPNOTSUPP },
 	{ PCW_ET_JOURNAL_UNSUPP,	EOPNOTSUPP },
 	{ PCW_ET_JOURNAL_CORRUPT,	EUCLEAN },
-	{ PCW_ET_JOURNAL_TX_TOO_BIG,	E2BIG },
+	{ PCW_ET_JOURNAL_TX_TOO_BIG,	ENOSPC },	/* start_this_handle */
 	{ PCW_ET_JOURNAL_ABORTED,	EROFS },	/* the kernel's aborted journal */
 	/* the libext2fs codes pcwrite meets */
 	{ EXT2_ET_BLOCK_ALLOC_FAIL,	ENOSPC },

@@ -154,6 +154,11 @@ closed() {
 	kernel_require
 	closed ext4_4k_v3
 	kernel_readback "$T/img" /d/a "$T/a"
+	# the kernel's next session takes the log on from there
+	seq=$(( $(jfield "$T/img" "Journal sequence") ))
+	kernel_touch "$T/img"
+	fsck_clean "$T/img"
+	[ $(( $(jfield "$T/img" "Journal sequence") )) -gt "$seq" ]
 }
 
 @test "a checkpoint moves the log's tail: after a crash only later transactions are replayed" {
