@@ -44,16 +44,21 @@ fixture() {
 }
 
 # kernel_touch IMAGE [OPTIONS]: mount read-write, make a directory, unmount:
-# the kernel's first commit writes its journal features.
+# the kernel's first commit writes its journal features.  Whatever fails,
+# the mount and the loop device are gone on return.
 kernel_touch() {
-	local img=$1 opts=${2:+,$2} loop mnt
+	local img=$1 opts=${2:+,$2} loop mnt rc=0
 	mnt=$(mktemp -d "$BATS_FILE_TMPDIR/kt.XXXXXX")
-	loop=$(losetup -f --show "$img")
-	mount -t ext4 -o "rw$opts" "$loop" "$mnt" || { losetup -d "$loop"; return 1; }
-	mkdir "$mnt/kernel"
-	umount "$mnt"
-	losetup -d "$loop"
-	rmdir "$mnt"
+	loop=$(losetup -f --show "$img") || { rmdir "$mnt"; return 1; }
+	if mount -t ext4 -o "rw$opts" "$loop" "$mnt"; then
+		mkdir "$(mktemp -u "$mnt/kernel.XXXXXX")" || rc=1
+		umount "$mnt" || rc=1
+	else
+		rc=1
+	fi
+	losetup -d "$loop" || rc=1
+	rmdir "$mnt" || rc=1
+	return $rc
 }
 
 # state FROM TO COMMAND...: TO is FROM after debugfs -w runs the commands.
