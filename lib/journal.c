@@ -461,7 +461,12 @@ static errcode_t write_held(struct pcw_journal *j)
 	return abort_on(j, err);
 }
 
-errcode_t pcw_journal_do_checkpoint(struct pcw_journal *j)
+/*
+ * Checkpoint everything (jbd2_log_do_checkpoint for every transaction in
+ * the log, then jbd2_cleanup_journal_tail).  CLOSING leaves the tail to
+ * the caller, which marks the log empty instead.
+ */
+errcode_t pcw_journal_do_checkpoint(struct pcw_journal *j, bool closing)
 {
 	errcode_t err;
 
@@ -478,6 +483,8 @@ errcode_t pcw_journal_do_checkpoint(struct pcw_journal *j)
 	/* Only now may the log's tail move: the blocks are durable in place. */
 	j->tail = j->head;
 	j->st.checkpoints++;
+	if (closing)
+		return 0;
 	err = pcw_jsb_write(j, j->head, false);
 	if (!err)
 		err = pcw_jflush(j);
@@ -490,7 +497,7 @@ errcode_t pcw_journal_checkpoint(struct pcw_journal *j)
 		return PCW_ET_MAGIC_JOURNAL;
 	if (j->aborted)
 		return PCW_ET_JOURNAL_ABORTED;
-	return pcw_journal_do_checkpoint(j);
+	return pcw_journal_do_checkpoint(j, false);
 }
 
 uint32_t pcw_jlog_used(const struct pcw_journal *j)
@@ -698,7 +705,7 @@ errcode_t pcw_journal_close(struct pcw_journal *j)
 	if (j->aborted)
 		err = PCW_ET_JOURNAL_ABORTED;
 	if (!err)
-		err = pcw_journal_do_checkpoint(j);
+		err = pcw_journal_do_checkpoint(j, true);
 	if (!err && j->live) {
 		err = pcw_jsb_write(j, 0, true);
 		if (!err)

@@ -13,10 +13,11 @@
  *
  * The protocol, per transaction T (the caller has already written T's file
  * data in place, not flushed):
- *   1. revoke blocks, descriptor blocks and T's blocks in the log (and, for
- *      the session's first transaction, the journal superblock's s_start
- *      and the filesystem superblock's needs_recovery flag, in place);
- *   2. flush: T's data, log blocks and those flags are durable;
+ *   0. (the session's first transaction only) the filesystem superblock's
+ *      needs_recovery flag (and orphan_present) in place, flush; then the
+ *      journal superblock's s_start pointing at T;
+ *   1. revoke blocks, descriptor blocks and T's blocks in the log;
+ *   2. flush: T's data, log blocks and the journal superblock are durable;
  *   3. the commit block (never async_commit: the kernel refuses it with
  *      data=ordered);
  *   4. flush: T is durable.  pcw_journal_commit returns only now.

@@ -80,7 +80,7 @@ errcode_t pcw_jheld_put(struct pcw_journal *j, blk64_t blk, const void *data);
 bool pcw_jheld_drop(struct pcw_journal *j, blk64_t blk);
 bool pcw_jlog_owns(const struct pcw_journal *j, blk64_t blk);
 uint32_t pcw_jlog_used(const struct pcw_journal *j);
-errcode_t pcw_journal_do_checkpoint(struct pcw_journal *j);
+errcode_t pcw_journal_do_checkpoint(struct pcw_journal *j, bool closing);
 
 /* Advance a log position by N, wrapping from maxlen back to first. */
 static inline uint32_t pcw_jlog_next(const struct pcw_journal *j,

@@ -291,7 +291,7 @@ static errcode_t make_room(struct pcw_journal *j, size_t need, size_t n)
 
 	if (pcw_jlog_used(j) + need > size / 4 * 3 ||
 	    (j->nheld + n) * (size_t)j->bs > j->params.mem_cap)
-		err = pcw_journal_do_checkpoint(j);
+		err = pcw_journal_do_checkpoint(j, false);
 	if (!err && pcw_jlog_used(j) + need >= size)
 		err = PCW_ET_JOURNAL_TX_TOO_BIG;
 	return err;
@@ -311,23 +311,31 @@ static errcode_t commit_locked(struct pcw_journal *j,
 		return err;
 	pos = j->head;
 	/*
-	 * The session's first transaction: the journal superblock must point
-	 * at it, and the filesystem superblock must say needs_recovery, on
-	 * stable storage before its commit block (the kernel's first commit
-	 * after mount updates the log tail the same way, JBD2_FLUSHED clear).
+	 * The session's first transaction.  The filesystem superblock says
+	 * needs_recovery, flushed, before the journal superblock points at
+	 * the log: a superblock without the flag over a log that is not empty
+	 * is a problem to e2fsck ("needs_recovery flag is clear, but journal
+	 * has data") and a log the kernel wipes unread, while the flag over
+	 * an empty log is only a recovery with nothing to do.  The kernel
+	 * sets the flag at mount (ext4_setup_super), long before.  Then the
+	 * journal superblock's s_start, durable with the first flush below,
+	 * before the commit block (as the kernel's first commit updates the
+	 * log tail, JBD2_FLUSHED clear).
 	 */
+	if (!j->flags_set) {
+		err = pcw_jsb_set_flags(j, true);
+		if (!err)
+			err = pcw_jflush(j);
+		if (err)
+			return err;
+		j->flags_set = true;
+	}
 	if (!j->live) {
 		j->tail = j->head;
 		err = pcw_jsb_write(j, j->head, false);
 		if (err)
 			return err;
 		j->live = true;
-	}
-	if (!j->flags_set) {
-		err = pcw_jsb_set_flags(j, true);
-		if (err)
-			return err;
-		j->flags_set = true;
 	}
 	/* The kernel logs revoke records first (jbd2_journal_write_revoke_records). */
 	err = write_revokes(j, tid, &pos, rev, nrev, buf);

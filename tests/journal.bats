@@ -631,3 +631,65 @@ commit_times() {
 	allowed_blocks "$T/img" "$T/allowed"
 	only_differ "$T/img" "$T/s1" "$T/allowed"
 }
+
+# epochs TRACE: "EPOCH OFFSET LENGTH" for each pwrite64 in an strace log;
+# the epoch counts the fsync/fdatasync calls before it.
+epochs() {
+	awk '/fsync\(|fdatasync\(/ { e++ }
+	     match($0, /pwrite64\([0-9]+, .*, [0-9]+, [0-9]+\)/) {
+		n = split(substr($0, RSTART, RLENGTH - 1), f, ", ")
+		print e + 0, f[n], f[n - 1]
+	     }' "$1"
+}
+
+# first_epoch / last_epoch EPOCHS BYTE: the epoch of the first (last) write
+# covering BYTE of the image; flushes EPOCHS: how many flushes in all.
+first_epoch() {
+	awk -v b="$2" '$2 <= b && b < $2 + $3 { print $1; exit }' "$1"
+}
+last_epoch() {
+	awk -v b="$2" '$2 <= b && b < $2 + $3 { e = $1 } END { print e }' "$1"
+}
+
+@test "write order (strace): needs_recovery flushed before s_start points at the log, the log flushed before its commit block, the commit block flushed; close: s_start = 0 flushed before the flag clears" {
+	command -v strace >/dev/null || skip "no strace"
+	cp --sparse=always "$(fixture ext4_1k)" "$T/img"
+	two_states "$T/img"
+	cp --sparse=always "$T/img" "$T/img.c"
+	run strace -f -o "$T/trace" -e trace=pwrite64,fsync,fdatasync \
+		"$TJ" -t 1 "$T/img" "$T/s0" "$T/s1" "$T/s2"
+	[ "$status" -eq 0 ]
+	epochs "$T/trace" >"$T/ep"
+	flushes=$(grep -cE 'fsync\(|fdatasync\(' "$T/trace")
+	sb=1024
+	jsb=$(( $(debugfs -R "bmap <8> 0" "$T/img" 2>/dev/null) * 1024 ))
+	c1=$(( $(commit_block "$T/img" 1) * 1024 ))
+	c2=$(( $(commit_block "$T/img" 2) * 1024 ))
+	d1=$(( $(debugfs -R "bmap <8> $(jfield "$T/img" "Journal start")" "$T/img" 2>/dev/null) * 1024 ))
+	cat "$T/ep"
+	echo "sb $sb jsb $jsb d1 $d1 c1 $c1 c2 $c2 flushes $flushes"
+	[ "$(first_epoch "$T/ep" $sb)" -lt "$(first_epoch "$T/ep" "$jsb")" ]
+	[ "$(first_epoch "$T/ep" "$jsb")" -lt "$(first_epoch "$T/ep" "$c1")" ]
+	[ "$(first_epoch "$T/ep" "$d1")" -lt "$(first_epoch "$T/ep" "$c1")" ]
+	[ "$(last_epoch "$T/ep" "$c2")" -lt "$flushes" ]
+	# nothing in place but the superblock before the last commit: the
+	# in-place blocks of transaction 1 (those outside the journal) wait
+	# for a checkpoint
+	journal_blocks "$T/img" | awk '{ print $1 * 1024 }' >"$T/jbytes"
+	! awk '{ print $2 }' "$T/ep" | grep -vxF -f "$T/jbytes" | grep -vx "$sb"
+
+	run strace -f -o "$T/trace.c" -e trace=pwrite64,fsync,fdatasync \
+		"$TJ" -t 1 -c "$T/img.c" "$T/s0" "$T/s1" "$T/s2"
+	[ "$status" -eq 0 ]
+	epochs "$T/trace.c" >"$T/ep.c"
+	flushes=$(grep -cE 'fsync\(|fdatasync\(' "$T/trace.c")
+	ib=$(( $(diff_blocks "$T/s1" "$T/s2" | grep -vx 1 | head -n1) * 1024 ))
+	# the checkpoint's in-place writes, then the log marked empty, then
+	# the flag cleared, each flushed before the next
+	[ "$(last_epoch "$T/ep.c" "$ib")" -lt "$(last_epoch "$T/ep.c" "$jsb")" ]
+	[ "$(last_epoch "$T/ep.c" "$jsb")" -lt "$(last_epoch "$T/ep.c" $sb)" ]
+	[ "$(last_epoch "$T/ep.c" $sb)" -lt "$flushes" ]
+	# the journal superblock written twice: s_start at the first commit,
+	# 0 at close (the final checkpoint does not move the tail first)
+	[ "$(awk -v b="$jsb" '$2 <= b && b < $2 + $3' "$T/ep.c" | wc -l)" -eq 2 ]
+}
