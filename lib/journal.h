@@ -30,9 +30,14 @@
  * (sorted by block number), flush, then the journal superblock's tail moved
  * on (s_start = log head, s_sequence = next tid), flush.
  *
+ * Flushes: two a commit (three for the session's first), two a checkpoint,
+ * three at close (in-place blocks, empty log, flag cleared).
+ *
  * Memory: committed blocks are kept in memory until checkpointed (not read
- * back from the log), at most mem_cap bytes (default 8 MiB): a commit that
- * would pass the cap checkpoints first.  The holding io_manager must answer
+ * back from the log).  A commit that would take them past mem_cap bytes
+ * (default 8 MiB) checkpoints first, so at most mem_cap plus one
+ * transaction are held; a descriptor and its copies are built in a buffer
+ * of at most 2 MiB.  The holding io_manager must answer
  * reads of a block from its open transaction first, then from
  * pcw_journal_lookup (committed, not yet checkpointed: the copy in place is
  * stale), then from the device.
