@@ -32,7 +32,9 @@
  *               v3 since Linux 3.18; no tool makes v2 any more), keeping
  *               64bit as it is: tags of 10 or 14 bytes, a 16-bit checksum
  * Exit: 0; 1 usage; 2 the journal refused or failed (its message on
- * stderr: "test_journal: open|commit N|close: MESSAGE").
+ * stderr: "test_journal: open|commit N|close: MESSAGE"); 3 the journal's
+ * own account is wrong (pcw_journal_lookup, or blocks held after a
+ * checkpoint).
  */
 #include "config.h"
 
@@ -182,6 +184,56 @@ static void print_stats(struct pcw_journal *j)
 }
 
 /*
+ * What the holding io_manager will read back: every block just committed
+ * is held as committed (the superblock's with needs_recovery set), and a
+ * revoked block not logged again is not held.  Exit 3 otherwise.
+ */
+static void check_lookup(ext2_filsys fs, struct pcw_journal *j,
+			 const struct pcw_jblock *v, size_t n,
+			 const struct list_opt *ropt)
+{
+	blk64_t sb_blk = 1024 / fs->blocksize;
+	unsigned int sb_off = 1024 % fs->blocksize;
+	size_t i, k;
+
+	for (i = 0; i < n; i++) {
+		const unsigned char *held = pcw_journal_lookup(j, v[i].blk);
+		struct ext2_super_block sb;
+
+		if (!held) {
+			fprintf(stderr, "test_journal: block %llu not held\n",
+				(unsigned long long)v[i].blk);
+			exit(3);
+		}
+		if (v[i].blk != sb_blk) {
+			if (memcmp(held, v[i].data, fs->blocksize)) {
+				fprintf(stderr, "test_journal: block %llu held "
+					"differs\n", (unsigned long long)v[i].blk);
+				exit(3);
+			}
+			continue;
+		}
+		memcpy(&sb, held + sb_off, sizeof(sb));
+		if (!(sb.s_feature_incompat & EXT3_FEATURE_INCOMPAT_RECOVER) ||
+		    (ext2fs_has_feature_metadata_csum(&sb) &&
+		     !ext2fs_superblock_csum_verify(fs, &sb))) {
+			fprintf(stderr, "test_journal: held superblock without "
+				"needs_recovery or with a bad checksum\n");
+			exit(3);
+		}
+	}
+	for (k = 0; ropt && k < ropt->n; k++) {
+		for (i = 0; i < n && v[i].blk != ropt->blks[k]; i++)
+			;
+		if (i == n && pcw_journal_lookup(j, ropt->blks[k])) {
+			fprintf(stderr, "test_journal: revoked block %llu still "
+				"held\n", (unsigned long long)ropt->blks[k]);
+			exit(3);
+		}
+	}
+}
+
+/*
  * One transaction: the blocks where OLD and NEW differ.  Blocks listed by
  * -d go in place now (the caller's data=ordered data, made durable by the
  * commit's first flush); the rest are committed.
@@ -243,6 +295,7 @@ static void one_tx(ext2_filsys fs, struct pcw_journal *j, int tx,
 		fail(what, err);
 	printf("T%d blocks %zu data %zu revoked %zu\n", tx, n, ndat,
 	       ropt ? ropt->n : 0);
+	check_lookup(fs, j, v, n, ropt);
 	for (i = 0; i < n; i++)
 		free((void *)v[i].data);
 	free(v);
@@ -318,10 +371,21 @@ int main(int argc, char **argv)
 		int tx = i - optind - 1;
 
 		one_tx(fs, j, tx, argv[i - 1], argv[i]);
-		for (k = 0; k < nckpt; k++)
-			if (checkpoint_after[k] == tx &&
-			    (err = pcw_journal_checkpoint(j)))
+		for (k = 0; k < nckpt; k++) {
+			struct pcw_journal_stats st;
+
+			if (checkpoint_after[k] != tx)
+				continue;
+			err = pcw_journal_checkpoint(j);
+			if (err)
 				fail("checkpoint", err);
+			pcw_journal_get_stats(j, &st);
+			if (st.held_blocks || st.head != st.tail) {
+				fprintf(stderr, "test_journal: blocks held "
+					"after a checkpoint\n");
+				exit(3);
+			}
+		}
 	}
 	if (stats)
 		print_stats(j);
