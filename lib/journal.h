@@ -104,8 +104,11 @@ errcode_t pcw_journal_open(ext2_filsys fs, io_channel raw,
  * a checkpoint never writes it over what the block holds now.  Returns
  * PCW_ET_JOURNAL_TX_TOO_BIG with nothing done when the transaction does
  * not fit pcw_journal_fits.  After a write or flush error the journal is
- * aborted: every later call returns PCW_ET_JOURNAL_ABORTED, and the image
- * holds what a crash at that moment would leave.
+ * aborted (jbd2_journal_abort): every later call returns
+ * PCW_ET_JOURNAL_ABORTED, close writes nothing, and the image holds what a
+ * crash at that moment would leave (replayed up to the last transaction
+ * whose commit returned 0).  pcw_journal_lookup then also answers with the
+ * failed transaction's blocks: the caller must stop writing.
  */
 errcode_t pcw_journal_commit(struct pcw_journal *j,
 			     const struct pcw_jblock *blocks, size_t n,

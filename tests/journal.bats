@@ -693,3 +693,36 @@ last_epoch() {
 	# 0 at close (the final checkpoint does not move the tail first)
 	[ "$(awk -v b="$jsb" '$2 <= b && b < $2 + $3' "$T/ep.c" | wc -l)" -eq 2 ]
 }
+
+# failing FIXTURE OPTION: T2 fails (a flush or a write of the journal's
+# channel returns EIO): the journal aborts, close refuses to write, and the
+# image is what a crash then leaves: T1 replayed, T2 not.
+failing() {
+	cp --sparse=always "$(fixture ext4_1k)" "$T/img"
+	two_states "$T/img"
+	run "$TJ" -c "$@" "$T/img" "$T/s0" "$T/s1" "$T/s2"
+	echo "$output"
+	[ "$status" -eq 2 ]
+	[[ "$output" == *"test_journal: commit 2: Input/output error"* ]]
+	[[ "$output" == *"test_journal: close: journal aborted after a write error"* ]]
+	[ "$(tids "$T/img" | wc -l)" -eq 1 ]
+	fsck_needs_recovery "$T/img"
+	cp --sparse=always "$T/img" "$T/r"
+	replay_e2fsck "$T/r"
+	allowed_blocks "$T/r" "$T/allowed"
+	only_differ "$T/r" "$T/s1" "$T/allowed"
+	jmount "$T/img"
+	[ -e "$JMNT/d/a" ]
+	[ ! -e "$JMNT/d/b" ]
+}
+
+@test "a flush that fails (before T2's commit block) aborts the journal; close writes nothing; T1 is replayed, T2 is not" {
+	# flushes: 3 for T1 (flag, log, commit block), then T2's log
+	failing -F 4
+}
+
+@test "a write that fails in T2's log aborts the journal; close writes nothing; T1 is replayed, T2 is not" {
+	# writes: T1's superblock flag, journal superblock, log, commit
+	# block; then T2's first descriptor run, and the second fails
+	failing -W 6
+}

@@ -28,6 +28,8 @@
  *   -m BYTES    cap on held (committed, not checkpointed) blocks
  *   -l          print the journal's format and limits, commit nothing
  *   -s          print the journal's statistics at the end
+ *   -F N        the journal's Nth flush and every later one fail (EIO)
+ *   -W N        the journal's Nth write and every later one fail (EIO)
  *   -2          first convert the journal to csum v2 (the kernel has written
  *               v3 since Linux 3.18; no tool makes v2 any more), keeping
  *               64bit as it is: tags of 10 or 14 bytes, a 16-bit checksum
@@ -68,7 +70,7 @@ static int checkpoint_after[MAX_OPT], nckpt;
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: test_journal [-cls2] [-k T] [-d T:LIST] "
+	fprintf(stderr, "usage: test_journal [-cls2] [-F N] [-W N] [-k T] [-d T:LIST] "
 		"[-r T:LIST] [-t SEC] [-m BYTES] IMAGE STATE0 [STATE...]\n");
 	exit(1);
 }
@@ -128,6 +130,76 @@ static int in_list(const struct list_opt *o, blk64_t blk)
 	return 0;
 }
 
+/*
+ * -F, -W: the journal writes through a channel that fails on request, over
+ * the image's own (as a device whose writeback starts failing).
+ */
+static io_channel inner;
+static long fault_flush, fault_write, nflush, nwrite;
+
+static errcode_t f_read(io_channel ch, unsigned long blk, int count, void *buf)
+{
+	return io_channel_read_blk64(inner, blk, count, buf);
+}
+
+static errcode_t f_read64(io_channel ch, unsigned long long blk, int count,
+			  void *buf)
+{
+	return io_channel_read_blk64(inner, blk, count, buf);
+}
+
+static errcode_t f_write64(io_channel ch, unsigned long long blk, int count,
+			   const void *buf)
+{
+	if (fault_write && ++nwrite >= fault_write)
+		return EIO;
+	return io_channel_write_blk64(inner, blk, count, buf);
+}
+
+static errcode_t f_write(io_channel ch, unsigned long blk, int count,
+			 const void *buf)
+{
+	return f_write64(ch, blk, count, buf);
+}
+
+static errcode_t f_flush(io_channel ch)
+{
+	if (fault_flush && ++nflush >= fault_flush)
+		return EIO;
+	return io_channel_flush(inner);
+}
+
+static errcode_t f_set_blksize(io_channel ch, int bs)
+{
+	ch->block_size = bs;
+	return io_channel_set_blksize(inner, bs);
+}
+
+static struct struct_io_manager faulty_manager = {
+	.magic = EXT2_ET_MAGIC_IO_MANAGER,
+	.name = "faulty",
+	.set_blksize = f_set_blksize,
+	.read_blk = f_read,
+	.write_blk = f_write,
+	.flush = f_flush,
+	.read_blk64 = f_read64,
+	.write_blk64 = f_write64,
+};
+
+static struct struct_io_channel faulty_channel = {
+	.magic = EXT2_ET_MAGIC_IO_CHANNEL,
+	.manager = &faulty_manager,
+	.name = "faulty",
+	.refcount = 1,
+};
+
+static io_channel faulty(io_channel io)
+{
+	inner = io;
+	faulty_channel.block_size = io->block_size;
+	return &faulty_channel;
+}
+
 /* -2: the journal superblock says csum v2, with its checksum. */
 static void to_csum_v2(ext2_filsys fs)
 {
@@ -181,6 +253,27 @@ static void print_stats(struct pcw_journal *j)
 	       st.next_tid, st.head, st.tail, st.transactions,
 	       st.journal_blocks, st.revoke_records, st.checkpoints,
 	       st.checkpoint_blocks, st.flushes, st.held_blocks);
+}
+
+static int do_close;
+
+/*
+ * A commit failed: say so; with -c, show what close makes of the journal
+ * now (aborted: it writes nothing); leave the image as it is.  Exit 2.
+ */
+static int err_after(ext2_filsys fs, struct pcw_journal *j, const char *what,
+		     errcode_t err)
+{
+	fprintf(stderr, "test_journal: %s: %s\n", what, error_message(err));
+	if (do_close) {
+		err = pcw_journal_close(j);
+		fprintf(stderr, "test_journal: close: %s\n",
+			err ? error_message(err) : "ok");
+	} else {
+		pcw_journal_abandon(j);
+	}
+	ext2fs_free(fs);
+	exit(2);
 }
 
 /*
@@ -238,8 +331,8 @@ static void check_lookup(ext2_filsys fs, struct pcw_journal *j,
  * -d go in place now (the caller's data=ordered data, made durable by the
  * commit's first flush); the rest are committed.
  */
-static void one_tx(ext2_filsys fs, struct pcw_journal *j, int tx,
-		   const char *old_path, const char *new_path)
+static int one_tx(ext2_filsys fs, struct pcw_journal *j, int tx,
+		  const char *old_path, const char *new_path)
 {
 	const struct list_opt *dopt = find_opt(data_opts, ndata, tx);
 	const struct list_opt *ropt = find_opt(rev_opts, nrev, tx);
@@ -292,7 +385,7 @@ static void one_tx(ext2_filsys fs, struct pcw_journal *j, int tx,
 	err = pcw_journal_commit(j, v, n, ropt ? ropt->blks : NULL,
 				 ropt ? ropt->n : 0);
 	if (err)
-		fail(what, err);
+		return err_after(fs, j, what, err);
 	printf("T%d blocks %zu data %zu revoked %zu\n", tx, n, ndat,
 	       ropt ? ropt->n : 0);
 	check_lookup(fs, j, v, n, ropt);
@@ -301,6 +394,7 @@ static void one_tx(ext2_filsys fs, struct pcw_journal *j, int tx,
 	free(v);
 	free(a);
 	free(b);
+	return 0;
 }
 
 int main(int argc, char **argv)
@@ -308,12 +402,12 @@ int main(int argc, char **argv)
 	struct pcw_journal_params params = { 0 };
 	struct pcw_journal *j;
 	ext2_filsys fs;
-	int opt, do_close = 0, limits = 0, stats = 0, v2 = 0, i, k;
+	int opt, limits = 0, stats = 0, v2 = 0, i, k;
 	errcode_t err;
 
 	initialize_ext2_error_table();
 	initialize_pcw_error_table();
-	while ((opt = getopt(argc, argv, "ck:d:r:t:m:ls2")) != -1) {
+	while ((opt = getopt(argc, argv, "ck:d:r:t:m:lsF:W:2")) != -1) {
 		switch (opt) {
 		case 'c':
 			do_close = 1;
@@ -349,6 +443,12 @@ int main(int argc, char **argv)
 		case '2':
 			v2 = 1;
 			break;
+		case 'F':
+			fault_flush = atol(optarg);
+			break;
+		case 'W':
+			fault_write = atol(optarg);
+			break;
 		default:
 			usage();
 		}
@@ -362,7 +462,8 @@ int main(int argc, char **argv)
 		fail("ext2fs_open2", err);
 	if (v2)
 		to_csum_v2(fs);
-	err = pcw_journal_open(fs, fs->io, &params, &j);
+	err = pcw_journal_open(fs, fault_flush || fault_write ? faulty(fs->io) :
+			       fs->io, &params, &j);
 	if (err)
 		fail("open", err);
 	if (limits)
