@@ -136,12 +136,15 @@ bool pcw_jlog_owns(const struct pcw_journal *j, blk64_t blk)
 
 /* ---- writes ------------------------------------------------------------ */
 
-static errcode_t abort_on(struct pcw_journal *j, errcode_t err)
+/* jbd2_journal_abort: after an error nothing more is written. */
+errcode_t pcw_jabort(struct pcw_journal *j, errcode_t err)
 {
 	if (err && !j->aborted)
 		j->aborted = err;
 	return err;
 }
+
+#define abort_on pcw_jabort
 
 /* Write COUNT log blocks from BUF at log position POS, wrapping. */
 errcode_t pcw_jlog_write(struct pcw_journal *j, uint32_t pos, uint32_t count,

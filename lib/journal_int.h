@@ -70,6 +70,7 @@ struct pcw_journal {
 };
 
 /* journal.c */
+errcode_t pcw_jabort(struct pcw_journal *j, errcode_t err);
 errcode_t pcw_jlog_write(struct pcw_journal *j, uint32_t pos, uint32_t count,
 			 const void *buf);
 errcode_t pcw_jflush(struct pcw_journal *j);

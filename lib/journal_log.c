@@ -381,10 +381,17 @@ errcode_t pcw_journal_commit(struct pcw_journal *j,
 		err = EXT2_ET_NO_MEMORY;
 	if (!err)
 		err = check_blocks(j, blocks, n, sorted);
+	/*
+	 * From here on the journal's state changes (held copies dropped and
+	 * replaced, the log written): a failure part way, a write error or
+	 * no memory for a held copy, aborts it, so that no later checkpoint
+	 * writes in place what was never committed.
+	 */
 	if (!err) {
 		nr = take_revokes(j, revoked, nrev, sorted, n, rev);
 		if (n || nr)
-			err = commit_locked(j, blocks, n, rev, nr, buf);
+			err = pcw_jabort(j, commit_locked(j, blocks, n, rev,
+							  nr, buf));
 	}
 	ext2fs_free_mem(&buf);
 	free(rev);
