@@ -631,5 +631,8 @@ def _cleanup(signum, frame):
 
 
 if __name__ == "__main__":
+    # SIGTERM unwinds (loop devices detached, scratch removed); a closed
+    # output pipe ends the run quietly.
     signal.signal(signal.SIGTERM, _cleanup)
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     sys.exit(main())

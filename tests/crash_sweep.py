@@ -41,7 +41,8 @@ The long sweep (every workload and layout, 20 subsets per flush point, no
 cap; about 20 minutes here):
   tests/crash_sweep.py --json /tmp/crash-sweep.json
 """
-import argparse, json, os, random, shutil, stat, subprocess, sys, tempfile
+import argparse, json, os, random, shutil, signal, stat, subprocess, sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -367,6 +368,19 @@ def table(results):
           % (sum(r["states"] for r in results),
              sum(r["failing"] for r in results),
              sum(r["final_clean"] for r in results), len(results)))
+    if any("planted_found" in r for r in results):
+        print("planted bug found: %d of %d" % (
+            sum(r.get("planted_found", False) for r in results),
+            sum("planted_found" in r for r in results)))
+    classes = {}
+    for r in results:
+        for c, n in r["by_class"].items():
+            classes[c] = classes.get(c, 0) + n
+    if classes:
+        print("failing states by problem class, all cases (a state may have "
+              "several):")
+        for c, n in sorted(classes.items(), key=lambda kv: -kv[1]):
+            print("  %6d  %s" % (n, c))
 
 
 def main():
@@ -414,4 +428,5 @@ def main():
 
 
 if __name__ == "__main__":
+    signal.signal(signal.SIGTERM, crash._cleanup)
     sys.exit(main())
