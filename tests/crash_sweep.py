@@ -21,8 +21,9 @@ Workloads:
   truncate    1 MiB written over a 64 MiB /f (the rest freed)
 Layouts:
   ext4-4k, ext4-1k-csum (1 KiB blocks, metadata_csum, the journal as mke2fs
-  leaves it), ext4-1k-mounted (the same after a kernel mount and unmount,
-  which sets the journal's csum features), ext3, bigalloc (4 KiB blocks,
+  leaves it: "Journal features: (none)"), ext4-1k-mounted (the same after a
+  kernel mount that wrote one transaction: journal_64bit
+  journal_checksum_v3), ext3, bigalloc (4 KiB blocks,
   64 KiB clusters), journal-1m (1 KiB blocks, `-J size=1`: the smallest
   journal, for wrap-around)
 
@@ -216,11 +217,24 @@ def mkfs(img, size, layout):
         loop = sh(["losetup", "-f", "--show", img], stdout=subprocess.PIPE,
                   text=True).stdout.strip()
         try:
+            # A mount alone leaves the journal superblock as it was: one
+            # transaction makes the kernel write its features (64bit, csum v3).
             sh(["mount", "-t", "ext4", loop, mnt])
-            sh(["umount", mnt])
+            try:
+                with open(os.path.join(mnt, "x"), "w"):
+                    pass
+                sh(["sync", "-f", mnt])
+                os.unlink(os.path.join(mnt, "x"))
+            finally:
+                sh(["umount", mnt])
         finally:
             sh(["losetup", "-d", loop])
             os.rmdir(mnt)
+        out = sh(["dumpe2fs", "-h", img], stdout=subprocess.PIPE,
+                 stderr=subprocess.DEVNULL, text=True).stdout
+        if "journal_checksum_v3" not in out:
+            raise SystemExit("crash_sweep.py: the kernel mount left the "
+                             "journal without csum v3")
 
 
 def workload(name, src, layout):
