@@ -634,14 +634,18 @@ int fflush(FILE *f)
 	return r;
 }
 
+/* The report's last lines, before its stream goes (other streams, input
+ * ones included, are left to fclose as they are). */
 int fclose(FILE *f)
 {
 	NEXT(fclose);
-	int fd = -1;
+	struct stat st;
+	int fd;
 
-	if (recording() && have_rep && f) {
+	if (recording() && have_rep && f && (fd = fileno(f)) >= 0 &&
+	    fstat(fd, &st) == 0 && st.st_dev == rep_dev &&
+	    st.st_ino == rep_ino) {
 		fflush(f);
-		fd = fileno(f);
 		if (fd == report_fd)
 			report_fd = -1;
 	}
