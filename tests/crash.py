@@ -103,7 +103,6 @@ class Log:
 
     def __init__(self, original, path, spill):
         self.bs = block_size(original)
-        self.size = os.path.getsize(original)
         self.epochs, self.markers = [[]], [[]]
         self.counts = collections.Counter()
         self.spill = spill
@@ -497,8 +496,10 @@ def summarize(args, log, states, results, kernel):
     for s, bad in failing.items():
         for r in sorted({b[0] for b in bad}):
             reasons[r] += 1
-        for c in sorted({"%s: %s" % b if b[0] in ("e2fsck",) or
-                         b[0].startswith("journal_only") else b[0]
+        # A class: e2fsck's (or the mount's) message; for entries, what
+        # differs (the names are in the verbose listing).
+        for c in sorted({b[0] if b[0].startswith("entry") or
+                         b[0] == "hard links split" else "%s: %s" % b
                          for b in bad}):
             classes[c] += 1
     final = results.get(("final",))
