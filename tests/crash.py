@@ -57,6 +57,8 @@ which; the final state failing is also said); 2 bad usage or log.
 import argparse, collections, functools, json, os, random, re, shutil, signal
 import stat, struct, subprocess, sys, tempfile
 
+# No __pycache__ in the source tree (it may be read-only: distcheck).
+sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import treecmp  # noqa: E402
 

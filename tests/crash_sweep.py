@@ -47,6 +47,8 @@ import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+# No __pycache__ in the source tree (it may be read-only: distcheck).
+sys.dont_write_bytecode = True
 sys.path.insert(0, HERE)
 import crash  # noqa: E402
 MiB = 1 << 20
