@@ -86,4 +86,5 @@ def main():
         bad += 1
     sys.exit(1 if bad else 0)
 
-main()
+if __name__ == "__main__":
+    main()
