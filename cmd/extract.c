@@ -340,7 +340,8 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 		goto out;
 	}
 	rep.render = pcw_render_open(ctl->report,
-				     pcw_host_files_report(ctl, guard), &rerr);
+				     pcw_host_files_report(ctl, guard),
+				     ctl->report_stdout, &rerr);
 	if (rerr) {
 		fprintf(stderr, "pcwrite: %s\n", strerror(rerr));
 		pcw_host_files_cleanup();

@@ -518,6 +518,12 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	ctl->report_file = o->report_file;
 	ctl->undo_file = o->undo;
 	o->report_file = o->undo = NULL;	/* the run's now */
+	/* "-" is standard output, as for tar -f - (whatever the kind). */
+	if (ctl->report_file && !strcmp(ctl->report_file, "-")) {
+		free(ctl->report_file);
+		ctl->report_file = NULL;
+		ctl->report_stdout = true;
+	}
 
 	args = poptGetArgs(p.con);
 	for (n = 0; args && args[n]; n++)

@@ -16,7 +16,9 @@
 #include <et/com_err.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <langinfo.h>
 #include <libgen.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -132,6 +134,26 @@ void pcw_msg_open(const struct pcw_control *ctl, errcode_t err,
 		snprintf(extra, sizeof(extra), " (--image-offset=%" PRIu64 ")",
 			 ctl->image_offset);
 	pcw_msg_error(ctl->image, NULL, err, extra);
+}
+
+/*
+ * Names are bytes, written as the archive has them.  libarchive converts a
+ * pax or zip entry's UTF-8 name into the current locale's character set
+ * and warns ("Pathname can't be converted from UTF-8 to current locale")
+ * when it cannot: in the C locale, for every name that is not ASCII.  So
+ * LC_CTYPE is the environment's when that is UTF-8, else C.UTF-8 (the
+ * conversion is then the identity).  Only LC_CTYPE: messages (strerror,
+ * com_err) and the report's numbers stay as they are in every locale.
+ */
+static void pcw_set_ctype(void)
+{
+	const char *cs;
+
+	if (setlocale(LC_CTYPE, "") && (cs = nl_langinfo(CODESET)) &&
+	    !strcmp(cs, "UTF-8"))
+		return;
+	if (!setlocale(LC_CTYPE, "C.UTF-8"))
+		setlocale(LC_CTYPE, "C");
 }
 
 static void on_signal(int signo)
@@ -427,7 +449,7 @@ void pcw_report_error(const struct pcw_control *ctl, int err)
 		pcw_progress_clear();
 		fprintf(stderr, "pcwrite: write error on report file %s: %s\n",
 			pcw_quote_always(ctl->report_file), strerror(err));
-	} else if (ctl->report == REPORT_JSON) {
+	} else if (ctl->report == REPORT_JSON || ctl->report_stdout) {
 		pcw_stdout_error(err);
 	} else {
 		/* standard error: nowhere to say it; the status does */
@@ -452,6 +474,7 @@ int main(int argc, const char **argv)
 
 	/* Before anything is opened: see pcw_occupy_std_fds. */
 	closed = pcw_occupy_std_fds();
+	pcw_set_ctype();
 	atexit(pcw_close_stdout);
 	initialize_ext2_error_table();
 	initialize_pcw_error_table();
@@ -485,7 +508,7 @@ int main(int argc, const char **argv)
 	if (open_sources(&ctl, jobs, guard))
 		goto out;
 	render = pcw_render_open(ctl.report, pcw_host_files_report(&ctl, guard),
-				 &rerr);
+				 ctl.report_stdout, &rerr);
 	if (rerr) {
 		fprintf(stderr, "pcwrite: %s\n", strerror(rerr));
 		pcw_host_files_cleanup();

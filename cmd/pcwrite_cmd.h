@@ -51,7 +51,9 @@ struct pcw_control {
 	bool		progress;
 
 	enum report_kind report;
-	char		*report_file;
+	char		*report_file;	/* NULL: a standard stream */
+	bool		report_stdout;	/* --report-file=-: standard output
+					   whatever the kind */
 	int		verbose;	/* -1 quiet, 0, 1 verbose */
 };
 
@@ -106,8 +108,12 @@ struct pcw_file_record {
 	errcode_t	err;		/* why it failed, or 0 */
 	int		signal;		/* the signal that stopped it, or 0 */
 };
-/* The report to OUT (closed with it), or to its standard stream when NULL. */
-struct pcw_render *pcw_render_open(enum report_kind kind, FILE *out, int *err);
+/*
+ * The report to OUT (closed with it), or when NULL to standard output
+ * (TO_STDOUT, or JSON) or standard error (text).
+ */
+struct pcw_render *pcw_render_open(enum report_kind kind, FILE *out,
+				   bool to_stdout, int *err);
 void pcw_render_event(const struct pcw_event *ev, void *arg);
 void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *rec);
 /* Flush and close; returns an errno when the report could not be written. */

@@ -32,7 +32,8 @@ struct pcw_render {
 					   on it, take it off before a row */
 };
 
-struct pcw_render *pcw_render_open(enum report_kind kind, FILE *out, int *err)
+struct pcw_render *pcw_render_open(enum report_kind kind, FILE *out,
+				   bool to_stdout, int *err)
 {
 	struct pcw_render *r;
 
@@ -49,7 +50,7 @@ struct pcw_render *pcw_render_open(enum report_kind kind, FILE *out, int *err)
 		r->out = out;
 		r->own = true;
 	} else {
-		r->out = kind == REPORT_JSON ? stdout : stderr;
+		r->out = kind == REPORT_JSON || to_stdout ? stdout : stderr;
 	}
 	r->tty = isatty(fileno(r->out));
 	return r;

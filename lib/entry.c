@@ -587,7 +587,7 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 	/* The inode keeps 12 bits of major, 20 of minor (new_encode_dev). */
 	if ((e->type == PCW_FT_CHR || e->type == PCW_FT_BLK) &&
 	    (e->rdev_major > 0xfff || e->rdev_minor > 0xfffff))
-		return PCW_ET_BAD_ENTRY;
+		return PCW_ET_DEVNUM_RANGE;
 	f.t = t;
 	f.e = e;
 	entry_times(t, e, &f.tm);

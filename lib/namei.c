@@ -281,13 +281,22 @@ errcode_t pcw_dest_lookup(pcw_fs *pfs, const char *path, int flags,
 	err = pcw_walk(pfs, EXT2_ROOT_INO, path, flags, d);
 	if (err)
 		return err;
+	/*
+	 * A path that ends in '/' names a directory, never a file to create:
+	 * a missing one is a directory to make with PCW_LOOKUP_PARENTS (the
+	 * caller puts its file in it), else "not a directory", as cp(1) says
+	 * of "cp f missing/".
+	 */
+	if (trailing_slash && !d->ino) {
+		if (!(flags & PCW_LOOKUP_PARENTS))
+			return PCW_ET_SLASH_NOT_DIR;
+		return PCW_ET_IS_DIR;
+	}
 	if (d->missing)
 		return 0;
 	if (!d->ino) {
 		struct pcw_dir *dd;
 
-		if (trailing_slash)
-			return ENOENT;
 		/* A directory pcwrite can add a name to. */
 		return pcw_dir_open(pfs, d->parent, &dd);
 	}

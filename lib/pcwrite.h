@@ -222,8 +222,11 @@ struct pcw_dest {
 /*
  * Resolve PATH inside the image.  Intermediate symlinks are followed, an
  * absolute target relative to the image root.  Returns PCW_ET_IS_DIR when
- * PATH names a directory (d->ino is then that directory), PCW_ET_DEST_SYMLINK,
- * PCW_ET_NOT_REGULAR, PCW_ET_NO_PARENT, PCW_ET_NOT_DIR, PCW_ET_NAME_TOO_LONG.
+ * PATH names a directory (d->ino is then that directory; 0 for a PATH that
+ * ends in '/' and is missing, a directory PCW_LOOKUP_PARENTS will make),
+ * PCW_ET_SLASH_NOT_DIR (PATH ends in '/', is missing, no PARENTS),
+ * PCW_ET_DEST_SYMLINK, PCW_ET_NOT_REGULAR, PCW_ET_NO_PARENT, PCW_ET_NOT_DIR,
+ * PCW_ET_NAME_TOO_LONG.
  */
 errcode_t pcw_dest_lookup(pcw_fs *pfs, const char *path, int flags,
 			  struct pcw_dest *d);

@@ -225,3 +225,62 @@ usage_error() {
 	[[ "$st" =~ ctime:\ 0x6553f100:00000000 ]]
 	[[ "$st" =~ mtime:\ 0x6553f100:00000000 ]]
 }
+
+@test "a DEST ending in '/' names a directory: -p makes it and puts the file in it, never a file of that name" {
+	local src=$BATS_TEST_TMPDIR/data
+	# parents missing: /d and /d/e made, the file is /d/e/data
+	run -0 --separate-stderr "$PCWRITE" -p "$IMG" /d/e/ "$src"
+	[ -z "$stderr" ]
+	[[ "$(dstat "$IMG" /d/e)" =~ Type:\ directory ]]
+	[[ "$(dstat "$IMG" /d/e)" =~ Mode:\ +0755 ]]
+	# the parent exists, the last directory does not
+	run -0 "$PCWRITE" -p "$IMG" /d/g/ "$src"
+	[[ "$(dstat "$IMG" /d/g)" =~ Type:\ directory ]]
+	# several sources into a missing DEST/
+	cp "$src" "$BATS_TEST_TMPDIR/other"
+	run -0 "$PCWRITE" -p "$IMG" /m/n/ "$src" "$BATS_TEST_TMPDIR/other"
+	fsck_clean "$IMG"
+	readback "$IMG" /d/e/data "$src"
+	readback "$IMG" /d/g/data "$src"
+	readback "$IMG" /m/n/other "$BATS_TEST_TMPDIR/other"
+	kernel_readback "$IMG" /d/e/data "$src"
+}
+
+@test "a missing DEST ending in '/' without -p is 'not a directory', as cp says; stdin into one is refused; the image unchanged" {
+	local src=$BATS_TEST_TMPDIR/data
+	"$PCWRITE" -p "$IMG" /d/f "$src"
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	# cp: "cannot create regular file 'nodir/': Not a directory"
+	run -1 --separate-stderr "$PCWRITE" "$IMG" /d/e/ "$src"
+	[ "$stderr" = "pcwrite: $IMG:/d/e/: not a directory (a DEST that ends in '/' names a directory; --parents makes it)" ]
+	run -1 --separate-stderr "$PCWRITE" "$IMG" /d/f/ "$src"
+	[ "$stderr" = "pcwrite: $IMG:/d/f/: a path component is not a directory" ]
+	run -1 --separate-stderr "$PCWRITE" "$IMG" /d/e/ <"$src"
+	[[ "$stderr" == *"not a directory"* ]]
+	# standard input has no name to put in the directory: nothing is made
+	run -1 --separate-stderr "$PCWRITE" -p "$IMG" /x/y/ <"$src"
+	[ "$stderr" = "pcwrite: $IMG:/x/y/: destination is a directory (standard input needs a file name)" ]
+	run -1 --separate-stderr "$PCWRITE" -p "$IMG" /d/z/ <"$src"
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
+	fsck_clean "$IMG"
+}
+
+@test "--report-file=- is standard output, for the text report too; no file named '-'" {
+	cd "$BATS_TEST_TMPDIR"
+	run -0 --separate-stderr "$PCWRITE" -r summary --report-file=- "$IMG" /f <data
+	[ "$output" = "/f: 10000 bytes written, size 10000, 3 pages, 1 extent: ok" ]
+	[ -z "$stderr" ]
+	run -0 --separate-stderr "$PCWRITE" -r json --report-file - "$IMG" /g <data
+	[ -z "$stderr" ]
+	[ "$(grep -c '"event":"page"' <<<"$output")" -eq 3 ]
+	[ ! -e ./- ]
+	# standard output that is the image is refused for it, as for JSON
+	cp "$IMG" before
+	run -2 --separate-stderr bash -c '"$1" -r summary --report-file=- "$2" /h <data 1<>"$2"' _ "$PCWRITE" "$IMG"
+	[ "$stderr" = "pcwrite: standard output: names the image being written" ]
+	unchanged "$IMG" before
+	# closed standard output: the report cannot go there
+	run -2 --separate-stderr bash -c '"$1" -r summary --report-file=- "$2" /h <data >&-' _ "$PCWRITE" "$IMG"
+	[ "${stderr_lines[0]}" = "pcwrite: standard output is closed, and the report goes there (--report-file=-)" ]
+	unchanged "$IMG" before
+}

@@ -533,3 +533,63 @@ print(len(os.listdir(d)))" "$KMNT/d"
 	[ "$(dcat "$IMG" /d/a)" = a ]
 	fsck_clean "$IMG"
 }
+
+@test "pax names in UTF-8 under LANG=C: no libarchive conversion warning, the names byte-exact" {
+	python3 - <<'PY'
+import io, tarfile
+with tarfile.open("u.tar", "w", format=tarfile.PAX_FORMAT, encoding="utf-8") as t:
+    for name in ("naïve-日本語", "dir-é/😀"):
+        ti = tarfile.TarInfo(name)
+        ti.size = 2
+        t.addfile(ti, io.BytesIO(b"ok"))
+# a name that is not UTF-8, as pax says it (hdrcharset=BINARY)
+with tarfile.open("b.tar", "w", format=tarfile.PAX_FORMAT,
+                  encoding="utf-8", errors="surrogateescape") as t:
+    ti = tarfile.TarInfo(b"lat\xe9".decode("utf-8", "surrogateescape"))
+    ti.size = 2
+    t.addfile(ti, io.BytesIO(b"ok"))
+PY
+	local loc
+	for loc in C POSIX C.UTF-8; do
+		cp "$IMG" img.$loc
+		run -0 --separate-stderr env -u LANG -u LANGUAGE LC_ALL=$loc "$PCWRITE" -x "img.$loc" / u.tar b.tar
+		echo "$loc: $stderr"
+		[ -z "$stderr" ]
+		fsck_clean "img.$loc"
+		[ "$(dcat "img.$loc" "/naïve-日本語")" = ok ]
+		[ "$(dcat "img.$loc" "/dir-é/😀")" = ok ]
+		[ "$(dcat "img.$loc" "$(printf '/lat\xe9')")" = ok ]
+	done
+	# messages keep their words whatever the locale
+	run -1 --separate-stderr env LC_ALL=C "$PCWRITE" -x img.C /nope u.tar
+	[ "$stderr" = "pcwrite: img.C:/nope: directory does not exist (use --parents)" ]
+}
+
+@test "a device number beyond what an inode holds is refused as such, never wrapped" {
+	python3 - <<'PY'
+import tarfile
+with tarfile.open("big.tar", "w", format=tarfile.PAX_FORMAT) as t:
+    ti = tarfile.TarInfo("big"); ti.type = tarfile.CHRTYPE
+    ti.devmajor = 4096; ti.devminor = 1; t.addfile(ti)
+with tarfile.open("minor.tar", "w", format=tarfile.PAX_FORMAT) as t:
+    ti = tarfile.TarInfo("minor"); ti.type = tarfile.BLKTYPE
+    ti.devmajor = 8; ti.devminor = 1048576; t.addfile(ti)
+# 2^32 + 5: a 32-bit field would keep 5
+with tarfile.open("wrap.tar", "w", format=tarfile.PAX_FORMAT) as t:
+    ti = tarfile.TarInfo("wrap"); ti.type = tarfile.CHRTYPE
+    ti.devmajor = 5; ti.devminor = 1
+    ti.pax_headers = {"SCHILY.devmajor": "4294967301"}; t.addfile(ti)
+with tarfile.open("max.tar", "w", format=tarfile.PAX_FORMAT) as t:
+    ti = tarfile.TarInfo("max"); ti.type = tarfile.CHRTYPE
+    ti.devmajor = 4095; ti.devminor = 1048575; t.addfile(ti)
+PY
+	local t
+	for t in big minor wrap; do
+		run -1 --separate-stderr "$PCWRITE" -x "$IMG" / $t.tar
+		[ "$stderr" = "pcwrite: $IMG:/$t: device number does not fit an inode (major above 4095 or minor above 1048575)" ]
+		! debugfs -R "stat /$t" "$IMG" 2>&1 | grep -q Type
+	done
+	run -0 "$PCWRITE" -x "$IMG" / max.tar
+	fsck_clean "$IMG"
+	debugfs -R "stat /max" "$IMG" 2>/dev/null | grep -q "Device major/minor number: 4095:1048575"
+}
