@@ -315,6 +315,7 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	struct reporter rep;
 	struct pcw_guard *guard;
 	struct pcw_tree *t = NULL;
+	struct cli_attrs *attrs = NULL;
 	struct src *srcs;
 	pcw_fs *pfs = NULL;
 	size_t n = ctl->nsources ? ctl->nsources : 1, k;
@@ -393,6 +394,17 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	tp.sparse = ctl->sparse == SPARSE_ALWAYS ? PCW_SPARSE_ALWAYS :
 		    ctl->sparse == SPARSE_NEVER ? PCW_SPARSE_NEVER :
 		    PCW_SPARSE_AUTO;
+	err = cli_attrs_open(ctl, pfs, &attrs);
+	if (err) {
+		pcw_msg_error(ctl->image, NULL, err, NULL);
+		pcw_fs_abort(pfs);
+		status = 1;
+		goto out;
+	}
+	if (cli_attrs_active(attrs)) {
+		tp.adjust = cli_attrs_adjust;
+		tp.adjust_arg = attrs;
+	}
 	tp.file.flags = ctl->no_delalloc ? PCW_FILE_NO_DELALLOC : 0;
 	tp.file.page_size = ctl->page_size;
 	tp.file.dirty_limit = ctl->dirty_limit;
@@ -458,6 +470,7 @@ out:
 	}
 	free(srcs);
 	free(rep.held);
+	cli_attrs_close(attrs);
 	pcw_guard_free(guard);
 	if (!ran)
 		return status;

@@ -56,7 +56,7 @@ static const struct {
 };
 
 /* What a mode allows: every other option is a usage error with it. */
-#define TREE_REFUSES	(BIT(OPT_APPEND) | BIT(OPT_OFFSET) | BIT(OPT_MODE))
+#define TREE_REFUSES	(BIT(OPT_APPEND) | BIT(OPT_OFFSET))
 #define LIST_ALLOWS	(BIT(OPT_LIST) | BIT(OPT_IMAGE_OFFSET) | \
 			 BIT(OPT_PARTITION) | BIT(OPT_QUIET) | BIT(OPT_VERBOSE))
 
@@ -134,6 +134,8 @@ void pcw_control_free(struct pcw_control *ctl)
 	free(ctl->sources);
 	free(ctl->report_file);
 	free(ctl->undo_file);
+	cli_mode_free(ctl->mode);
+	ctl->mode = NULL;
 	ctl->image = ctl->dest = ctl->report_file = ctl->undo_file = NULL;
 	ctl->sources = NULL;
 	ctl->nsources = 0;
@@ -185,7 +187,7 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *ret)
 	return 0;
 }
 
-/* --mtime and SOURCE_DATE_EPOCH: seconds since the epoch, signed 64 bits. */
+/* SOURCE_DATE_EPOCH: seconds since the epoch (--mtime takes more: mtime.c). */
 static int parse_time(const char *s, int64_t *ret)
 {
 	char *end;
@@ -195,7 +197,7 @@ static int parse_time(const char *s, int64_t *ret)
 		return -1;
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (errno || *end || v < 0 || v > 0x3ffffffffLL)
+	if (errno || *end || v < 0 || v > CLI_MAX_SECONDS)
 		return -1;
 	*ret = v;
 	return 0;
@@ -298,13 +300,15 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	};
 	struct poptOption file_options[] = {
 		{ "mode", 'm', POPT_ARG_STRING, &o->mode, OPT_MODE,
-		  "permission bits of the file (octal)", "MODE" },
+		  "permission bits: octal, or symbolic as chmod takes them "
+		  "(u+x,go-w); with -x/-R applied to every entry", "MODE" },
 		{ "owner", 'u', POPT_ARG_STRING, &o->owner, OPT_OWNER,
 		  "numeric owner (32 bits)", "UID" },
 		{ "group", 'g', POPT_ARG_STRING, &o->group, OPT_GROUP,
 		  "numeric group (32 bits)", "GID" },
 		{ "mtime", 0, POPT_ARG_STRING, &o->mtime, OPT_MTIME,
-		  "timestamps (default: now, or SOURCE_DATE_EPOCH)", "SECONDS" },
+		  "timestamps: seconds, @SECONDS or ISO 8601 with a zone "
+		  "(default: now, or SOURCE_DATE_EPOCH)", "WHEN" },
 		POPT_TABLEEND
 	};
 	struct poptOption data_options[] = {
@@ -428,8 +432,8 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	/* A tree's entries bring their own modes and offsets. */
 	if ((ctl->run == MODE_EXTRACT || ctl->run == MODE_TREE) &&
 	    (seen & TREE_REFUSES))
-		usage_error(&p, "%s", "--append, --offset and --mode cannot be "
-			    "used with -x or -R");
+		usage_error(&p, "%s", "--append and --offset cannot be used "
+			    "with -x or -R");
 	if (ctl->run == MODE_LIST && (seen & ~LIST_ALLOWS))
 		usage_error(&p, "%s", "--list goes with --image-offset or "
 			    "--partition only");
@@ -453,14 +457,11 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	    (parse_size(o->offset, &ctl->offset) || ctl->offset > INT64_MAX))
 		usage_error(&p, "invalid --offset '%s' (bytes, with K, M, G or "
 			    "T)", o->offset);
-	if (ctl->have_mode) {
-		char *end;
-		unsigned long m = strtoul(o->mode, &end, 8);
-
-		if (!*o->mode || *end || m > 07777)
-			usage_error(&p, "invalid --mode '%s' (octal, at most 7777)",
-				    o->mode);
-		ctl->mode = m;
+	if (ctl->have_mode && cli_mode_parse(o->mode, &ctl->mode)) {
+		if (errno == ENOMEM)
+			out_of_memory(&p);
+		usage_error(&p, "invalid --mode '%s' (octal, at most 7777, or "
+			    "symbolic as chmod takes it: u+x,go-w)", o->mode);
 	}
 	if (ctl->have_uid) {
 		if (parse_u64(o->owner, 0xfffffffeULL, &v))
@@ -475,8 +476,11 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		ctl->gid = v;
 	}
 	if (o->mtime) {
-		if (parse_time(o->mtime, &ctl->mtime))
-			usage_error(&p, "invalid --mtime '%s'", o->mtime);
+		if (cli_parse_mtime(o->mtime, &ctl->mtime))
+			usage_error(&p, "invalid --mtime '%s' (seconds, @SECONDS, "
+				    "or ISO 8601 with a zone: 2024-01-02, "
+				    "2024-01-02T03:04:05Z, 2024-01-02 03:04:05+02:00)",
+				    o->mtime);
 		ctl->mtime_set = true;
 	} else if ((env = getenv("SOURCE_DATE_EPOCH")) && *env &&
 		   ctl->run != MODE_LIST) {

@@ -351,7 +351,9 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 	/* A new file gets the source's mode; an existing one keeps its own. */
 	if (!ctl->have_mode && job->d.ino)
 		fp.flags &= ~PCW_FILE_SET_MODE;
-	fp.mode = ctl->have_mode ? ctl->mode : job->mode;
+	/* -m applies to the SOURCE's bits (0644 for standard input). */
+	fp.mode = ctl->have_mode ? cli_mode_apply(ctl->mode, job->mode, false)
+				 : job->mode;
 	fp.uid = ctl->uid;
 	fp.gid = ctl->gid;
 	fp.page_size = ctl->page_size;

@@ -22,6 +22,8 @@ enum sparse_kind { SPARSE_AUTO, SPARSE_ALWAYS, SPARSE_NEVER };
 /* What the run does: one file per DEST, or a tree of entries. */
 enum run_mode { MODE_WRITE, MODE_EXTRACT, MODE_TREE, MODE_LIST };
 
+struct cli_mode;
+
 /* Everything the command line says, parsed and checked. */
 struct pcw_control {
 	enum run_mode	run;		/* -x, -R */
@@ -36,7 +38,7 @@ struct pcw_control {
 	bool		append, no_clobber, parents, have_offset;
 	uint64_t	offset;
 	bool		have_mode, have_uid, have_gid;
-	unsigned	mode;
+	struct cli_mode	*mode;		/* -m, compiled (mode.c) */
 	uint32_t	uid, gid;
 	int64_t		mtime;		/* -1: now */
 
@@ -120,6 +122,28 @@ void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *rec);
 int pcw_render_close(struct pcw_render *r);
 /* Does R show page and writeback records (pages, json)? */
 bool pcw_render_has_events(const struct pcw_render *r);
+
+/* mode.c: -m MODE, octal or symbolic, as chmod(1) takes it (see there) */
+int cli_mode_parse(const char *s, struct cli_mode **ret);	/* 0 or -1 */
+unsigned cli_mode_apply(const struct cli_mode *m, unsigned base, bool is_dir);
+void cli_mode_free(struct cli_mode *m);
+
+/* attrs.c: what -m (and the owner options) change in each entry of a tree */
+struct cli_attrs;
+errcode_t cli_attrs_open(const struct pcw_control *ctl, pcw_fs *pfs,
+			 struct cli_attrs **ret);
+bool cli_attrs_active(const struct cli_attrs *a);
+errcode_t cli_attrs_adjust(void *arg, struct pcw_entry *e);
+void cli_attrs_close(struct cli_attrs *a);
+
+/*
+ * The latest time an ext4 inode holds: 32 signed bits and two epoch bits,
+ * 2446-05-10T22:38:55Z (the kernel's EXT4_EXTRA_TIMESTAMP_MAX).
+ */
+#define CLI_MAX_SECONDS	0x37fffffffLL
+
+/* mtime.c: --mtime: seconds, @SECONDS or ISO 8601 (see there); 0 or -1 */
+int cli_parse_mtime(const char *s, int64_t *ret);
 
 /* quote.c: NAME as it goes into a message (see there) */
 const char *pcw_quote(const char *name);	/* "NAME: ..." */

@@ -559,6 +559,7 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 {
 	pcw_fs *pfs;
 	struct pcw_dir *pd, *dd;
+	struct pcw_entry adjusted;
 	struct fill f;
 	ext2_ino_t parent, ino = 0, target = 0;
 	const char *name;
@@ -584,6 +585,14 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 	res->path = t->name;
 	if (err)
 		return err;
+	if (t->p.adjust) {
+		/* the caller's changes (owner, mode) to a copy of the entry */
+		adjusted = *e;
+		err = t->p.adjust(t->p.adjust_arg, &adjusted);
+		if (err)
+			return err;
+		e = &adjusted;
+	}
 	/* The inode keeps 12 bits of major, 20 of minor (new_encode_dev). */
 	if ((e->type == PCW_FT_CHR || e->type == PCW_FT_BLK) &&
 	    (e->rdev_major > 0xfff || e->rdev_minor > 0xfffff))

@@ -429,6 +429,13 @@ struct pcw_tree_params {
 	int64_t		mtime;
 	enum pcw_sparse	sparse;		/* for file data */
 	struct pcw_file_params file;	/* page size, dirty limit, delalloc */
+	/*
+	 * Called for each entry before it is made, with a copy of it the
+	 * caller may change (owner, permission bits); an error refuses the
+	 * entry.  NULL: the entries as the source gives them.
+	 */
+	errcode_t	(*adjust)(void *arg, struct pcw_entry *e);
+	void		*adjust_arg;
 };
 
 struct pcw_entry_result {

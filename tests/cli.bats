@@ -59,6 +59,11 @@ usage_error() {
 
 @test "an invalid SOURCE_DATE_EPOCH is a usage error" {
 	SOURCE_DATE_EPOCH=soon usage_error "$IMG" /f
+	# past what an inode holds (2446-05-10T22:38:55Z): it would wrap to 1969
+	SOURCE_DATE_EPOCH=15032385536 usage_error "$IMG" /f
+	SOURCE_DATE_EPOCH=17179869183 usage_error "$IMG" /f
+	SOURCE_DATE_EPOCH=15032385535 run -0 "$PCWRITE" "$IMG" /f <"$BATS_TEST_TMPDIR/data"
+	[[ "$(dstat "$IMG" /f)" =~ mtime:\ 0x7fffffff:00000003 ]]
 }
 
 @test "--report=summary prints one line a file on stderr" {
@@ -283,4 +288,90 @@ usage_error() {
 	run -2 --separate-stderr bash -c '"$1" -r summary --report-file=- "$2" /h <data >&-' _ "$PCWRITE" "$IMG"
 	[ "${stderr_lines[0]}" = "pcwrite: standard output is closed, and the report goes there (--report-file=-)" ]
 	unchanged "$IMG" before
+}
+
+# mode_of IMAGE PATH: the permission bits debugfs shows, octal without
+# leading zeros (as stat -c %a prints them).
+mode_of() {
+	local m
+	m=$(dstat "$1" "$2" | sed -n 's/.*Mode: *\([0-7]*\).*/\1/p' | head -n1)
+	printf '%o\n' "$((8#$m))"
+}
+
+# mtime_of IMAGE PATH: seconds, from the inode's 32 signed bits and the
+# two epoch bits of its extra field (ext4's encoding past 2038).
+mtime_of() {
+	local l
+	l=$(dstat "$1" "$2" | sed -n 's/^ *mtime: 0x\([0-9a-f]*\):\([0-9a-f]*\).*/\1 \2/p')
+	set -- $l
+	local base=$((16#$1))
+	[ "$base" -ge 2147483648 ] && base=$((base - 4294967296))
+	echo $((base + ((16#${2:-0} & 3) << 32)))
+}
+
+@test "-m takes symbolic modes as chmod(1) does, from the SOURCE's mode (0644 for stdin)" {
+	local m n=0 src=$BATS_TEST_TMPDIR/data host=$BATS_TEST_TMPDIR/host
+	umask 0
+	for m in u+x,go-w a=rX =644 +644 -022 u=rwx,g=u-w,o= g=u 'u+s,+t' a-X \
+		 u+X go-rwx,u+X '=' u= a+rwxst 0755 4755 07755 'u=rw+x' \
+		 'o=g' '+t' 'g+s' '=rwx,g-w' 'ug=rx,o=' 'a+r,u+w'; do
+		for base in 0640 0751; do
+			n=$((n + 1))
+			chmod "$base" "$src"
+			run -0 "$PCWRITE" -m "$m" "$IMG" "/f$n" "$src"
+			cp "$src" "$host"
+			chmod "$base" "$host"
+			chmod -- "$m" "$host"
+			echo "-m $m on $base: chmod $(stat -c %a "$host"), pcwrite $(mode_of "$IMG" "/f$n")"
+			[ "$(mode_of "$IMG" "/f$n")" = "$(stat -c %a "$host")" ]
+		done
+	done
+	# standard input's base is 0644
+	run -0 "$PCWRITE" -m u+x,o-r "$IMG" /stdin <"$src"
+	[ "$(mode_of "$IMG" /stdin)" = 740 ]
+	# an existing file: the base is still the SOURCE's
+	chmod 0600 "$src"
+	run -0 "$PCWRITE" -m g+r "$IMG" /f1 "$src"
+	[ "$(mode_of "$IMG" /f1)" = 640 ]
+	fsck_clean "$IMG"
+}
+
+@test "-m: what chmod(1) refuses is a usage error" {
+	local m
+	for m in '' u , u+r, ,u+r 8 =8 u=644 17777 u=gx u=go 'u +x' U+x u+R =644x +64400; do
+		usage_error -m "$m" "$IMG" /f
+		chmod -- "$m" "$BATS_TEST_TMPDIR/data" 2>/dev/null && { echo "chmod takes '$m'"; false; }
+		[[ "${stderr_lines[0]}" == "pcwrite: invalid --mode '$m' (octal, at most 7777, or symbolic as chmod takes it: u+x,go-w)" ]]
+	done
+}
+
+@test "--mtime takes @SECONDS and ISO 8601 with a zone, as date -d and touch -d read them" {
+	local s n=0 host=$BATS_TEST_TMPDIR/host want
+	# a date alone is midnight UTC (date -d: local midnight; compared in UTC)
+	export TZ=UTC
+	for s in 1700000000 @1700000000 @0 2024-01-02 2024-02-29 \
+		 2024-01-02T03:04:05Z '2024-01-02 03:04:05+02:00' \
+		 2024-01-02T03:04:05-0700 '2024-01-02 03:04:05 +05:30' \
+		 2024-01-02T03:04Z 2024-01-02T03:04+01 1970-01-01T00:00:00Z \
+		 2038-01-19T03:14:08Z 2106-02-07T06:28:16Z 2446-05-10T22:38:55Z; do
+		n=$((n + 1))
+		run -0 "$PCWRITE" --mtime="$s" "$IMG" "/f$n" <"$BATS_TEST_TMPDIR/data"
+		case $s in [0-9]*[0-9]) [[ $s == *-* ]] || s=@$s ;; esac
+		want=$(date -d "$s" +%s)
+		touch -d "$s" "$host"
+		[ "$(stat -c %Y "$host")" = "$want" ]
+		echo "$s: date -d $want, pcwrite $(mtime_of "$IMG" "/f$n")"
+		[ "$(mtime_of "$IMG" "/f$n")" = "$want" ]
+	done
+	fsck_clean "$IMG"
+}
+
+@test "--mtime refuses a time of day without a zone, fractions, days the calendar lacks, and what an inode cannot hold" {
+	local s
+	for s in yesterday 2024-01-02T03:04:05 '2024-01-02 03:04' 2024-01-02T03:04:05.5Z \
+		 2023-02-29 2024-02-30 2024-13-01 2024-01-02T24:00:00Z 2024-01-02T23:59:60Z \
+		 1969-12-31 @-1 -5 2446-05-10T22:38:56Z @17179869184 '' @ 1e9 0x10; do
+		usage_error --mtime="$s" "$IMG" /f
+		[[ "${stderr_lines[0]}" == "pcwrite: invalid --mtime '$s' (seconds, @SECONDS, or ISO 8601 with a zone: "* ]]
+	done
 }

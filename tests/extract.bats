@@ -593,3 +593,36 @@ PY
 	fsck_clean "$IMG"
 	debugfs -R "stat /max" "$IMG" 2>/dev/null | grep -q "Device major/minor number: 4095:1048575"
 }
+
+@test "-x -m and -R -m apply MODE to every entry, as GNU tar --mode does (and chmod with umask 0)" {
+	mkdir -p src/d src/sg src/priv
+	printf a >src/f; chmod 0640 src/f
+	printf b >src/x; chmod 0750 src/x
+	printf c >src/s; chmod 4755 src/s
+	chmod 2755 src/sg; chmod 0700 src/priv; chmod 1777 src/d
+	ln -s f src/l
+	local m p
+	for m in a+rX,o-w go-rwx,u+X 755 =644 u=rwX,go=rX g+s a-s 0; do
+		cp "$IMG" "img.m"
+		tar -C src -cf t.tar .
+		run -0 "$PCWRITE" -x -m "$m" img.m / t.tar
+		# GNU tar applies --mode when it writes the archive
+		tar --mode="$m" -C src -cf tm.tar .
+		rm -rf out && mkdir out && tar -C out --same-permissions -xf tm.tar
+		for p in f x s d sg priv; do
+			echo "-m $m: $p tar $(stat -c %a "out/$p"), pcwrite $(debugfs -R "stat /$p" img.m 2>/dev/null | sed -n 's/.*Mode: *\([0-7]*\).*/\1/p')"
+			[ "$(printf '%o' "$((8#$(debugfs -R "stat /$p" img.m 2>/dev/null | sed -n 's/.*Mode: *\([0-7]*\).*/\1/p')))")" = "$(stat -c %a "out/$p")" ]
+		done
+		fsck_clean img.m
+	done
+	# -R: the same, from the host tree
+	run -0 "$PCWRITE" -R -m go-w,a+rX "$IMG" / src
+	(umask 0; cp -a src chm && find chm ! -type l -exec chmod go-w,a+rX {} +)
+	for p in f x s d sg priv; do
+		[ "$(printf '%o' "$((8#$(debugfs -R "stat /$p" "$IMG" 2>/dev/null | sed -n 's/.*Mode: *\([0-7]*\).*/\1/p')))")" = "$(stat -c %a "chm/$p")" ]
+	done
+	fsck_clean "$IMG"
+	# -a and -o stay usage errors with a tree
+	run -2 --separate-stderr "$PCWRITE" -x -a "$IMG" / t.tar
+	[ "${stderr_lines[0]}" = "pcwrite: --append and --offset cannot be used with -x or -R" ]
+}
