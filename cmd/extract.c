@@ -211,7 +211,7 @@ static void report_entry(const struct pcw_control *ctl, struct reporter *rep,
 			 bool say)
 {
 	struct pcw_file_record rec;
-	char extra[64];
+	char extra[700];
 
 	memset(&rec, 0, sizeof(rec));
 	rec.file = res->path;
@@ -231,7 +231,7 @@ static void report_entry(const struct pcw_control *ctl, struct reporter *rep,
 
 	if (!err || !say || (err == EINTR && pcw_signal_pending()))
 		return;
-	extra[0] = 0;
+	snprintf(extra, sizeof(extra), "%s", cli_attrs_why(rep->attrs));
 	if (res->wrote_data)
 		snprintf(extra, sizeof(extra), " (%" PRIu64 " bytes written)",
 			 res->bytes);
@@ -316,6 +316,7 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	struct pcw_guard *guard;
 	struct pcw_tree *t = NULL;
 	struct cli_attrs *attrs = NULL;
+	uint32_t uid, gid;
 	struct src *srcs;
 	pcw_fs *pfs = NULL;
 	size_t n = ctl->nsources ? ctl->nsources : 1, k;
@@ -378,23 +379,33 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 		goto out;
 	}
 	pcw_fs_set_report(pfs, pcw_on_event, &rep);
+	/* -u/-g names, in the image as it is before the first entry */
+	status = cli_owner_names(ctl, pfs, &uid, &gid);
+	if (status) {
+		pcw_fs_abort(pfs);
+		goto out;
+	}
 
 	memset(&tp, 0, sizeof(tp));
 	tp.flags = (ctl->parents ? PCW_TREE_PARENTS : 0) |
 		   (ctl->no_clobber ? PCW_TREE_NO_CLOBBER : 0) |
-		   (ctl->have_uid ? PCW_TREE_SET_UID : 0) |
-		   (ctl->have_gid ? PCW_TREE_SET_GID : 0) |
 		   (ctl->no_xattrs ? PCW_TREE_NO_XATTRS : 0);
+	/* Owners entry by entry (maps, --names): -u/-g then only fill gaps. */
+	if (cli_owners_per_entry(ctl))
+		tp.flags |= PCW_TREE_PARENT_OWNER;
+	else
+		tp.flags |= (ctl->have_uid ? PCW_TREE_SET_UID : 0) |
+			    (ctl->have_gid ? PCW_TREE_SET_GID : 0);
 	if (ctl->mtime >= 0)
 		tp.flags |= ctl->mtime_set ? PCW_TREE_SET_TIMES
 					   : PCW_TREE_CLAMP_TIMES;
-	tp.uid = ctl->uid;
-	tp.gid = ctl->gid;
+	tp.uid = uid;
+	tp.gid = gid;
 	tp.mtime = ctl->mtime;
 	tp.sparse = ctl->sparse == SPARSE_ALWAYS ? PCW_SPARSE_ALWAYS :
 		    ctl->sparse == SPARSE_NEVER ? PCW_SPARSE_NEVER :
 		    PCW_SPARSE_AUTO;
-	err = cli_attrs_open(ctl, pfs, &attrs);
+	err = cli_attrs_open(ctl, pfs, uid, gid, &attrs);
 	if (err) {
 		pcw_msg_error(ctl->image, NULL, err, NULL);
 		pcw_fs_abort(pfs);
@@ -405,6 +416,7 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 		tp.adjust = cli_attrs_adjust;
 		tp.adjust_arg = attrs;
 	}
+	rep.attrs = attrs;
 	tp.file.flags = ctl->no_delalloc ? PCW_FILE_NO_DELALLOC : 0;
 	tp.file.page_size = ctl->page_size;
 	tp.file.dirty_limit = ctl->dirty_limit;

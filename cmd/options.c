@@ -24,6 +24,7 @@ enum {
 	OPT_EXTRACT = 1, OPT_RECURSIVE, OPT_LIST, OPT_NO_XATTRS,
 	OPT_APPEND, OPT_OFFSET, OPT_NO_CLOBBER, OPT_PARENTS,
 	OPT_MODE, OPT_OWNER, OPT_GROUP, OPT_MTIME,
+	OPT_OWNER_MAP, OPT_GROUP_MAP, OPT_NAMES,
 	OPT_SPARSE, OPT_PAGE_SIZE, OPT_DIRTY_LIMIT, OPT_NO_DELALLOC,
 	OPT_IMAGE_OFFSET, OPT_PARTITION, OPT_UNDO, OPT_NO_SYNC,
 	OPT_REPORT, OPT_REPORT_FILE, OPT_PROGRESS, OPT_QUIET, OPT_VERBOSE,
@@ -68,6 +69,7 @@ static const struct {
 struct opt_strings {
 	char *report, *report_file, *dirty, *page, *offset, *mode, *owner;
 	char *group, *mtime, *image_offset, *sparse, *undo, *partition;
+	char *owner_map, *group_map, *names;
 };
 
 static void free_strings(struct opt_strings *o)
@@ -85,6 +87,9 @@ static void free_strings(struct opt_strings *o)
 	free(o->sparse);
 	free(o->undo);
 	free(o->partition);
+	free(o->owner_map);
+	free(o->group_map);
+	free(o->names);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -136,6 +141,12 @@ void pcw_control_free(struct pcw_control *ctl)
 	free(ctl->undo_file);
 	cli_mode_free(ctl->mode);
 	ctl->mode = NULL;
+	free(ctl->owner_name);
+	free(ctl->group_name);
+	cli_idmap_free(ctl->owner_map);
+	cli_idmap_free(ctl->group_map);
+	ctl->owner_name = ctl->group_name = NULL;
+	ctl->owner_map = ctl->group_map = NULL;
 	ctl->image = ctl->dest = ctl->report_file = ctl->undo_file = NULL;
 	ctl->sources = NULL;
 	ctl->nsources = 0;
@@ -203,10 +214,24 @@ static int parse_time(const char *s, int64_t *ret)
 	return 0;
 }
 
+/*
+ * -u/-g: what is not a number ("+"-prefixed or not) is a name: not empty,
+ * no ':' (tar's NAME:ID), no '-' first (an option's look).
+ */
+static bool is_name(const char *s)
+{
+	if (!*s || *s == '-' || strchr(s, ':'))
+		return false;
+	if (*s == '+')
+		s++;
+	return s[strspn(s, "0123456789")] != '\0';
+}
+
 /* Values of keyword options, in their enums' order; the first is the default. */
 static const char *const sparse_words[] = { "auto", "always", "never", NULL };
 static const char *const report_words[] = { "none", "summary", "pages", "json",
 					    NULL };
+static const char *const names_words[] = { "numeric", "archive", NULL };
 
 /* The index of S in WORDS (0 when S is NULL), or -1. */
 static int keyword(const char *s, const char *const *words)
@@ -303,9 +328,21 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		  "permission bits: octal, or symbolic as chmod takes them "
 		  "(u+x,go-w); with -x/-R applied to every entry", "MODE" },
 		{ "owner", 'u', POPT_ARG_STRING, &o->owner, OPT_OWNER,
-		  "numeric owner (32 bits)", "UID" },
+		  "owner: a number (32 bits) or a name in the image's "
+		  "/etc/passwd", "USER" },
 		{ "group", 'g', POPT_ARG_STRING, &o->group, OPT_GROUP,
-		  "numeric group (32 bits)", "GID" },
+		  "group: a number (32 bits) or a name in the image's "
+		  "/etc/group", "GROUP" },
+		{ "owner-map", 0, POPT_ARG_STRING, &o->owner_map, OPT_OWNER_MAP,
+		  "with -x or -R: owners translated by FILE, GNU tar's format "
+		  "(OLD NEW[:ID] a line)", "FILE" },
+		{ "group-map", 0, POPT_ARG_STRING, &o->group_map, OPT_GROUP_MAP,
+		  "with -x or -R: groups translated by FILE, in the same "
+		  "format", "FILE" },
+		{ "names", 0, POPT_ARG_STRING, &o->names, OPT_NAMES,
+		  "with -x or -R: numeric (the default: the source's ids) or "
+		  "archive (the source's names, through the image's "
+		  "/etc/passwd and /etc/group)", "WHICH" },
 		{ "mtime", 0, POPT_ARG_STRING, &o->mtime, OPT_MTIME,
 		  "timestamps: seconds, @SECONDS or ISO 8601 with a zone "
 		  "(default: now, or SOURCE_DATE_EPOCH)", "WHEN" },
@@ -439,6 +476,11 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 			    "--partition only");
 	if (ctl->run == MODE_WRITE && (seen & BIT(OPT_NO_XATTRS)))
 		usage_error(&p, "%s", "--no-xattrs goes with -x or -R");
+	if (ctl->run == MODE_WRITE && (seen & (BIT(OPT_OWNER_MAP) |
+					       BIT(OPT_GROUP_MAP) |
+					       BIT(OPT_NAMES))))
+		usage_error(&p, "%s", "--owner-map, --group-map and --names go "
+			    "with -x or -R");
 
 	ctl->append = seen & BIT(OPT_APPEND);
 	ctl->no_clobber = seen & BIT(OPT_NO_CLOBBER);
@@ -463,17 +505,44 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		usage_error(&p, "invalid --mode '%s' (octal, at most 7777, or "
 			    "symbolic as chmod takes it: u+x,go-w)", o->mode);
 	}
-	if (ctl->have_uid) {
-		if (parse_u64(o->owner, 0xfffffffeULL, &v))
-			usage_error(&p, "invalid --owner '%s' (a numeric id)",
-				    o->owner);
-		ctl->uid = v;
+	/* A number is an id; anything else a name, for the image (owners.c). */
+	if (ctl->have_uid && cli_parse_id(o->owner, &ctl->uid)) {
+		if (!is_name(o->owner))
+			usage_error(&p, "invalid --owner '%s' (an id from 0 to "
+				    "4294967294, or a name)", o->owner);
+		ctl->owner_name = o->owner;
+		o->owner = NULL;
 	}
-	if (ctl->have_gid) {
-		if (parse_u64(o->group, 0xfffffffeULL, &v))
-			usage_error(&p, "invalid --group '%s' (a numeric id)",
-				    o->group);
-		ctl->gid = v;
+	if (ctl->have_gid && cli_parse_id(o->group, &ctl->gid)) {
+		if (!is_name(o->group))
+			usage_error(&p, "invalid --group '%s' (an id from 0 to "
+				    "4294967294, or a name)", o->group);
+		ctl->group_name = o->group;
+		o->group = NULL;
+	}
+	if ((rc = keyword(o->names, names_words)) < 0)
+		usage_error(&p, "invalid --names '%s' (numeric or archive)",
+			    o->names);
+	ctl->names_archive = rc == 1;
+	if (o->owner_map || o->group_map) {
+		char msg[1200];
+
+		rc = 0;
+		if (o->owner_map)
+			rc = cli_idmap_load(o->owner_map, PCW_ID_USER,
+					    &ctl->owner_map, msg, sizeof(msg));
+		if (!rc && o->group_map)
+			rc = cli_idmap_load(o->group_map, PCW_ID_GROUP,
+					    &ctl->group_map, msg, sizeof(msg));
+		if (rc) {
+			/* MSG quotes its names itself */
+			pcw_host_files_usage_stderr(g_argc, g_argv);
+			fprintf(stderr, "pcwrite: %s\n%s", msg, rc == EXIT_USAGE ?
+				"Try 'pcwrite --help' for more information.\n" :
+				"");
+			parse_free(&p);
+			exit(rc);
+		}
 	}
 	if (o->mtime) {
 		if (cli_parse_mtime(o->mtime, &ctl->mtime))

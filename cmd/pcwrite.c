@@ -544,6 +544,13 @@ int main(int argc, const char **argv)
 		usage_msg("--page-size is below the image's block size (%s)", bs);
 		goto out;
 	}
+	/* -u/-g names, in the image (exit 2 for a name it does not have) */
+	usage_status = cli_owner_names(&ctl, pfs, &ctl.uid, &ctl.gid);
+	if (usage_status) {
+		pcw_fs_abort(pfs);
+		pfs = NULL;
+		goto out;
+	}
 	memset(&reporter, 0, sizeof(reporter));
 	reporter.render = render;
 	reporter.progress = ctl.progress ? pcw_progress_open(false) : NULL;

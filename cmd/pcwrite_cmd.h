@@ -23,6 +23,7 @@ enum sparse_kind { SPARSE_AUTO, SPARSE_ALWAYS, SPARSE_NEVER };
 enum run_mode { MODE_WRITE, MODE_EXTRACT, MODE_TREE, MODE_LIST };
 
 struct cli_mode;
+struct cli_idmap;
 
 /* Everything the command line says, parsed and checked. */
 struct pcw_control {
@@ -40,6 +41,11 @@ struct pcw_control {
 	bool		have_mode, have_uid, have_gid;
 	struct cli_mode	*mode;		/* -m, compiled (mode.c) */
 	uint32_t	uid, gid;
+	char		*owner_name;	/* -u/-g NAME, to resolve in the */
+	char		*group_name;	/* image (owners.c), or NULL */
+	struct cli_idmap *owner_map;	/* --owner-map, --group-map */
+	struct cli_idmap *group_map;
+	bool		names_archive;	/* --names=archive */
 	int64_t		mtime;		/* -1: now */
 
 	enum sparse_kind sparse;
@@ -59,6 +65,8 @@ struct pcw_control {
 	int		verbose;	/* -1 quiet, 0, 1 verbose */
 };
 
+struct cli_attrs;
+
 /* pcwrite.c: what the single-file run and the tree run share */
 extern int pcw_verbosity;
 struct reporter {
@@ -68,6 +76,8 @@ struct reporter {
 	struct pcw_tree		*tree;
 	struct pcw_file_record	*held;
 	size_t			nheld, held_cap;
+	const struct cli_attrs	*attrs;	/* -x/-R: what an entry's refusal
+					   by the command line was about */
 };
 void pcw_on_event(const struct pcw_event *ev, void *arg);
 /* -x/-R: commit the tree and show the file records it held (extract.c). */
@@ -131,9 +141,11 @@ void cli_mode_free(struct cli_mode *m);
 /* attrs.c: what -m (and the owner options) change in each entry of a tree */
 struct cli_attrs;
 errcode_t cli_attrs_open(const struct pcw_control *ctl, pcw_fs *pfs,
-			 struct cli_attrs **ret);
+			 uint32_t uid, uint32_t gid, struct cli_attrs **ret);
 bool cli_attrs_active(const struct cli_attrs *a);
 errcode_t cli_attrs_adjust(void *arg, struct pcw_entry *e);
+/* Words for the message of an entry the adjustment refused, or "". */
+const char *cli_attrs_why(const struct cli_attrs *a);
 void cli_attrs_close(struct cli_attrs *a);
 
 /*
@@ -141,6 +153,24 @@ void cli_attrs_close(struct cli_attrs *a);
  * 2446-05-10T22:38:55Z (the kernel's EXT4_EXTRA_TIMESTAMP_MAX).
  */
 #define CLI_MAX_SECONDS	0x37fffffffLL
+
+/* owners.c: owners by number or by the image's names (see there) */
+int cli_parse_id(const char *s, uint32_t *id);	/* 0 or -1 */
+/* 0, or the exit status with MSG (1: the file, 2: its contents) */
+int cli_idmap_load(const char *path, enum pcw_id_kind kind,
+		   struct cli_idmap **ret, char *msg, size_t len);
+void cli_idmap_free(struct cli_idmap *m);
+/* -u/-g names into ids in the image: 0, or the exit status (said) */
+int cli_owner_names(const struct pcw_control *ctl, pcw_fs *pfs,
+		    uint32_t *uid, uint32_t *gid);
+bool cli_owners_per_entry(const struct pcw_control *ctl);
+struct cli_owners;
+errcode_t cli_owners_open(const struct pcw_control *ctl, pcw_fs *pfs,
+			  uint32_t uid, uint32_t gid, struct cli_owners **ret);
+errcode_t cli_owners_entry(struct cli_owners *o, struct pcw_entry *e);
+/* " (user 'x', --owner-map 'm' line 3)": what the last refusal was about */
+const char *cli_owners_why(const struct cli_owners *o);
+void cli_owners_close(struct cli_owners *o);
 
 /* mtime.c: --mtime: seconds, @SECONDS or ISO 8601 (see there); 0 or -1 */
 int cli_parse_mtime(const char *s, int64_t *ret);

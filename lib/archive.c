@@ -859,6 +859,12 @@ static errcode_t from_archive_entry(struct pcw_source *s,
 		return PCW_ET_ID_RANGE;
 	e->uid = uid;
 	e->gid = gid;
+	e->uname = archive_entry_uname(ae);
+	if (!e->uname)
+		e->uname = archive_entry_uname_utf8(ae);
+	e->gname = archive_entry_gname(ae);
+	if (!e->gname)
+		e->gname = archive_entry_gname_utf8(ae);
 	e->perm = archive_entry_perm(ae) & 07777;
 	if (archive_entry_mtime_is_set(ae)) {
 		e->has_mtime = true;

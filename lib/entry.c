@@ -146,10 +146,11 @@ static errcode_t make_missing(struct pcw_tree *t, const struct pcw_dest *d,
 static void fill_parent_dir(struct ext2_inode_large *inode, void *arg)
 {
 	const struct pcw_tree *t = arg;
+	int uid_set = PCW_TREE_SET_UID | PCW_TREE_PARENT_OWNER;
+	int gid_set = PCW_TREE_SET_GID | PCW_TREE_PARENT_OWNER;
 
-	pcw_inode_set_owner(inode,
-			    (t->p.flags & PCW_TREE_SET_UID) ? t->p.uid : 0,
-			    (t->p.flags & PCW_TREE_SET_GID) ? t->p.gid : 0);
+	pcw_inode_set_owner(inode, (t->p.flags & uid_set) ? t->p.uid : 0,
+			    (t->p.flags & gid_set) ? t->p.gid : 0);
 }
 
 static errcode_t grow(char **buf, size_t *cap, size_t need)

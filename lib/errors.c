@@ -89,6 +89,9 @@ static const struct {
 	{ PCW_ET_JOURNAL_ABORTED,	EROFS },	/* the kernel's aborted journal */
 	{ PCW_ET_SLASH_NOT_DIR,		ENOTDIR },	/* cp f missing/ */
 	{ PCW_ET_DEVNUM_RANGE,		EOVERFLOW },
+	{ PCW_ET_NO_SUCH_USER,		ENOENT },
+	{ PCW_ET_NO_SUCH_GROUP,		ENOENT },
+	{ PCW_ET_NAMES_FILE,		EINVAL },
 	/* the libext2fs codes pcwrite meets */
 	{ EXT2_ET_BLOCK_ALLOC_FAIL,	ENOSPC },
 	{ EXT2_ET_INODE_ALLOC_FAIL,	ENOSPC },

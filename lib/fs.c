@@ -606,6 +606,7 @@ void pcw_fs_abort(pcw_fs *pfs)
 		return;
 	pcw_dcache_free(pfs);
 	pcw_pagecache_free(pfs);
+	pcw_names_free(pfs);
 	free(pfs->made_links);
 	if (pfs->fs)
 		ext2fs_free(pfs->fs);

@@ -78,6 +78,8 @@ struct pcw_fs {
 	bool		made_overflow;
 	pcw_report_fn	report;
 	void		*report_arg;
+	struct pcw_names *names;	/* the image's passwd and group, as
+					   read (names.c), or NULL */
 };
 
 /* ---- pages: a page and its buffer_heads, one bit per block ---------------- */
@@ -379,7 +381,14 @@ errcode_t pcw_unlink(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 void pcw_note_symlink(pcw_fs *pfs, ext2_ino_t ino);
 bool pcw_made_symlink(const pcw_fs *pfs, ext2_ino_t ino);
 
+/* names.c: a mapping was opened on INO (its data may change); the end */
+void pcw_names_note_write(pcw_fs *pfs, ext2_ino_t ino);
+void pcw_names_free(pcw_fs *pfs);
+
 /* namei.c */
+/* The target of symlink INO (owned): in the inode, inline or in its block. */
+errcode_t pcw_read_link(pcw_fs *pfs, ext2_ino_t ino,
+			struct ext2_inode_large *inode, char **target);
 errcode_t pcw_walk(pcw_fs *pfs, ext2_ino_t start, const char *path, int flags,
 		   struct pcw_dest *d);
 errcode_t pcw_make_dirs(pcw_fs *pfs, const struct pcw_dest *d,

@@ -28,8 +28,8 @@ void pcw_dest_free(struct pcw_dest *d)
 }
 
 /* The target of symlink INO: in the inode, inline, or in its one block. */
-static errcode_t read_link(pcw_fs *pfs, ext2_ino_t ino,
-			   struct ext2_inode_large *inode, char **target)
+errcode_t pcw_read_link(pcw_fs *pfs, ext2_ino_t ino,
+			struct ext2_inode_large *inode, char **target)
 {
 	ext2_filsys fs = pfs->fs;
 	uint64_t size = EXT2_I_SIZE(inode);
@@ -238,7 +238,7 @@ errcode_t pcw_walk(pcw_fs *pfs, ext2_ino_t start, const char *path, int flags,
 		{
 			char *target, *nbuf;
 
-			err = read_link(pfs, ino, &inode, &target);
+			err = pcw_read_link(pfs, ino, &inode, &target);
 			if (err)
 				goto out;
 			nbuf = malloc(strlen(target) + strlen(p) + 2);
@@ -641,6 +641,9 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 			err = create_file(pfs, parent, d->name, fp, m->inode,
 					  &m->ino);
 	}
+	/* its data may change: a held copy of it is stale (names.c) */
+	if (m->ino)
+		pcw_names_note_write(pfs, m->ino);
 	if (err)
 		goto fail;
 

@@ -345,6 +345,8 @@ struct pcw_entry {
 	enum pcw_ftype	type;
 	unsigned	perm;		/* 07777 */
 	uint32_t	uid, gid;
+	const char	*uname, *gname;	/* the archive's names for them, or
+					   NULL (host trees: none given) */
 	bool		has_mtime, has_atime;
 	int64_t		mtime, atime;
 	uint32_t	mtime_nsec, atime_nsec;
@@ -422,6 +424,8 @@ struct pcw_tree;
 #define PCW_TREE_CLAMP_TIMES	0x0020	/* newer times become mtime
 					   (SOURCE_DATE_EPOCH) */
 #define PCW_TREE_NO_XATTRS	0x0040	/* drop extended attributes */
+#define PCW_TREE_PARENT_OWNER	0x1000	/* missing parents are owned by uid and
+					   gid (the entries keep their own) */
 
 struct pcw_tree_params {
 	int		flags;		/* PCW_TREE_* */
@@ -472,6 +476,26 @@ errcode_t pcw_tree_add(struct pcw_tree *t, const struct pcw_entry *entry,
 errcode_t pcw_tree_commit(struct pcw_tree *t);
 /* Set the directories' times, after their children, commit; free T. */
 errcode_t pcw_tree_close(struct pcw_tree *t);
+
+/* ---- owners by name: the image's /etc/passwd and /etc/group (names.c) ----------- */
+
+enum pcw_id_kind {
+	PCW_ID_USER,		/* /etc/passwd */
+	PCW_ID_GROUP,		/* /etc/group */
+};
+
+/*
+ * NAME's id in the image's /etc/passwd or /etc/group as the image holds
+ * them now, what this run wrote included; never the host's.  The path is
+ * resolved inside the image, its symlinks followed (the last one too); the
+ * lines are parsed as getpwnam(3) parses them, the first with NAME wins.
+ * Returns 0 and *id; PCW_ET_NO_SUCH_USER or PCW_ET_NO_SUCH_GROUP when no
+ * line has NAME or the file does not exist; PCW_ET_NAMES_FILE when it is
+ * not a regular file of at most 64 MiB; an error reading it.  Each file is
+ * read again only when it changed.
+ */
+errcode_t pcw_id_lookup(pcw_fs *pfs, enum pcw_id_kind kind, const char *name,
+			uint32_t *id);
 
 /* ---- reading: the names in a directory (list.c) ---------------------------------- */
 

@@ -45,7 +45,7 @@ usage_error() {
 	usage_error --page-size=131072 "$IMG" /f
 	usage_error --offset=-1 "$IMG" /f
 	usage_error --mode=999 "$IMG" /f
-	usage_error --owner=alice "$IMG" /f
+	usage_error --owner=-1 "$IMG" /f
 	usage_error --owner=4294967296 "$IMG" /f
 	usage_error --mtime=yesterday "$IMG" /f
 	usage_error "$IMG" /f - "$BATS_TEST_TMPDIR/data"
