@@ -98,8 +98,12 @@ static void hold(struct reporter *r, const struct pcw_file_record *rec)
 		r->held_cap = cap;
 	}
 	copy.file = strdup(rec->file);
-	if (!copy.file)
+	copy.target = rec->target ? strdup(rec->target) : NULL;
+	if (!copy.file || (rec->target && !copy.target)) {
+		free((char *)copy.file);
+		free((char *)copy.target);
 		return;
+	}
 	r->held[r->nheld++] = copy;
 }
 
@@ -118,6 +122,7 @@ static void release(struct reporter *r, errcode_t err)
 		}
 		pcw_render_file(r->render, rec);
 		free((char *)rec->file);
+		free((char *)rec->target);
 	}
 	r->nheld = 0;
 }
@@ -223,6 +228,11 @@ static void report_entry(const struct pcw_control *ctl, struct reporter *rep,
 	rec.status = !err ? "ok" : res->bytes ? "partial" : "failed";
 	rec.err = err;
 	rec.signal = err == EINTR ? pcw_signal_pending() : 0;
+	if (!err) {
+		rec.action = pcw_action_name(res->action);
+		rec.attrs = res->attrs;
+		rec.target = res->target;
+	}
 	if (rep->render) {
 		hold(rep, &rec);
 		if (res->committed)
@@ -316,6 +326,8 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	struct pcw_guard *guard;
 	struct pcw_tree *t = NULL;
 	struct cli_attrs *attrs = NULL;
+	errcode_t end_err = 0;		/* why a run that stopped early did */
+	const char *end_msg = NULL;
 	uint32_t uid, gid;
 	struct src *srcs;
 	pcw_fs *pfs = NULL;
@@ -365,8 +377,11 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	pcw_host_files_keep();
 	pcw_install_signals();
 	err = pcw_fs_open(ctl->image, &params, &pfs);
+	pcw_render_start(rep.render, ctl->run == MODE_TREE ? "tree" : "extract",
+			 ctl, err ? NULL : pfs);
 	if (err) {
 		pcw_msg_open(ctl, err, &conflict);
+		end_err = err;
 		status = 1;
 		goto out;
 	}
@@ -376,11 +391,12 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 			"information.\n", pcw_fs_block_size(pfs));
 		pcw_fs_abort(pfs);
 		status = EXIT_USAGE;
+		end_msg = "--page-size is below the image's block size";
 		goto out;
 	}
 	pcw_fs_set_report(pfs, pcw_on_event, &rep);
 	/* -u/-g names, in the image as it is before the first entry */
-	status = cli_owner_names(ctl, pfs, &uid, &gid);
+	status = cli_owner_names(ctl, pfs, &uid, &gid, &end_err);
 	if (status) {
 		pcw_fs_abort(pfs);
 		goto out;
@@ -409,9 +425,13 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	if (err) {
 		pcw_msg_error(ctl->image, NULL, err, NULL);
 		pcw_fs_abort(pfs);
+		end_err = err;
 		status = 1;
 		goto out;
 	}
+	/* what each entry made, for the JSON file records */
+	if (rep.render && REPORT_IS_JSON(ctl->report))
+		tp.flags |= PCW_TREE_ATTRS;
 	if (cli_attrs_active(attrs)) {
 		tp.adjust = cli_attrs_adjust;
 		tp.adjust_arg = attrs;
@@ -434,8 +454,18 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 
 	err = pcw_tree_open(pfs, ctl->dest, &tp, &t);
 	rep.tree = t;
-	if (err)
+	if (err) {
+		struct pcw_file_record rec;
+
 		pcw_msg_error(ctl->image, ctl->dest, err, NULL);
+		/* DIR refused before the first entry: nothing was written */
+		memset(&rec, 0, sizeof(rec));
+		rec.file = ctl->dest;
+		rec.ftype = "dir";
+		rec.status = "refused";
+		rec.err = err;
+		pcw_render_file(rep.render, &rec);
+	}
 	for (k = 0; !err && k < n && !pcw_signal_pending(); k++) {
 		sp.warn_arg = &srcs[k];
 		err = run_source(ctl, &rep, t, &srcs[k], &sp);
@@ -464,6 +494,8 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	ran = true;
 	pcw_progress_close(rep.progress);
 	rep.progress = NULL;
+	sig = pcw_signal_pending();
+	pcw_render_end(rep.render, sig ? 128 + sig : err ? 1 : 0, err, NULL);
 	rerr = pcw_render_close(rep.render);
 	rep.render = NULL;
 	if (rerr && !pcw_signal_pending()) {
@@ -473,8 +505,10 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 out:
 	/* A run that stopped before the image was written: free what it had. */
 	pcw_progress_close(rep.progress);
-	if (rep.render)
+	if (rep.render) {
+		pcw_render_end(rep.render, status, end_err, end_msg);
 		pcw_render_close(rep.render);
+	}
 	for (k = 0; k < n; k++) {
 		if (srcs[k].fd > STDIN_FILENO)
 			close(srcs[k].fd);

@@ -163,7 +163,7 @@ void pcw_host_files_usage_stderr(int argc, const char **argv)
 static bool report_to_stdout(const struct pcw_control *ctl)
 {
 	return ctl->report != REPORT_NONE && !ctl->report_file &&
-	       (ctl->report == REPORT_JSON || ctl->report_stdout);
+	       (REPORT_IS_JSON(ctl->report) || ctl->report_stdout);
 }
 
 static bool report_to_stderr(const struct pcw_control *ctl)
@@ -188,7 +188,7 @@ struct pcw_guard *pcw_host_files_guard(const struct pcw_control *ctl,
 	if ((closed & 1) && ctl->from_stdin)
 		refuse_usage("standard input is closed, and it is the SOURCE");
 	if ((closed & 2) && report_to_stdout(ctl))
-		refuse_usage(ctl->report == REPORT_JSON ?
+		refuse_usage(REPORT_IS_JSON(ctl->report) ?
 			     "standard output is closed, and the JSON report "
 			     "goes there (use --report-file)" :
 			     "standard output is closed, and the report goes "

@@ -230,7 +230,7 @@ static bool is_name(const char *s)
 /* Values of keyword options, in their enums' order; the first is the default. */
 static const char *const sparse_words[] = { "auto", "always", "never", NULL };
 static const char *const report_words[] = { "none", "summary", "pages", "json",
-					    NULL };
+					    "entries", NULL };
 static const char *const names_words[] = { "numeric", "archive", NULL };
 
 /* The index of S in WORDS (0 when S is NULL), or -1. */
@@ -376,7 +376,8 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	};
 	struct poptOption report_options[] = {
 		{ "report", 'r', POPT_ARG_STRING, &o->report, OPT_REPORT,
-		  "none, summary, pages or json (default none)", "KIND" },
+		  "none, summary, pages, json, or entries (JSON file records "
+		  "only; default none)", "KIND" },
 		{ "report-file", 0, POPT_ARG_STRING, &o->report_file,
 		  OPT_REPORT_FILE, "write the report to PATH", "PATH" },
 		{ "progress", 0, POPT_ARG_NONE, NULL, OPT_PROGRESS,
@@ -585,8 +586,8 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 			    o->sparse);
 	ctl->sparse = rc;
 	if ((rc = keyword(o->report, report_words)) < 0)
-		usage_error(&p, "invalid --report '%s' (none, summary, pages "
-			    "or json)", o->report);
+		usage_error(&p, "invalid --report '%s' (none, summary, pages, "
+			    "json or entries)", o->report);
 	ctl->report = rc;
 	ctl->report_file = o->report_file;
 	ctl->undo_file = o->undo;

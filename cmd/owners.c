@@ -296,7 +296,7 @@ bool cli_owners_per_entry(const struct pcw_control *ctl)
 }
 
 int cli_owner_names(const struct pcw_control *ctl, pcw_fs *pfs,
-		    uint32_t *uid, uint32_t *gid)
+		    uint32_t *uid, uint32_t *gid, errcode_t *errp)
 {
 	const char *names[2] = { ctl->owner_name, ctl->group_name };
 	uint32_t *ids[2] = { uid, gid };
@@ -313,6 +313,7 @@ int cli_owner_names(const struct pcw_control *ctl, pcw_fs *pfs,
 				    names[k], ids[k]);
 		if (!err)
 			continue;
+		*errp = err;
 		pcw_progress_clear();
 		fprintf(stderr, "pcwrite: %s: %s %s: %s\n",
 			pcw_quote(ctl->image), k ? "-g" : "-u",

@@ -403,6 +403,13 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 	rec.status = !err ? "ok" : written ? "partial" : "failed";
 	rec.err = err;
 	rec.signal = err == EINTR ? pcw_signal_pending() : 0;
+	if (mapping_opened) {
+		/* the inode as the file left it */
+		rec.attrs = info.attrs;
+		rec.action = !job->d.ino ? "created" :
+			     ctl->append || ctl->have_offset ? "updated" :
+			     "replaced";
+	}
 	pcw_render_file(reporter->render, &rec);
 
 	pcw_progress_clear();
@@ -451,7 +458,7 @@ void pcw_report_error(const struct pcw_control *ctl, int err)
 		pcw_progress_clear();
 		fprintf(stderr, "pcwrite: write error on report file %s: %s\n",
 			pcw_quote_always(ctl->report_file), strerror(err));
-	} else if (ctl->report == REPORT_JSON || ctl->report_stdout) {
+	} else if (REPORT_IS_JSON(ctl->report) || ctl->report_stdout) {
 		pcw_stdout_error(err);
 	} else {
 		/* standard error: nowhere to say it; the status does */
@@ -472,6 +479,9 @@ int main(int argc, const char **argv)
 	struct pcw_render *render = NULL;
 	struct job *jobs = NULL;
 	int rerr, status = 1, usage_status = 0, sig;
+	errcode_t end_err = 0;		/* why a run that stopped early did */
+	const char *end_msg = NULL;
+	struct pcw_file_record rec;
 	unsigned closed;
 
 	/* Before anything is opened: see pcw_occupy_std_fds. */
@@ -530,8 +540,10 @@ int main(int argc, const char **argv)
 	pcw_host_files_keep();
 	pcw_install_signals();
 	err = pcw_fs_open(ctl.image, &params, &pfs);
+	pcw_render_start(render, "write", &ctl, err ? NULL : pfs);
 	if (err) {
 		pcw_msg_open(&ctl, err, &conflict);
+		end_err = err;
 		goto out;
 	}
 	if (ctl.page_size && ctl.page_size < pcw_fs_block_size(pfs)) {
@@ -542,10 +554,11 @@ int main(int argc, const char **argv)
 		pfs = NULL;
 		usage_status = EXIT_USAGE;
 		usage_msg("--page-size is below the image's block size (%s)", bs);
+		end_msg = "--page-size is below the image's block size";
 		goto out;
 	}
 	/* -u/-g names, in the image (exit 2 for a name it does not have) */
-	usage_status = cli_owner_names(&ctl, pfs, &ctl.uid, &ctl.gid);
+	usage_status = cli_owner_names(&ctl, pfs, &ctl.uid, &ctl.gid, &end_err);
 	if (usage_status) {
 		pcw_fs_abort(pfs);
 		pfs = NULL;
@@ -564,6 +577,13 @@ int main(int argc, const char **argv)
 				pcw_quote(failed), error_message(err));
 		else
 			pcw_msg_error(ctl.image, failed, err, NULL);
+		/* refused before the first write: the image is as it was */
+		memset(&rec, 0, sizeof(rec));
+		rec.file = failed;
+		rec.status = "refused";
+		rec.err = err;
+		pcw_render_file(render, &rec);
+		end_err = err;
 		pcw_fs_abort(pfs);
 		pfs = NULL;
 		goto out;
@@ -588,20 +608,24 @@ int main(int argc, const char **argv)
 			err = err2;
 	}
 	pcw_progress_close(reporter.progress);
+	sig = pcw_signal_pending();
+	pcw_render_end(render, sig ? 128 + sig : err ? 1 : 0, err, NULL);
 	rerr = pcw_render_close(render);
 	render = NULL;
-	if (rerr && !pcw_signal_pending()) {
+	if (rerr && !sig) {
 		pcw_report_error(&ctl, rerr);
 		status = 1;
 	}
-	sig = pcw_signal_pending();
 	if (sig)
 		status = 128 + sig;
 	else if (err)
 		status = 1;
 out:
-	if (render)
+	if (render) {
+		pcw_render_end(render, usage_status ? usage_status : status,
+			       end_err, end_msg);
 		pcw_render_close(render);
+	}
 	for (i = 0; jobs && i < njobs; i++) {
 		free(jobs[i].dest);
 		pcw_dest_free(&jobs[i].d);

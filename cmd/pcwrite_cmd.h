@@ -16,7 +16,10 @@
 	"Write files into an ext2, ext3 or ext4 image without mounting it."
 
 /* The orders match options.c's keyword tables. */
-enum report_kind { REPORT_NONE, REPORT_SUMMARY, REPORT_PAGES, REPORT_JSON };
+enum report_kind { REPORT_NONE, REPORT_SUMMARY, REPORT_PAGES, REPORT_JSON,
+		   REPORT_ENTRIES };
+/* JSON Lines: every record (json), or file records only (entries) */
+#define REPORT_IS_JSON(k)	((k) == REPORT_JSON || (k) == REPORT_ENTRIES)
 enum sparse_kind { SPARSE_AUTO, SPARSE_ALWAYS, SPARSE_NEVER };
 
 /* What the run does: one file per DEST, or a tree of entries. */
@@ -115,11 +118,15 @@ struct pcw_file_record {
 	uint64_t	size;
 	uint64_t	pages;
 	uint64_t	extents;
-	const char	*status;	/* ok, partial, failed */
+	const char	*status;	/* ok, partial, failed, refused */
 	const char	*ftype;		/* trees: file, dir, ...; else NULL */
 	errcode_t	err;		/* why it failed, or 0 */
 	int		signal;		/* the signal that stopped it, or 0 */
+	const char	*action;	/* created, replaced, ...; or NULL */
+	struct pcw_attrs attrs;		/* what was made (attrs.ino 0: none) */
+	const char	*target;	/* a link's target, or NULL */
 };
+
 /*
  * The report to OUT (closed with it), or when NULL to standard output
  * (TO_STDOUT, or JSON) or standard error (text).
@@ -128,6 +135,19 @@ struct pcw_render *pcw_render_open(enum report_kind kind, FILE *out,
 				   bool to_stdout, int *err);
 void pcw_render_event(const struct pcw_event *ev, void *arg);
 void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *rec);
+/*
+ * The first record (JSON): the schema, the run (MODE: write, extract,
+ * tree) and the filesystem (PFS NULL: the image could not be opened).
+ */
+void pcw_render_start(struct pcw_render *r, const char *mode,
+		      const struct pcw_control *ctl, const pcw_fs *pfs);
+/*
+ * The last record (JSON), once a start record was written: the exit
+ * STATUS, the totals of the file records, and why the run stopped (ERR,
+ * MSG overriding error_message(ERR), the signal pending).
+ */
+void pcw_render_end(struct pcw_render *r, int status, errcode_t err,
+		    const char *msg);
 /* Flush and close; returns an errno when the report could not be written. */
 int pcw_render_close(struct pcw_render *r);
 /* Does R show page and writeback records (pages, json)? */
@@ -162,7 +182,7 @@ int cli_idmap_load(const char *path, enum pcw_id_kind kind,
 void cli_idmap_free(struct cli_idmap *m);
 /* -u/-g names into ids in the image: 0, or the exit status (said) */
 int cli_owner_names(const struct pcw_control *ctl, pcw_fs *pfs,
-		    uint32_t *uid, uint32_t *gid);
+		    uint32_t *uid, uint32_t *gid, errcode_t *err);
 bool cli_owners_per_entry(const struct pcw_control *ctl);
 struct cli_owners;
 errcode_t cli_owners_open(const struct pcw_control *ctl, pcw_fs *pfs,

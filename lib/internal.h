@@ -381,6 +381,10 @@ errcode_t pcw_unlink(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 void pcw_note_symlink(pcw_fs *pfs, ext2_ino_t ino);
 bool pcw_made_symlink(const pcw_fs *pfs, ext2_ino_t ino);
 
+/* attrs.c: what INODE holds, as a report shows it */
+void pcw_inode_attrs(ext2_ino_t ino, const struct ext2_inode_large *inode,
+		     struct pcw_attrs *a);
+
 /* names.c: a mapping was opened on INO (its data may change); the end */
 void pcw_names_note_write(pcw_fs *pfs, ext2_ino_t ino);
 void pcw_names_free(pcw_fs *pfs);

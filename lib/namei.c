@@ -724,6 +724,7 @@ errcode_t pcw_mapping_finish(struct pcw_mapping *m,
 	}
 	if (info) {
 		memset(info, 0, sizeof(*info));
+		pcw_inode_attrs(m->ino, m->inode, &info->attrs);
 		info->size = m->i_disksize;
 		info->blocks = ext2fs_get_stat_i_blocks(m->fs,
 					(struct ext2_inode *)m->inode);

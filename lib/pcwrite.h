@@ -200,6 +200,20 @@ errcode_t pcw_fs_close(pcw_fs *pfs);
 void pcw_fs_abort(pcw_fs *pfs);
 void pcw_fs_set_report(pcw_fs *pfs, pcw_report_fn fn, void *arg);
 unsigned pcw_fs_block_size(const pcw_fs *pfs);
+
+/* What a report says of the filesystem (pcw_fs_get_info). */
+struct pcw_fs_info {
+	unsigned	block_size;
+	unsigned	cluster_size;	/* the block size but with bigalloc */
+	unsigned	inode_size;
+	uint32_t	feature_compat;	/* the superblock's feature words, */
+	uint32_t	feature_incompat; /* as e2p_feature2string names them */
+	uint32_t	feature_ro_compat;
+	uint8_t		uuid[16];
+	uint64_t	blocks_count;
+	uint32_t	inodes_count;
+};
+void pcw_fs_get_info(const pcw_fs *pfs, struct pcw_fs_info *info);
 /* Free space in bytes a writer can still reserve. */
 uint64_t pcw_fs_avail_bytes(const pcw_fs *pfs);
 
@@ -257,7 +271,18 @@ struct pcw_file_params {
 #define PCW_DEFAULT_DIRTY_LIMIT	(8ULL << 20)
 #define PCW_MAX_PAGE_SIZE	65536U
 
+/* The attributes an inode was given, as a report shows them. */
+struct pcw_attrs {
+	uint32_t	ino;		/* 0: not known (nothing was made) */
+	unsigned	mode;		/* permission bits, 07777 */
+	uint32_t	uid, gid;
+	int64_t		mtime;
+	uint32_t	mtime_nsec;
+	uint32_t	rdev_major, rdev_minor;	/* character and block devices */
+};
+
 struct pcw_file_info {
+	struct pcw_attrs attrs;		/* the inode as the file left it */
 	uint64_t	size;		/* final i_size */
 	uint64_t	extents;	/* extents (leaf entries) of the file */
 	uint64_t	blocks;		/* i_blocks in 512-byte units */
@@ -426,6 +451,8 @@ struct pcw_tree;
 #define PCW_TREE_NO_XATTRS	0x0040	/* drop extended attributes */
 #define PCW_TREE_PARENT_OWNER	0x1000	/* missing parents are owned by uid and
 					   gid (the entries keep their own) */
+#define PCW_TREE_ATTRS		0x2000	/* fill res->attrs and res->target (an
+					   inode read an entry) */
 
 struct pcw_tree_params {
 	int		flags;		/* PCW_TREE_* */
@@ -442,9 +469,26 @@ struct pcw_tree_params {
 	void		*adjust_arg;
 };
 
+/* What pcw_tree_add did with an entry. */
+enum pcw_action {
+	PCW_ACTION_NONE = 0,	/* nothing (refused before it was made) */
+	PCW_ACTION_CREATED,	/* a new name */
+	PCW_ACTION_REPLACED,	/* an existing non-directory unlinked first */
+	PCW_ACTION_MERGED,	/* an existing directory took the attributes */
+	PCW_ACTION_KEPT,	/* what was there stays: a symlink to a
+				   directory, a hard link already in place */
+};
+/* "created", "replaced", "merged", "kept"; NULL for NONE */
+const char *pcw_action_name(enum pcw_action action);
+
 struct pcw_entry_result {
 	const char	*path;		/* in the image: DIR/entry */
 	enum pcw_ftype	type;
+	enum pcw_action	action;
+	struct pcw_attrs attrs;		/* what the entry's inode got (ino 0
+					   when nothing was made) */
+	const char	*target;	/* a symlink's target; a hard link's
+					   target path in the image; or NULL */
 	uint64_t	bytes;		/* data committed */
 	struct pcw_file_info info;	/* for data written */
 	bool		wrote_data;
