@@ -157,43 +157,24 @@ static int map_error(char *msg, size_t len, const char *path,
 static int parse_line(char **w, struct map_line *l, const char *path,
 		      enum pcw_id_kind kind, char *msg, size_t len)
 {
-	const char *what = kind == PCW_ID_USER ? "UID" : "GID";
-	char *colon;
+	const char *bad_id = kind == PCW_ID_USER ? "invalid UID" : "invalid GID";
+	char *colon = strchr(w[1], ':'), *id = colon ? colon + 1 : w[1];
+	unsigned n = l->line;
 
-	if (w[0][0] == '+') {
-		if (cli_parse_id(w[0], &l->old_id))
-			return map_error(msg, len, path, kind, l->line, kind ==
-					 PCW_ID_USER ? "invalid UID" :
-					 "invalid GID", w[0]);
-	} else if (!w[0][0]) {
-		return map_error(msg, len, path, kind, l->line, "malformed line",
-				 NULL);
-	} else if (!(l->old_name = strdup(w[0]))) {
+	if (w[0][0] == '+' && cli_parse_id(w[0], &l->old_id))
+		return map_error(msg, len, path, kind, n, bad_id, w[0]);
+	if (!w[0][0] || (colon ? false : !w[1][0]))
+		return map_error(msg, len, path, kind, n, "malformed line", NULL);
+	if (w[0][0] != '+' && !(l->old_name = strdup(w[0])))
 		return -1;
-	}
-	colon = strchr(w[1], ':');
-	if (colon) {
-		*colon = '\0';
-		if (cli_parse_id(colon + 1, &l->new_id)) {
-			char m[32];
-
-			snprintf(m, sizeof(m), "invalid %s", what);
-			return map_error(msg, len, path, kind, l->line, m, colon + 1);
-		}
-		return 0;	/* NEWID given: the name is not looked up */
-	}
-	if (w[1][0] == '+') {
-		if (cli_parse_id(w[1], &l->new_id)) {
-			char m[32];
-
-			snprintf(m, sizeof(m), "invalid %s", what);
-			return map_error(msg, len, path, kind, l->line, m, w[1]);
-		}
+	/* NEW:ID, or +ID: the id given, no name looked up */
+	if (colon || w[1][0] == '+') {
+		if (colon)
+			*colon = '\0';
+		if (cli_parse_id(id, &l->new_id))
+			return map_error(msg, len, path, kind, n, bad_id, id);
 		return 0;
 	}
-	if (!w[1][0])
-		return map_error(msg, len, path, kind, l->line, "malformed line",
-				 NULL);
 	l->new_name = strdup(w[1]);
 	return l->new_name ? 0 : -1;
 }
