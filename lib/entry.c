@@ -324,6 +324,10 @@ static errcode_t set_xattrs(struct pcw_tree *t, ext2_ino_t ino,
 		return 0;
 	if (!ext2fs_has_feature_xattr(fs->super))
 		return PCW_ET_NO_XATTR;
+	/* setxattr(2)'s XATTR_SIZE_MAX: no kernel reads a larger value. */
+	for (k = 0; k < e->nxattrs; k++)
+		if (e->xattrs[k].size > 65536)
+			return PCW_ET_XATTR_TOO_BIG;
 	/* Values in EA inodes: charged to INO, none left unreferenced. */
 	err = pcw_ea_change_begin(t->pfs, ino, e->xattrs, e->nxattrs, &c);
 	if (err)

@@ -79,6 +79,7 @@ static const struct {
 	{ PCW_ET_NO_PARTITION_TABLE,	ENXIO },
 	{ PCW_ET_NO_PARTITION,		ENXIO },
 	{ PCW_ET_FS_PAST_PARTITION,	EINVAL },
+	{ PCW_ET_XATTR_TOO_BIG,		E2BIG },	/* setxattr(2) */
 	/* the libext2fs codes pcwrite meets */
 	{ EXT2_ET_BLOCK_ALLOC_FAIL,	ENOSPC },
 	{ EXT2_ET_INODE_ALLOC_FAIL,	ENOSPC },

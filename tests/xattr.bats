@@ -271,3 +271,17 @@ blockcount() {
 	[ "${#stderr_lines[@]}" -eq 1 ]
 	fsck_clean "$IMG"
 }
+
+@test "a value of 64 KiB is kept, a larger one refused as setxattr(2) refuses it" {
+	mkimg "$IMG" 64M -t ext4 -O ea_inode
+	mkxtar a.tar f=65536
+	run -0 "$PCWRITE" -x "$IMG" / a.tar
+	fsck_clean "$IMG"
+	ea_is "$IMG" /f user.big 65536
+	mkxtar b.tar g=65537
+	run -1 --separate-stderr "$PCWRITE" -x "$IMG" / b.tar
+	[[ "$stderr" =~ img:/g:\ extended\ attribute\ value\ larger\ than\ 64\ KiB ]]
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	fsck_clean "$IMG"
+	kernel_ea_is "$IMG" /f user.big 65536 0
+}
