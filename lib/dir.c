@@ -1003,9 +1003,10 @@ static errcode_t expand_inline(pcw_fs *pfs, struct pcw_dir *d)
 	unsigned char *buf = c->buf[3];
 	struct inline_copy cp;
 	struct ext2_xattr_handle *h = NULL;
+	struct pcw_ea_change eac;
 	ext2_ino_t parent = 0;
 	uint32_t lblk;
-	errcode_t err;
+	errcode_t err, err2;
 
 	/* ".", "..", then every name of the inline directory. */
 	memset(buf, 0, fs->blocksize);
@@ -1032,6 +1033,9 @@ static errcode_t expand_inline(pcw_fs *pfs, struct pcw_dir *d)
 	if (err)
 		return err;
 	/* The inline bytes go first; then the inode gets its block. */
+	err = pcw_ea_change_begin(pfs, d->ino, NULL, 0, &eac);
+	if (err)
+		return err;
 	err = ext2fs_xattrs_open(fs, d->ino, &h);
 	if (!err)
 		err = ext2fs_xattrs_read(h);
@@ -1039,6 +1043,9 @@ static errcode_t expand_inline(pcw_fs *pfs, struct pcw_dir *d)
 		err = ext2fs_xattr_remove(h, "system.data");
 	if (h)
 		ext2fs_xattrs_close(&h);
+	err2 = pcw_ea_change_end(pfs, d->ino, &eac);
+	if (!err)
+		err = err2;
 	if (!err)
 		err = ext2fs_read_inode_full(fs, d->ino,
 					     (struct ext2_inode *)d->inode,

@@ -316,6 +316,7 @@ static errcode_t set_xattrs(struct pcw_tree *t, ext2_ino_t ino,
 {
 	ext2_filsys fs = t->pfs->fs;
 	struct ext2_xattr_handle *h;
+	struct pcw_ea_change c;
 	size_t k;
 	errcode_t err, err2;
 
@@ -323,14 +324,26 @@ static errcode_t set_xattrs(struct pcw_tree *t, ext2_ino_t ino,
 		return 0;
 	if (!ext2fs_has_feature_xattr(fs->super))
 		return PCW_ET_NO_XATTR;
-	err = ext2fs_xattrs_open(fs, ino, &h);
+	/* setxattr(2)'s XATTR_SIZE_MAX: no kernel reads a larger value. */
+	for (k = 0; k < e->nxattrs; k++)
+		if (e->xattrs[k].size > 65536)
+			return PCW_ET_XATTR_TOO_BIG;
+	/* Values in EA inodes: charged to INO, none left unreferenced. */
+	err = pcw_ea_change_begin(t->pfs, ino, e->xattrs, e->nxattrs, &c);
 	if (err)
 		return err;
-	err = ext2fs_xattrs_read(h);
-	for (k = 0; !err && k < e->nxattrs; k++)
-		err = ext2fs_xattr_set(h, e->xattrs[k].name, e->xattrs[k].value,
-				       e->xattrs[k].size);
-	err2 = ext2fs_xattrs_close(&h);
+	err = ext2fs_xattrs_open(fs, ino, &h);
+	if (!err) {
+		err = ext2fs_xattrs_read(h);
+		for (k = 0; !err && k < e->nxattrs; k++)
+			err = ext2fs_xattr_set(h, e->xattrs[k].name,
+					       e->xattrs[k].value,
+					       e->xattrs[k].size);
+		err2 = ext2fs_xattrs_close(&h);
+		if (!err)
+			err = err2;
+	}
+	err2 = pcw_ea_change_end(t->pfs, ino, &c);
 	if (!err)
 		err = err2;
 	if (err == EXT2_ET_EA_NO_SPACE || err == EXT2_ET_EA_KEY_NOT_FOUND ||

@@ -487,8 +487,8 @@ errcode_t pcw_link(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 
 /*
  * The last link of INO is gone: free its blocks (not a fast symlink's or a
- * device's: their i_block holds no block numbers), its attribute block,
- * and the inode.
+ * device's: their i_block holds no block numbers), its references to
+ * EA inodes, its attribute block, and the inode.
  */
 static errcode_t inode_release(pcw_fs *pfs, ext2_ino_t ino,
 			       struct ext2_inode_large *inode)
@@ -502,6 +502,9 @@ static errcode_t inode_release(pcw_fs *pfs, ext2_ino_t ino,
 	      !ext2fs_is_fast_symlink((struct ext2_inode *)inode))) &&
 	    !(inode->i_flags & EXT4_INLINE_DATA_FL))
 		err = pcw_truncate_blocks(fs, ino, inode);
+	/* Values in EA inodes first: the block names some of them. */
+	if (!err)
+		err = pcw_ea_release(pfs, ino);
 	if (!err && ext2fs_file_acl_block(fs, (struct ext2_inode *)inode))
 		err = ext2fs_free_ext_attr(fs, ino, inode);
 	if (err) {

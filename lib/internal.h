@@ -389,13 +389,45 @@ errcode_t pcw_make_dirs(pcw_fs *pfs, const struct pcw_dest *d,
 /*
  * truncate.c: free every block of INODE (data, extent-tree or indirect
  * blocks), each cluster once.  On success i_block is empty (zeroed,
- * EXTENTS_FL cleared) and i_blocks keeps only the xattr block; the caller
- * writes the inode.  A file whose blocks are outside the filesystem, free in
- * the bitmap or more than i_blocks counts is refused with PCW_ET_CORRUPT,
- * nothing changed.
+ * EXTENTS_FL cleared) and i_blocks keeps only the xattr block and the
+ * values in EA inodes (pcw_ea_charge); the caller writes the inode.  A file
+ * whose blocks are outside the filesystem, free in the bitmap or more than
+ * i_blocks counts is refused with PCW_ET_CORRUPT, nothing changed.
  */
 errcode_t pcw_truncate_blocks(ext2_filsys fs, ext2_ino_t ino,
 			      struct ext2_inode_large *inode);
+
+/*
+ * ea_inode.c: attribute values in inodes of their own (ea_inode), charged
+ * to their owner and released with it as the kernel does.
+ *
+ * Every libext2fs change of INO's attributes (ext2fs_xattr_set, _remove,
+ * ext2fs_punch of inline data) goes between pcw_ea_change_begin and
+ * pcw_ea_change_end, N values X about to be set (none for a removal).
+ * begin checks the room the values could need (ENOSPC, nothing changed),
+ * refuses an owner whose references are damaged (PCW_ET_CORRUPT) or
+ * Lustre-style (PCW_ET_UNSUPP_INODE); end runs whenever begin succeeded,
+ * after a failed change too.  Both are no-ops without ea_inode.
+ */
+struct pcw_ea_change {
+	bool		active;
+	blk64_t		charge;		/* the owner's value clusters before */
+	ext2_ino_t	*pinned;	/* EA inodes held during the change */
+	size_t		npinned;
+};
+errcode_t pcw_ea_change_begin(pcw_fs *pfs, ext2_ino_t ino,
+			      const struct pcw_xattr *x, size_t n,
+			      struct pcw_ea_change *c);
+errcode_t pcw_ea_change_end(pcw_fs *pfs, ext2_ino_t ino,
+			    struct pcw_ea_change *c);
+/* The clusters INO's EA-inode values cost it (beside data and block). */
+errcode_t pcw_ea_charge(ext2_filsys fs, ext2_ino_t ino, blk64_t *clusters);
+/*
+ * INO's last link is gone: drop the references its body holds, and its
+ * block's if INO is the block's last owner, freeing an EA inode left with
+ * none.  Before ext2fs_free_ext_attr.
+ */
+errcode_t pcw_ea_release(pcw_fs *pfs, ext2_ino_t ino);
 
 /* maxbytes.c: the kernel's largest file size for an extent or
    block-mapped file (s_maxbytes, s_bitmap_maxbytes) */

@@ -410,7 +410,8 @@ static errcode_t unpack_inline(pcw_fs *pfs, ext2_ino_t ino,
 	uint64_t file_size = EXT2_I_SIZE(inode);
 	size_t sz = 0;
 	void *buf = NULL;
-	errcode_t err;
+	struct pcw_ea_change eac;
+	errcode_t err, err2;
 
 	*data = NULL;
 	*size = 0;
@@ -434,7 +435,21 @@ static errcode_t unpack_inline(pcw_fs *pfs, ext2_ino_t ino,
 		if (err)
 			goto fail;
 	}
-	err = ext2fs_punch(fs, ino, (struct ext2_inode *)inode, NULL, 0, ~0ULL);
+	/*
+	 * ext2fs_punch writes INODE, then rewrites the attributes without
+	 * system.data; INODE is read again after begin, which may have given
+	 * it an attribute block of its own.
+	 */
+	err = pcw_ea_change_begin(pfs, ino, NULL, 0, &eac);
+	if (err)
+		goto fail;
+	err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)inode, isize);
+	if (!err)
+		err = ext2fs_punch(fs, ino, (struct ext2_inode *)inode, NULL,
+				   0, ~0ULL);
+	err2 = pcw_ea_change_end(pfs, ino, &eac);
+	if (!err)
+		err = err2;
 	if (!err)
 		err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)inode,
 					     isize);
