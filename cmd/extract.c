@@ -426,6 +426,7 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 				err = err2;
 		}
 	}
+	pcw_msg_time_clamps(ctl->image, pfs);
 	err2 = pcw_fs_close(pfs);
 	if (err2 == PCW_ET_FLUSH) {
 		pcw_msg_conflict(ctl->image, err2, &conflict);

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <et/com_err.h>
@@ -132,6 +133,30 @@ void pcw_msg_open(const struct pcw_control *ctl, errcode_t err,
 		snprintf(extra, sizeof(extra), " (--image-offset=%" PRIu64 ")",
 			 ctl->image_offset);
 	pcw_msg_error(ctl->image, NULL, err, extra);
+}
+
+/*
+ * Times that their inodes cannot hold were clamped, as the kernel clamps
+ * them: one line for the run, with the range (--quiet: none).
+ */
+void pcw_msg_time_clamps(const char *image, const pcw_fs *pfs)
+{
+	struct pcw_time_clamps c;
+	char lo[32], hi[32];
+	struct tm tm;
+	time_t t;
+
+	pcw_fs_time_clamps(pfs, &c);
+	if (!c.count || pcw_verbosity < 0)
+		return;
+	t = (time_t)c.min;
+	strftime(lo, sizeof(lo), "%Y-%m-%d %H:%M:%S", gmtime_r(&t, &tm));
+	t = (time_t)c.max;
+	strftime(hi, sizeof(hi), "%Y-%m-%d %H:%M:%S", gmtime_r(&t, &tm));
+	pcw_progress_clear();
+	fprintf(stderr, "pcwrite: %s: warning: timestamps outside what the "
+		"inodes hold were clamped to %s .. %s UTC\n", pcw_quote(image),
+		lo, hi);
 }
 
 static void on_signal(int signo)
@@ -544,6 +569,7 @@ int main(int argc, const char **argv)
 	}
 
 	status = 0;
+	pcw_msg_time_clamps(ctl.image, pfs);
 	err2 = pcw_fs_close(pfs);
 	pfs = NULL;
 	if (err2 == PCW_ET_FLUSH) {

@@ -71,6 +71,7 @@ void pcw_held_commit(struct reporter *r);
 void pcw_msg_error(const char *image, const char *dest, errcode_t err,
 		   const char *extra);
 void pcw_install_signals(void);
+void pcw_msg_time_clamps(const char *image, const pcw_fs *pfs);
 void pcw_msg_conflict(const char *image, errcode_t err,
 		      const struct pcw_conflict *c);
 void pcw_msg_open(const struct pcw_control *ctl, errcode_t err,

@@ -351,7 +351,7 @@ ext2_ino_t pcw_dir_ino(const struct pcw_dir *d)
 /* A name was added or removed: mtime and ctime, as the kernel sets them. */
 static void dir_changed(pcw_fs *pfs, struct pcw_dir *d)
 {
-	pcw_inode_set_times(pfs, d->inode, PCW_TIME_M | PCW_TIME_C, pfs->now, 0);
+	pcw_inode_set_now(pfs, d->inode, PCW_TIME_M | PCW_TIME_C);
 	d->dirty_inode = true;
 }
 

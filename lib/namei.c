@@ -506,7 +506,7 @@ static errcode_t open_existing(pcw_fs *pfs, ext2_ino_t ino,
 	if (fp->flags & PCW_FILE_SET_MODE)
 		inode->i_mode = (inode->i_mode & ~07777) | (fp->mode & 07777);
 	fill_parent(inode, (void *)fp);
-	pcw_inode_set_times(pfs, inode, PCW_TIME_M | PCW_TIME_C, pfs->now, 0);
+	pcw_inode_set_now(pfs, inode, PCW_TIME_M | PCW_TIME_C);
 	return 0;
 }
 

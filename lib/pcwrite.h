@@ -202,6 +202,19 @@ void pcw_fs_set_report(pcw_fs *pfs, pcw_report_fn fn, void *arg);
 unsigned pcw_fs_block_size(const pcw_fs *pfs);
 /* Free space in bytes a writer can still reserve. */
 uint64_t pcw_fs_avail_bytes(const pcw_fs *pfs);
+/*
+ * Timestamps the run stored that their inodes cannot hold, clamped as the
+ * kernel clamps them: COUNT of the stores (a time set twice counts twice;
+ * 0: nothing was clamped), and the range [MIN, MAX] (seconds since the
+ * epoch) of the inode of the first one: -2^31 to 15032385535 (1901-12-13
+ * to 2446-05-10) with the extra time fields, to 2^31 - 1 (2038-01-19)
+ * without (128-byte inodes).
+ */
+struct pcw_time_clamps {
+	uint64_t	count;
+	int64_t		min, max;
+};
+void pcw_fs_time_clamps(const pcw_fs *pfs, struct pcw_time_clamps *c);
 
 /* ---- destinations ------------------------------------------------------------ */
 
