@@ -367,10 +367,12 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 		status = 1;
 		goto out;
 	}
+	pcw_msg_fs = pfs;
 	if (ctl->page_size && ctl->page_size < pcw_fs_block_size(pfs)) {
 		fprintf(stderr, "pcwrite: --page-size is below the image's "
 			"block size (%u)\nTry 'pcwrite --help' for more "
 			"information.\n", pcw_fs_block_size(pfs));
+		pcw_msg_fs = NULL;
 		pcw_fs_abort(pfs);
 		status = EXIT_USAGE;
 		goto out;
@@ -427,6 +429,7 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 		}
 	}
 	pcw_msg_time_clamps(ctl->image, pfs);
+	pcw_msg_fs = NULL;
 	err2 = pcw_fs_close(pfs);
 	if (err2 == PCW_ET_FLUSH) {
 		pcw_msg_conflict(ctl->image, err2, &conflict);

@@ -63,10 +63,36 @@ static void usage_msg(const char *msg, const char *arg)
 	fputs("\nTry 'pcwrite --help' for more information.\n", stderr);
 }
 
+pcw_fs *pcw_msg_fs;
+
+/*
+ * The library's words for a refusal about a directory start "directory
+ * is": the directory goes in there, as the library names it.
+ */
+static bool msg_with_dir(const char *image, const char *dest, errcode_t err,
+			 const char *extra)
+{
+	const char *msg = error_message(err);
+	char *dir = NULL;
+
+	if ((err != PCW_ET_DIR_IMMUTABLE && err != PCW_ET_DIR_APPEND &&
+	     err != PCW_ET_DIR_CASEFOLD && err != PCW_ET_DIR_ENCRYPTED) ||
+	    !pcw_msg_fs || strncmp(msg, "directory ", 10) ||
+	    pcw_fs_error_dir(pcw_msg_fs, &dir))
+		return false;
+	fprintf(stderr, "pcwrite: %s:%s: directory %s %s%s\n", pcw_quote(image),
+		pcw_quote(dest), pcw_quote_always(dir), msg + 10,
+		extra ? extra : "");
+	free(dir);
+	return true;
+}
+
 void pcw_msg_error(const char *image, const char *dest, errcode_t err,
 		   const char *extra)
 {
 	pcw_progress_clear();
+	if (dest && msg_with_dir(image, dest, err, extra))
+		return;
 	if (dest)
 		fprintf(stderr, "pcwrite: %s:%s: %s%s\n", pcw_quote(image),
 			pcw_quote(dest), error_message(err), extra ? extra : "");
@@ -275,6 +301,10 @@ static errcode_t resolve_dests(pcw_fs *pfs, const struct pcw_control *ctl,
 			       const char **failed)
 {
 	int lflags = ctl->parents ? PCW_LOOKUP_PARENTS : 0;
+
+	/* -a keeping mode and owner: an append-only file takes it. */
+	if (ctl->append && !ctl->have_mode && !ctl->have_uid && !ctl->have_gid)
+		lflags |= PCW_LOOKUP_APPEND;
 	struct pcw_dest d;
 	errcode_t err;
 	size_t i;
@@ -534,10 +564,12 @@ int main(int argc, const char **argv)
 		pcw_msg_open(&ctl, err, &conflict);
 		goto out;
 	}
+	pcw_msg_fs = pfs;
 	if (ctl.page_size && ctl.page_size < pcw_fs_block_size(pfs)) {
 		char bs[32];
 
 		snprintf(bs, sizeof(bs), "%u", pcw_fs_block_size(pfs));
+		pcw_msg_fs = NULL;
 		pcw_fs_abort(pfs);
 		pfs = NULL;
 		usage_status = EXIT_USAGE;
@@ -557,6 +589,7 @@ int main(int argc, const char **argv)
 				pcw_quote(failed), error_message(err));
 		else
 			pcw_msg_error(ctl.image, failed, err, NULL);
+		pcw_msg_fs = NULL;
 		pcw_fs_abort(pfs);
 		pfs = NULL;
 		goto out;
@@ -570,6 +603,7 @@ int main(int argc, const char **argv)
 
 	status = 0;
 	pcw_msg_time_clamps(ctl.image, pfs);
+	pcw_msg_fs = NULL;
 	err2 = pcw_fs_close(pfs);
 	pfs = NULL;
 	if (err2 == PCW_ET_FLUSH) {

@@ -68,6 +68,8 @@ struct reporter {
 void pcw_on_event(const struct pcw_event *ev, void *arg);
 /* -x/-R: commit the tree and show the file records it held (extract.c). */
 void pcw_held_commit(struct reporter *r);
+/* The open image, for messages that name one of its directories, or NULL. */
+extern pcw_fs *pcw_msg_fs;
 void pcw_msg_error(const char *image, const char *dest, errcode_t err,
 		   const char *extra);
 void pcw_install_signals(void);

@@ -428,10 +428,18 @@ static errcode_t existing(struct pcw_tree *t, ext2_ino_t ino, int ftype,
 	return err;
 }
 
-/* An existing directory takes the entry's attributes. */
+/*
+ * An existing directory takes the entry's attributes; an immutable or
+ * append-only one refuses them, as chmod, chown and utimensat do (GNU tar
+ * on a kernel mount: "Cannot utime: Operation not permitted").
+ */
 static errcode_t merge_dir(struct pcw_tree *t, struct pcw_dir *dd,
 			   const struct fill *f)
 {
+	errcode_t err = pcw_may_setattr(pcw_dir_inode(dd));
+
+	if (err)
+		return err;
 	fill_attrs(pcw_dir_inode(dd), (void *)f);
 	return pcw_dir_write_inode(t->pfs, dd);
 }

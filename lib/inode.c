@@ -154,6 +154,10 @@ static errcode_t link_new(pcw_fs *pfs, struct pcw_dir *parent,
 static errcode_t check_room(pcw_fs *pfs, struct pcw_dir *parent,
 			    const char *name, blk64_t blocks)
 {
+	errcode_t err = pcw_may_create(pfs, parent);
+
+	if (err)
+		return err;
 	if (pfs->fs->super->s_free_inodes_count == 0)
 		return PCW_ET_NO_INODES;
 	return pcw_dir_can_add(pfs, parent, name, strlen(name), blocks);
@@ -425,6 +429,8 @@ errcode_t pcw_link(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 	errcode_t err;
 
 	err = read_nondir(pfs->fs, ino, &inode);
+	if (!err)
+		err = pcw_may_link(pfs, parent, &inode);
 	if (err)
 		return err;
 	if (!inode.i_links_count)
@@ -488,10 +494,10 @@ errcode_t pcw_unlink(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 	errcode_t err;
 
 	err = read_nondir(pfs->fs, ino, &inode);
+	if (!err)
+		err = pcw_may_delete(pfs, parent, &inode);
 	if (err)
 		return err;
-	if (inode.i_flags & (EXT2_IMMUTABLE_FL | EXT2_APPEND_FL))
-		return EPERM;
 	/* Attribute values in inodes of their own: not ours to free. */
 	if (inode.i_flags & EXT4_EA_INODE_FL)
 		return PCW_ET_UNSUPP_INODE;

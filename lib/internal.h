@@ -73,6 +73,8 @@ struct pcw_fs {
 	time_t		now;		/* the run's time (pcw_time_init) */
 	uint32_t	now_nsec;
 	struct pcw_time_clamps clamps;	/* times the inodes could not hold */
+	ext2_ino_t	error_dir;	/* the directory of the last
+					   PCW_ET_DIR_* refusal */
 	struct pcw_dcache *dcache;	/* the directories this run touched */
 	struct pcw_pagecache *pcache;	/* lent to the open mapping */
 	uint32_t	*made_links;	/* symlinks this run made (a set) */
@@ -389,6 +391,15 @@ void pcw_inode_set_times(pcw_fs *pfs, struct ext2_inode_large *inode,
 			 int which, int64_t sec, uint32_t nsec);
 void pcw_inode_set_now(pcw_fs *pfs, struct ext2_inode_large *inode, int which);
 void pcw_pax_time(int64_t *sec, uint32_t *nsec);
+
+/* may.c: the kernel's refusals for the immutable and append-only flags */
+errcode_t pcw_may_create(pcw_fs *pfs, struct pcw_dir *dir);
+errcode_t pcw_may_delete(pcw_fs *pfs, struct pcw_dir *dir,
+			 const struct ext2_inode_large *victim);
+errcode_t pcw_may_link(pcw_fs *pfs, struct pcw_dir *dir,
+		       const struct ext2_inode_large *target);
+errcode_t pcw_may_setattr(const struct ext2_inode_large *inode);
+errcode_t pcw_may_write(const struct ext2_inode_large *inode, bool append);
 
 /* namei.c */
 errcode_t pcw_walk(pcw_fs *pfs, ext2_ino_t start, const char *path, int flags,
