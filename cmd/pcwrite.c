@@ -438,11 +438,9 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 
 	pcw_progress_clear();
 	if (err == EINTR && pcw_signal_pending()) {
-		if (pcw_verbosity >= 0)
-			fprintf(stderr, "pcwrite: %s:%s: stopped by SIG%s (%" PRIu64
-				" bytes written)\n", pcw_quote(ctl->image),
-				pcw_quote(job->dest),
-				sigabbrev_np(pcw_signal_pending()), written);
+		snprintf(extra, sizeof(extra), "%" PRIu64 " bytes written",
+			 written);
+		pcw_msg_stopped(ctl, reporter, job->dest, extra);
 	} else if (err) {
 		snprintf(extra, sizeof(extra), " (%" PRIu64 " bytes written)",
 			 written);
@@ -487,6 +485,47 @@ void pcw_report_error(const struct pcw_control *ctl, int err)
 	} else {
 		/* standard error: nowhere to say it; the status does */
 	}
+}
+
+/* The report's reader went away (EPIPE) before any signal came. */
+static bool report_closed(const struct reporter *r)
+{
+	return pcw_render_error(r->render) == EPIPE &&
+	       pcw_signal_pending() == SIGPIPE;
+}
+
+void pcw_msg_stopped(const struct pcw_control *ctl, struct reporter *r,
+		     const char *dest, const char *what)
+{
+	const char *where = ctl->report_file ? "report file" :
+			    ctl->report == REPORT_JSON ? "standard output" :
+			    "standard error";
+
+	if (r->stop_said)
+		return;
+	r->stop_said = true;
+	if (pcw_verbosity < 0)
+		return;
+	pcw_progress_clear();
+	if (!report_closed(r))
+		fprintf(stderr, "pcwrite: %s:%s: stopped by SIG%s (%s)\n",
+			pcw_quote(ctl->image), pcw_quote(dest),
+			sigabbrev_np(pcw_signal_pending()), what);
+	else
+		fprintf(stderr, "pcwrite: %s:%s: stopped: write error on %s%s%s: "
+			"%s (%s)\n", pcw_quote(ctl->image), pcw_quote(dest),
+			where, ctl->report_file ? " " : "",
+			ctl->report_file ? pcw_quote_always(ctl->report_file)
+					 : "", strerror(EPIPE), what);
+}
+
+/*
+ * A report nobody reads is the run's failure (exit 1), as a write error on
+ * its output is for any tool; a signal from outside is 128+N.
+ */
+int pcw_stop_status(const struct reporter *r)
+{
+	return report_closed(r) ? 1 : 128 + pcw_signal_pending();
 }
 
 int main(int argc, const char **argv)
@@ -616,16 +655,26 @@ int main(int argc, const char **argv)
 			err = err2;
 	}
 	pcw_progress_close(reporter.progress);
+	/* Stopped between two files (or on the last record): said here. */
+	if (pcw_signal_pending() && i < njobs) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "%zu of %zu files written", i,
+			 njobs);
+		pcw_msg_stopped(&ctl, &reporter, jobs[i].dest, what);
+	}
+	sig = pcw_signal_pending();
+	if (sig && !reporter.stop_said && pcw_stop_status(&reporter) == 1)
+		pcw_report_error(&ctl, EPIPE);	/* every byte is written */
+	if (sig)
+		status = pcw_stop_status(&reporter);
 	rerr = pcw_render_close(render);
 	render = NULL;
-	if (rerr && !pcw_signal_pending()) {
+	if (rerr && !sig) {
 		pcw_report_error(&ctl, rerr);
 		status = 1;
 	}
-	sig = pcw_signal_pending();
-	if (sig)
-		status = 128 + sig;
-	else if (err)
+	if (!sig && err)
 		status = 1;
 out:
 	if (render)
