@@ -203,6 +203,20 @@ EOF
 	[ "$(debugfs -R "ls -l /" "$IMG" 2>/dev/null | awk '$NF == "passwd" || $NF == "copy" {print $1}' | uniq | wc -l)" = 1 ]
 }
 
+@test "-x: an mtree time=-1 is kept (1969-12-31 23:59:59), and that entry stays apart from one declaring no time" {
+	mkdir -p m/data
+	printf 'x\n' >m/data/f
+	ln m/data/f m/data/g
+	printf '#mtree\n./a type=file mode=0644 uid=0 gid=0 time=-1.0 contents=data/f\n./b type=file mode=0644 uid=0 gid=0 contents=data/g\n' >m/manifest
+	run -0 "$PCWRITE" -x "$IMG" / m/manifest
+	fsck_clean "$IMG"
+	run -0 debugfs -R "stat /a" "$IMG"
+	[[ "$output" =~ "Links: 1" ]]
+	[[ "$output" =~ "mtime: 0xffffffff:00000000" ]]
+	run -0 debugfs -R "stat /b" "$IMG"
+	[[ "$output" =~ "Links: 1" ]]
+}
+
 @test "-x: mtree from standard input takes contents= from the current directory" {
 	mkdir -p m/data
 	cp -a "$FIX/tree/etc" m/data/
