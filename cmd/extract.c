@@ -475,7 +475,7 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 		stop_status = pcw_stop_status(&rep);
 	rerr = pcw_render_close(rep.render);
 	rep.render = NULL;
-	if (rerr && !pcw_signal_pending()) {
+	if (rerr && !stop_status) {
 		pcw_report_error(ctl, rerr);
 		status = 1;
 	}
