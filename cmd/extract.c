@@ -228,6 +228,12 @@ static void report_entry(const struct pcw_control *ctl, struct reporter *rep,
 		if (res->committed)
 			release(rep, 0);
 	}
+	if (!err)
+		rep->entries++;
+	if (err == EINTR && pcw_signal_pending() && !rep->cut) {
+		rep->cut = strdup(res->path);
+		rep->cut_bytes = res->bytes;
+	}
 
 	if (!err || !say || (err == EINTR && pcw_signal_pending()))
 		return;
@@ -319,8 +325,9 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	pcw_fs *pfs = NULL;
 	size_t n = ctl->nsources ? ctl->nsources : 1, k;
 	errcode_t err = 0, err2;
-	int rerr, status = 0, sig;
+	int rerr, status = 0, stop_status = 0;
 	bool ran = false;	/* the image was opened for writing */
+	bool commit_err = false;
 
 	/* The host files first, as for one file: see main(). */
 	memset(&rep, 0, sizeof(rep));
@@ -367,10 +374,12 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 		status = 1;
 		goto out;
 	}
+	pcw_msg_fs = pfs;
 	if (ctl->page_size && ctl->page_size < pcw_fs_block_size(pfs)) {
 		fprintf(stderr, "pcwrite: --page-size is below the image's "
 			"block size (%u)\nTry 'pcwrite --help' for more "
 			"information.\n", pcw_fs_block_size(pfs));
+		pcw_msg_fs = NULL;
 		pcw_fs_abort(pfs);
 		status = EXIT_USAGE;
 		goto out;
@@ -419,6 +428,7 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 		err2 = pcw_tree_close(t);
 		rep.tree = NULL;
 		release(&rep, err2);
+		commit_err = err2 != 0;
 		if (err2) {
 			pcw_msg_error(ctl->image, ctl->dest, err2,
 				      " (setting directory times, committing)");
@@ -426,7 +436,10 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 				err = err2;
 		}
 	}
+	pcw_msg_time_clamps(ctl->image, pfs);
+	pcw_msg_fs = NULL;
 	err2 = pcw_fs_close(pfs);
+	commit_err |= err2 != 0;
 	if (err2 == PCW_ET_FLUSH) {
 		pcw_msg_conflict(ctl->image, err2, &conflict);
 		if (!err)
@@ -439,9 +452,30 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	ran = true;
 	pcw_progress_close(rep.progress);
 	rep.progress = NULL;
+	/*
+	 * A stop says where, and what is in the image: the entries made (all
+	 * committed now, unless the commit failed: said above), and the
+	 * entry it cut short.
+	 */
+	if (pcw_signal_pending() && !commit_err) {
+		char what[96];
+
+		if (rep.cut)
+			snprintf(what, sizeof(what), "%" PRIu64 " bytes written, "
+				 "%" PRIu64 " entr%s before it committed",
+				 rep.cut_bytes, rep.entries,
+				 rep.entries == 1 ? "y" : "ies");
+		else
+			snprintf(what, sizeof(what), "%" PRIu64 " entr%s "
+				 "committed", rep.entries,
+				 rep.entries == 1 ? "y" : "ies");
+		pcw_msg_stopped(ctl, &rep, rep.cut ? rep.cut : ctl->dest, what);
+	}
+	if (pcw_signal_pending())
+		stop_status = pcw_stop_status(&rep);
 	rerr = pcw_render_close(rep.render);
 	rep.render = NULL;
-	if (rerr && !pcw_signal_pending()) {
+	if (rerr && !stop_status) {
 		pcw_report_error(ctl, rerr);
 		status = 1;
 	}
@@ -457,12 +491,12 @@ out:
 	}
 	free(srcs);
 	free(rep.held);
+	free(rep.cut);
 	pcw_guard_free(guard);
 	if (!ran)
 		return status;
-	sig = pcw_signal_pending();
-	if (sig)
-		return 128 + sig;
+	if (stop_status)
+		return stop_status;
 	if (err)
 		return 1;
 	return status;

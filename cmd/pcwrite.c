@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <et/com_err.h>
@@ -62,10 +63,36 @@ static void usage_msg(const char *msg, const char *arg)
 	fputs("\nTry 'pcwrite --help' for more information.\n", stderr);
 }
 
+pcw_fs *pcw_msg_fs;
+
+/*
+ * The library's words for a refusal about a directory start "directory
+ * is": the directory goes in there, as the library names it.
+ */
+static bool msg_with_dir(const char *image, const char *dest, errcode_t err,
+			 const char *extra)
+{
+	const char *msg = error_message(err);
+	char *dir = NULL;
+
+	if ((err != PCW_ET_DIR_IMMUTABLE && err != PCW_ET_DIR_APPEND &&
+	     err != PCW_ET_DIR_CASEFOLD && err != PCW_ET_DIR_ENCRYPTED) ||
+	    !pcw_msg_fs || strncmp(msg, "directory ", 10) ||
+	    pcw_fs_error_dir(pcw_msg_fs, &dir))
+		return false;
+	fprintf(stderr, "pcwrite: %s:%s: directory %s %s%s\n", pcw_quote(image),
+		pcw_quote(dest), pcw_quote_always(dir), msg + 10,
+		extra ? extra : "");
+	free(dir);
+	return true;
+}
+
 void pcw_msg_error(const char *image, const char *dest, errcode_t err,
 		   const char *extra)
 {
 	pcw_progress_clear();
+	if (dest && msg_with_dir(image, dest, err, extra))
+		return;
 	if (dest)
 		fprintf(stderr, "pcwrite: %s:%s: %s%s\n", pcw_quote(image),
 			pcw_quote(dest), error_message(err), extra ? extra : "");
@@ -132,6 +159,30 @@ void pcw_msg_open(const struct pcw_control *ctl, errcode_t err,
 		snprintf(extra, sizeof(extra), " (--image-offset=%" PRIu64 ")",
 			 ctl->image_offset);
 	pcw_msg_error(ctl->image, NULL, err, extra);
+}
+
+/*
+ * Times that their inodes cannot hold were clamped, as the kernel clamps
+ * them: one line for the run, with the range (--quiet: none).
+ */
+void pcw_msg_time_clamps(const char *image, const pcw_fs *pfs)
+{
+	struct pcw_time_clamps c;
+	char lo[32], hi[32];
+	struct tm tm;
+	time_t t;
+
+	pcw_fs_time_clamps(pfs, &c);
+	if (!c.count || pcw_verbosity < 0)
+		return;
+	t = (time_t)c.min;
+	strftime(lo, sizeof(lo), "%Y-%m-%d %H:%M:%S", gmtime_r(&t, &tm));
+	t = (time_t)c.max;
+	strftime(hi, sizeof(hi), "%Y-%m-%d %H:%M:%S", gmtime_r(&t, &tm));
+	pcw_progress_clear();
+	fprintf(stderr, "pcwrite: %s: warning: timestamps outside what the "
+		"inodes hold were clamped to %s .. %s UTC\n", pcw_quote(image),
+		lo, hi);
 }
 
 static void on_signal(int signo)
@@ -250,6 +301,10 @@ static errcode_t resolve_dests(pcw_fs *pfs, const struct pcw_control *ctl,
 			       const char **failed)
 {
 	int lflags = ctl->parents ? PCW_LOOKUP_PARENTS : 0;
+
+	/* -a keeping mode and owner: an append-only file takes it. */
+	if (ctl->append && !ctl->have_mode && !ctl->have_uid && !ctl->have_gid)
+		lflags |= PCW_LOOKUP_APPEND;
 	struct pcw_dest d;
 	errcode_t err;
 	size_t i;
@@ -383,11 +438,9 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 
 	pcw_progress_clear();
 	if (err == EINTR && pcw_signal_pending()) {
-		if (pcw_verbosity >= 0)
-			fprintf(stderr, "pcwrite: %s:%s: stopped by SIG%s (%" PRIu64
-				" bytes written)\n", pcw_quote(ctl->image),
-				pcw_quote(job->dest),
-				sigabbrev_np(pcw_signal_pending()), written);
+		snprintf(extra, sizeof(extra), "%" PRIu64 " bytes written",
+			 written);
+		pcw_msg_stopped(ctl, reporter, job->dest, extra);
 	} else if (err) {
 		snprintf(extra, sizeof(extra), " (%" PRIu64 " bytes written)",
 			 written);
@@ -432,6 +485,47 @@ void pcw_report_error(const struct pcw_control *ctl, int err)
 	} else {
 		/* standard error: nowhere to say it; the status does */
 	}
+}
+
+/* The report's reader went away (EPIPE) before any signal came. */
+static bool report_closed(const struct reporter *r)
+{
+	return pcw_render_error(r->render) == EPIPE &&
+	       pcw_signal_pending() == SIGPIPE;
+}
+
+void pcw_msg_stopped(const struct pcw_control *ctl, struct reporter *r,
+		     const char *dest, const char *what)
+{
+	const char *where = ctl->report_file ? "report file" :
+			    ctl->report == REPORT_JSON ? "standard output" :
+			    "standard error";
+
+	if (r->stop_said)
+		return;
+	r->stop_said = true;
+	if (pcw_verbosity < 0)
+		return;
+	pcw_progress_clear();
+	if (!report_closed(r))
+		fprintf(stderr, "pcwrite: %s:%s: stopped by SIG%s (%s)\n",
+			pcw_quote(ctl->image), pcw_quote(dest),
+			sigabbrev_np(pcw_signal_pending()), what);
+	else
+		fprintf(stderr, "pcwrite: %s:%s: stopped: write error on %s%s%s: "
+			"%s (%s)\n", pcw_quote(ctl->image), pcw_quote(dest),
+			where, ctl->report_file ? " " : "",
+			ctl->report_file ? pcw_quote_always(ctl->report_file)
+					 : "", strerror(EPIPE), what);
+}
+
+/*
+ * A report nobody reads is the run's failure (exit 1), as a write error on
+ * its output is for any tool; a signal from outside is 128+N.
+ */
+int pcw_stop_status(const struct reporter *r)
+{
+	return report_closed(r) ? 1 : 128 + pcw_signal_pending();
 }
 
 int main(int argc, const char **argv)
@@ -509,10 +603,12 @@ int main(int argc, const char **argv)
 		pcw_msg_open(&ctl, err, &conflict);
 		goto out;
 	}
+	pcw_msg_fs = pfs;
 	if (ctl.page_size && ctl.page_size < pcw_fs_block_size(pfs)) {
 		char bs[32];
 
 		snprintf(bs, sizeof(bs), "%u", pcw_fs_block_size(pfs));
+		pcw_msg_fs = NULL;
 		pcw_fs_abort(pfs);
 		pfs = NULL;
 		usage_status = EXIT_USAGE;
@@ -532,6 +628,7 @@ int main(int argc, const char **argv)
 				pcw_quote(failed), error_message(err));
 		else
 			pcw_msg_error(ctl.image, failed, err, NULL);
+		pcw_msg_fs = NULL;
 		pcw_fs_abort(pfs);
 		pfs = NULL;
 		goto out;
@@ -544,6 +641,8 @@ int main(int argc, const char **argv)
 	}
 
 	status = 0;
+	pcw_msg_time_clamps(ctl.image, pfs);
+	pcw_msg_fs = NULL;
 	err2 = pcw_fs_close(pfs);
 	pfs = NULL;
 	if (err2 == PCW_ET_FLUSH) {
@@ -556,16 +655,26 @@ int main(int argc, const char **argv)
 			err = err2;
 	}
 	pcw_progress_close(reporter.progress);
+	/* Stopped between two files (or on the last record): said here. */
+	if (pcw_signal_pending() && i < njobs) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "%zu of %zu files written", i,
+			 njobs);
+		pcw_msg_stopped(&ctl, &reporter, jobs[i].dest, what);
+	}
+	sig = pcw_signal_pending();
+	if (sig && !reporter.stop_said && pcw_stop_status(&reporter) == 1)
+		pcw_report_error(&ctl, EPIPE);	/* every byte is written */
+	if (sig)
+		status = pcw_stop_status(&reporter);
 	rerr = pcw_render_close(render);
 	render = NULL;
-	if (rerr && !pcw_signal_pending()) {
+	if (rerr && !sig) {
 		pcw_report_error(&ctl, rerr);
 		status = 1;
 	}
-	sig = pcw_signal_pending();
-	if (sig)
-		status = 128 + sig;
-	else if (err)
+	if (!sig && err)
 		status = 1;
 out:
 	if (render)

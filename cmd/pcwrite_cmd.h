@@ -64,13 +64,21 @@ struct reporter {
 	struct pcw_tree		*tree;
 	struct pcw_file_record	*held;
 	size_t			nheld, held_cap;
+	bool			stop_said;	/* the "stopped" line is out */
+	/* -x/-R: entries made, and the one a stop cut short (its bytes) */
+	uint64_t		entries;
+	char			*cut;
+	uint64_t		cut_bytes;
 };
 void pcw_on_event(const struct pcw_event *ev, void *arg);
 /* -x/-R: commit the tree and show the file records it held (extract.c). */
 void pcw_held_commit(struct reporter *r);
+/* The open image, for messages that name one of its directories, or NULL. */
+extern pcw_fs *pcw_msg_fs;
 void pcw_msg_error(const char *image, const char *dest, errcode_t err,
 		   const char *extra);
 void pcw_install_signals(void);
+void pcw_msg_time_clamps(const char *image, const pcw_fs *pfs);
 void pcw_msg_conflict(const char *image, errcode_t err,
 		      const struct pcw_conflict *c);
 void pcw_msg_open(const struct pcw_control *ctl, errcode_t err,
@@ -78,6 +86,15 @@ void pcw_msg_open(const struct pcw_control *ctl, errcode_t err,
 
 /* The report could not be written (ERR): say where it was going. */
 void pcw_report_error(const struct pcw_control *ctl, int err);
+/*
+ * A signal, or a report nobody reads any more (EPIPE), stopped the run:
+ * "pcwrite: IMAGE:DEST: stopped by SIGTERM (WHAT)", or "stopped: write
+ * error on standard output: Broken pipe (WHAT)"; once (r->stop_said).
+ */
+void pcw_msg_stopped(const struct pcw_control *ctl, struct reporter *r,
+		     const char *dest, const char *what);
+/* The run's exit status after a stop: 1 for a closed report, else 128+N. */
+int pcw_stop_status(const struct reporter *r);
 
 /* extract.c: -x and -R */
 int pcw_tree_main(const struct pcw_control *ctl, unsigned closed);
@@ -112,6 +129,11 @@ void pcw_render_event(const struct pcw_event *ev, void *arg);
 void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *rec);
 /* Flush and close; returns an errno when the report could not be written. */
 int pcw_render_close(struct pcw_render *r);
+/*
+ * The first error writing the report, or 0.  EPIPE (the reader is gone)
+ * has stopped the run: pcw_signal_pending() says SIGPIPE, the exit is 1.
+ */
+int pcw_render_error(const struct pcw_render *r);
 /* Does R show page and writeback records (pages, json)? */
 bool pcw_render_has_events(const struct pcw_render *r);
 

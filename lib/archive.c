@@ -975,6 +975,12 @@ static errcode_t archive_next(struct pcw_source *s,
 	err = from_archive_entry(s, ae);
 	if (err)
 		return err;
+	/* A tar's fractional times are pax records: see pcw_pax_time. */
+	if ((archive_format(s->a) & ARCHIVE_FORMAT_BASE_MASK) ==
+	    ARCHIVE_FORMAT_TAR) {
+		pcw_pax_time(&s->entry.mtime, &s->entry.mtime_nsec);
+		pcw_pax_time(&s->entry.atime, &s->entry.atime_nsec);
+	}
 	if (r == ARCHIVE_WARN) {
 		/* mtree: a contents= file that cannot be read is an error. */
 		if (s->mtree) {

@@ -351,7 +351,7 @@ ext2_ino_t pcw_dir_ino(const struct pcw_dir *d)
 /* A name was added or removed: mtime and ctime, as the kernel sets them. */
 static void dir_changed(pcw_fs *pfs, struct pcw_dir *d)
 {
-	pcw_inode_set_times(pfs, d->inode, PCW_TIME_M | PCW_TIME_C, pfs->now, 0);
+	pcw_inode_set_now(pfs, d->inode, PCW_TIME_M | PCW_TIME_C);
 	d->dirty_inode = true;
 }
 
@@ -828,9 +828,13 @@ static errcode_t dir_load(pcw_fs *pfs, ext2_ino_t ino, struct pcw_dir **ret)
 	err = PCW_ET_NOT_DIR;
 	if (!LINUX_S_ISDIR(d->inode->i_mode) || !d->inode->i_links_count)
 		goto fail;
-	err = PCW_ET_UNSUPP_INODE;
-	if (d->inode->i_flags & (EXT4_ENCRYPT_FL | EXT4_CASEFOLD_FL))
+	/* Names hashed and compared in ways pcwrite does not (yet) know. */
+	err = (d->inode->i_flags & EXT4_ENCRYPT_FL) ? PCW_ET_DIR_ENCRYPTED :
+	      (d->inode->i_flags & EXT4_CASEFOLD_FL) ? PCW_ET_DIR_CASEFOLD : 0;
+	if (err) {
+		pfs->error_dir = ino;
 		goto fail;
+	}
 	if (d->inode->i_flags & EXT4_INLINE_DATA_FL) {
 		d->inline_data = true;
 		goto done;

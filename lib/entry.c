@@ -82,32 +82,28 @@ struct times {
 static void entry_times(const struct pcw_tree *t, const struct pcw_entry *e,
 			struct times *tm)
 {
-	int64_t now = t->pfs->now;
+	const pcw_fs *pfs = t->pfs;
 
 	memset(tm, 0, sizeof(*tm));
 	if (t->p.flags & PCW_TREE_SET_TIMES) {
 		tm->mtime = tm->atime = t->p.mtime;
 		return;
 	}
-	tm->mtime = e->has_mtime ? e->mtime : now;
-	tm->mtime_nsec = e->has_mtime ? e->mtime_nsec : 0;
-	tm->atime = e->has_atime ? e->atime : now;
-	tm->atime_nsec = e->has_atime ? e->atime_nsec : 0;
-	if (tm->mtime < 0) {
-		tm->mtime = 0;
-		tm->mtime_nsec = 0;
-	}
+	/*
+	 * Times before 1970 are kept, and times past what an inode holds are
+	 * clamped when they are stored (times.c), as the kernel does.
+	 */
+	tm->mtime = e->has_mtime ? e->mtime : pfs->now;
+	tm->mtime_nsec = e->has_mtime ? e->mtime_nsec : pfs->now_nsec;
+	tm->atime = e->has_atime ? e->atime : pfs->now;
+	tm->atime_nsec = e->has_atime ? e->atime_nsec : pfs->now_nsec;
 	if (t->p.flags & PCW_TREE_CLAMP_TIMES) {
 		/* SOURCE_DATE_EPOCH: nothing newer, and no run-dependent time. */
-		if (tm->mtime > t->p.mtime) {
+		if (tm->mtime >= t->p.mtime) {
 			tm->mtime = t->p.mtime;
 			tm->mtime_nsec = 0;
 		}
 		tm->atime = t->p.mtime;
-		tm->atime_nsec = 0;
-	}
-	if (tm->atime < 0) {
-		tm->atime = 0;
 		tm->atime_nsec = 0;
 	}
 }
@@ -134,7 +130,7 @@ static void fill_attrs(struct ext2_inode_large *inode, void *arg)
 			    f->tm.mtime_nsec);
 	pcw_inode_set_times(t->pfs, inode, PCW_TIME_A, f->tm.atime,
 			    f->tm.atime_nsec);
-	pcw_inode_set_times(t->pfs, inode, PCW_TIME_C, t->pfs->now, 0);
+	pcw_inode_set_now(t->pfs, inode, PCW_TIME_C);
 	if (f->e->type == PCW_FT_CHR || f->e->type == PCW_FT_BLK)
 		pcw_inode_set_rdev(inode, f->e->rdev_major, f->e->rdev_minor);
 }
@@ -445,10 +441,18 @@ static errcode_t existing(struct pcw_tree *t, ext2_ino_t ino, int ftype,
 	return err;
 }
 
-/* An existing directory takes the entry's attributes. */
+/*
+ * An existing directory takes the entry's attributes; an immutable or
+ * append-only one refuses them, as chmod, chown and utimensat do (GNU tar
+ * on a kernel mount: "Cannot utime: Operation not permitted").
+ */
 static errcode_t merge_dir(struct pcw_tree *t, struct pcw_dir *dd,
 			   const struct fill *f)
 {
+	errcode_t err = pcw_may_setattr(pcw_dir_inode(dd));
+
+	if (err)
+		return err;
 	fill_attrs(pcw_dir_inode(dd), (void *)f);
 	return pcw_dir_write_inode(t->pfs, dd);
 }

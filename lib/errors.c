@@ -88,6 +88,11 @@ static const struct {
 	{ PCW_ET_JOURNAL_CORRUPT,	EUCLEAN },
 	{ PCW_ET_JOURNAL_TX_TOO_BIG,	ENOSPC },	/* start_this_handle */
 	{ PCW_ET_JOURNAL_ABORTED,	EROFS },	/* the kernel's aborted journal */
+	{ PCW_ET_IMMUTABLE,		EPERM },
+	{ PCW_ET_DIR_IMMUTABLE,		EPERM },
+	{ PCW_ET_DIR_APPEND,		EPERM },
+	{ PCW_ET_DIR_CASEFOLD,		EOPNOTSUPP },
+	{ PCW_ET_DIR_ENCRYPTED,		EOPNOTSUPP },
 	/* the libext2fs codes pcwrite meets */
 	{ EXT2_ET_BLOCK_ALLOC_FAIL,	ENOSPC },
 	{ EXT2_ET_INODE_ALLOC_FAIL,	ENOSPC },

@@ -207,8 +207,7 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 	pfs->undo_fd = params->undo_file ? params->undo_fd : -1;
 	pfs->conflict = params->conflict;
 	pfs->flags = params->flags;
-	pfs->now = params->now >= 0 ? (time_t)params->now : time(NULL);
-	pfs->fixed_time = params->now >= 0;
+	pcw_time_init(pfs, params->now);
 	/*
 	 * Absolute: --undo opens both by name again at the first write, and
 	 * an mtree manifest is read in its own directory.

@@ -70,7 +70,11 @@ struct pcw_fs {
 					   leave the filesystem marked not clean */
 	blk64_t		reserved;	/* delayed blocks of every mapping */
 	blk64_t		pending;	/* pending blocks of every mapping */
-	time_t		now;
+	time_t		now;		/* the run's time (pcw_time_init) */
+	uint32_t	now_nsec;
+	struct pcw_time_clamps clamps;	/* times the inodes could not hold */
+	ext2_ino_t	error_dir;	/* the directory of the last
+					   PCW_ET_DIR_* refusal */
 	struct pcw_dcache *dcache;	/* the directories this run touched */
 	struct pcw_pagecache *pcache;	/* lent to the open mapping */
 	uint32_t	*made_links;	/* symlinks this run made (a set) */
@@ -350,8 +354,6 @@ void pcw_dcache_free(pcw_fs *pfs);
 #define PCW_TIME_ALL	0xf
 errcode_t pcw_init_extent_tree(ext2_filsys fs, ext2_ino_t ino,
 			       struct ext2_inode_large *inode);
-void pcw_inode_set_times(pcw_fs *pfs, struct ext2_inode_large *inode,
-			 int which, int64_t sec, uint32_t nsec);
 void pcw_inode_set_owner(struct ext2_inode_large *inode, uint32_t uid,
 			 uint32_t gid);
 void pcw_inode_set_rdev(struct ext2_inode_large *inode, uint32_t major,
@@ -378,6 +380,26 @@ errcode_t pcw_unlink(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 		     ext2_ino_t ino);
 void pcw_note_symlink(pcw_fs *pfs, ext2_ino_t ino);
 bool pcw_made_symlink(const pcw_fs *pfs, ext2_ino_t ino);
+
+/*
+ * times.c: the run's now (FIXED >= 0: that second, 0 ns); an inode's times
+ * as the kernel stores them, clamped to what the inode holds (counted in
+ * pfs->clamps); libarchive's split of a negative pax time into the kernel's.
+ */
+void pcw_time_init(pcw_fs *pfs, int64_t fixed);
+void pcw_inode_set_times(pcw_fs *pfs, struct ext2_inode_large *inode,
+			 int which, int64_t sec, uint32_t nsec);
+void pcw_inode_set_now(pcw_fs *pfs, struct ext2_inode_large *inode, int which);
+void pcw_pax_time(int64_t *sec, uint32_t *nsec);
+
+/* may.c: the kernel's refusals for the immutable and append-only flags */
+errcode_t pcw_may_create(pcw_fs *pfs, struct pcw_dir *dir);
+errcode_t pcw_may_delete(pcw_fs *pfs, struct pcw_dir *dir,
+			 const struct ext2_inode_large *victim);
+errcode_t pcw_may_link(pcw_fs *pfs, struct pcw_dir *dir,
+		       const struct ext2_inode_large *target);
+errcode_t pcw_may_setattr(const struct ext2_inode_large *inode);
+errcode_t pcw_may_write(const struct ext2_inode_large *inode, bool append);
 
 /* namei.c */
 errcode_t pcw_walk(pcw_fs *pfs, ext2_ino_t start, const char *path, int flags,

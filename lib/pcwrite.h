@@ -202,6 +202,25 @@ void pcw_fs_set_report(pcw_fs *pfs, pcw_report_fn fn, void *arg);
 unsigned pcw_fs_block_size(const pcw_fs *pfs);
 /* Free space in bytes a writer can still reserve. */
 uint64_t pcw_fs_avail_bytes(const pcw_fs *pfs);
+/*
+ * Timestamps the run stored that their inodes cannot hold, clamped as the
+ * kernel clamps them: COUNT of the stores (a time set twice counts twice;
+ * 0: nothing was clamped), and the range [MIN, MAX] (seconds since the
+ * epoch) of the inode of the first one: -2^31 to 15032385535 (1901-12-13
+ * to 2446-05-10) with the extra time fields, to 2^31 - 1 (2038-01-19)
+ * without (128-byte inodes).
+ */
+struct pcw_time_clamps {
+	uint64_t	count;
+	int64_t		min, max;
+};
+void pcw_fs_time_clamps(const pcw_fs *pfs, struct pcw_time_clamps *c);
+/*
+ * The directory the last PCW_ET_DIR_* error (IMMUTABLE, APPEND, CASEFOLD,
+ * ENCRYPTED) was about, as a path from the image's root (as the ".."
+ * entries give it), in *PATH, to free(); ENOENT when there was none.
+ */
+errcode_t pcw_fs_error_dir(pcw_fs *pfs, char **path);
 
 /* ---- destinations ------------------------------------------------------------ */
 
@@ -210,6 +229,9 @@ uint64_t pcw_fs_avail_bytes(const pcw_fs *pfs);
 					     made (PCW_ET_NEW_SYMLINK) */
 #define PCW_LOOKUP_DIRECTORY	0x0004	/* resolve the last component too, as
 					   a directory (PCW_ET_IS_DIR) */
+#define PCW_LOOKUP_APPEND	0x0008	/* DEST will only be appended to (its
+					   mode and owner kept): an append-only
+					   file is allowed, as O_APPEND is */
 
 struct pcw_dest {
 	uint32_t	ino;		/* the existing file, or 0 */
@@ -223,7 +245,12 @@ struct pcw_dest {
  * Resolve PATH inside the image.  Intermediate symlinks are followed, an
  * absolute target relative to the image root.  Returns PCW_ET_IS_DIR when
  * PATH names a directory (d->ino is then that directory), PCW_ET_DEST_SYMLINK,
- * PCW_ET_NOT_REGULAR, PCW_ET_NO_PARENT, PCW_ET_NOT_DIR, PCW_ET_NAME_TOO_LONG.
+ * PCW_ET_NOT_REGULAR, PCW_ET_NO_PARENT, PCW_ET_NOT_DIR, PCW_ET_NAME_TOO_LONG;
+ * what the kernel refuses for chattr flags: PCW_ET_IMMUTABLE (an immutable
+ * file, an append-only one unless PCW_LOOKUP_APPEND), PCW_ET_DIR_IMMUTABLE
+ * (a new name in an immutable directory: pcw_fs_error_dir() names it);
+ * PCW_ET_DIR_CASEFOLD and PCW_ET_DIR_ENCRYPTED for a directory pcwrite
+ * cannot use the names of (named the same way).
  */
 errcode_t pcw_dest_lookup(pcw_fs *pfs, const char *path, int flags,
 			  struct pcw_dest *d);

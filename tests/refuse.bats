@@ -253,3 +253,97 @@ refused() {
 	debugfs -w -R "ssv inodes_count 4000" "$IMG" 2>/dev/null
 	refused 1 "inconsistent|corrupt" /f
 }
+
+# ---- chattr flags: what the kernel refuses for +i and +a, pcwrite refuses ----
+
+# setflags IMAGE PATH FLAGS: OR FLAGS (0x10 immutable, 0x20 append-only,
+# 0x40000000 casefold, 0x800 encrypted) into the inode's i_flags.
+setflags() {
+	local cur
+	cur=$(debugfs -R "stat $2" "$1" 2>/dev/null | sed -n 's/.*Flags: \(0x[0-9a-f]*\).*/\1/p')
+	debugfs -w -R "set_inode_field $2 flags $(printf '0x%x' $((cur | $3)))" "$1" 2>/dev/null
+}
+
+# flagged_image: /imm (+i) and /app (+a) directories, each with a file x,
+# and files /fi (+i) and /fa (+a).
+flagged_image() {
+	local d=$BATS_TEST_TMPDIR/data
+	run -0 "$PCWRITE" -p "$IMG" /imm/x "$d"
+	run -0 "$PCWRITE" -p "$IMG" /app/x "$d"
+	run -0 "$PCWRITE" "$IMG" /fi "$d"
+	run -0 "$PCWRITE" "$IMG" /fa "$d"
+	setflags "$IMG" /imm 0x10
+	setflags "$IMG" /app 0x20
+	setflags "$IMG" /fi 0x10
+	setflags "$IMG" /fa 0x20
+	fsck_clean "$IMG"
+}
+
+@test "chattr +i, +a files: writing is refused as open(2) refuses it; -a onto +a is allowed" {
+	flagged_image
+	refused 1 "/fi: file is immutable or append-only \(chattr \+i, \+a\)" /fi
+	refused 1 "/fi: file is immutable or append-only" /fi -a
+	refused 1 "/fi: file is immutable or append-only" /fi -o 1
+	refused 1 "/fa: file is immutable or append-only" /fa
+	refused 1 "/fa: file is immutable or append-only" /fa -o 1
+	# chmod and chown of an append-only file: EPERM
+	refused 1 "/fa: file is immutable or append-only" /fa -a -m 600
+	refused 1 "/fa: file is immutable or append-only" /fa -a -u 5
+	# O_APPEND is what an append-only file allows
+	run -0 --separate-stderr "$PCWRITE" -a "$IMG" /fa <"$BATS_TEST_TMPDIR/data"
+	[ -z "$stderr" ]
+	cat "$BATS_TEST_TMPDIR/data" "$BATS_TEST_TMPDIR/data" >"$BATS_TEST_TMPDIR/twice"
+	readback "$IMG" /fa "$BATS_TEST_TMPDIR/twice"
+	fsck_clean "$IMG"
+}
+
+@test "chattr +i directory: no new name (or -p directory) in it, naming the directory; +a takes new names" {
+	flagged_image
+	refused 1 "^pcwrite: .*:/imm/new: directory '/imm' is immutable \(chattr \+i\): no name can be added to it or removed from it$" /imm/new
+	refused 1 "directory '/imm' is immutable" /imm/d/new -p
+	# several sources: refused before the first is written
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	cp "$BATS_TEST_TMPDIR/data" "$BATS_TEST_TMPDIR/a"
+	run -1 --separate-stderr "$PCWRITE" "$IMG" /imm "$BATS_TEST_TMPDIR/data" "$BATS_TEST_TMPDIR/a"
+	[[ "$stderr" == *"/imm/data: directory '/imm' is immutable"* ]]
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
+	# The file already there is not immutable: truncating it is allowed.
+	run -0 "$PCWRITE" "$IMG" /imm/x <"$BATS_TEST_TMPDIR/data"
+	# An append-only directory takes new names (the kernel's may_create).
+	run -0 "$PCWRITE" -p "$IMG" /app/new/f <"$BATS_TEST_TMPDIR/data"
+	readback "$IMG" /app/new/f "$BATS_TEST_TMPDIR/data"
+	fsck_clean "$IMG"
+}
+
+@test "the kernel refuses what pcwrite refuses for chattr flags, and allows what it allows" {
+	kernel_require
+	flagged_image
+	MNT=$BATS_TEST_TMPDIR/mnt
+	mkdir "$MNT"
+	cp "$IMG" "$BATS_TEST_TMPDIR/k.img"
+	mount -o loop "$BATS_TEST_TMPDIR/k.img" "$MNT"
+	run ! ln "$MNT/fi" "$MNT/l1"; [[ "$output" == *"Operation not permitted"* ]]
+	run ! ln "$MNT/fa" "$MNT/l2"; [[ "$output" == *"Operation not permitted"* ]]
+	run ! ln "$MNT/app/x" "$MNT/imm/l3"; [[ "$output" == *"Operation not permitted"* ]]
+	run ! touch "$MNT/imm/new"; [[ "$output" == *"Operation not permitted"* ]]
+	run ! rm -f "$MNT/app/x"; [[ "$output" == *"Operation not permitted"* ]]
+	run ! sh -c "echo > '$MNT/fa'"; [[ "$output" == *"Operation not permitted"* ]]
+	run ! chmod 600 "$MNT/fa"; [[ "$output" == *"Operation not permitted"* ]]
+	run -0 sh -c "echo >> '$MNT/fa'"
+	run -0 ln "$MNT/imm/x" "$MNT/app/l4"	# a new name in +a, to a plain file
+	run -0 mkdir "$MNT/app/new"
+	umount "$MNT"
+}
+
+@test "casefolded and encrypted directories: the message names the directory and the reason" {
+	mkimg "$IMG" 32M -t ext4 -O casefold,encrypt
+	run -0 "$PCWRITE" -p "$IMG" /cf/x <"$BATS_TEST_TMPDIR/data"
+	run -0 "$PCWRITE" -p "$IMG" /a/enc/x <"$BATS_TEST_TMPDIR/data"
+	setflags "$IMG" /cf 0x40000000
+	fsck_clean "$IMG"
+	refused 1 "^pcwrite: .*:/cf/new: directory '/cf' is casefolded \(case-insensitive names\): pcwrite cannot look up or add names in it yet$" /cf/new
+	refused 1 "/cf/sub/new: directory '/cf' is casefolded" /cf/sub/new -p
+	# e2fsck wants an encryption policy with the flag: only the message here
+	setflags "$IMG" /a/enc 0x800
+	refused 1 "^pcwrite: .*:/a/enc/new: directory '/a/enc' is encrypted: pcwrite cannot look up or add names in it$" /a/enc/new
+}
