@@ -36,6 +36,7 @@
 #include <fnmatch.h>
 #include <regex.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -508,13 +509,17 @@ static void replace(struct buf *b, const struct xform *x,
 /*
  * X on IN into B.  Matches are searched from the start of the rest of the
  * name each time (no REG_NOTBOL, as tar: an expression that begins with
- * '^' replaces once anyway).
+ * '^' replaces once anyway).  A match of the empty string is replaced as
+ * sed replaces it: not right after the previous match, and once at the
+ * end of the name; then the search moves one character on (tar 1.34
+ * loops forever on a global one).
  */
 static errcode_t apply_one(const struct xform *x, const char *in,
 			   struct buf *b)
 {
 	regmatch_t m[10], *mp = m;
-	size_t nm = x->re.re_nsub + 1;
+	size_t nm = x->re.re_nsub + 1, len = strlen(in), pos = 0;
+	size_t prev_end = SIZE_MAX;
 	unsigned long count = 0;
 	struct case_state cs = { CASE_NONE, CASE_NONE };
 
@@ -525,31 +530,42 @@ static errcode_t apply_one(const struct xform *x, const char *in,
 	}
 	b->len = 0;
 	put(b, "", 0);
-	while (*in) {
+	while (pos <= len) {
+		const char *at = in + pos;
 		size_t so, eo;
 		bool skip;
 
-		if (regexec(&x->re, in, nm, mp, 0)) {
-			put(b, in, strlen(in));
+		if (regexec(&x->re, at, nm, mp, 0)) {
+			put(b, at, len - pos);
 			break;
 		}
 		so = mp[0].rm_so;
 		eo = mp[0].rm_eo;
-		put(b, in, so);
+		if (so == eo && pos + so == prev_end) {
+			/* Empty, right after the previous match: not one. */
+			if (pos < len)
+				put(b, at, 1);
+			pos++;
+			continue;
+		}
+		put(b, at, so);
 		count++;
 		skip = x->nth && count < x->nth;
 		if (skip)
-			put(b, in + so, eo - so);
+			put(b, at + so, eo - so);
 		else
-			replace(b, x, &cs, in, mp);
-		if (eo == so && in[eo]) {
+			replace(b, x, &cs, at, mp);
+		prev_end = pos + eo;
+		pos += eo;
+		if (so == eo) {
 			/* An empty match: on by one character. */
-			put(b, in + eo, 1);
-			eo++;
+			if (pos < len)
+				put(b, in + pos, 1);
+			pos++;
 		}
-		in += eo;
 		if (!skip && !x->global) {
-			put(b, in, strlen(in));
+			if (pos < len)
+				put(b, in + pos, len - pos);
 			break;
 		}
 	}
