@@ -87,6 +87,8 @@ static const struct {
 	{ PCW_ET_JOURNAL_CORRUPT,	EUCLEAN },
 	{ PCW_ET_JOURNAL_TX_TOO_BIG,	ENOSPC },	/* start_this_handle */
 	{ PCW_ET_JOURNAL_ABORTED,	EROFS },	/* the kernel's aborted journal */
+	{ PCW_ET_MAGIC_NAMES,		EINVAL },
+	{ PCW_ET_BAD_TRANSFORM,		EINVAL },
 	/* the libext2fs codes pcwrite meets */
 	{ EXT2_ET_BLOCK_ALLOC_FAIL,	ENOSPC },
 	{ EXT2_ET_INODE_ALLOC_FAIL,	ENOSPC },
