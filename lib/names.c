@@ -497,8 +497,13 @@ static void replace(struct buf *b, const struct xform *x,
 					 m[s->ref].rm_eo - m[s->ref].rm_so);
 			break;
 		case SEG_CASE:
+			/*
+			 * \u and \l keep the \U or \L they interrupt (tar's
+			 * rule: what is kept is replaced unless it is itself
+			 * a \u or \l, so "\u\u" changes two pieces).
+			 */
 			if ((s->op == CASE_UPPER1 || s->op == CASE_LOWER1) &&
-			    cs->cur != CASE_UPPER1 && cs->cur != CASE_LOWER1)
+			    cs->saved != CASE_UPPER1 && cs->saved != CASE_LOWER1)
 				cs->saved = cs->cur;
 			cs->cur = s->op;
 			break;

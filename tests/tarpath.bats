@@ -378,6 +378,7 @@ s|usr\|etc|sys|g
 s/\(o\)\(c\)\?/[\2\1]/g
 s/o/\U&\Ex\uy\lZ/g
 s/t\(oo\)l/\u\1\l\UXx\E-&/
+s/t\(o\)\(o\)/\u\u\1\2\l\u\Ux&/g
 s/x*/-/
 s/$/.new/
 s/\(s\)\|\(k\)/<\u\2>/g
