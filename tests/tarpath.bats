@@ -353,7 +353,7 @@ for l in sys.stdin.read().split("\n"):
 	in_image /dst/etc/hosts
 }
 
-@test "--transform in order, several a option, any delimiter, x, i, g, \\N, & and case conversions: the names tar gives" {
+@test "--transform in order, several in one option, any delimiter, x, i, g, \\N, & and case conversions: the names tar gives" {
 	local e
 	while IFS= read -r e; do
 		cp --sparse=always "$FIX/base.img" "$IMG"
