@@ -89,21 +89,29 @@ static void hold(struct reporter *r, const struct pcw_file_record *rec)
 
 		if (!h) {
 			pcw_held_commit(r);
-			if (r->nheld)
-				return;	/* not committed: never "ok" */
-			pcw_render_file(r->render, rec);
+			if (!r->nheld) {
+				pcw_vlist_put(r->vlist, rec->line);
+				pcw_render_file(r->render, rec);
+			}
+			/* else not committed: never "ok" */
+			free(rec->line);
 			return;
 		}
 		r->held = h;
 		r->held_cap = cap;
 	}
 	copy.file = strdup(rec->file);
-	if (!copy.file)
+	if (!copy.file) {
+		free(rec->line);
 		return;
+	}
 	r->held[r->nheld++] = copy;
 }
 
-/* Show the held records; with ERR, their entries failed to commit. */
+/*
+ * Show the held records, and with -v list their entries; with ERR, their
+ * entries failed to commit (and are not listed).
+ */
 static void release(struct reporter *r, errcode_t err)
 {
 	size_t k;
@@ -116,9 +124,14 @@ static void release(struct reporter *r, errcode_t err)
 			rec->bytes = 0;
 			rec->err = err;
 		}
+		if (!rec->err)
+			pcw_vlist_put(r->vlist, rec->line);
 		pcw_render_file(r->render, rec);
 		free((char *)rec->file);
+		free(rec->line);
 	}
+	if (r->nheld && r->vlist)
+		fflush(r->vlist);
 	r->nheld = 0;
 }
 
@@ -207,6 +220,7 @@ static int open_sources(const struct pcw_control *ctl, struct src *srcs,
  * false: the source tells its own error).
  */
 static void report_entry(const struct pcw_control *ctl, struct reporter *rep,
+			 const struct pcw_entry *e,
 			 const struct pcw_entry_result *res, errcode_t err,
 			 bool say)
 {
@@ -223,7 +237,8 @@ static void report_entry(const struct pcw_control *ctl, struct reporter *rep,
 	rec.status = !err ? "ok" : res->bytes ? "partial" : "failed";
 	rec.err = err;
 	rec.signal = err == EINTR ? pcw_signal_pending() : 0;
-	if (rep->render) {
+	rec.line = !err ? pcw_vlist_line(ctl, e, res) : NULL;
+	if (rep->render || rep->vlist) {
 		hold(rep, &rec);
 		if (res->committed)
 			release(rep, 0);
@@ -299,12 +314,12 @@ static errcode_t run_source(const struct pcw_control *ctl, struct reporter *rep,
 		 */
 		if (err == PCW_ET_ARCHIVE || err == PCW_ET_SIZE_MISMATCH ||
 		    err == PCW_ET_SOURCE) {
-			report_entry(ctl, rep, &res, err, false);
+			report_entry(ctl, rep, e, &res, err, false);
 			pcw_held_commit(rep);
 			report_source(src, s, err);
 			break;
 		}
-		report_entry(ctl, rep, &res, err, true);
+		report_entry(ctl, rep, e, &res, err, true);
 		if (err)
 			break;
 	}
@@ -355,6 +370,7 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 		goto out;
 	}
 	rep.progress = ctl->progress ? pcw_progress_open(true) : NULL;
+	rep.vlist = pcw_vlist_open(ctl, rep.render);
 
 	memset(&params, 0, sizeof(params));
 	memset(&conflict, 0, sizeof(conflict));
@@ -415,6 +431,7 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	sp.warn = on_warning;
 	sp.idle = on_idle;
 	sp.idle_arg = &rep;
+	sp.names = ctl->names;
 
 	err = pcw_tree_open(pfs, ctl->dest, &tp, &t);
 	rep.tree = t;

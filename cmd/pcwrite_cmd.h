@@ -52,7 +52,11 @@ struct pcw_control {
 
 	enum report_kind report;
 	char		*report_file;
-	int		verbose;	/* -1 quiet, 0, 1 verbose */
+	int		verbose;	/* -1 quiet, 0, 1 -v, 2 -vv */
+
+	/* -x, -R: tar's path options (tarpath.c), or NULL; owned */
+	struct pcw_names *names;
+	bool		names_stdin;	/* --exclude-from=- read standard input */
 };
 
 /* pcwrite.c: what the single-file run and the tree run share */
@@ -69,6 +73,7 @@ struct reporter {
 	uint64_t		entries;
 	char			*cut;
 	uint64_t		cut_bytes;
+	FILE			*vlist;	/* -v: where entries are listed */
 };
 void pcw_on_event(const struct pcw_event *ev, void *arg);
 /* -x/-R: commit the tree and show the file records it held (extract.c). */
@@ -122,6 +127,8 @@ struct pcw_file_record {
 	const char	*ftype;		/* trees: file, dir, ...; else NULL */
 	errcode_t	err;		/* why it failed, or 0 */
 	int		signal;		/* the signal that stopped it, or 0 */
+	char		*line;		/* -x, -R with -v: the entry's listing
+					   line, shown once it is committed */
 };
 /* The report to OUT (closed with it), or to its standard stream when NULL. */
 struct pcw_render *pcw_render_open(enum report_kind kind, FILE *out, int *err);
@@ -136,6 +143,24 @@ int pcw_render_close(struct pcw_render *r);
 int pcw_render_error(const struct pcw_render *r);
 /* Does R show page and writeback records (pages, json)? */
 bool pcw_render_has_events(const struct pcw_render *r);
+/* Does R go to standard output? */
+bool pcw_render_on_stdout(const struct pcw_render *r);
+
+/* tarpath.c: --strip-components, --exclude, --exclude-from, --transform */
+enum tarpath_opt {
+	TARPATH_STRIP, TARPATH_EXCLUDE, TARPATH_EXCLUDE_FROM, TARPATH_TRANSFORM
+};
+/* ARG into ctl->names: NULL, or why it cannot be (a usage error; free it). */
+char *pcw_tarpath_option(struct pcw_control *ctl, enum tarpath_opt which,
+			 const char *arg);
+
+/* vlist.c: -v and -vv with -x and -R */
+/* Where entries are listed, or NULL without -v (R: the report). */
+FILE *pcw_vlist_open(const struct pcw_control *ctl, const struct pcw_render *r);
+/* ENTRY's line, as RES made it (a new string), or NULL. */
+char *pcw_vlist_line(const struct pcw_control *ctl, const struct pcw_entry *e,
+		     const struct pcw_entry_result *res);
+void pcw_vlist_put(FILE *out, const char *line);
 
 /* quote.c: NAME as it goes into a message (see there) */
 const char *pcw_quote(const char *name);	/* "NAME: ..." */

@@ -192,6 +192,11 @@ bool pcw_render_has_events(const struct pcw_render *r)
 	return r && (r->kind == REPORT_PAGES || r->kind == REPORT_JSON);
 }
 
+bool pcw_render_on_stdout(const struct pcw_render *r)
+{
+	return r && fileno(r->out) == STDOUT_FILENO;
+}
+
 void pcw_render_event(const struct pcw_event *ev, void *arg)
 {
 	struct pcw_render *r = arg;

@@ -380,6 +380,39 @@ struct pcw_entry {
 	size_t		nxattrs;
 };
 
+/* ---- names: tar's --exclude, --transform, --strip-components (names.c) ------------ */
+
+/*
+ * What -x and -R do to the entries' names, as GNU tar 1.34 does when it
+ * extracts; a source given one (pcw_source_params.names) applies it.  The
+ * name tar sees is the one the archive holds ("./a/b", "/abs"; a host
+ * tree's entries are named as `tar -C DIR -c .` names them: ".", "./a",
+ * "./a/b"), without trailing slashes.  An entry is left out when an
+ * exclude pattern (fnmatch(3) wildcards, '*' matching '/' too) matches its
+ * name, the part after any '/', or a leading part that ends before a '/'
+ * (a directory's pattern excludes what is under it).  Then every
+ * transform expression in order (GNU tar's s/REGEX/REPLACEMENT/FLAGS,
+ * POSIX regular expressions) changes the name, a symlink's target and a
+ * hard link's target, as each expression's scope says; then
+ * strip-components takes leading components off the name and off a hard
+ * link's target (not off a symlink's), and an entry whose name is left
+ * empty is left out.
+ */
+struct pcw_names;
+errcode_t pcw_names_new(struct pcw_names **ret);
+void pcw_names_free(struct pcw_names *n);
+errcode_t pcw_names_add_exclude(struct pcw_names *n, const char *pattern);
+/*
+ * One --transform argument: expressions separated by ';', each
+ * s/REGEX/REPLACEMENT/FLAGS (any delimiter; flags g, i, x, a number N, and
+ * the scope flags r R s S h H) or flags=SCOPE (the default scope of the
+ * expressions after it).  PCW_ET_BAD_TRANSFORM, and pcw_names_message()
+ * says why; a refused argument adds nothing.
+ */
+errcode_t pcw_names_add_transform(struct pcw_names *n, const char *expr);
+errcode_t pcw_names_set_strip(struct pcw_names *n, unsigned components);
+const char *pcw_names_message(const struct pcw_names *n);
+
 /* ---- sources: archives (libarchive) and host trees ------------------------------- */
 
 struct pcw_source;
@@ -406,6 +439,8 @@ struct pcw_source_params {
 	 */
 	void		(*idle)(void *arg);
 	void		*idle_arg;
+	/* tar's path options, or NULL; it must outlive the source. */
+	const struct pcw_names *names;
 };
 
 /*
