@@ -10,6 +10,7 @@
 #include <stdbool.h>
 
 #include "internal.h"
+#include "quota.h"
 
 /*
  * The geometry every other computation rests on, as e2fsck's superblock
@@ -59,8 +60,8 @@ errcode_t pcw_check_fs(ext2_filsys fs)
 		return PCW_ET_ORPHANS;
 	if (ext2fs_has_feature_readonly(sb))
 		return PCW_ET_READONLY_FS;
-	/* libext2fs keeps no quota usage: e2fsck would find it wrong. */
-	if (ext2fs_has_feature_quota(sb) || ext2fs_has_feature_project(sb))
+	/* pcwrite keeps quota usage (dquot.c) in v2r1 files it can read. */
+	if (pcw_quota_check(fs))
 		return PCW_ET_QUOTA;
 	if (ext2fs_has_feature_shared_blocks(sb))
 		return PCW_ET_UNSUPP_FEATURE;
