@@ -218,9 +218,7 @@ static void scan_ea_refs(const unsigned char *p, const unsigned char *end,
 	}
 }
 
-/* Attribute values INODE keeps in inodes of their own, in its extra space
-   and in its attribute block: how many, and their clusters. */
-static errcode_t ea_inode_usage(ext2_filsys fs, ext2_ino_t ino,
+errcode_t pcw_ea_inode_usage(ext2_filsys fs, ext2_ino_t ino,
 				const struct ext2_inode_large *inode,
 				unsigned char *bbuf, unsigned *count,
 				blk64_t *clusters)
@@ -301,7 +299,7 @@ static errcode_t read_usage(struct pcw_dquot *q, ext2_ino_t ino,
 		return err;
 	if (!counted(fs, ino, inode))
 		return 0;
-	err = ea_inode_usage(fs, ino, inode, q->bbuf, &refs, &clusters);
+	err = pcw_ea_inode_usage(fs, ino, inode, q->bbuf, &refs, &clusters);
 	if (err)
 		return err;
 	u->id[PCW_USRQUOTA] = inode_uid(*inode);
@@ -616,29 +614,4 @@ errcode_t pcw_inode_init_projid(pcw_fs *pfs, ext2_ino_t parent,
 		projid = pfs->project;
 	inode->i_projid = projid;
 	return 0;
-}
-
-errcode_t pcw_xattr_inode_clusters(ext2_filsys fs, ext2_ino_t ino,
-				   blk64_t *clusters)
-{
-	unsigned isize = EXT2_INODE_SIZE(fs->super);
-	struct ext2_inode_large *inode;
-	unsigned char *bbuf;
-	unsigned refs;
-	errcode_t err;
-
-	*clusters = 0;
-	if (!ext2fs_has_feature_ea_inode(fs->super))
-		return 0;
-	inode = calloc(1, isize > sizeof(*inode) ? isize : sizeof(*inode));
-	bbuf = malloc(fs->blocksize);
-	err = inode && bbuf ? 0 : ENOMEM;
-	if (!err)
-		err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)inode,
-					     isize);
-	if (!err)
-		err = ea_inode_usage(fs, ino, inode, bbuf, &refs, clusters);
-	free(inode);
-	free(bbuf);
-	return err;
 }

@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "quota.h"
 #include "iter.h"
 
 #define PCW_MAGIC_TREE	0x70637774	/* "pcwt" */
@@ -316,6 +317,7 @@ static errcode_t set_xattrs(struct pcw_tree *t, ext2_ino_t ino,
 {
 	ext2_filsys fs = t->pfs->fs;
 	struct ext2_xattr_handle *h;
+	blk64_t ea_before;
 	size_t k;
 	errcode_t err, err2;
 
@@ -323,6 +325,9 @@ static errcode_t set_xattrs(struct pcw_tree *t, ext2_ino_t ino,
 		return 0;
 	if (!ext2fs_has_feature_xattr(fs->super))
 		return PCW_ET_NO_XATTR;
+	err = pcw_xattr_inode_clusters(fs, ino, &ea_before);
+	if (err)
+		return err;
 	err = ext2fs_xattrs_open(fs, ino, &h);
 	if (err)
 		return err;
@@ -333,6 +338,8 @@ static errcode_t set_xattrs(struct pcw_tree *t, ext2_ino_t ino,
 	err2 = ext2fs_xattrs_close(&h);
 	if (!err)
 		err = err2;
+	if (!err)
+		err = pcw_xattr_charge_inodes(fs, ino, ea_before);
 	if (err == EXT2_ET_EA_NO_SPACE || err == EXT2_ET_EA_KEY_NOT_FOUND ||
 	    err == EXT2_ET_EA_INODE_CORRUPTED)
 		err = PCW_ET_XATTR_SPACE;

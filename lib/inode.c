@@ -499,9 +499,11 @@ static errcode_t inode_release(pcw_fs *pfs, ext2_ino_t ino,
 {
 	ext2_filsys fs = pfs->fs;
 	unsigned type = inode->i_mode & LINUX_S_IFMT;
-	errcode_t err = 0;
+	errcode_t err;
 
-	if ((type == LINUX_S_IFREG || type == LINUX_S_IFDIR ||
+	/* Values in attribute inodes lose this reference first. */
+	err = pcw_xattr_drop_inodes(fs, ino, inode);
+	if (!err && (type == LINUX_S_IFREG || type == LINUX_S_IFDIR ||
 	     (type == LINUX_S_IFLNK &&
 	      !ext2fs_is_fast_symlink((struct ext2_inode *)inode))) &&
 	    !(inode->i_flags & EXT4_INLINE_DATA_FL))

@@ -94,11 +94,34 @@ blk64_t pcw_dquot_reserve(const pcw_fs *pfs);
 errcode_t pcw_inode_init_projid(pcw_fs *pfs, ext2_ino_t parent,
 				struct ext2_inode_large *inode);
 /*
- * The clusters INO's extended-attribute values in inodes of their own cost
- * it, as the kernel charges them to the owner (ext4_xattr_inode_alloc_quota
- * adds them to its i_blocks): libext2fs's xattr writer does not.
+ * Attribute values INODE keeps in inodes of their own (ea_inode), in its
+ * extra space and its attribute block (read into BBUF, a block): how many,
+ * and their clusters (the kernel's round_up_cluster of each value).
  */
+errcode_t pcw_ea_inode_usage(ext2_filsys fs, ext2_ino_t ino,
+			     const struct ext2_inode_large *inode,
+			     unsigned char *bbuf, unsigned *count,
+			     blk64_t *clusters);
+
+/* ---- xattr.c: values in inodes of their own, charged to their owner ------ */
+
+/* The clusters INO's values in attribute inodes cost it. */
 errcode_t pcw_xattr_inode_clusters(ext2_filsys fs, ext2_ino_t ino,
 				   blk64_t *clusters);
+/*
+ * After libext2fs's xattr writer changed INO's attributes (it leaves
+ * i_blocks as it was): i_blocks follows the clusters of its values in
+ * attribute inodes, from BEFORE to what they are now, as the kernel's
+ * ext4_xattr_inode_alloc_quota / free_quota change it.
+ */
+errcode_t pcw_xattr_charge_inodes(ext2_filsys fs, ext2_ino_t ino,
+				  blk64_t before);
+/*
+ * INO is being freed: its attributes go first, so that values in attribute
+ * inodes lose this reference (and an attribute inode no one else uses is
+ * freed), as ext4_xattr_delete_inode does.  *INODE is read again.
+ */
+errcode_t pcw_xattr_drop_inodes(ext2_filsys fs, ext2_ino_t ino,
+				struct ext2_inode_large *inode);
 
 #endif /* PCW_QUOTA_H */
