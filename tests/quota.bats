@@ -345,3 +345,15 @@ EOF
 	[ "$(stat -c %u "$KMNT/d3/f10")" -eq 1010 ]
 	kernel_umount
 }
+
+@test "README: the quota example runs as written" {
+	local src=${PCW_SRCDIR:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)}
+	cd "$BATS_TEST_TMPDIR"
+	mkdir bin && ln -s "$PCWRITE" bin/pcwrite
+	sed -n '/^## Quota filesystems/,/^## /p' "$src/README.md" | sed -n 's/^    //p' >example.sh
+	[ "$(grep -c pcwrite example.sh)" -eq 1 ]
+	run -0 env PATH="$PWD/bin:$PATH" bash -e -o pipefail example.sh
+	echo "$output"
+	grep -qE '^ +100 +4096 +0 +0 +4 ' <<<"$output"
+	fsck_clean quota.img
+}
