@@ -553,8 +553,6 @@ errcode_t pcw_dquot_sync(pcw_fs *pfs)
 			err = charge(q, &q->t[i].old, -1);
 		if (!err)
 			err = charge(q, &now, +1);
-		if (!err && now.inodes && q->qf[PCW_PRJQUOTA])
-			err = note_id(q, PCW_PRJQUOTA, now.id[PCW_PRJQUOTA]);
 		q->t[i].ino = 0;
 	}
 	q->tn = 0;
@@ -613,5 +611,6 @@ errcode_t pcw_inode_init_projid(pcw_fs *pfs, ext2_ino_t parent,
 	if (pfs->set_project)
 		projid = pfs->project;
 	inode->i_projid = projid;
-	return 0;
+	/* Room for its entry (the write hook sees uid and gid only). */
+	return pfs->dquot ? note_id(pfs->dquot, PCW_PRJQUOTA, projid) : 0;
 }

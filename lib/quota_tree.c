@@ -675,14 +675,15 @@ errcode_t pcw_qfile_put(struct pcw_qfile *qf, uint64_t off,
 blk64_t pcw_qfile_growth(const struct pcw_qfile *qf, unsigned new_qblocks)
 {
 	ext2_filsys fs = qf->fs;
-	uint64_t bytes = ((uint64_t)qf->blocks + new_qblocks) << QT_BLKSIZE_BITS;
-	uint64_t end = (bytes + fs->blocksize - 1) / fs->blocksize, l;
-	blk64_t need = 0;
+	uint64_t now = (uint64_t)qf->blocks << QT_BLKSIZE_BITS;
+	uint64_t then = now + ((uint64_t)new_qblocks << QT_BLKSIZE_BITS);
+	blk64_t need;
 
-	for (l = 0; l < end; l++)
-		if (l >= qf->nlblk || !qf->pblk[l])
-			need++;
-	/* Whole clusters, and one more for a tree block of the extent map. */
+	/* Between flushes every block up to qf->blocks is mapped (checked at
+	   open, allocated at each flush): only the appended ones are not. */
+	need = (then + fs->blocksize - 1) / fs->blocksize -
+	       (now + fs->blocksize - 1) / fs->blocksize;
+	/* Whole clusters, and one more for a block of the extent map. */
 	return need ? EXT2FS_NUM_B2C(fs, need) + 1 : 0;
 }
 

@@ -241,6 +241,56 @@ EOF
 	debugfs -R "ea_get /f user.big" "$IMG" 2>/dev/null | grep -q xxxx
 }
 
+# set_limits IMAGE ID: soft and hard limits 100 and 200 (blocks and
+# inodes) in ID's user quota entry, written into the image by hand (no
+# tool sets limits without a mount with quota on).
+set_limits() {
+	local img=$1 id=$2 bs qf=$BATS_TEST_TMPDIR/aquota.user off
+	bs=$(dumpe2fs -h "$img" 2>/dev/null | sed -n 's/^Block size: *//p')
+	debugfs -R "dump <3> $qf" "$img" 2>/dev/null
+	# The entry: 72 bytes at 16 + 72k in a 1 KiB data block, its id first.
+	off=$(python3 - "$qf" "$id" <<'EOF'
+import struct, sys
+d = open(sys.argv[1], 'rb').read()
+want = int(sys.argv[2])
+blocks = struct.unpack_from('<I', d, 20)[0]
+for b in range(2, blocks):
+    for k in range(14):
+        o = b * 1024 + 16 + 72 * k
+        e = d[o:o + 72]
+        if any(e) and struct.unpack_from('<I', e)[0] == want:
+            print(o); sys.exit(0)
+sys.exit(1)
+EOF
+)
+	local pblk
+	pblk=$(debugfs -R "bmap <3> $((off / bs))" "$img" 2>/dev/null)
+	# ihardlimit, isoftlimit at 8; bhardlimit, bsoftlimit at 32.
+	python3 - "$img" $((pblk * bs + off % bs)) <<'EOF'
+import struct, sys
+f = open(sys.argv[1], 'r+b'); o = int(sys.argv[2])
+f.seek(o + 8); f.write(struct.pack('<QQ', 200, 100))
+f.seek(o + 32); f.write(struct.pack('<QQ', 200, 100))
+EOF
+}
+
+@test "limits are kept; an id with limits keeps its entry when its usage drops to nothing" {
+	qimg 64M -b 4096
+	echo x | "$PCWRITE" -u 1000 "$IMG" /f
+	set_limits "$IMG" 1000
+	fsck_clean "$IMG"
+	lq "$IMG" user | grep -qE '^ +1000 +4096 +100 +200 +1 +100 +200$'
+	# Over the soft limit: still written (pcwrite writes as root).
+	head -c 200000 /dev/urandom | "$PCWRITE" -u 1000 "$IMG" /g
+	lq "$IMG" user | grep -qE '^ +1000 +204800 +100 +200 +2 +100 +200$'
+	# Both files go to another owner: 1000 keeps its entry, empty.
+	echo y | "$PCWRITE" -u 2000 "$IMG" /f
+	head -c 10 /dev/zero | "$PCWRITE" -u 2000 "$IMG" /g
+	quota_recomputed "$IMG" usrquota,grpquota,prjquota "group project"
+	lq "$IMG" user | grep -qE '^ +1000 +0 +100 +200 +0 +100 +200$'
+	fsck_clean "$IMG"
+}
+
 # ---- project ids ------------------------------------------------------------------------
 
 @test "--project sets the project id of every inode made, and charges it" {
