@@ -251,20 +251,17 @@ errcode_t pcw_ea_inode_usage(ext2_filsys fs, ext2_ino_t ino,
 }
 
 /*
- * Is INO one quota counts?  e2fsck's pass 1: an inode in use (links), the
- * root or a normal inode, not the project quota file or the orphan file,
- * not an attribute value inode (its owner pays for it).  An inode the
- * bitmap says is free, or in a group's never-used tail, is not in use
- * whatever its table slot holds.
+ * Which inodes quota counts, as e2fsck's pass 1: in use (links), the root
+ * or a normal inode, not the project quota file or the orphan file, not an
+ * attribute value inode (its owner pays for it).  An inode the bitmap says
+ * is free, or in a group's never-used tail, is not in use whatever its
+ * table slot holds (and is not read).
  */
-static bool counted(ext2_filsys fs, ext2_ino_t ino,
-		    const struct ext2_inode_large *inode)
+static bool in_use(ext2_filsys fs, ext2_ino_t ino)
 {
 	struct ext2_super_block *sb = fs->super;
 	dgrp_t g = (ino - 1) / sb->s_inodes_per_group;
 
-	if (!inode->i_links_count || (inode->i_flags & EXT4_EA_INODE_FL))
-		return false;
 	if (ino != EXT2_ROOT_INO && ino < EXT2_FIRST_INO(sb))
 		return false;
 	if (ino == quota_inum(fs, PCW_PRJQUOTA) ||
@@ -280,6 +277,11 @@ static bool counted(ext2_filsys fs, ext2_ino_t ino,
 	return true;
 }
 
+static bool counted(const struct ext2_inode_large *inode)
+{
+	return inode->i_links_count && !(inode->i_flags & EXT4_EA_INODE_FL);
+}
+
 /* INO's usage as the image holds it now. */
 static errcode_t read_usage(struct pcw_dquot *q, ext2_ino_t ino,
 			    struct usage *u)
@@ -292,12 +294,15 @@ static errcode_t read_usage(struct pcw_dquot *q, ext2_ino_t ino,
 	errcode_t err;
 
 	memset(u, 0, sizeof(*u));
+	/* A new inode's first write reads nothing: it was free. */
+	if (!in_use(fs, ino))
+		return 0;
 	memset(q->ibuf, 0, isize > sizeof(*inode) ? isize : sizeof(*inode));
 	err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)inode,
 				     isize);
 	if (err)
 		return err;
-	if (!counted(fs, ino, inode))
+	if (!counted(inode))
 		return 0;
 	err = pcw_ea_inode_usage(fs, ino, inode, q->bbuf, &refs, &clusters);
 	if (err)
