@@ -60,6 +60,7 @@ struct dqhash {
 };
 
 struct pcw_dquot {
+	pcw_fs		*pfs;
 	ext2_filsys	fs;
 	struct pcw_qfile *qf[PCW_MAXQUOTAS];
 	struct dqhash	dq[PCW_MAXQUOTAS];
@@ -149,11 +150,26 @@ static struct dq *dq_get(struct dqhash *h, uint32_t id)
 	return &h->v[k];
 }
 
+/* Blocks the quota files may need at the next sync: a new entry needs at
+   most three tree blocks and a data block. */
+static void update_reserve(struct pcw_dquot *q)
+{
+	blk64_t n = 0;
+
+	for (int type = 0; type < PCW_MAXQUOTAS; type++)
+		if (q->qf[type] && q->absent[type])
+			n += pcw_qfile_growth(q->qf[type],
+					      4 * q->absent[type]);
+	q->pfs->quota_reserve = n;
+}
+
 /*
- * An id an inode now has (its owner, group, project): when it has no entry
- * yet, the next sync will make one, and the blocks that may take are kept
- * free from now on (the kernel allocates the entry when the dquot is first
- * used, inside the transaction).
+ * An id an inode is about to have (its owner, group, project): when it has
+ * no entry yet, the next sync will make one, and the blocks that may take
+ * are kept free from now on (pcw_room); when they are not there, ENOSPC,
+ * before the inode is written.  The kernel allocates the entry when the
+ * dquot is first used (dquot_acquire), in the same transaction, and fails
+ * the operation the same way.
  */
 static errcode_t note_id(struct pcw_dquot *q, int type, uint32_t id)
 {
@@ -171,26 +187,18 @@ static errcode_t note_id(struct pcw_dquot *q, int type, uint32_t id)
 			return err;
 		d->located = true;
 	}
-	if (!d->off && !d->absent_noted) {
-		d->absent_noted = true;
-		q->absent[type]++;
-	}
-	return 0;
-}
-
-blk64_t pcw_dquot_reserve(const pcw_fs *pfs)
-{
-	const struct pcw_dquot *q = pfs->dquot;
-	blk64_t n = 0;
-
-	if (!q)
+	if (d->off || d->absent_noted)
 		return 0;
-	/* A new entry needs at most three tree blocks and a data block. */
-	for (int type = 0; type < PCW_MAXQUOTAS; type++)
-		if (q->qf[type] && q->absent[type])
-			n += pcw_qfile_growth(q->qf[type],
-					      4 * q->absent[type]);
-	return n;
+	q->absent[type]++;
+	update_reserve(q);
+	err = pcw_fs_check_space(q->pfs, 1);
+	if (err) {
+		q->absent[type]--;
+		update_reserve(q);
+		return err;
+	}
+	d->absent_noted = true;
+	return 0;
 }
 
 /* ---- what an inode costs ------------------------------------------------------------- */
@@ -405,14 +413,11 @@ static errcode_t on_write_inode(ext2_filsys fs, ext2_ino_t ino,
 		t->ino = ino;
 		q->tn++;
 	}
+	/* ENOSPC for a new id's entry fails the write, nothing written. */
 	err = note_id(q, PCW_USRQUOTA, inode_uid(*inode));
 	if (!err)
 		err = note_id(q, PCW_GRPQUOTA, inode_gid(*inode));
-	if (err) {
-		q->error = err;
-		return err;
-	}
-	return EXT2_ET_CALLBACK_NOTHANDLED;
+	return err ? err : EXT2_ET_CALLBACK_NOTHANDLED;
 }
 
 errcode_t pcw_dquot_open(pcw_fs *pfs)
@@ -427,6 +432,7 @@ errcode_t pcw_dquot_open(pcw_fs *pfs)
 	q = calloc(1, sizeof(*q));
 	if (!q)
 		return ENOMEM;
+	q->pfs = pfs;
 	q->fs = fs;
 	q->ibuf = calloc(1, isize > sizeof(struct ext2_inode_large) ?
 			    isize : sizeof(struct ext2_inode_large));
@@ -466,6 +472,7 @@ void pcw_dquot_free(pcw_fs *pfs)
 	free(q->bbuf);
 	free(q);
 	pfs->dquot = NULL;
+	pfs->quota_reserve = 0;
 }
 
 /* ---- the sync --------------------------------------------------------------------- */
@@ -578,6 +585,7 @@ errcode_t pcw_dquot_sync(pcw_fs *pfs)
 		if (!err)
 			err = pcw_qfile_flush(q->qf[type]);
 	}
+	update_reserve(q);
 	if (err) {
 		q->error = err;
 		pfs->meta_error = true;

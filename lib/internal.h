@@ -79,6 +79,7 @@ struct pcw_fs {
 	pcw_report_fn	report;
 	void		*report_arg;
 	struct pcw_dquot *dquot;	/* quota usage (quota.h), or NULL */
+	blk64_t		quota_reserve;	/* blocks its next sync may need */
 	bool		set_project;	/* new inodes get project */
 	uint32_t	project;
 };

@@ -84,8 +84,6 @@ errcode_t pcw_dquot_open(pcw_fs *pfs);
 /* Commit: the usage changed since the last sync into the quota files. */
 errcode_t pcw_dquot_sync(pcw_fs *pfs);
 void pcw_dquot_free(pcw_fs *pfs);
-/* Blocks the quota files may need at the next sync (kept free). */
-blk64_t pcw_dquot_reserve(const pcw_fs *pfs);
 /*
  * A new inode's project id, as __ext4_new_inode() sets it: --project, or
  * the parent's id when the parent has EXT4_PROJINHERIT_FL (a new directory

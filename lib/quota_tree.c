@@ -794,9 +794,14 @@ errcode_t pcw_qfile_flush(struct pcw_qfile *qf)
 	}
 	if (h)
 		ext2fs_extent_free(h);
-	if (!err && EXT2_I_SIZE(qf->inode) < bytes) {
-		err = ext2fs_inode_size_set(fs, (struct ext2_inode *)qf->inode,
-					    bytes);
+	/* i_size covers the blocks mapped, also when one could not be. */
+	if (err && (uint64_t)l * fs->blocksize < bytes)
+		bytes = (uint64_t)l * fs->blocksize;
+	if (EXT2_I_SIZE(qf->inode) < bytes) {
+		err2 = ext2fs_inode_size_set(fs, (struct ext2_inode *)qf->inode,
+					     bytes);
+		if (!err)
+			err = err2;
 		qf->inode_dirty = true;
 	}
 	for (l = 0; !err && l < qf->nlblk; l++) {

@@ -23,7 +23,6 @@
 #include <string.h>
 
 #include "internal.h"
-#include "quota.h"
 
 /*
  * Space is counted in clusters (a cluster is a block but on bigalloc).
@@ -64,7 +63,7 @@ static blk64_t pcw_room(const pcw_fs *pfs, blk64_t n)
 	/* Pending blocks are allocated, but their indirect blocks not yet. */
 	blk64_t keep = pfs->reserved +
 		       pcw_reserve_slack(pfs->fs, pfs->reserved + pfs->pending +
-					 n) + pcw_dquot_reserve(pfs);
+					 n) + pfs->quota_reserve;
 
 	return free_clusters > keep ? free_clusters - keep : 0;
 }

@@ -196,6 +196,28 @@ quota_runs() {
 	quota_recomputed "$IMG"
 }
 
+@test "a new id's quota entry needs blocks: on a full filesystem its inode is refused (ENOSPC) before it is written" {
+	local bs
+	python3 - "$BATS_TEST_TMPDIR/tiny.tar" <<'EOF'
+import io, sys, tarfile
+t = tarfile.open(sys.argv[1], 'w')
+for i in range(2000):
+    f = tarfile.TarInfo('t%d' % i); f.uid = 50000 + 300 * i; f.gid = 70000 + 300 * i
+    t.addfile(f, io.BytesIO(b''))
+t.close()
+EOF
+	for bs in 1024 4096; do
+		qimg 16M -b "$bs"
+		head -c 20M /dev/zero | tr '\0' x >"$BATS_TEST_TMPDIR/fill"
+		run "$PCWRITE" "$IMG" /fill "$BATS_TEST_TMPDIR/fill"
+		[ "$status" -eq 1 ]
+		run "$PCWRITE" -x "$IMG" / "$BATS_TEST_TMPDIR/tiny.tar"
+		[ "$status" -eq 1 ]
+		[[ $output == *"/t"*": No space left on device"* ]]
+		quota_recomputed "$IMG"
+	done
+}
+
 @test "ea_inode: values in attribute inodes cost their owner an inode and their clusters, and go with it" {
 	mkimg "$IMG" 64M -t ext4 -b 4096 -O quota,ea_inode
 	python3 - "$BATS_TEST_TMPDIR/ea.tar" <<'EOF'
