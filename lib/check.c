@@ -47,6 +47,7 @@ static errcode_t check_geometry(ext2_filsys fs)
 errcode_t pcw_check_fs(ext2_filsys fs)
 {
 	struct ext2_super_block *sb = fs->super;
+	errcode_t err;
 
 	if (ext2fs_has_feature_journal_dev(sb))
 		return PCW_ET_NOT_EXT;
@@ -61,8 +62,9 @@ errcode_t pcw_check_fs(ext2_filsys fs)
 	if (ext2fs_has_feature_readonly(sb))
 		return PCW_ET_READONLY_FS;
 	/* pcwrite keeps quota usage (dquot.c) in v2r1 files it can read. */
-	if (pcw_quota_check(fs))
-		return PCW_ET_QUOTA;
+	err = pcw_quota_check(fs);
+	if (err)
+		return err;
 	if (ext2fs_has_feature_shared_blocks(sb))
 		return PCW_ET_UNSUPP_FEATURE;
 	/* bigalloc without extents is not a layout ext4 can mount. */

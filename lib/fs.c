@@ -557,20 +557,20 @@ static errcode_t check_undo_file(pcw_fs *pfs)
  */
 errcode_t pcw_fs_commit(pcw_fs *pfs)
 {
-	errcode_t err, err2;
+	errcode_t err, err2, qerr;
 
 	if (!pfs || pfs->magic != PCW_MAGIC_FS)
 		return PCW_ET_MAGIC_FS;
 	if (!pfs->writing || !pfs->fs)
 		return 0;
 	/* The quota files follow the inodes of this commit. */
-	err = pcw_dquot_sync(pfs);
-	if (err)
-		return err;
+	qerr = pcw_dquot_sync(pfs);
 	err = io_channel_set_options(pfs->fs->io, "cache=off");
 	err2 = io_channel_set_options(pfs->fs->io, "cache=on");
 	if (err || err2)
 		pfs->meta_error = true;
+	if (qerr)
+		return qerr;
 	return err ? err : err2;
 }
 
