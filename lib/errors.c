@@ -79,6 +79,8 @@ static const struct {
 	{ PCW_ET_NO_PARTITION_TABLE,	ENXIO },
 	{ PCW_ET_NO_PARTITION,		ENXIO },
 	{ PCW_ET_FS_PAST_PARTITION,	EINVAL },
+	/* FS_IOC_FSSETXATTR with a project id where there is no project feature */
+	{ PCW_ET_NO_PROJECT,		EOPNOTSUPP },
 	/* the libext2fs codes pcwrite meets */
 	{ EXT2_ET_BLOCK_ALLOC_FAIL,	ENOSPC },
 	{ EXT2_ET_INODE_ALLOC_FAIL,	ENOSPC },

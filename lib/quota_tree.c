@@ -60,6 +60,8 @@ struct pcw_qfile {
 	blk64_t		*pblk;		/* 0: not mapped */
 	unsigned char	**buf;
 	bool		*dirty;
+	uint64_t	size_blocks;	/* i_size in blocks, while mapping */
+	bool		past_eof;	/* a block mapped past i_size */
 };
 
 static inline uint32_t get32(const unsigned char *p)
@@ -166,6 +168,11 @@ static int map_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt,
 	(void)ref_offset;
 	if (blockcnt < 0)
 		return 0;
+	/* Nothing past i_size (a damaged map could name block 2^31). */
+	if ((uint64_t)blockcnt >= qf->size_blocks) {
+		qf->past_eof = true;
+		return BLOCK_ABORT;
+	}
 	if (grow_arrays(qf, (uint64_t)blockcnt + 1))
 		return BLOCK_ABORT;
 	qf->pblk[blockcnt] = *blocknr;
@@ -226,13 +233,15 @@ errcode_t pcw_qfile_open(ext2_filsys fs, int type, ext2_ino_t ino,
 	if (!(qf->inode->i_flags & EXT4_EXTENTS_FL) &&
 	    EXT2FS_CLUSTER_RATIO(fs) > 1)
 		goto fail;
+	size = EXT2_I_SIZE(qf->inode);
+	qf->size_blocks = (size + fs->blocksize - 1) / fs->blocksize;
 	err = ext2fs_block_iterate3(fs, ino, BLOCK_FLAG_READ_ONLY |
 				    BLOCK_FLAG_DATA_ONLY, NULL, map_block, qf);
 	if (err)
 		goto fail;
-	size = EXT2_I_SIZE(qf->inode);
 	err = PCW_ET_QUOTA;
-	if (size < 2 * QT_BLKSIZE || !qf->nlblk || !qf->pblk[0])
+	if (size < 2 * QT_BLKSIZE || qf->past_eof || !qf->nlblk ||
+	    !qf->pblk[0])
 		goto fail;
 	err = qblk(qf, 0, &p);
 	if (err)
