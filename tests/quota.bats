@@ -383,6 +383,19 @@ EOF
 	[ "$(md5sum <"$IMG")" = "$before" ]
 }
 
+@test "a quota file with a block mapped past its size is refused before the first write" {
+	mkimg "$IMG" 64M -t ext3 -b 1024 -O quota
+	# mke2fs's file is 6 KiB, blocks 0-5: block 11 names another block,
+	# which a growing file would then overwrite.
+	debugfs -w -R "sif <3> block[11] 2000" "$IMG" 2>/dev/null
+	local before
+	before=$(md5sum <"$IMG")
+	run "$PCWRITE" "$IMG" /a <<<hi
+	[ "$status" -eq 1 ]
+	[[ $output == *"quota file is not one pcwrite can update"* ]]
+	[ "$(md5sum <"$IMG")" = "$before" ]
+}
+
 # ---- the kernel ------------------------------------------------------------------------
 
 @test "kernel: a read-write mount with quota reports the usage pcwrite wrote (repquota)" {
