@@ -374,7 +374,9 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 
 	memset(&params, 0, sizeof(params));
 	memset(&conflict, 0, sizeof(conflict));
-	params.flags = ctl->no_sync ? PCW_OPEN_NO_SYNC : 0;
+	params.flags = (ctl->no_sync ? PCW_OPEN_NO_SYNC : 0) |
+		       (ctl->have_project ? PCW_OPEN_PROJECT : 0);
+	params.project = ctl->project;
 	params.image_offset = ctl->image_offset;
 	params.image_size = ctl->image_size;
 	params.now = ctl->mtime;

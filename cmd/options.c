@@ -23,7 +23,7 @@
 enum {
 	OPT_EXTRACT = 1, OPT_RECURSIVE, OPT_LIST, OPT_NO_XATTRS,
 	OPT_APPEND, OPT_OFFSET, OPT_NO_CLOBBER, OPT_PARENTS,
-	OPT_MODE, OPT_OWNER, OPT_GROUP, OPT_MTIME,
+	OPT_MODE, OPT_OWNER, OPT_GROUP, OPT_PROJECT, OPT_MTIME,
 	OPT_SPARSE, OPT_PAGE_SIZE, OPT_DIRTY_LIMIT, OPT_NO_DELALLOC,
 	OPT_IMAGE_OFFSET, OPT_PARTITION, OPT_UNDO, OPT_NO_SYNC,
 	OPT_REPORT, OPT_REPORT_FILE, OPT_PROGRESS, OPT_QUIET, OPT_VERBOSE,
@@ -71,7 +71,7 @@ static const struct {
  */
 struct opt_strings {
 	char *report, *report_file, *dirty, *page, *offset, *mode, *owner;
-	char *group, *mtime, *image_offset, *sparse, *undo, *partition;
+	char *group, *project, *mtime, *image_offset, *sparse, *undo, *partition;
 	char *tarpath;		/* the last of tar's path options, taken at once */
 };
 
@@ -85,6 +85,7 @@ static void free_strings(struct opt_strings *o)
 	free(o->mode);
 	free(o->owner);
 	free(o->group);
+	free(o->project);
 	free(o->mtime);
 	free(o->image_offset);
 	free(o->sparse);
@@ -345,6 +346,9 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		  "numeric owner (32 bits)", "UID" },
 		{ "group", 'g', POPT_ARG_STRING, &o->group, OPT_GROUP,
 		  "numeric group (32 bits)", "GID" },
+		{ "project", 0, POPT_ARG_STRING, &o->project, OPT_PROJECT,
+		  "project id of every inode made (needs the project feature)",
+		  "ID" },
 		{ "mtime", 0, POPT_ARG_STRING, &o->mtime, OPT_MTIME,
 		  "timestamps (default: now, or SOURCE_DATE_EPOCH)", "SECONDS" },
 		POPT_TABLEEND
@@ -509,6 +513,7 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	ctl->have_mode = seen & BIT(OPT_MODE);
 	ctl->have_uid = seen & BIT(OPT_OWNER);
 	ctl->have_gid = seen & BIT(OPT_GROUP);
+	ctl->have_project = seen & BIT(OPT_PROJECT);
 
 	/* Sizes and offsets: one parser, the same suffixes everywhere. */
 	if (ctl->have_offset &&
@@ -535,6 +540,12 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 			usage_error(&p, "invalid --group '%s' (a numeric id)",
 				    o->group);
 		ctl->gid = v;
+	}
+	if (ctl->have_project) {
+		if (parse_u64(o->project, 0xfffffffeULL, &v))
+			usage_error(&p, "invalid --project '%s' (a numeric id)",
+				    o->project);
+		ctl->project = v;
 	}
 	if (o->mtime) {
 		if (parse_time(o->mtime, &ctl->mtime))

@@ -35,9 +35,9 @@ struct pcw_control {
 
 	bool		append, no_clobber, parents, have_offset;
 	uint64_t	offset;
-	bool		have_mode, have_uid, have_gid;
+	bool		have_mode, have_uid, have_gid, have_project;
 	unsigned	mode;
-	uint32_t	uid, gid;
+	uint32_t	uid, gid, project;
 	int64_t		mtime;		/* -1: now */
 
 	enum sparse_kind sparse;

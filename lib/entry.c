@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "quota.h"
 #include "iter.h"
 
 #define PCW_MAGIC_TREE	0x70637774	/* "pcwt" */

@@ -95,6 +95,8 @@ static const struct {
 	{ PCW_ET_DIR_ENCRYPTED,		EOPNOTSUPP },
 	{ PCW_ET_MAGIC_NAMES,		EINVAL },
 	{ PCW_ET_BAD_TRANSFORM,		EINVAL },
+	/* FS_IOC_FSSETXATTR with a project id where there is no project feature */
+	{ PCW_ET_NO_PROJECT,		EOPNOTSUPP },
 	/* the libext2fs codes pcwrite meets */
 	{ EXT2_ET_BLOCK_ALLOC_FAIL,	ENOSPC },
 	{ EXT2_ET_INODE_ALLOC_FAIL,	ENOSPC },

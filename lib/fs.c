@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "internal.h"
+#include "quota.h"
 
 void pcw_emit(pcw_fs *pfs, const struct pcw_event *ev)
 {
@@ -303,6 +304,14 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 	err = pcw_check_fs(pfs->fs);
 	if (err)
 		goto fail;
+	if (params->flags & PCW_OPEN_PROJECT) {
+		if (!ext2fs_has_feature_project(pfs->fs->super)) {
+			err = PCW_ET_NO_PROJECT;
+			goto fail;
+		}
+		pfs->set_project = true;
+		pfs->project = params->project;
+	}
 	/* Descriptors pointing at the wrong places, as e2fsck checks first. */
 	if (ext2fs_check_desc(pfs->fs)) {
 		err = PCW_ET_CORRUPT;
@@ -383,6 +392,12 @@ errcode_t pcw_fs_begin_write(pcw_fs *pfs)
 			return err;
 	}
 	fs = pfs->fs;
+	/* Quota usage is charged from the first inode write on. */
+	if (!pfs->dquot) {
+		err = pcw_dquot_open(pfs);
+		if (err)
+			return err;
+	}
 	if (ext2fs_has_feature_mmp(fs->super)) {
 		fs->flags &= ~EXT2_FLAG_SKIP_MMP;
 		err = ext2fs_mmp_start(fs);
@@ -541,16 +556,20 @@ static errcode_t check_undo_file(pcw_fs *pfs)
  */
 errcode_t pcw_fs_commit(pcw_fs *pfs)
 {
-	errcode_t err, err2;
+	errcode_t err, err2, qerr;
 
 	if (!pfs || pfs->magic != PCW_MAGIC_FS)
 		return PCW_ET_MAGIC_FS;
 	if (!pfs->writing || !pfs->fs)
 		return 0;
+	/* The quota files follow the inodes of this commit. */
+	qerr = pcw_dquot_sync(pfs);
 	err = io_channel_set_options(pfs->fs->io, "cache=off");
 	err2 = io_channel_set_options(pfs->fs->io, "cache=on");
 	if (err || err2)
 		pfs->meta_error = true;
+	if (qerr)
+		return qerr;
 	return err ? err : err2;
 }
 
@@ -566,6 +585,9 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 
 		if (pfs->writing) {
 			err = pcw_dcache_flush(pfs);
+			err2 = pcw_dquot_sync(pfs);
+			if (!err)
+				err = err2;
 			if (pfs->was_valid && !pfs->meta_error)
 				pfs->fs->super->s_state |= EXT2_VALID_FS;
 			ext2fs_mark_super_dirty(pfs->fs);
@@ -605,6 +627,7 @@ void pcw_fs_abort(pcw_fs *pfs)
 		return;
 	pcw_dcache_free(pfs);
 	pcw_pagecache_free(pfs);
+	pcw_dquot_free(pfs);
 	free(pfs->made_links);
 	if (pfs->fs)
 		ext2fs_free(pfs->fs);

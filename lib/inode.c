@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "quota.h"
 
 /*
  * Make INODE an empty extent file: ext2fs_extent_open2 gives an all-zero
@@ -81,6 +82,9 @@ errcode_t pcw_inode_alloc(pcw_fs *pfs, ext2_ino_t parent, unsigned mode,
 		inode->i_extra_isize = sizeof(struct ext2_inode_large) -
 				       EXT2_GOOD_OLD_INODE_SIZE;
 	pcw_inode_set_now(pfs, inode, PCW_TIME_ALL);
+	err = pcw_inode_init_projid(pfs, parent, inode);
+	if (err)
+		return err;
 	*ret = ino;
 	return 0;
 }

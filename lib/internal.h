@@ -82,6 +82,10 @@ struct pcw_fs {
 	bool		made_overflow;
 	pcw_report_fn	report;
 	void		*report_arg;
+	struct pcw_dquot *dquot;	/* quota usage (quota.h), or NULL */
+	blk64_t		quota_reserve;	/* blocks its next sync may need */
+	bool		set_project;	/* new inodes get project */
+	uint32_t	project;
 };
 
 /* ---- pages: a page and its buffer_heads, one bit per block ---------------- */

@@ -147,6 +147,8 @@ errcode_t pcw_guard_check_path(const struct pcw_guard *guard,
 /* ---- the image ------------------------------------------------------------ */
 
 #define PCW_OPEN_NO_SYNC	0x0001	/* skip the final fsync */
+#define PCW_OPEN_PROJECT	0x0002	/* new inodes get project id PROJECT
+					   (needs the project feature) */
 
 /* The device behind PCW_ET_MOUNTED, PCW_ET_BUSY, PCW_ET_DEV_UNCHECKED. */
 struct pcw_conflict {
@@ -170,6 +172,7 @@ struct pcw_open_params {
 	int		undo_fd;
 	struct pcw_guard *guard;	/* or NULL: the undo file is added */
 	struct pcw_conflict *conflict;	/* or NULL: filled on a conflict */
+	uint32_t	project;	/* with PCW_OPEN_PROJECT */
 };
 
 /*
