@@ -427,15 +427,7 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 		}
 	}
 	err2 = pcw_fs_close(pfs);
-	if (err2 == PCW_ET_FLUSH) {
-		pcw_msg_conflict(ctl->image, err2, &conflict);
-		if (!err)
-			err = err2;
-	} else if (err2) {
-		pcw_msg_error(ctl->image, NULL, err2, " (while committing)");
-		if (!err)
-			err = err2;
-	}
+	err = pcw_msg_close(ctl->image, err, err2, &conflict);
 	ran = true;
 	pcw_progress_close(rep.progress);
 	rep.progress = NULL;

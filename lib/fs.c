@@ -16,9 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/fs.h>
 
 #include "internal.h"
 
@@ -166,6 +169,56 @@ errcode_t pcw_open_error(const char *image, uint64_t offset, errcode_t err)
 	return offset ? PCW_ET_NO_FS_AT_OFFSET : PCW_ET_NOT_EXT;
 }
 
+/*
+ * The image must hold every byte of its filesystem.  A regular file
+ * shorter than that (truncated) takes a write past its end without a
+ * complaint, it just grows, and the run would report success on an image
+ * the kernel refuses to mount ("bad geometry"); a device smaller than its
+ * filesystem fails the writes past its end.  And the file size limit
+ * (RLIMIT_FSIZE, `ulimit -f`) applies to a regular file at every offset:
+ * a write at or past it fails (SIGXFSZ, EFBIG), so an image whose
+ * filesystem ends past the limit cannot be written whole.
+ */
+static errcode_t check_image_room(pcw_fs *pfs, const struct stat *st)
+{
+	uint64_t bytes = 0;
+	struct rlimit rl;
+
+	pfs->fs_end = pfs->image_offset + ext2fs_blocks_count(pfs->fs->super) *
+		      (uint64_t)pfs->fs->blocksize;
+	pfs->image_is_file = S_ISREG(st->st_mode);
+	if (pfs->image_is_file)
+		bytes = st->st_size;
+	else if (ioctl(pfs->lock_fd, BLKGETSIZE64, &bytes) < 0)
+		return 0;	/* not known: libext2fs's own reads tell */
+	if (bytes < pfs->fs_end)
+		return PCW_ET_IMAGE_SHORT;
+	if (pfs->image_is_file && getrlimit(RLIMIT_FSIZE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < pfs->fs_end)
+		return PCW_ET_FSIZE_LIMIT;
+	return 0;
+}
+
+/*
+ * A regular-file image is still as long as its filesystem: another process
+ * may have truncated it during the run.  A write past the end of a file
+ * just extends it, so only its size can tell.
+ */
+static errcode_t check_image_size(pcw_fs *pfs)
+{
+	struct stat st;
+
+	if (!pfs->image_is_file)
+		return 0;
+	if (fstat(pfs->lock_fd, &st) < 0)
+		return errno;
+	if ((uint64_t)st.st_size < pfs->fs_end) {
+		pfs->meta_error = true;
+		return PCW_ET_IMAGE_SHRANK;
+	}
+	return 0;
+}
+
 /* PATH from the root: the current directory's name in front of a relative one. */
 static char *absolute_path(const char *path)
 {
@@ -285,6 +338,9 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 		err = PCW_ET_FS_PAST_PARTITION;
 		goto fail;
 	}
+	err = check_image_room(pfs, &st);
+	if (err)
+		goto fail;
 	err = check_devices(pfs, &st, &image_id, params->image_offset);
 	if (err)
 		goto fail;
@@ -548,6 +604,9 @@ errcode_t pcw_fs_commit(pcw_fs *pfs)
 		return PCW_ET_MAGIC_FS;
 	if (!pfs->writing || !pfs->fs)
 		return 0;
+	err = check_image_size(pfs);
+	if (err)
+		return err;
 	err = io_channel_set_options(pfs->fs->io, "cache=off");
 	err2 = io_channel_set_options(pfs->fs->io, "cache=on");
 	if (err || err2)
@@ -567,6 +626,9 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 
 		if (pfs->writing) {
 			err = pcw_dcache_flush(pfs);
+			err2 = check_image_size(pfs);
+			if (!err)
+				err = err2;
 			if (pfs->was_valid && !pfs->meta_error)
 				pfs->fs->super->s_state |= EXT2_VALID_FS;
 			ext2fs_mark_super_dirty(pfs->fs);

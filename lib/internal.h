@@ -55,6 +55,10 @@ struct pcw_fs {
 	int		data_fd;	/* data writes around the block cache
 					   (pcw_fs_write_data), or -1 */
 	uint64_t	image_offset;
+	uint64_t	fs_end;		/* image_offset + the filesystem's bytes */
+	bool		image_is_file;	/* IMAGE is a regular file (it can be
+					   truncated under us, and RLIMIT_FSIZE
+					   applies to it) */
 	uint64_t	data_bytes;	/* written around the channel */
 	bool		fixed_time;	/* a reproducible run (--mtime,
 					   SOURCE_DATE_EPOCH) */

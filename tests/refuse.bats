@@ -23,6 +23,7 @@ teardown() {
 		kill "$LOCKPID" 2>/dev/null || true
 		wait "$LOCKPID" 2>/dev/null || true
 	fi
+	detach_attached
 }
 
 # refused STATUS PATTERN DEST [options...]: run pcwrite with stdin data, expect
@@ -252,4 +253,48 @@ refused() {
 	mkimg "$IMG" 16M -t ext4 -b 1024
 	debugfs -w -R "ssv inodes_count 4000" "$IMG" 2>/dev/null
 	refused 1 "inconsistent|corrupt" /f
+}
+
+# ---- an image that cannot hold its filesystem -------------------------------
+
+# A truncated image took the run's writes (a write past the end of a file
+# just extends it): exit 0, every record "ok", and the kernel refused to
+# mount the result ("bad geometry").
+@test "an image file shorter than its filesystem is refused, single file and -x" {
+	truncate -s 24M "$IMG"
+	refused 1 "image is shorter than its filesystem" /f
+	tar -cf "$BATS_TEST_TMPDIR/a.tar" -C "$BATS_TEST_TMPDIR" data
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	run -1 --separate-stderr "$PCWRITE" -x "$IMG" / "$BATS_TEST_TMPDIR/a.tar"
+	[ "$stderr" = "pcwrite: $IMG: the image is shorter than its filesystem (truncated?)" ]
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
+}
+
+@test "a device shorter than its filesystem is refused" {
+	kernel_require
+	dev=$(attach "$IMG" --sizelimit $((24 * 1024 * 1024)))
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	run -1 --separate-stderr "$PCWRITE" "$dev" /f "$BATS_TEST_TMPDIR/data"
+	detach_attached
+	[ "$stderr" = "pcwrite: $dev: the image is shorter than its filesystem (truncated?)" ]
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
+}
+
+# SIGXFSZ killed the run (status 153, no message) between two writes: the
+# image was left not clean, and after -x e2fsck found errors.
+@test "a file size limit (ulimit -f) below the filesystem's end is refused, naming the limit" {
+	refused_with_limit() {
+		(ulimit -f 16384; exec "$PCWRITE" "$@")
+	}
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	run -1 --separate-stderr refused_with_limit "$IMG" /f "$BATS_TEST_TMPDIR/data"
+	[ "$stderr" = "pcwrite: $IMG: the file size limit (ulimit -f) is below the end of the filesystem (16777216 bytes)" ]
+	tar -cf "$BATS_TEST_TMPDIR/a.tar" -C "$BATS_TEST_TMPDIR" data
+	run -1 --separate-stderr refused_with_limit -x "$IMG" / "$BATS_TEST_TMPDIR/a.tar"
+	[ "$stderr" = "pcwrite: $IMG: the file size limit (ulimit -f) is below the end of the filesystem (16777216 bytes)" ]
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
+	# the limit at the filesystem's end is enough
+	run -0 bash -c 'ulimit -f 32768; exec "$@"' _ "$PCWRITE" "$IMG" /f "$BATS_TEST_TMPDIR/data"
+	readback "$IMG" /f "$BATS_TEST_TMPDIR/data"
+	fsck_clean "$IMG"
 }
