@@ -155,15 +155,20 @@ void pcw_msg_conflict(const char *image, errcode_t err,
 /*
  * pcw_fs_close's error ERR2 after the run's ERR: said, unless it is the one
  * the run already said (a check at the last commit and at close both find
- * a truncated image).  Returns the run's error.
+ * a truncated image); then, when the filesystem stays marked not clean,
+ * that it does and what to run.  Returns the run's error.
  */
 errcode_t pcw_msg_close(const char *image, errcode_t err, errcode_t err2,
 			const struct pcw_conflict *c)
 {
 	if (err2 == PCW_ET_FLUSH)
 		pcw_msg_conflict(image, err2, c);
-	else if (err2 && err2 != err)
-		pcw_msg_error(image, NULL, err2, " (while committing)");
+	else if (err2 && err2 != err && err2 != PCW_ET_LEFT_NOT_CLEAN)
+		pcw_msg_error(image, NULL, err2,
+			      c->left_not_clean ? " (while committing)" :
+			      " (while committing; run e2fsck -f)");
+	if (c->left_not_clean)
+		pcw_msg_error(image, NULL, PCW_ET_LEFT_NOT_CLEAN, NULL);
 	return err ? err : err2;
 }
 

@@ -1035,10 +1035,14 @@ static errcode_t expand_inline(pcw_fs *pfs, struct pcw_dir *d)
 	err = ext2fs_xattrs_open(fs, d->ino, &h);
 	if (!err)
 		err = ext2fs_xattrs_read(h);
-	if (!err)
-		err = ext2fs_xattr_remove(h, "system.data");
-	if (h)
-		ext2fs_xattrs_close(&h);
+	if (err) {
+		/* Read, not changed: the directory is as it was. */
+		if (h)
+			ext2fs_xattrs_close(&h);
+		return err;
+	}
+	err = ext2fs_xattr_remove(h, "system.data");
+	ext2fs_xattrs_close(&h);
 	if (!err)
 		err = ext2fs_read_inode_full(fs, d->ino,
 					     (struct ext2_inode *)d->inode,

@@ -82,6 +82,7 @@ static const struct {
 	{ PCW_ET_IMAGE_SHORT,		EINVAL },
 	{ PCW_ET_IMAGE_SHRANK,		EIO },
 	{ PCW_ET_FSIZE_LIMIT,		EFBIG },
+	{ PCW_ET_LEFT_NOT_CLEAN,	EUCLEAN },
 	/* the libext2fs codes pcwrite meets */
 	{ EXT2_ET_BLOCK_ALLOC_FAIL,	ENOSPC },
 	{ EXT2_ET_INODE_ALLOC_FAIL,	ENOSPC },

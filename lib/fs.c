@@ -645,6 +645,18 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 				err2 = check_undo_file(pfs);
 			if (!err)
 				err = err2;
+			/*
+			 * Said by the close: the next run is refused until
+			 * e2fsck, and the failure that caused it may have
+			 * been reported long before.  (A close that fails
+			 * says so itself.)
+			 */
+			if (pfs->was_valid && pfs->meta_error) {
+				if (pfs->conflict)
+					pfs->conflict->left_not_clean = true;
+				if (!err)
+					err = PCW_ET_LEFT_NOT_CLEAN;
+			}
 		} else {
 			ext2fs_free(pfs->fs);
 		}

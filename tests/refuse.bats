@@ -298,3 +298,50 @@ refused() {
 	readback "$IMG" /f "$BATS_TEST_TMPDIR/data"
 	fsck_clean "$IMG"
 }
+
+# ---- a failed run leaves the state as it found it -------------------------------
+
+# An extended attribute with no room (2,000 bytes on 1 KiB blocks, 128-byte
+# inodes) stopped the run before it changed anything of the inode, yet the
+# superblock was left "not clean": e2fsck found nothing, and every later
+# run was refused until e2fsck -f.
+@test "an xattr with no room: exit 1, the filesystem consistent and still clean, the next run not refused" {
+	command -v setfattr >/dev/null || skip "no setfattr"
+	mkimg "$IMG" 8M -t ext4 -b 1024 -I 128
+	mkdir "$BATS_TEST_TMPDIR/src"
+	printf 'x' >"$BATS_TEST_TMPDIR/src/f"
+	setfattr -n user.big -v "0s$(head -c 2000 /dev/zero | tr '\0' a | base64 -w0)" \
+		"$BATS_TEST_TMPDIR/src/f" 2>/dev/null || skip "no user xattrs on $BATS_TEST_TMPDIR"
+	tar --xattrs --xattrs-include='*' -cf "$BATS_TEST_TMPDIR/a.tar" -C "$BATS_TEST_TMPDIR/src" f
+	run -1 --separate-stderr "$PCWRITE" -x "$IMG" / "$BATS_TEST_TMPDIR/a.tar"
+	echo "stderr: $stderr"
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ "$stderr" == *"no room for the extended attributes"* ]]
+	fsck_clean "$IMG"
+	dumpe2fs -h "$IMG" 2>/dev/null | grep -q '^Filesystem state: *clean$'
+	run -0 "$PCWRITE" "$IMG" /g "$BATS_TEST_TMPDIR/data"
+	readback "$IMG" /g "$BATS_TEST_TMPDIR/data"
+	fsck_clean "$IMG"
+}
+
+# The refusal says what to run, one line, in every mode; --undo leaves no
+# undo file behind.
+@test "a filesystem left not clean is refused in every mode with one line naming e2fsck -f" {
+	debugfs -w -R "ssv state 0" "$IMG" 2>/dev/null
+	tar -cf "$BATS_TEST_TMPDIR/a.tar" -C "$BATS_TEST_TMPDIR" data
+	mkdir "$BATS_TEST_TMPDIR/tree"
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	for mode in single x R undo; do
+		case $mode in
+		single)	run -1 --separate-stderr "$PCWRITE" "$IMG" /f "$BATS_TEST_TMPDIR/data" ;;
+		x)	run -1 --separate-stderr "$PCWRITE" -x "$IMG" / "$BATS_TEST_TMPDIR/a.tar" ;;
+		R)	run -1 --separate-stderr "$PCWRITE" -R "$IMG" / "$BATS_TEST_TMPDIR/tree" ;;
+		undo)	run -1 --separate-stderr "$PCWRITE" --undo="$BATS_TEST_TMPDIR/u" "$IMG" /f "$BATS_TEST_TMPDIR/data"
+			[ ! -e "$BATS_TEST_TMPDIR/u" ] ;;
+		esac
+		echo "$mode: $stderr"
+		[ "${#stderr_lines[@]}" -eq 1 ]
+		[ "$stderr" = "pcwrite: $IMG: filesystem was not cleanly unmounted; run e2fsck -f first" ]
+	done
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
+}
