@@ -356,6 +356,7 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	params.image_size = ctl->image_size;
 	params.now = ctl->mtime;
 	params.undo_file = ctl->undo_file;
+	pcw_msg_set_undo_file(ctl->undo_file);
 	params.undo_fd = pcw_host_files_undo(ctl, guard);
 	params.guard = guard;
 	params.conflict = &conflict;

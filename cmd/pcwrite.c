@@ -97,10 +97,44 @@ static const char *limit_note(errcode_t err)
 	return note;
 }
 
+/* The --undo file, for its errors' messages. */
+static const char *undo_file_name;
+
+void pcw_msg_set_undo_file(const char *path)
+{
+	undo_file_name = path;
+}
+
+static bool is_undo_error(errcode_t err)
+{
+	return err == PCW_ET_UNDO_NOSPC || err == PCW_ET_UNDO_DQUOT ||
+	       err == PCW_ET_UNDO_FBIG || err == PCW_ET_UNDO_IO;
+}
+
 void pcw_msg_error(const char *image, const char *dest, errcode_t err,
 		   const char *extra)
 {
 	const char *note = limit_note(err);
+
+	/*
+	 * The undo file could not take a block's old contents: its name and
+	 * its filesystem's error, then where the run stopped.
+	 */
+	if (is_undo_error(err) && undo_file_name) {
+		static bool said;	/* the entry, then the tree's close */
+		int e = pcw_error_errno(err);
+
+		if (said)
+			return;
+		said = true;
+		pcw_progress_clear();
+		fprintf(stderr, "pcwrite: undo file %s: %s%s; the run stopped at "
+			"%s%s%s%s\n", pcw_quote_always(undo_file_name),
+			strerror(e), pcw_fsize_note(e), pcw_quote(image),
+			dest ? ":" : "", dest ? pcw_quote(dest) : "",
+			extra ? extra : "");
+		return;
+	}
 
 	pcw_progress_clear();
 	if (dest)
@@ -566,6 +600,7 @@ int main(int argc, const char **argv)
 	params.image_size = ctl.image_size;
 	params.now = ctl.mtime;
 	params.undo_file = ctl.undo_file;
+	pcw_msg_set_undo_file(ctl.undo_file);
 	params.undo_fd = pcw_host_files_undo(&ctl, guard);
 	params.guard = guard;
 	params.conflict = &conflict;

@@ -70,6 +70,8 @@ void pcw_on_event(const struct pcw_event *ev, void *arg);
 void pcw_held_commit(struct reporter *r);
 void pcw_msg_error(const char *image, const char *dest, errcode_t err,
 		   const char *extra);
+/* Errors of the --undo file name it (PATH, or NULL without --undo). */
+void pcw_msg_set_undo_file(const char *path);
 /* " (the file size limit, ulimit -f, is N bytes)" for EFBIG, else "" */
 const char *pcw_fsize_note(int errnum);
 void pcw_install_signals(void);

@@ -628,6 +628,11 @@ void pcw_dcache_free(pcw_fs *pfs)
 }
 
 /* Write the times of every directory that gained or lost a name. */
+unsigned pcw_dcache_dirs(const pcw_fs *pfs)
+{
+	return pfs->dcache ? pfs->dcache->count : 0;
+}
+
 errcode_t pcw_dcache_flush(pcw_fs *pfs)
 {
 	struct pcw_dcache *c = pfs->dcache;

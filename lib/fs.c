@@ -379,47 +379,6 @@ fail:
 }
 
 /*
- * --undo: open the image again through libext2fs's undo I/O manager, which
- * saves every block before it is first overwritten; `e2undo FILE IMAGE`
- * puts them back.  The refusal checks ran on the plain open, and nothing
- * was written in between.
- *
- * libext2fs 1.47.0's undo manager opens the file by name, twice, creates it
- * when missing (and reports success when it cannot), and resumes one that
- * is not empty: the caller made it new and empty with O_EXCL|O_NOFOLLOW,
- * and it must still be that file once the manager has opened it.
- */
-static errcode_t reopen_with_undo(pcw_fs *pfs)
-{
-	ext2_filsys fs;
-	struct stat a, b;
-	errcode_t err;
-
-	err = set_undo_io_backing_manager(unix_io_manager);
-	if (!err)
-		err = set_undo_io_backup_file(pfs->undo_file);
-	if (!err)
-		err = ext2fs_open2(pfs->image, pfs->io_options, pfs->open_flags,
-				   0, 0, undo_io_manager, &fs);
-	if (err)
-		return err;
-	if (fstat(pfs->undo_fd, &a) < 0 || lstat(pfs->undo_file, &b) < 0 ||
-	    a.st_dev != b.st_dev || a.st_ino != b.st_ino || a.st_size != 0) {
-		ext2fs_free(fs);
-		return PCW_ET_UNDO_REPLACED;
-	}
-	fs->now = pfs->now;
-	err = ext2fs_read_bitmaps(fs);
-	if (err) {
-		ext2fs_free(fs);
-		return err;
-	}
-	ext2fs_free(pfs->fs);
-	pfs->fs = fs;
-	return 0;
-}
-
-/*
  * The first write of a run: clear the clean flag on disk, so an image whose
  * writer is killed is marked for fsck rather than trusted.
  */
@@ -433,11 +392,13 @@ errcode_t pcw_fs_begin_write(pcw_fs *pfs)
 	if (!pfs || pfs->magic != PCW_MAGIC_FS)
 		return PCW_ET_MAGIC_FS;
 	if (pfs->writing)
-		return 0;
+		return pcw_undo_room(pfs, 0);	/* room to finish, or stop here */
 	if (pfs->undo_file) {
-		err = reopen_with_undo(pfs);
+		err = pcw_undo_reopen(pfs, &fs);
 		if (err)
 			return err;
+		ext2fs_free(pfs->fs);
+		pfs->fs = fs;
 	}
 	fs = pfs->fs;
 	if (ext2fs_has_feature_mmp(fs->super)) {
@@ -514,6 +475,10 @@ errcode_t pcw_fs_write_data(pcw_fs *pfs, blk64_t blk, size_t count,
 	uint64_t off = pfs->image_offset + blk * (uint64_t)fs->blocksize;
 	errcode_t err;
 
+	/* --undo saves each block first: room for them, or the run stops. */
+	err = pcw_undo_room(pfs, count);
+	if (err)
+		return err;
 	if (pfs->data_fd < 0 || pfs->freed) {
 		while (count) {
 			size_t n = count > most ? most : count;
@@ -566,24 +531,6 @@ static void count_written(pcw_fs *pfs)
 	if (pfs->fixed_time)
 		stats->bytes_written = 0;
 	stats->bytes_written += pfs->data_bytes;
-}
-
-/*
- * The undo manager writes the undo file's final header when its channel is
- * closed, inside ext2fs_free(), which drops the error: check that the header
- * says the file is complete, and that it is on stable storage.
- */
-static errcode_t check_undo_file(pcw_fs *pfs)
-{
-	unsigned char hdr[48];
-
-	if (pread(pfs->undo_fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
-	    memcmp(hdr, "E2UNDO02", 8) ||
-	    !(ext2fs_le32_to_cpu(*(uint32_t *)(hdr + 44)) & 1))
-		return PCW_ET_UNDO_INCOMPLETE;
-	if (!(pfs->flags & PCW_OPEN_NO_SYNC) && fsync(pfs->undo_fd) < 0)
-		return errno;
-	return 0;
 }
 
 /*
@@ -641,8 +588,9 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 			 */
 			if (err2)
 				ext2fs_free(pfs->fs);
-			else if (pfs->undo_fd >= 0)
-				err2 = check_undo_file(pfs);
+			if (!err)
+				err = err2;
+			err2 = pcw_undo_finish(pfs);
 			if (!err)
 				err = err2;
 			/*
@@ -683,6 +631,7 @@ void pcw_fs_abort(pcw_fs *pfs)
 	free(pfs->made_links);
 	if (pfs->fs)
 		ext2fs_free(pfs->fs);
+	pcw_undo_release(pfs);
 	/* A refused run, or one that wrote nothing, leaves no undo file. */
 	if (pfs->undo_fd >= 0) {
 		if (pfs->undo_file && fstat(pfs->undo_fd, &st) == 0 &&

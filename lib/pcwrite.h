@@ -199,6 +199,8 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 /*
  * The first write of a run (pcw_mapping_open calls it too): with an undo
  * file, reopen through the undo manager; mark the superblock not clean.
+ * Called again (each entry of a tree), it checks that the undo file still
+ * has room for finishing the run (PCW_ET_UNDO_*: stop here).
  */
 errcode_t pcw_fs_begin_write(pcw_fs *pfs);
 /*

@@ -12,12 +12,21 @@
  * call and every later one fail with EIO, as on a device whose writeback
  * starts failing; with $PCW_FSYNC_LOG=FILE each call appends a line to FILE,
  * so that a test can count them.
+ * Kills: with $PCW_KILL_WRITE=N the Nth write (pwrite, pwrite64 or write,
+ * not to fds 0-2) is done and then the process kills itself with SIGKILL,
+ * so that a test can stop a run between any two of its writes; with
+ * $PCW_WRITE_COUNT=FILE a run that exits writes its count of them there.
+ *
+ * fallocate() fails with EOPNOTSUPP when $PCW_NO_FALLOCATE is set, as on a
+ * filesystem that cannot reserve room.
+ *
  * Built by the bats suites with the system compiler.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/types.h>
@@ -34,9 +43,35 @@ static int fail(size_t n)
 	return ++large > (skip ? strtoull(skip, NULL, 10) : 0);
 }
 
+static unsigned long long writes;
+
+/* A write to FD was done: count it, and die here if it is the one. */
+static void written(int fd)
+{
+	const char *at = getenv("PCW_KILL_WRITE");
+
+	if (fd <= 2)
+		return;
+	writes++;
+	if (at && writes == strtoull(at, NULL, 10))
+		raise(SIGKILL);
+}
+
+__attribute__((destructor)) static void write_count(void)
+{
+	const char *path = getenv("PCW_WRITE_COUNT");
+	FILE *f;
+
+	if (path && (f = fopen(path, "w"))) {
+		fprintf(f, "%llu\n", writes);
+		fclose(f);
+	}
+}
+
 ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
 {
 	static ssize_t (*next)(int, const void *, size_t, off64_t);
+	ssize_t r;
 
 	if (!next)
 		next = (ssize_t (*)(int, const void *, size_t, off64_t))
@@ -45,7 +80,9 @@ ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
 		errno = EIO;
 		return -1;
 	}
-	return next(fd, buf, n, off);
+	r = next(fd, buf, n, off);
+	written(fd);
+	return r;
 }
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
@@ -57,6 +94,7 @@ ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 ssize_t write(int fd, const void *buf, size_t n)
 {
 	static ssize_t (*next)(int, const void *, size_t);
+	ssize_t r;
 
 	if (!next)
 		next = (ssize_t (*)(int, const void *, size_t))
@@ -65,7 +103,9 @@ ssize_t write(int fd, const void *buf, size_t n)
 		errno = EIO;
 		return -1;
 	}
-	return next(fd, buf, n);
+	r = next(fd, buf, n);
+	written(fd);
+	return r;
 }
 
 static ssize_t real_write(int fd, const void *buf, size_t n)
@@ -126,4 +166,23 @@ int fdatasync(int fd)
 		return -1;
 	}
 	return next(fd);
+}
+
+int fallocate(int fd, int mode, off_t off, off_t len)
+{
+	static int (*next)(int, int, off_t, off_t);
+
+	if (!next)
+		next = (int (*)(int, int, off_t, off_t))dlsym(RTLD_NEXT,
+							       "fallocate");
+	if (getenv("PCW_NO_FALLOCATE")) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	return next(fd, mode, off, len);
+}
+
+int fallocate64(int fd, int mode, off64_t off, off64_t len)
+{
+	return fallocate(fd, mode, off, len);
 }

@@ -13,7 +13,12 @@ setup_file() {
 	setup_file_image 32M
 }
 
+teardown() {
+	tmpfs_umount "${MNT:-}"
+}
+
 setup() {
+	MNT=
 	IMG=$BATS_TEST_TMPDIR/img
 	copy_image "$IMG"
 	cp "$IMG" "$BATS_TEST_TMPDIR/before"
@@ -143,6 +148,26 @@ one_line() {
 	run -1 --separate-stderr "$PCWRITE" -r json --report-file=/dev/full "$IMG" /f data
 	[ "$stderr" = "pcwrite: write error on report file '/dev/full': No space left on device" ]
 	fsck_clean "$IMG"
+}
+
+# A full filesystem under a host file the run writes is that file's error,
+# with its role and name, never an image entry's.  (The undo file's:
+# undo.bats.)
+@test "a report file whose filesystem fills during -x: named as the report file, the image consistent" {
+	MNT=$BATS_TEST_TMPDIR/mnt
+	tmpfs_mount "$MNT" 16k
+	mkdir src
+	for i in $(seq 1 40); do
+		mkdata "src/f$i" 20000
+	done
+	tar -cf a.tar -C src .
+	run --separate-stderr "$PCWRITE" -x -r json --report-file="$MNT/report" "$IMG" / a.tar
+	tmpfs_umount "$MNT"
+	echo "status $status, stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "pcwrite: write error on report file '$MNT/report': No space left on device" ]
+	fsck_clean "$IMG"
+	readback "$IMG" /f40 src/f40
 }
 
 # ---- --partition ------------------------------------------------------------
