@@ -15,6 +15,7 @@ setup_file() {
 
 teardown() {
 	tmpfs_umount "${MNT:-}"
+	detach_attached
 }
 
 setup() {
@@ -168,6 +169,25 @@ one_line() {
 	[ "$stderr" = "pcwrite: write error on report file '$MNT/report': No space left on device" ]
 	fsck_clean "$IMG"
 	readback "$IMG" /f40 src/f40
+}
+
+# The image is a block device (the file size limit does not apply to one);
+# the report file meets the limit.  Before: SIGXFSZ killed the run (status
+# 153, no message) at the report's first write.
+@test "a report file that meets the file size limit: named, with the limit" {
+	kernel_require
+	mkdata "$BATS_TEST_TMPDIR/data" 100000	# 25 page records: 3 KiB of report
+	dev=$(attach "$IMG")
+	limited() {
+		(ulimit -f 1; exec "$PCWRITE" "$@")
+	}
+	run --separate-stderr limited -r json --report-file="$BATS_TEST_TMPDIR/report" "$dev" /f "$BATS_TEST_TMPDIR/data"
+	detach_attached
+	echo "status $status, stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "pcwrite: write error on report file '$BATS_TEST_TMPDIR/report': File too large (the file size limit, ulimit -f, is 1024 bytes)" ]
+	fsck_clean "$IMG"
+	readback "$IMG" /f "$BATS_TEST_TMPDIR/data"
 }
 
 # ---- --partition ------------------------------------------------------------
