@@ -21,10 +21,12 @@
  * - a failed write of the undo file stops every later write, of the undo
  *   file and of the image: the undo manager has by then marked the block
  *   as saved, and would write it to the image unprotected next time;
- * - after a write of the image's superblock, the undo file's copy of it is
- *   brought up to date at once (e2undo refuses a file whose copy is not
- *   the image's superblock, and the manager would update it only with the
- *   next record: after the final fsync, or never).
+ * - the undo file's copy of the image's superblock is brought up to date
+ *   just before the image's superblock is written (e2undo refuses a file
+ *   whose copy is not the image's superblock, and the manager would update
+ *   it only with its next record: after the final fsync, or never).  A
+ *   kill between the two writes is the one moment a killed run leaves an
+ *   undo file e2undo refuses without -f.
  *
  * And the undo file's room is reserved ahead (pcw_undo_room): the run
  * stops while what finishing it cleanly writes (bitmaps, descriptors,
