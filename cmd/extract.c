@@ -381,6 +381,7 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	params.image_size = ctl->image_size;
 	params.now = ctl->mtime;
 	params.undo_file = ctl->undo_file;
+	pcw_msg_set_undo_file(ctl->undo_file);
 	params.undo_fd = pcw_host_files_undo(ctl, guard);
 	params.guard = guard;
 	params.conflict = &conflict;
@@ -459,15 +460,7 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	pcw_msg_fs = NULL;
 	err2 = pcw_fs_close(pfs);
 	commit_err |= err2 != 0;
-	if (err2 == PCW_ET_FLUSH) {
-		pcw_msg_conflict(ctl->image, err2, &conflict);
-		if (!err)
-			err = err2;
-	} else if (err2) {
-		pcw_msg_error(ctl->image, NULL, err2, " (while committing)");
-		if (!err)
-			err = err2;
-	}
+	err = pcw_msg_close(ctl->image, err, err2, &conflict);
 	ran = true;
 	pcw_progress_close(rep.progress);
 	rep.progress = NULL;

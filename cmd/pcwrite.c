@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -87,18 +88,89 @@ static bool msg_with_dir(const char *image, const char *dest, errcode_t err,
 	return true;
 }
 
+/*
+ * " (the file size limit, ulimit -f, is N bytes)" after an EFBIG that a
+ * host file's write met, or "": SIGXFSZ is ignored, so a write at or past
+ * RLIMIT_FSIZE fails with EFBIG, and the limit is what the user can change.
+ */
+const char *pcw_fsize_note(int errnum)
+{
+	static char note[80];
+	struct rlimit rl;
+
+	if (errnum != EFBIG || getrlimit(RLIMIT_FSIZE, &rl) < 0 ||
+	    rl.rlim_cur == RLIM_INFINITY)
+		return "";
+	snprintf(note, sizeof(note), " (the file size limit, ulimit -f, is %"
+		 PRIu64 " bytes)", (uint64_t)rl.rlim_cur);
+	return note;
+}
+
+/* The note for ERR: a host write's EFBIG, or the refusal for the limit. */
+static const char *limit_note(errcode_t err)
+{
+	static char note[48];
+	struct rlimit rl;
+
+	/* Not PCW_ET_FILE_TOO_BIG: that is ext4's own limit on a file. */
+	if (err == EFBIG)
+		return pcw_fsize_note(EFBIG);
+	if (err != PCW_ET_FSIZE_LIMIT || getrlimit(RLIMIT_FSIZE, &rl) < 0)
+		return "";
+	snprintf(note, sizeof(note), " (%" PRIu64 " bytes)",
+		 (uint64_t)rl.rlim_cur);
+	return note;
+}
+
+/* The --undo file, for its errors' messages. */
+static const char *undo_file_name;
+
+void pcw_msg_set_undo_file(const char *path)
+{
+	undo_file_name = path;
+}
+
+static bool is_undo_error(errcode_t err)
+{
+	return err == PCW_ET_UNDO_NOSPC || err == PCW_ET_UNDO_DQUOT ||
+	       err == PCW_ET_UNDO_FBIG || err == PCW_ET_UNDO_IO;
+}
+
 void pcw_msg_error(const char *image, const char *dest, errcode_t err,
 		   const char *extra)
 {
+	const char *note = limit_note(err);
+
+	/*
+	 * The undo file could not take a block's old contents: its name and
+	 * its filesystem's error, then where the run stopped.
+	 */
+	if (is_undo_error(err) && undo_file_name) {
+		static bool said;	/* the entry, then the tree's close */
+		int e = pcw_error_errno(err);
+
+		if (said)
+			return;
+		said = true;
+		pcw_progress_clear();
+		fprintf(stderr, "pcwrite: undo file %s: %s%s; the run stopped at "
+			"%s%s%s%s\n", pcw_quote_always(undo_file_name),
+			strerror(e), pcw_fsize_note(e), pcw_quote(image),
+			dest ? ":" : "", dest ? pcw_quote(dest) : "",
+			extra ? extra : "");
+		return;
+	}
+
 	pcw_progress_clear();
 	if (dest && msg_with_dir(image, dest, err, extra))
 		return;
 	if (dest)
-		fprintf(stderr, "pcwrite: %s:%s: %s%s\n", pcw_quote(image),
-			pcw_quote(dest), error_message(err), extra ? extra : "");
+		fprintf(stderr, "pcwrite: %s:%s: %s%s%s\n", pcw_quote(image),
+			pcw_quote(dest), error_message(err), note,
+			extra ? extra : "");
 	else
-		fprintf(stderr, "pcwrite: %s: %s%s\n", pcw_quote(image),
-			error_message(err), extra ? extra : "");
+		fprintf(stderr, "pcwrite: %s: %s%s%s\n", pcw_quote(image),
+			error_message(err), note, extra ? extra : "");
 }
 
 /*
@@ -139,6 +211,26 @@ void pcw_msg_conflict(const char *image, errcode_t err,
 	else if (c->device[0])
 		snprintf(extra, sizeof(extra), " (%s)", pcw_quote(c->device));
 	pcw_msg_error(image, NULL, err, extra);
+}
+
+/*
+ * pcw_fs_close's error ERR2 after the run's ERR: said, unless it is the one
+ * the run already said (a check at the last commit and at close both find
+ * a truncated image); then, when the filesystem stays marked not clean,
+ * that it does and what to run.  Returns the run's error.
+ */
+errcode_t pcw_msg_close(const char *image, errcode_t err, errcode_t err2,
+			const struct pcw_conflict *c)
+{
+	if (err2 == PCW_ET_FLUSH)
+		pcw_msg_conflict(image, err2, c);
+	else if (err2 && err2 != err && err2 != PCW_ET_LEFT_NOT_CLEAN)
+		pcw_msg_error(image, NULL, err2,
+			      c->left_not_clean ? " (while committing)" :
+			      " (while committing; run e2fsck -f)");
+	if (c->left_not_clean)
+		pcw_msg_error(image, NULL, PCW_ET_LEFT_NOT_CLEAN, NULL);
+	return err ? err : err2;
 }
 
 /* pcw_fs_open's (or pcw_list_dir's) error: where the filesystem was looked for. */
@@ -478,8 +570,9 @@ void pcw_report_error(const struct pcw_control *ctl, int err)
 {
 	if (ctl->report_file) {
 		pcw_progress_clear();
-		fprintf(stderr, "pcwrite: write error on report file %s: %s\n",
-			pcw_quote_always(ctl->report_file), strerror(err));
+		fprintf(stderr, "pcwrite: write error on report file %s: %s%s\n",
+			pcw_quote_always(ctl->report_file), strerror(err),
+			pcw_fsize_note(err));
 	} else if (ctl->report == REPORT_JSON) {
 		pcw_stdout_error(err);
 	} else {
@@ -546,6 +639,14 @@ int main(int argc, const char **argv)
 
 	/* Before anything is opened: see pcw_occupy_std_fds. */
 	closed = pcw_occupy_std_fds();
+	/*
+	 * A write at or past the file size limit (RLIMIT_FSIZE) would kill
+	 * the run with SIGXFSZ between two writes, the image half-updated.
+	 * Ignored, it is EFBIG: the run stops as on any write error, and the
+	 * message names the limit.  The image itself is checked against the
+	 * limit when it is opened.
+	 */
+	signal(SIGXFSZ, SIG_IGN);
 	atexit(pcw_close_stdout);
 	initialize_ext2_error_table();
 	initialize_pcw_error_table();
@@ -595,6 +696,7 @@ int main(int argc, const char **argv)
 	params.image_size = ctl.image_size;
 	params.now = ctl.mtime;
 	params.undo_file = ctl.undo_file;
+	pcw_msg_set_undo_file(ctl.undo_file);
 	params.undo_fd = pcw_host_files_undo(&ctl, guard);
 	params.guard = guard;
 	params.conflict = &conflict;
@@ -647,15 +749,7 @@ int main(int argc, const char **argv)
 	pcw_msg_fs = NULL;
 	err2 = pcw_fs_close(pfs);
 	pfs = NULL;
-	if (err2 == PCW_ET_FLUSH) {
-		pcw_msg_conflict(ctl.image, err2, &conflict);
-		if (!err)
-			err = err2;
-	} else if (err2) {
-		pcw_msg_error(ctl.image, NULL, err2, " (while committing)");
-		if (!err)
-			err = err2;
-	}
+	err = pcw_msg_close(ctl.image, err, err2, &conflict);
 	pcw_progress_close(reporter.progress);
 	/* Stopped between two files (or on the last record): said here. */
 	if (pcw_signal_pending() && i < njobs) {

@@ -82,12 +82,18 @@ void pcw_held_commit(struct reporter *r);
 extern pcw_fs *pcw_msg_fs;
 void pcw_msg_error(const char *image, const char *dest, errcode_t err,
 		   const char *extra);
+/* Errors of the --undo file name it (PATH, or NULL without --undo). */
+void pcw_msg_set_undo_file(const char *path);
+/* " (the file size limit, ulimit -f, is N bytes)" for EFBIG, else "" */
+const char *pcw_fsize_note(int errnum);
 void pcw_install_signals(void);
 void pcw_msg_time_clamps(const char *image, const pcw_fs *pfs);
 void pcw_msg_conflict(const char *image, errcode_t err,
 		      const struct pcw_conflict *c);
 void pcw_msg_open(const struct pcw_control *ctl, errcode_t err,
 		  const struct pcw_conflict *c);
+errcode_t pcw_msg_close(const char *image, errcode_t err, errcode_t err2,
+			const struct pcw_conflict *c);
 
 /* The report could not be written (ERR): say where it was going. */
 void pcw_report_error(const struct pcw_control *ctl, int err);

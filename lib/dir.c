@@ -628,6 +628,11 @@ void pcw_dcache_free(pcw_fs *pfs)
 }
 
 /* Write the times of every directory that gained or lost a name. */
+unsigned pcw_dcache_dirs(const pcw_fs *pfs)
+{
+	return pfs->dcache ? pfs->dcache->count : 0;
+}
+
 errcode_t pcw_dcache_flush(pcw_fs *pfs)
 {
 	struct pcw_dcache *c = pfs->dcache;
@@ -1043,10 +1048,15 @@ static errcode_t expand_inline(pcw_fs *pfs, struct pcw_dir *d)
 	err = ext2fs_xattrs_open(fs, d->ino, &h);
 	if (!err)
 		err = ext2fs_xattrs_read(h);
-	if (!err)
-		err = ext2fs_xattr_remove(h, "system.data");
-	if (h)
-		ext2fs_xattrs_close(&h);
+	if (err) {
+		/* Read, not changed: the directory is as it was. */
+		if (h)
+			ext2fs_xattrs_close(&h);
+		pcw_ea_change_end(pfs, d->ino, &eac);
+		return err;
+	}
+	err = ext2fs_xattr_remove(h, "system.data");
+	ext2fs_xattrs_close(&h);
 	err2 = pcw_ea_change_end(pfs, d->ino, &eac);
 	if (!err)
 		err = err2;

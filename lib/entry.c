@@ -314,6 +314,7 @@ static errcode_t set_xattrs(struct pcw_tree *t, ext2_ino_t ino,
 	ext2_filsys fs = t->pfs->fs;
 	struct ext2_xattr_handle *h;
 	struct pcw_ea_change c;
+	bool part_way = false;
 	size_t k;
 	errcode_t err, err2;
 
@@ -332,14 +333,27 @@ static errcode_t set_xattrs(struct pcw_tree *t, ext2_ino_t ino,
 	err = ext2fs_xattrs_open(fs, ino, &h);
 	if (!err) {
 		err = ext2fs_xattrs_read(h);
-		for (k = 0; !err && k < e->nxattrs; k++)
+		for (k = 0; !err && k < e->nxattrs; k++) {
 			err = ext2fs_xattr_set(h, e->xattrs[k].name,
 					       e->xattrs[k].value,
 					       e->xattrs[k].size);
+			/*
+			 * ext2fs_xattr_set measures the room (EA_NO_SPACE)
+			 * and converts an ACL (EINVAL) before it writes
+			 * anything: the attributes set before it stay,
+			 * whole, and the filesystem is consistent.  Its
+			 * other errors can come from a write.
+			 */
+			if (err && err != EXT2_ET_EA_NO_SPACE && err != EINVAL)
+				part_way = true;
+		}
 		err2 = ext2fs_xattrs_close(&h);
+		if (err2)
+			part_way = true;
 		if (!err)
 			err = err2;
 	}
+	/* pcw_ea_change_end marks a failure of its own itself. */
 	err2 = pcw_ea_change_end(t->pfs, ino, &c);
 	if (!err)
 		err = err2;
@@ -348,7 +362,7 @@ static errcode_t set_xattrs(struct pcw_tree *t, ext2_ino_t ino,
 		err = PCW_ET_XATTR_SPACE;
 	if (err == EXT2_ET_BLOCK_ALLOC_FAIL)
 		err = ENOSPC;
-	if (err)
+	if (part_way)
 		t->pfs->meta_error = true;
 	return err;
 }

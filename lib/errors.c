@@ -97,6 +97,14 @@ static const struct {
 	{ PCW_ET_BAD_TRANSFORM,		EINVAL },
 	/* FS_IOC_FSSETXATTR with a project id where there is no project feature */
 	{ PCW_ET_NO_PROJECT,		EOPNOTSUPP },
+	{ PCW_ET_IMAGE_SHORT,		EINVAL },
+	{ PCW_ET_IMAGE_SHRANK,		EIO },
+	{ PCW_ET_FSIZE_LIMIT,		EFBIG },
+	{ PCW_ET_LEFT_NOT_CLEAN,	EUCLEAN },
+	{ PCW_ET_UNDO_NOSPC,		ENOSPC },
+	{ PCW_ET_UNDO_DQUOT,		EDQUOT },
+	{ PCW_ET_UNDO_FBIG,		EFBIG },
+	{ PCW_ET_UNDO_IO,		EIO },
 	/* the libext2fs codes pcwrite meets */
 	{ EXT2_ET_BLOCK_ALLOC_FAIL,	ENOSPC },
 	{ EXT2_ET_INODE_ALLOC_FAIL,	ENOSPC },

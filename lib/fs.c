@@ -16,9 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/fs.h>
 
 #include "internal.h"
 #include "quota.h"
@@ -167,6 +170,56 @@ errcode_t pcw_open_error(const char *image, uint64_t offset, errcode_t err)
 	return offset ? PCW_ET_NO_FS_AT_OFFSET : PCW_ET_NOT_EXT;
 }
 
+/*
+ * The image must hold every byte of its filesystem.  A regular file
+ * shorter than that (truncated) takes a write past its end without a
+ * complaint, it just grows, and the run would report success on an image
+ * the kernel refuses to mount ("bad geometry"); a device smaller than its
+ * filesystem fails the writes past its end.  And the file size limit
+ * (RLIMIT_FSIZE, `ulimit -f`) applies to a regular file at every offset:
+ * a write at or past it fails (SIGXFSZ, EFBIG), so an image whose
+ * filesystem ends past the limit cannot be written whole.
+ */
+static errcode_t check_image_room(pcw_fs *pfs, const struct stat *st)
+{
+	uint64_t bytes = 0;
+	struct rlimit rl;
+
+	pfs->fs_end = pfs->image_offset + ext2fs_blocks_count(pfs->fs->super) *
+		      (uint64_t)pfs->fs->blocksize;
+	pfs->image_is_file = S_ISREG(st->st_mode);
+	if (pfs->image_is_file)
+		bytes = st->st_size;
+	else if (ioctl(pfs->lock_fd, BLKGETSIZE64, &bytes) < 0)
+		return 0;	/* not known: libext2fs's own reads tell */
+	if (bytes < pfs->fs_end)
+		return PCW_ET_IMAGE_SHORT;
+	if (pfs->image_is_file && getrlimit(RLIMIT_FSIZE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < pfs->fs_end)
+		return PCW_ET_FSIZE_LIMIT;
+	return 0;
+}
+
+/*
+ * A regular-file image is still as long as its filesystem: another process
+ * may have truncated it during the run.  A write past the end of a file
+ * just extends it, so only its size can tell.
+ */
+static errcode_t check_image_size(pcw_fs *pfs)
+{
+	struct stat st;
+
+	if (!pfs->image_is_file)
+		return 0;
+	if (fstat(pfs->lock_fd, &st) < 0)
+		return errno;
+	if ((uint64_t)st.st_size < pfs->fs_end) {
+		pfs->meta_error = true;
+		return PCW_ET_IMAGE_SHRANK;
+	}
+	return 0;
+}
+
 /* PATH from the root: the current directory's name in front of a relative one. */
 static char *absolute_path(const char *path)
 {
@@ -285,6 +338,9 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 		err = PCW_ET_FS_PAST_PARTITION;
 		goto fail;
 	}
+	err = check_image_room(pfs, &st);
+	if (err)
+		goto fail;
 	err = check_devices(pfs, &st, &image_id, params->image_offset);
 	if (err)
 		goto fail;
@@ -331,47 +387,6 @@ fail:
 }
 
 /*
- * --undo: open the image again through libext2fs's undo I/O manager, which
- * saves every block before it is first overwritten; `e2undo FILE IMAGE`
- * puts them back.  The refusal checks ran on the plain open, and nothing
- * was written in between.
- *
- * libext2fs 1.47.0's undo manager opens the file by name, twice, creates it
- * when missing (and reports success when it cannot), and resumes one that
- * is not empty: the caller made it new and empty with O_EXCL|O_NOFOLLOW,
- * and it must still be that file once the manager has opened it.
- */
-static errcode_t reopen_with_undo(pcw_fs *pfs)
-{
-	ext2_filsys fs;
-	struct stat a, b;
-	errcode_t err;
-
-	err = set_undo_io_backing_manager(unix_io_manager);
-	if (!err)
-		err = set_undo_io_backup_file(pfs->undo_file);
-	if (!err)
-		err = ext2fs_open2(pfs->image, pfs->io_options, pfs->open_flags,
-				   0, 0, undo_io_manager, &fs);
-	if (err)
-		return err;
-	if (fstat(pfs->undo_fd, &a) < 0 || lstat(pfs->undo_file, &b) < 0 ||
-	    a.st_dev != b.st_dev || a.st_ino != b.st_ino || a.st_size != 0) {
-		ext2fs_free(fs);
-		return PCW_ET_UNDO_REPLACED;
-	}
-	fs->now = pfs->now;
-	err = ext2fs_read_bitmaps(fs);
-	if (err) {
-		ext2fs_free(fs);
-		return err;
-	}
-	ext2fs_free(pfs->fs);
-	pfs->fs = fs;
-	return 0;
-}
-
-/*
  * The first write of a run: clear the clean flag on disk, so an image whose
  * writer is killed is marked for fsck rather than trusted.
  */
@@ -385,11 +400,13 @@ errcode_t pcw_fs_begin_write(pcw_fs *pfs)
 	if (!pfs || pfs->magic != PCW_MAGIC_FS)
 		return PCW_ET_MAGIC_FS;
 	if (pfs->writing)
-		return 0;
+		return pcw_undo_room(pfs, 0);	/* room to finish, or stop here */
 	if (pfs->undo_file) {
-		err = reopen_with_undo(pfs);
+		err = pcw_undo_reopen(pfs, &fs);
 		if (err)
 			return err;
+		ext2fs_free(pfs->fs);
+		pfs->fs = fs;
 	}
 	fs = pfs->fs;
 	/* Quota usage is charged from the first inode write on. */
@@ -472,6 +489,10 @@ errcode_t pcw_fs_write_data(pcw_fs *pfs, blk64_t blk, size_t count,
 	uint64_t off = pfs->image_offset + blk * (uint64_t)fs->blocksize;
 	errcode_t err;
 
+	/* --undo saves each block first: room for them, or the run stops. */
+	err = pcw_undo_room(pfs, count);
+	if (err)
+		return err;
 	if (pfs->data_fd < 0 || pfs->freed) {
 		while (count) {
 			size_t n = count > most ? most : count;
@@ -527,24 +548,6 @@ static void count_written(pcw_fs *pfs)
 }
 
 /*
- * The undo manager writes the undo file's final header when its channel is
- * closed, inside ext2fs_free(), which drops the error: check that the header
- * says the file is complete, and that it is on stable storage.
- */
-static errcode_t check_undo_file(pcw_fs *pfs)
-{
-	unsigned char hdr[48];
-
-	if (pread(pfs->undo_fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
-	    memcmp(hdr, "E2UNDO02", 8) ||
-	    !(ext2fs_le32_to_cpu(*(uint32_t *)(hdr + 44)) & 1))
-		return PCW_ET_UNDO_INCOMPLETE;
-	if (!(pfs->flags & PCW_OPEN_NO_SYNC) && fsync(pfs->undo_fd) < 0)
-		return errno;
-	return 0;
-}
-
-/*
  * A file (or an entry of a tree) is done: everything written for it leaves
  * libext2fs's block cache for the image (not synced).  unix_io keeps a
  * write-back cache of a few blocks: an inode, a directory or an extent
@@ -562,6 +565,9 @@ errcode_t pcw_fs_commit(pcw_fs *pfs)
 		return PCW_ET_MAGIC_FS;
 	if (!pfs->writing || !pfs->fs)
 		return 0;
+	err = check_image_size(pfs);
+	if (err)
+		return err;
 	/* The quota files follow the inodes of this commit. */
 	qerr = pcw_dquot_sync(pfs);
 	err = io_channel_set_options(pfs->fs->io, "cache=off");
@@ -588,6 +594,9 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 			err2 = pcw_dquot_sync(pfs);
 			if (!err)
 				err = err2;
+			err2 = check_image_size(pfs);
+			if (!err)
+				err = err2;
 			if (pfs->was_valid && !pfs->meta_error)
 				pfs->fs->super->s_state |= EXT2_VALID_FS;
 			ext2fs_mark_super_dirty(pfs->fs);
@@ -600,10 +609,23 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 			 */
 			if (err2)
 				ext2fs_free(pfs->fs);
-			else if (pfs->undo_fd >= 0)
-				err2 = check_undo_file(pfs);
 			if (!err)
 				err = err2;
+			err2 = pcw_undo_finish(pfs);
+			if (!err)
+				err = err2;
+			/*
+			 * Said by the close: the next run is refused until
+			 * e2fsck, and the failure that caused it may have
+			 * been reported long before.  (A close that fails
+			 * says so itself.)
+			 */
+			if (pfs->was_valid && pfs->meta_error) {
+				if (pfs->conflict)
+					pfs->conflict->left_not_clean = true;
+				if (!err)
+					err = PCW_ET_LEFT_NOT_CLEAN;
+			}
 		} else {
 			ext2fs_free(pfs->fs);
 		}
@@ -631,6 +653,7 @@ void pcw_fs_abort(pcw_fs *pfs)
 	free(pfs->made_links);
 	if (pfs->fs)
 		ext2fs_free(pfs->fs);
+	pcw_undo_release(pfs);
 	/* A refused run, or one that wrote nothing, leaves no undo file. */
 	if (pfs->undo_fd >= 0) {
 		if (pfs->undo_file && fstat(pfs->undo_fd, &st) == 0 &&

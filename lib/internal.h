@@ -55,6 +55,10 @@ struct pcw_fs {
 	int		data_fd;	/* data writes around the block cache
 					   (pcw_fs_write_data), or -1 */
 	uint64_t	image_offset;
+	uint64_t	fs_end;		/* image_offset + the filesystem's bytes */
+	bool		image_is_file;	/* IMAGE is a regular file (it can be
+					   truncated under us, and RLIMIT_FSIZE
+					   applies to it) */
 	uint64_t	data_bytes;	/* written around the channel */
 	bool		fixed_time;	/* a reproducible run (--mtime,
 					   SOURCE_DATE_EPOCH) */
@@ -503,6 +507,20 @@ errcode_t pcw_check_metadata_in_use(ext2_filsys fs);
  * tree's batch of entries (a tree's files leave it to the batch).
  */
 errcode_t pcw_fs_commit(pcw_fs *pfs);
+/*
+ * undo.c: --undo.  Reopen the image through libext2fs's undo manager (over
+ * a backing manager that writes each record before the image block it
+ * protects); check that the undo file has room for COUNT more blocks and
+ * for finishing the run (PCW_ET_UNDO_*: stop, nothing written); after the
+ * close, check it is complete and sync it; release it after a refusal.
+ */
+errcode_t pcw_undo_reopen(pcw_fs *pfs, ext2_filsys *ret);
+errcode_t pcw_undo_room(pcw_fs *pfs, uint64_t count);
+errcode_t pcw_undo_finish(pcw_fs *pfs);
+void pcw_undo_release(pcw_fs *pfs);
+/* dir.c: how many directories the run holds (their inodes are written at the end) */
+unsigned pcw_dcache_dirs(const pcw_fs *pfs);
+
 /* COUNT blocks of file data from BUF to block BLK of the image. */
 errcode_t pcw_fs_write_data(pcw_fs *pfs, blk64_t blk, size_t count,
 			    const void *buf);

@@ -150,10 +150,17 @@ errcode_t pcw_guard_check_path(const struct pcw_guard *guard,
 #define PCW_OPEN_PROJECT	0x0002	/* new inodes get project id PROJECT
 					   (needs the project feature) */
 
-/* The device behind PCW_ET_MOUNTED, PCW_ET_BUSY, PCW_ET_DEV_UNCHECKED. */
+/*
+ * What a message needs beyond the error code: the device behind
+ * PCW_ET_MOUNTED, PCW_ET_BUSY, PCW_ET_DEV_UNCHECKED, PCW_ET_FLUSH; and,
+ * after pcw_fs_close, whether the filesystem stays marked not clean (an
+ * update failed part-way, or the close itself failed), whatever error the
+ * close returned.
+ */
 struct pcw_conflict {
 	char		device[64];	/* "/dev/loop0p2", or "" */
 	char		mountpoint[4096]; /* where it is mounted, or "" */
+	bool		left_not_clean;	/* pcw_fs_close: e2fsck -f needed */
 };
 
 struct pcw_open_params {
@@ -195,9 +202,16 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 /*
  * The first write of a run (pcw_mapping_open calls it too): with an undo
  * file, reopen through the undo manager; mark the superblock not clean.
+ * Called again (each entry of a tree), it checks that the undo file still
+ * has room for finishing the run (PCW_ET_UNDO_*: stop here).
  */
 errcode_t pcw_fs_begin_write(pcw_fs *pfs);
-/* Commit bitmaps, descriptors and superblock, mark it clean, sync, free. */
+/*
+ * Commit bitmaps, descriptors and superblock, mark it clean, sync, free.
+ * A filesystem an update left half-changed stays marked not clean: then
+ * the close returns PCW_ET_LEFT_NOT_CLEAN when it has no error of its own,
+ * and sets the conflict's left_not_clean either way.
+ */
 errcode_t pcw_fs_close(pcw_fs *pfs);
 /* Release without writing anything more (after a refusal). */
 void pcw_fs_abort(pcw_fs *pfs);

@@ -23,6 +23,7 @@ teardown() {
 		kill "$LOCKPID" 2>/dev/null || true
 		wait "$LOCKPID" 2>/dev/null || true
 	fi
+	detach_attached
 }
 
 # refused STATUS PATTERN DEST [options...]: run pcwrite with stdin data, expect
@@ -349,4 +350,94 @@ flagged_image() {
 	# e2fsck wants an encryption policy with the flag: only the message here
 	setflags "$IMG" /a/enc 0x800
 	refused 1 "^pcwrite: .*:/a/enc/new: directory '/a/enc' is encrypted: pcwrite cannot look up or add names in it$" /a/enc/new
+
+# ---- an image that cannot hold its filesystem -------------------------------
+
+# A truncated image took the run's writes (a write past the end of a file
+# just extends it): exit 0, every record "ok", and the kernel refused to
+# mount the result ("bad geometry").
+@test "an image file shorter than its filesystem is refused, single file and -x" {
+	truncate -s 24M "$IMG"
+	refused 1 "image is shorter than its filesystem" /f
+	tar -cf "$BATS_TEST_TMPDIR/a.tar" -C "$BATS_TEST_TMPDIR" data
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	run -1 --separate-stderr "$PCWRITE" -x "$IMG" / "$BATS_TEST_TMPDIR/a.tar"
+	[ "$stderr" = "pcwrite: $IMG: the image is shorter than its filesystem (truncated?)" ]
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
+}
+
+@test "a device shorter than its filesystem is refused" {
+	kernel_require
+	dev=$(attach "$IMG" --sizelimit $((24 * 1024 * 1024)))
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	run -1 --separate-stderr "$PCWRITE" "$dev" /f "$BATS_TEST_TMPDIR/data"
+	detach_attached
+	[ "$stderr" = "pcwrite: $dev: the image is shorter than its filesystem (truncated?)" ]
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
+}
+
+# SIGXFSZ killed the run (status 153, no message) between two writes: the
+# image was left not clean, and after -x e2fsck found errors.
+@test "a file size limit (ulimit -f) below the filesystem's end is refused, naming the limit" {
+	refused_with_limit() {
+		(ulimit -f 16384; exec "$PCWRITE" "$@")
+	}
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	run -1 --separate-stderr refused_with_limit "$IMG" /f "$BATS_TEST_TMPDIR/data"
+	[ "$stderr" = "pcwrite: $IMG: the file size limit (ulimit -f) is below the end of the filesystem (16777216 bytes)" ]
+	tar -cf "$BATS_TEST_TMPDIR/a.tar" -C "$BATS_TEST_TMPDIR" data
+	run -1 --separate-stderr refused_with_limit -x "$IMG" / "$BATS_TEST_TMPDIR/a.tar"
+	[ "$stderr" = "pcwrite: $IMG: the file size limit (ulimit -f) is below the end of the filesystem (16777216 bytes)" ]
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
+	# the limit at the filesystem's end is enough
+	run -0 bash -c 'ulimit -f 32768; exec "$@"' _ "$PCWRITE" "$IMG" /f "$BATS_TEST_TMPDIR/data"
+	readback "$IMG" /f "$BATS_TEST_TMPDIR/data"
+	fsck_clean "$IMG"
+}
+
+# ---- a failed run leaves the state as it found it -------------------------------
+
+# An extended attribute with no room (2,000 bytes on 1 KiB blocks, 128-byte
+# inodes) stopped the run before it changed anything of the inode, yet the
+# superblock was left "not clean": e2fsck found nothing, and every later
+# run was refused until e2fsck -f.
+@test "an xattr with no room: exit 1, the filesystem consistent and still clean, the next run not refused" {
+	command -v setfattr >/dev/null || skip "no setfattr"
+	mkimg "$IMG" 8M -t ext4 -b 1024 -I 128
+	mkdir "$BATS_TEST_TMPDIR/src"
+	printf 'x' >"$BATS_TEST_TMPDIR/src/f"
+	setfattr -n user.big -v "0s$(head -c 2000 /dev/zero | tr '\0' a | base64 -w0)" \
+		"$BATS_TEST_TMPDIR/src/f" 2>/dev/null || skip "no user xattrs on $BATS_TEST_TMPDIR"
+	tar --xattrs --xattrs-include='*' -cf "$BATS_TEST_TMPDIR/a.tar" -C "$BATS_TEST_TMPDIR/src" f
+	run -1 --separate-stderr "$PCWRITE" -x "$IMG" / "$BATS_TEST_TMPDIR/a.tar"
+	echo "stderr: $stderr"
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ "$stderr" == *"no room for the extended attributes"* ]]
+	fsck_clean "$IMG"
+	dumpe2fs -h "$IMG" 2>/dev/null | grep -q '^Filesystem state: *clean$'
+	run -0 "$PCWRITE" "$IMG" /g "$BATS_TEST_TMPDIR/data"
+	readback "$IMG" /g "$BATS_TEST_TMPDIR/data"
+	fsck_clean "$IMG"
+}
+
+# The refusal says what to run, one line, in every mode; --undo leaves no
+# undo file behind.
+@test "a filesystem left not clean is refused in every mode with one line naming e2fsck -f" {
+	debugfs -w -R "ssv state 0" "$IMG" 2>/dev/null
+	tar -cf "$BATS_TEST_TMPDIR/a.tar" -C "$BATS_TEST_TMPDIR" data
+	mkdir "$BATS_TEST_TMPDIR/tree"
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	for mode in single x R undo; do
+		case $mode in
+		single)	run -1 --separate-stderr "$PCWRITE" "$IMG" /f "$BATS_TEST_TMPDIR/data" ;;
+		x)	run -1 --separate-stderr "$PCWRITE" -x "$IMG" / "$BATS_TEST_TMPDIR/a.tar" ;;
+		R)	run -1 --separate-stderr "$PCWRITE" -R "$IMG" / "$BATS_TEST_TMPDIR/tree" ;;
+		undo)	run -1 --separate-stderr "$PCWRITE" --undo="$BATS_TEST_TMPDIR/u" "$IMG" /f "$BATS_TEST_TMPDIR/data"
+			[ ! -e "$BATS_TEST_TMPDIR/u" ] ;;
+		esac
+		echo "$mode: $stderr"
+		[ "${#stderr_lines[@]}" -eq 1 ]
+		[ "$stderr" = "pcwrite: $IMG: filesystem was not cleanly unmounted; run e2fsck -f first" ]
+	done
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
 }
