@@ -350,6 +350,7 @@ flagged_image() {
 	# e2fsck wants an encryption policy with the flag: only the message here
 	setflags "$IMG" /a/enc 0x800
 	refused 1 "^pcwrite: .*:/a/enc/new: directory '/a/enc' is encrypted: pcwrite cannot look up or add names in it$" /a/enc/new
+}
 
 # ---- an image that cannot hold its filesystem -------------------------------
 
