@@ -341,15 +341,31 @@ errcode_t pcw_hold_read_unit(struct pcw_hold *h, blk64_t blk, void *buf)
 static errcode_t pass_through(struct pcw_hold *h, uint64_t off, uint64_t len,
 			      const void *buf)
 {
+	errcode_t err;
+
 	pcw_hold_drop(h, off / h->unit, (off + len - 1) / h->unit -
 		      off / h->unit + 1);
 	if (off % h->unit == 0 && len % h->unit == 0)
-		return io_channel_write_blk64(h->lower, off / h->unit,
-					      (int)(len / h->unit), buf);
-	if (off % h->unit == 0 && len < (1U << 30))
-		return io_channel_write_blk64(h->lower, off / h->unit,
-					      -(int)len, buf);
-	return io_channel_write_byte(h->lower, off, (int)len, buf);
+		err = io_channel_write_blk64(h->lower, off / h->unit,
+					     (int)(len / h->unit), buf);
+	else if (off % h->unit == 0 && len < (1U << 30))
+		err = io_channel_write_blk64(h->lower, off / h->unit,
+					     -(int)len, buf);
+	else
+		err = io_channel_write_byte(h->lower, off, (int)len, buf);
+	/*
+	 * The whole primary superblock (ext2fs_flush2 after hold_write_byte
+	 * said "unimplemented"): libext2fs updates fs->orig_super, the copy
+	 * it compares with to find the ranges to write next time, only after
+	 * writing ranges.  It must say what the disk holds now, or a later
+	 * flush that changes a field back (the clean flag at close) would
+	 * find nothing to write.
+	 */
+	if (!err && h->fs->orig_super && off <= SUPERBLOCK_OFFSET &&
+	    off + len >= SUPERBLOCK_OFFSET + SUPERBLOCK_SIZE)
+		memcpy(h->fs->orig_super, (const char *)buf +
+		       (SUPERBLOCK_OFFSET - off), SUPERBLOCK_SIZE);
+	return err;
 }
 
 /* Commit before the held set (or the writer's transaction) overflows. */
