@@ -742,12 +742,13 @@ static errcode_t commit(struct pcw_hold *h)
 		h->stats.blocks[k.b[j].phase]++;
 	pcw_hold_all_clean(h);
 	for (j = 0; j < k.nc; j++) {
-		if (k.c[j].bb)
-			pcw_hold_note_clean(h, ext2fs_block_bitmap_loc(fs,
-					    k.c[j].group), k.c[j].bb);
-		if (k.c[j].ib)
-			pcw_hold_note_clean(h, ext2fs_inode_bitmap_loc(fs,
-					    k.c[j].group), k.c[j].ib);
+		blk64_t bb = ext2fs_block_bitmap_loc(fs, k.c[j].group);
+		blk64_t ib = ext2fs_inode_bitmap_loc(fs, k.c[j].group);
+
+		if (k.c[j].bb && bb && bb < ext2fs_blocks_count(fs->super))
+			pcw_hold_note_clean(h, bb, k.c[j].bb);
+		if (k.c[j].ib && ib && ib < ext2fs_blocks_count(fs->super))
+			pcw_hold_note_clean(h, ib, k.c[j].ib);
 	}
 	memcpy(h->disk_desc, fs->group_desc,
 	       (size_t)fs->desc_blocks * fs->blocksize);
