@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * io.h: the holding I/O layer (io.c, io_commit.c): the one place where the
- * image's metadata is written, and the data path beside it.  Internal to
- * lib/, not exported.
+ * io.h: the holding I/O layer (io.c, io_commit.c, io_inplace.c): the one
+ * place where the image's metadata is written, and the data path beside
+ * it.  Internal to lib/, not exported.
  *
  * An io_manager stacked over whatever channel libext2fs opened (unix_io, or
  * undo_io under --undo): every write arriving through fs->io is metadata
@@ -17,8 +17,11 @@
  * writes libext2fs happened to make: ext2fs_flush and ext2fs_write_bitmaps
  * write every group's bitmaps and every descriptor block, so the layer
  * writes only the groups whose bitmaps or descriptors changed (found by
- * comparing with what is on disk, see io_commit.c) and the superblock
- * through ext2fs_flush2 with EXT2_FLAG_SUPER_ONLY | EXT2_FLAG_MASTER_SB_ONLY.
+ * comparing with what is on disk, see io_commit.c), and the superblock
+ * through ext2fs_flush2 with EXT2_FLAG_SUPER_ONLY | EXT2_FLAG_MASTER_SB_ONLY
+ * when more than its free counts changed (the kernel does not keep those
+ * on disk either: it sums the descriptors at mount; ext2fs_close2 writes
+ * them at the end).
  * The commit's blocks go to a commit writer, in this order of phases:
  *
  *   PCW_IO_BITMAP  the changed groups' block and inode bitmaps (checksums
@@ -45,8 +48,17 @@
  * PCW_IO_BITMAP writes (the on-disk bitmap OR the new one) and released by
  * the PCW_IO_FREE writes, after the structures that used it are gone.  A
  * kill inside a commit can therefore leave blocks and inodes marked in use
- * that nothing uses ("-" bitmap differences, group counts), inodes not yet
- * linked, or a link count one off; never something in use and marked free.
+ * that nothing uses ("-" bitmap differences), inodes not yet linked, or a
+ * link count one off; never something in use and marked free.  A bitmap
+ * and the descriptor holding its counts and checksum are different blocks:
+ * a kill between them leaves that group's counts behind its bitmap (and,
+ * with metadata_csum, a checksum the kernel refuses: it then allocates
+ * nothing from that group).  Not covered: a block freed and allocated again
+ * in the same commit (and file data written there at once) is still
+ * referenced by the old structure on disk until the later phases; the
+ * kernel holds freed blocks back until the transaction that freed them is
+ * on disk, the journal's job.  Against a power cut (a disk that reorders
+ * writes) the order needs flushes between the phases: the journal too.
  *
  * The seam for the journal: a commit writer (struct pcw_io_writer) receives
  * the commit's blocks and the metadata blocks freed in it.  The in-place
