@@ -76,10 +76,11 @@ file_records() {
 	fi
 }
 
-# wait_for COUNT REPORT: until REPORT holds COUNT file records (10 s at most)
+# wait_for COUNT REPORT [SECONDS]: until REPORT holds COUNT file records
+# (10 s at most, or SECONDS)
 wait_for() {
 	local k
-	for k in $(seq 200); do
+	for k in $(seq $((${3:-10} * 20))); do
 		[ "$(file_records "$2")" -ge "$1" ] && return 0
 		kill -0 "$PID" 2>/dev/null || break
 		sleep 0.05
@@ -244,7 +245,7 @@ with open(sys.argv[1], "rb") as f, open(sys.argv[2], "wb", 0) as o:
         o.write(b)
         time.sleep(0.01)' "$BATS_FILE_TMPDIR/x3000.tar" "$W/in" 2>/dev/null &
 		FEEDERS=($!)
-		wait_for $((1 + i * 2900 / kills)) "$W/report"
+		wait_for $((1 + i * 2900 / kills)) "$W/report" 120
 		sleep "0.0$((i * 37 % 10))"
 		kill -9 "$PID"
 		st=0
