@@ -245,7 +245,7 @@ with open(sys.argv[1], "rb") as f, open(sys.argv[2], "wb", 0) as o:
         o.write(b)
         time.sleep(0.01)' "$BATS_FILE_TMPDIR/x3000.tar" "$W/in" 2>/dev/null &
 		FEEDERS=($!)
-		wait_for $((1 + i * 2900 / kills)) "$W/report" 120
+		wait_for $((1 + i * 2500 / kills)) "$W/report" 120
 		sleep "0.0$((i * 37 % 10))"
 		kill -9 "$PID"
 		st=0
