@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "io.h"
 
 #define DX_ROOT_COUNT_OFF	32	/* ".", "..", dx_root_info */
 #define DX_NODE_COUNT_OFF	8	/* the fake dirent */
@@ -307,6 +308,7 @@ static errcode_t write_block(pcw_fs *pfs, struct pcw_dir *d, uint32_t lblk,
 		pfs->meta_error = true;
 		dblock_forget(pfs->dcache, d->ino);
 	} else {
+		pcw_io_mark_dir(pfs->fs, d->pblk[lblk]);
 		dblock_put(pfs->dcache, d->ino, lblk, d->pblk[lblk], buf,
 			   pfs->fs->blocksize);
 	}
@@ -1137,6 +1139,7 @@ static errcode_t append_block(pcw_fs *pfs, struct pcw_dir *d,
 	err = ext2fs_write_dir_block4(fs, pblk, content, 0, d->ino);
 	if (err)
 		return err;
+	pcw_io_mark_dir(fs, pblk);
 	dblock_put(pfs->dcache, d->ino, lblk, pblk, content, fs->blocksize);
 	if (cluster) {
 		ext2fs_block_alloc_stats2(fs, cluster, +1);

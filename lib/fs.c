@@ -24,6 +24,7 @@
 #include <linux/fs.h>
 
 #include "internal.h"
+#include "io.h"
 #include "quota.h"
 
 void pcw_emit(pcw_fs *pfs, const struct pcw_event *ev)
@@ -256,7 +257,7 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 		return ENOMEM;
 	}
 	pfs->magic = PCW_MAGIC_FS;
-	pfs->lock_fd = pfs->excl_fd = pfs->backing_fd = pfs->data_fd = -1;
+	pfs->lock_fd = pfs->excl_fd = pfs->backing_fd = -1;
 	pfs->image_offset = params->image_offset;
 	pfs->undo_fd = params->undo_file ? params->undo_fd : -1;
 	pfs->conflict = params->conflict;
@@ -388,12 +389,14 @@ fail:
 
 /*
  * The first write of a run: clear the clean flag on disk, so an image whose
- * writer is killed is marked for fsck rather than trusted.
+ * writer is killed is marked for fsck rather than trusted.  From then on
+ * every metadata write is held by the I/O layer (io.c) until a commit,
+ * which writes the changed groups' bitmaps and descriptors before what uses
+ * them.
  */
-static void write_around_cache(pcw_fs *pfs);
-
 errcode_t pcw_fs_begin_write(pcw_fs *pfs)
 {
+	struct pcw_io_params io = { .data_fd = -1 };
 	ext2_filsys fs;
 	errcode_t err;
 
@@ -415,6 +418,17 @@ errcode_t pcw_fs_begin_write(pcw_fs *pfs)
 		if (err)
 			return err;
 	}
+	/*
+	 * File data goes to the image's descriptor, around the layer; through
+	 * --undo's manager, so that it saves every block first.
+	 */
+	if (fs->io->manager == unix_io_manager) {
+		io.data_fd = pfs->lock_fd;
+		io.data_offset = pfs->image_offset;
+	}
+	err = pcw_io_push(fs, &io);
+	if (err)
+		return err;
 	if (ext2fs_has_feature_mmp(fs->super)) {
 		fs->flags &= ~EXT2_FLAG_SKIP_MMP;
 		err = ext2fs_mmp_start(fs);
@@ -428,103 +442,26 @@ errcode_t pcw_fs_begin_write(pcw_fs *pfs)
 	fs->flags &= ~EXT2_FLAG_SUPER_ONLY;
 	if (err)
 		return err;
+	pcw_io_start(fs);
 	pfs->writing = true;
-	write_around_cache(pfs);
 	return 0;
 }
 
 /*
- * File data goes to the image around libext2fs's block cache.  unix_io
- * caches a write of up to 4 blocks (each block evicting an inode table or
- * directory block, written and read again later) and writes out and empties
- * its whole cache before a larger one: either way every file's data cost
- * the metadata around it writes and reads (for 2000 small files, 7200
- * metadata writes and 620 reads).
- *
- * Writing around the cache is coherent as long as the cache holds no copy
- * of the blocks written.  Data goes to blocks that were free or are the
- * file's own data blocks, never read through the cache; the only such
- * blocks the cache can hold are blocks freed during the run (an extent,
- * indirect, directory or EA block, by pcwrite or inside libext2fs).  Every
- * free is seen by the alloc-stats callbacks, and the data write after one
- * goes through the channel with a byte count, which writes out and empties
- * the cache first.
+ * File data goes to the image at once, around the blocks the I/O layer
+ * holds (a block freed during the batch loses its held copy there, so the
+ * commit never writes stale metadata over the data).
  */
-static void on_block_stats(ext2_filsys fs, blk64_t blk, int inuse)
-{
-	(void)blk;
-	if (inuse < 0 && fs->priv_data)
-		((pcw_fs *)fs->priv_data)->freed = true;
-}
-
-static void on_block_stats_range(ext2_filsys fs, blk64_t blk, blk_t num,
-				 int inuse)
-{
-	(void)num;
-	on_block_stats(fs, blk, inuse);
-}
-
-static void write_around_cache(pcw_fs *pfs)
-{
-	ext2_filsys fs = pfs->fs;
-
-	/* Through --undo, every write must reach the undo manager. */
-	if (pfs->undo_file || fs->io->manager != unix_io_manager)
-		return;
-	pfs->data_fd = pfs->lock_fd;
-	fs->priv_data = pfs;
-	ext2fs_set_block_alloc_stats_callback(fs, on_block_stats, NULL);
-	ext2fs_set_block_alloc_stats_range_callback(fs, on_block_stats_range,
-						    NULL);
-}
-
 errcode_t pcw_fs_write_data(pcw_fs *pfs, blk64_t blk, size_t count,
 			    const void *buf)
 {
-	ext2_filsys fs = pfs->fs;
-	const char *p = buf;
-	/* Whole blocks, at most 1 GiB a call (one pwrite caps near 2 GiB). */
-	size_t most = ((size_t)1 << 30) / fs->blocksize;
-	size_t left = count * fs->blocksize;
-	uint64_t off = pfs->image_offset + blk * (uint64_t)fs->blocksize;
 	errcode_t err;
 
 	/* --undo saves each block first: room for them, or the run stops. */
 	err = pcw_undo_room(pfs, count);
 	if (err)
 		return err;
-	if (pfs->data_fd < 0 || pfs->freed) {
-		while (count) {
-			size_t n = count > most ? most : count;
-
-			err = io_channel_write_blk64(fs->io, blk,
-				pfs->data_fd < 0 ? (int)n :
-				-(int)(n * fs->blocksize), p);
-			if (err)
-				return err;
-			blk += n;
-			p += n * fs->blocksize;
-			count -= n;
-		}
-		pfs->freed = false;
-		return 0;
-	}
-	while (left) {
-		ssize_t n = pwrite(pfs->data_fd, p, left > ((size_t)1 << 30) ?
-				   ((size_t)1 << 30) : left, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno;
-		if (n == 0)
-			return EXT2_ET_SHORT_WRITE;
-		p += n;
-		off += n;
-		left -= n;
-		pfs->data_bytes += n;
-	}
-	return 0;
+	return pcw_io_write_data(pfs->fs, blk, count, buf, &pfs->data_bytes);
 }
 
 /*
@@ -548,18 +485,14 @@ static void count_written(pcw_fs *pfs)
 }
 
 /*
- * A file (or an entry of a tree) is done: everything written for it leaves
- * libext2fs's block cache for the image (not synced).  unix_io keeps a
- * write-back cache of a few blocks: an inode, a directory or an extent
- * block could still sit in it when the process is killed, and a file
- * already reported done would lose its inode (tests/kill9.bats).  Turning
- * the cache off writes its dirty blocks without an fsync; writing every
- * block through instead would write an inode table block once for each of
- * the several updates a file makes to its inode.
+ * A file (or a batch of a tree's entries) is done: one commit of the I/O
+ * layer (not synced).  A file reported done survives a killed process
+ * (tests/kill9.bats), and what the killed run leaves has no block or inode
+ * in use that the bitmaps call free.
  */
 errcode_t pcw_fs_commit(pcw_fs *pfs)
 {
-	errcode_t err, err2, qerr;
+	errcode_t err, qerr;
 
 	if (!pfs || pfs->magic != PCW_MAGIC_FS)
 		return PCW_ET_MAGIC_FS;
@@ -570,13 +503,10 @@ errcode_t pcw_fs_commit(pcw_fs *pfs)
 		return err;
 	/* The quota files follow the inodes of this commit. */
 	qerr = pcw_dquot_sync(pfs);
-	err = io_channel_set_options(pfs->fs->io, "cache=off");
-	err2 = io_channel_set_options(pfs->fs->io, "cache=on");
-	if (err || err2)
+	err = pcw_io_commit(pfs->fs);
+	if (err)
 		pfs->meta_error = true;
-	if (qerr)
-		return qerr;
-	return err ? err : err2;
+	return qerr ? qerr : err;
 }
 
 errcode_t pcw_fs_close(pcw_fs *pfs)
@@ -595,6 +525,12 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 			if (!err)
 				err = err2;
 			err2 = check_image_size(pfs);
+			if (!err)
+				err = err2;
+			/* The last commit; ext2fs_close2 writes through. */
+			err2 = pcw_io_finish(pfs->fs);
+			if (err2)
+				pfs->meta_error = true;
 			if (!err)
 				err = err2;
 			if (pfs->was_valid && !pfs->meta_error)

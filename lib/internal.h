@@ -52,8 +52,6 @@ struct pcw_fs {
 	int		excl_fd;	/* a block device IMAGE, held O_EXCL */
 	int		backing_fd;	/* the file under a loop IMAGE, flocked */
 	int		undo_fd;	/* the undo file we created, or -1 */
-	int		data_fd;	/* data writes around the block cache
-					   (pcw_fs_write_data), or -1 */
 	uint64_t	image_offset;
 	uint64_t	fs_end;		/* image_offset + the filesystem's bytes */
 	bool		image_is_file;	/* IMAGE is a regular file (it can be
@@ -62,8 +60,6 @@ struct pcw_fs {
 	uint64_t	data_bytes;	/* written around the channel */
 	bool		fixed_time;	/* a reproducible run (--mtime,
 					   SOURCE_DATE_EPOCH) */
-	bool		freed;		/* a block was freed since the cache
-					   was last emptied */
 	struct pcw_bdev	*devs;		/* other block devices over the image */
 	size_t		ndevs;
 	struct pcw_conflict *conflict;	/* the caller's, or NULL */
@@ -501,10 +497,10 @@ errcode_t pcw_check_fs(ext2_filsys fs);
 errcode_t pcw_check_metadata_in_use(ext2_filsys fs);
 
 /*
- * Everything written so far from libext2fs's block cache to the image, not
- * synced: a file reported done survives a killed process.
- * pcw_mapping_finish calls it for a single file, pcw_tree_commit for a
- * tree's batch of entries (a tree's files leave it to the batch).
+ * One commit of the I/O layer (io.h), not synced: a file reported done
+ * survives a killed process.  pcw_mapping_finish calls it for a single
+ * file, pcw_tree_commit for a tree's batch of entries (a tree's files leave
+ * it to the batch).
  */
 errcode_t pcw_fs_commit(pcw_fs *pfs);
 /*
