@@ -23,12 +23,13 @@
 enum {
 	OPT_EXTRACT = 1, OPT_RECURSIVE, OPT_LIST, OPT_NO_XATTRS,
 	OPT_APPEND, OPT_OFFSET, OPT_NO_CLOBBER, OPT_PARENTS,
-	OPT_MODE, OPT_OWNER, OPT_GROUP, OPT_MTIME,
+	OPT_MODE, OPT_OWNER, OPT_GROUP, OPT_PROJECT, OPT_MTIME,
 	OPT_OWNER_MAP, OPT_GROUP_MAP, OPT_NAMES,
 	OPT_SPARSE, OPT_PAGE_SIZE, OPT_DIRTY_LIMIT, OPT_NO_DELALLOC,
 	OPT_IMAGE_OFFSET, OPT_PARTITION, OPT_UNDO, OPT_NO_SYNC,
 	OPT_REPORT, OPT_REPORT_FILE, OPT_PROGRESS, OPT_QUIET, OPT_VERBOSE,
 	OPT_VERSION, OPT_HELP, OPT_USAGE,
+	OPT_STRIP, OPT_EXCLUDE, OPT_EXCLUDE_FROM, OPT_TRANSFORM,
 };
 #define BIT(o)	(1ULL << (o))
 
@@ -60,6 +61,9 @@ static const struct {
 #define TREE_REFUSES	(BIT(OPT_APPEND) | BIT(OPT_OFFSET))
 #define LIST_ALLOWS	(BIT(OPT_LIST) | BIT(OPT_IMAGE_OFFSET) | \
 			 BIT(OPT_PARTITION) | BIT(OPT_QUIET) | BIT(OPT_VERBOSE))
+/* tar's path options (tarpath.c): -x and -R only. */
+#define TARPATH_OPTS	(BIT(OPT_STRIP) | BIT(OPT_EXCLUDE) | \
+			 BIT(OPT_EXCLUDE_FROM) | BIT(OPT_TRANSFORM))
 
 /*
  * The strings popt hands out for POPT_ARG_STRING options are the caller's to
@@ -68,8 +72,9 @@ static const struct {
  */
 struct opt_strings {
 	char *report, *report_file, *dirty, *page, *offset, *mode, *owner;
-	char *group, *mtime, *image_offset, *sparse, *undo, *partition;
+	char *group, *project, *mtime, *image_offset, *sparse, *undo, *partition;
 	char *owner_map, *group_map, *names;
+	char *tarpath;		/* the last of tar's path options, taken at once */
 };
 
 static void free_strings(struct opt_strings *o)
@@ -82,6 +87,7 @@ static void free_strings(struct opt_strings *o)
 	free(o->mode);
 	free(o->owner);
 	free(o->group);
+	free(o->project);
 	free(o->mtime);
 	free(o->image_offset);
 	free(o->sparse);
@@ -90,6 +96,7 @@ static void free_strings(struct opt_strings *o)
 	free(o->owner_map);
 	free(o->group_map);
 	free(o->names);
+	free(o->tarpath);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -121,6 +128,17 @@ static void usage_error(struct parse *p, const char *fmt, const char *arg)
 	exit(EXIT_USAGE);
 }
 
+/* A usage error whose message MSG (owned) quotes its names already. */
+static void usage_error_msg(struct parse *p, char *msg)
+{
+	pcw_host_files_usage_stderr(g_argc, g_argv);
+	fprintf(stderr, "pcwrite: %s\nTry 'pcwrite --help' for more "
+		"information.\n", msg ? msg : "out of memory");
+	free(msg);
+	parse_free(p);
+	exit(EXIT_USAGE);
+}
+
 static void out_of_memory(struct parse *p)
 {
 	perror("pcwrite");
@@ -147,6 +165,8 @@ void pcw_control_free(struct pcw_control *ctl)
 	cli_idmap_free(ctl->group_map);
 	ctl->owner_name = ctl->group_name = NULL;
 	ctl->owner_map = ctl->group_map = NULL;
+	pcw_names_free(ctl->names);
+	ctl->names = NULL;
 	ctl->image = ctl->dest = ctl->report_file = ctl->undo_file = NULL;
 	ctl->sources = NULL;
 	ctl->nsources = 0;
@@ -225,6 +245,15 @@ static bool is_name(const char *s)
 	if (*s == '+')
 		s++;
 	return s[strspn(s, "0123456789")] != '\0';
+}
+
+/* Does the NULL-terminated ARGS hold "-"? */
+static bool dashes_in(const char **args)
+{
+	for (; *args; args++)
+		if (!strcmp(*args, "-"))
+			return true;
+	return false;
 }
 
 /* Values of keyword options, in their enums' order; the first is the default. */
@@ -306,6 +335,20 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		  "put the contents of each host SOURCEDIR under DIR", NULL },
 		{ "no-xattrs", 0, POPT_ARG_NONE, NULL, OPT_NO_XATTRS,
 		  "with -x or -R: leave extended attributes and ACLs out", NULL },
+		{ "strip-components", 0, POPT_ARG_STRING, &o->tarpath,
+		  OPT_STRIP, "with -x or -R: take N leading components off "
+		  "each name and hard link target", "N" },
+		{ "exclude", 0, POPT_ARG_STRING, &o->tarpath, OPT_EXCLUDE,
+		  "with -x or -R: leave out what PATTERN matches, as tar "
+		  "(repeatable)", "PATTERN" },
+		{ "exclude-from", 'X', POPT_ARG_STRING, &o->tarpath,
+		  OPT_EXCLUDE_FROM, "with -x or -R: the --exclude patterns in "
+		  "FILE, one a line", "FILE" },
+		{ "transform", 0, POPT_ARG_STRING, &o->tarpath, OPT_TRANSFORM,
+		  "with -x or -R: change names with s/REGEX/REPL/FLAGS, as tar "
+		  "(repeatable)", "EXPR" },
+		{ "xform", 0, POPT_ARG_STRING, &o->tarpath, OPT_TRANSFORM,
+		  "the same as --transform", "EXPR" },
 		{ "list", 0, POPT_ARG_NONE, NULL, OPT_LIST,
 		  "list the names in DIR inside IMAGE, read-only (directories "
 		  "end in '/')", NULL },
@@ -333,6 +376,9 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		{ "group", 'g', POPT_ARG_STRING, &o->group, OPT_GROUP,
 		  "group: a number (32 bits) or a name in the image's "
 		  "/etc/group", "GROUP" },
+		{ "project", 0, POPT_ARG_STRING, &o->project, OPT_PROJECT,
+		  "project id of every inode made (needs the project feature)",
+		  "ID" },
 		{ "owner-map", 0, POPT_ARG_STRING, &o->owner_map, OPT_OWNER_MAP,
 		  "with -x or -R: owners translated by FILE, GNU tar's format "
 		  "(OLD NEW[:ID] a line)", "FILE" },
@@ -447,8 +493,25 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 			ctl->verbose = -1;
 			break;
 		case OPT_VERBOSE:
-			ctl->verbose = 1;
+			ctl->verbose = (ctl->verbose > 0 ? ctl->verbose : 0) + 1;
 			break;
+		case OPT_STRIP:
+		case OPT_EXCLUDE:
+		case OPT_EXCLUDE_FROM:
+		case OPT_TRANSFORM: {
+			/* In order: transforms apply as they were given. */
+			char *why = pcw_tarpath_option(ctl,
+				rc == OPT_STRIP ? TARPATH_STRIP :
+				rc == OPT_EXCLUDE ? TARPATH_EXCLUDE :
+				rc == OPT_EXCLUDE_FROM ? TARPATH_EXCLUDE_FROM :
+				TARPATH_TRANSFORM, o->tarpath);
+
+			free(o->tarpath);
+			o->tarpath = NULL;
+			if (why)
+				usage_error_msg(&p, why);
+			break;
+		}
 		}
 	}
 	if (rc < -1) {
@@ -482,6 +545,9 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 					       BIT(OPT_NAMES))))
 		usage_error(&p, "%s", "--owner-map, --group-map and --names go "
 			    "with -x or -R");
+	if (ctl->run == MODE_WRITE && (seen & TARPATH_OPTS))
+		usage_error(&p, "%s", "--strip-components, --exclude, "
+			    "--exclude-from and --transform go with -x or -R");
 
 	ctl->append = seen & BIT(OPT_APPEND);
 	ctl->no_clobber = seen & BIT(OPT_NO_CLOBBER);
@@ -494,6 +560,7 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	ctl->have_mode = seen & BIT(OPT_MODE);
 	ctl->have_uid = seen & BIT(OPT_OWNER);
 	ctl->have_gid = seen & BIT(OPT_GROUP);
+	ctl->have_project = seen & BIT(OPT_PROJECT);
 
 	/* Sizes and offsets: one parser, the same suffixes everywhere. */
 	if (ctl->have_offset &&
@@ -544,6 +611,12 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 			parse_free(&p);
 			exit(rc);
 		}
+	}
+	if (ctl->have_project) {
+		if (parse_u64(o->project, 0xfffffffeULL, &v))
+			usage_error(&p, "invalid --project '%s' (a numeric id)",
+				    o->project);
+		ctl->project = v;
 	}
 	if (o->mtime) {
 		if (cli_parse_mtime(o->mtime, &ctl->mtime))
@@ -626,6 +699,10 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 			usage_error(&p, "%s", "'-' (standard input) may be "
 				    "given once");
 	}
+	if (ctl->run == MODE_EXTRACT && ctl->names_stdin &&
+	    (n == 2 || dashes_in(args + 2)))
+		usage_error(&p, "%s", "--exclude-from=- reads standard input, "
+			    "which is the archive");
 	/* The arguments live in popt's context: copy them out of it. */
 	ctl->image = strdup(args[0]);
 	ctl->dest = strdup(args[1]);

@@ -18,6 +18,7 @@
 #include <e2p.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,7 +42,28 @@ struct pcw_render {
 	bool		started;	/* a start record was written */
 	/* the file records so far, for the end record */
 	uint64_t	files, ok, partial, failed, refused, bytes;
+	int		err;		/* the first write error, or 0 */
 };
+
+/*
+ * After each record: the first write error is kept.  EPIPE is a report
+ * nobody reads any more (head -1 closed the pipe, with SIGPIPE caught or
+ * ignored): the run stops at the next page, as for SIGPIPE, and exits 1
+ * (see pcw_render_error).
+ */
+static void check_error(struct pcw_render *r)
+{
+	if (r->err || !ferror(r->out))
+		return;
+	r->err = errno ? errno : EIO;
+	if (r->err == EPIPE)
+		pcw_signal_notify(SIGPIPE);
+}
+
+int pcw_render_error(const struct pcw_render *r)
+{
+	return r ? r->err : 0;
+}
 
 struct pcw_render *pcw_render_open(enum report_kind kind, FILE *out,
 				   bool to_stdout, int *err)
@@ -183,6 +205,11 @@ bool pcw_render_has_events(const struct pcw_render *r)
 	return r && (r->kind == REPORT_PAGES || r->kind == REPORT_JSON);
 }
 
+bool pcw_render_on_stdout(const struct pcw_render *r)
+{
+	return r && fileno(r->out) == STDOUT_FILENO;
+}
+
 void pcw_render_event(const struct pcw_event *ev, void *arg)
 {
 	struct pcw_render *r = arg;
@@ -191,10 +218,12 @@ void pcw_render_event(const struct pcw_event *ev, void *arg)
 		return;
 	if (r->tty)
 		pcw_progress_clear();
+	errno = 0;
 	if (ev->type == PCW_EV_PAGE)
 		render_page(r, ev->file, &ev->u.page);
 	else if (ev->type == PCW_EV_WRITEBACK)
 		render_writeback(r, ev->file, &ev->u.writeback);
+	check_error(r);
 }
 
 /* ,"error":NAME,"message":TEXT for ERR (a signal's words when SIGNAL). */
@@ -253,6 +282,7 @@ void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *f)
 	if (r->tty)
 		pcw_progress_clear();
 	count(r, f);
+	errno = 0;
 	if (REPORT_IS_JSON(r->kind)) {
 		fputs("{\"event\":\"file\"", r->out);
 		json_field(r->out, "file", f->file);
@@ -276,6 +306,7 @@ void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *f)
 			f->extents, f->extents == 1 ? "" : "s", f->status);
 	}
 	fflush(r->out);
+	check_error(r);
 }
 
 void pcw_render_start(struct pcw_render *r, const char *mode,
@@ -291,6 +322,7 @@ void pcw_render_start(struct pcw_render *r, const char *mode,
 		return;
 	out = r->out;
 	r->started = true;
+	errno = 0;
 	fprintf(out, "{\"event\":\"start\",\"schema\":%d", REPORT_SCHEMA);
 	json_field(out, "pcwrite", PACKAGE_VERSION);
 	json_field(out, "mode", mode);
@@ -320,6 +352,7 @@ void pcw_render_start(struct pcw_render *r, const char *mode,
 	}
 	fputs("}\n", out);
 	fflush(out);
+	check_error(r);
 }
 
 void pcw_render_end(struct pcw_render *r, int status, errcode_t err,
@@ -354,8 +387,9 @@ int pcw_render_close(struct pcw_render *r)
 
 	if (!r)
 		return 0;
+	errno = 0;
 	if (fflush(r->out) != 0 || ferror(r->out))
-		err = errno ? errno : EIO;
+		err = r->err ? r->err : errno ? errno : EIO;
 	if (r->own && fclose(r->out) != 0 && !err)
 		err = errno;
 	free(r);

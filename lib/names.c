@@ -1,442 +1,736 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * names.c: user and group names as the image has them, in its own
- * /etc/passwd and /etc/group, never the host's.
+ * names.c: tar's path options on the source side of -x and -R:
+ * --exclude, --transform and --strip-components, as GNU tar 1.34 applies
+ * them when it extracts (its manual, "Modifying File and Member Names" and
+ * "Excluding Some Files"; every rule checked against the tar on the test
+ * machine, tests/tarpath.bats).  The regular expressions are POSIX's
+ * (regcomp/regexec), the wildcards fnmatch's: nothing here matches by hand.
  *
- * A root filesystem's owners are the image's: "nginx" is whatever uid the
- * image's /etc/passwd gives it, whether the host has such a user or not.
- * The files are found as the kernel would find them inside the image (its
- * symlinks followed, the last one too: /etc -> usr/etc, passwd ->
- * ../lib/passwd) and read through libext2fs, so what this run wrote
- * earlier counts: an archive that brings its etc/passwd before the files
- * it owns names their owners through it.  The lines are parsed by libc
- * (fgetpwent_r, fgetgrent_r over the file's bytes); the first line with a
- * name wins, as getpwnam(3) answers.
+ * An entry's name, as tar sees it, is the name the archive holds ("./a/b",
+ * "/abs/x"; -R names a tree's entries as `tar -C DIR -c .` does) without
+ * its trailing slashes.  Then:
  *
- * Each file is read once and held, with the inode it came from; a lookup
- * walks the path again (through the run's directory cache) and reads the
- * file anew only when the path leads to another inode, that inode changed
- * (size, times, flags, block map), or a mapping was opened on it since
- * (pcw_names_note_write: the run rewrote it in place, possibly into the
- * same blocks with the same size and, with a fixed --mtime, the same
- * times).
+ * 1. --exclude: the name is left out when a pattern matches it, or matches
+ *    it from just after any '/' (unanchored), or matches a leading part of
+ *    it that ends before a '/' (FNM_LEADING_DIR: a directory excluded
+ *    excludes what is under it); '*' and '?' match '/' too.  A pattern that
+ *    ends in '/' therefore matches nothing: names have no trailing slash.
+ * 2. --transform: each expression in order, on the name (scope r), a
+ *    symlink's target (s) and a hard link's target (h); by default all
+ *    three.
+ * 3. --strip-components=N: N leading components off the name and off a
+ *    hard link's target, not off a symlink's target.  A name left empty is
+ *    skipped.
  *
- * Data blocks are read around libext2fs's block cache (a byte count makes
- * unix_io write out its dirty blocks and read directly): file data is
- * written around the cache too (pcw_fs_write_data), and a copy of a data
- * block in the cache would go stale when the block is written again.
+ * Where tar 1.34 misbehaves, pcwrite does what its manual says instead
+ * (the man page, BUGS): an expression with a match number (s/a/b/2) copies
+ * the text before the skipped matches twice in tar 1.34; a global
+ * expression that matches the empty string loops forever there, and here
+ * replaces each empty match once and moves one character on, as sed does.
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
+#include <fnmatch.h>
+#include <regex.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "pcwrite.h"
+#include "names.h"
 
-/* A passwd larger than this is not a passwd: refused, not read. */
-#define NAMES_MAX_BYTES	(64U << 20)
-/* The image's symlinks followed on the way, as the kernel's MAXSYMLINKS. */
-#define NAMES_MAX_FOLLOW	40
+#define PCW_MAGIC_NAMES	0x7063776e	/* "pcwn" */
 
-/* What identifies an inode's contents without reading them. */
-struct identity {
-	ext2_ino_t	ino;
-	uint32_t	size, size_high, mtime, ctime, mtime_extra, ctime_extra;
-	uint32_t	flags, generation, dtime;
-	uint16_t	links;
-	uint32_t	block[EXT2_N_BLOCKS];
+/* The scope of an expression: what it transforms (tar's XFORM_*). */
+#define SCOPE_NAME	0x1	/* r: entries' names */
+#define SCOPE_HARDLINK	0x2	/* h: hard links' targets */
+#define SCOPE_SYMLINK	0x4	/* s: symlinks' targets */
+#define SCOPE_ALL	(SCOPE_NAME | SCOPE_HARDLINK | SCOPE_SYMLINK)
+
+/* GNU's case conversions in a replacement: \U \L \u \l \E. */
+enum case_op { CASE_NONE, CASE_UPPER, CASE_LOWER, CASE_UPPER1, CASE_LOWER1 };
+
+/* One piece of a replacement. */
+struct seg {
+	enum { SEG_TEXT, SEG_REF, SEG_CASE } kind;
+	char		*text;		/* SEG_TEXT */
+	size_t		len;
+	size_t		ref;		/* SEG_REF: \0 (&) to \N */
+	enum case_op	op;		/* SEG_CASE; \E is CASE_NONE */
 };
 
-struct name_id {
-	char		*name;		/* NULL: a free slot */
-	uint32_t	id;
-};
-
-struct names_file {
-	const char	*path;
-	bool		loaded;
-	bool		stale;		/* a mapping was opened on its inode */
-	struct identity	who;		/* who.ino 0: the file is missing */
-	char		*data;		/* the file's bytes, to compare */
-	size_t		size;
-	struct name_id	*table;		/* open addressing, first name wins */
-	size_t		mask;		/* table size - 1, or 0 without one */
+struct xform {
+	regex_t		re;
+	bool		global;		/* g */
+	unsigned long	nth;		/* N: from the Nth match; 0: the first */
+	unsigned	scope;		/* SCOPE_* */
+	struct seg	*segs;
+	size_t		nsegs;
 };
 
 struct pcw_names {
-	struct names_file f[2];		/* PCW_ID_USER, PCW_ID_GROUP */
+	int		magic;
+	char		**excl;
+	size_t		nexcl;
+	struct xform	*xf;
+	size_t		nxf;
+	unsigned	scope;		/* flags=: the next expressions' scope */
+	unsigned	strip;
+	char		*msg;
 };
 
-static void identity_of(ext2_ino_t ino, const struct ext2_inode_large *in,
-			struct identity *id)
+/* A growing string. */
+struct buf {
+	char		*p;
+	size_t		len, cap;
+	bool		oom;
+};
+
+static void put(struct buf *b, const char *s, size_t n)
 {
-	memset(id, 0, sizeof(*id));
-	id->ino = ino;
-	id->size = in->i_size;
-	id->size_high = in->i_size_high;
-	id->mtime = in->i_mtime;
-	id->ctime = in->i_ctime;
-	if (in->i_extra_isize >= 12) {	/* up to i_mtime_extra */
-		id->ctime_extra = in->i_ctime_extra;
-		id->mtime_extra = in->i_mtime_extra;
+	if (b->oom)
+		return;
+	if (b->len + n + 1 > b->cap) {
+		size_t cap = b->cap ? b->cap : 64;
+		char *p;
+
+		while (cap < b->len + n + 1)
+			cap *= 2;
+		p = realloc(b->p, cap);
+		if (!p) {
+			b->oom = true;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
 	}
-	id->flags = in->i_flags;
-	id->generation = in->i_generation;
-	id->dtime = in->i_dtime;
-	id->links = in->i_links_count;
-	memcpy(id->block, in->i_block, sizeof(id->block));
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
 }
 
-static void free_table(struct names_file *nf)
+/* Why the last expression was refused. */
+static void set_msg(struct pcw_names *n, const char *fmt, ...)
+{
+	va_list ap;
+	char *m = NULL;
+
+	va_start(ap, fmt);
+	if (vasprintf(&m, fmt, ap) < 0)
+		m = NULL;
+	va_end(ap);
+	free(n->msg);
+	n->msg = m;
+}
+
+#define MSG_SYNTAX	"not s/REGEX/REPLACEMENT/FLAGS"
+
+const char *pcw_names_message(const struct pcw_names *n)
+{
+	return n ? n->msg : NULL;
+}
+
+errcode_t pcw_names_new(struct pcw_names **ret)
+{
+	struct pcw_names *n = calloc(1, sizeof(*n));
+
+	if (!n)
+		return ENOMEM;
+	n->magic = PCW_MAGIC_NAMES;
+	n->scope = SCOPE_ALL;
+	*ret = n;
+	return 0;
+}
+
+static void xform_free(struct xform *x)
 {
 	size_t k;
 
-	for (k = 0; nf->table && k <= nf->mask; k++)
-		free(nf->table[k].name);
-	free(nf->table);
-	nf->table = NULL;
-	nf->mask = 0;
+	regfree(&x->re);
+	for (k = 0; k < x->nsegs; k++)
+		free(x->segs[k].text);
+	free(x->segs);
 }
 
-static uint64_t hash(const char *p)
+void pcw_names_free(struct pcw_names *n)
 {
-	uint64_t h = 1469598103934665603ULL;
+	size_t k;
 
-	while (*p)
-		h = (h ^ (unsigned char)*p++) * 1099511628211ULL;
-	return h;
-}
-
-/* NAME's slot: its own, or the free one where it would go. */
-static struct name_id *slot(const struct names_file *nf, const char *name)
-{
-	size_t k = hash(name) & nf->mask;
-
-	while (nf->table[k].name && strcmp(nf->table[k].name, name))
-		k = (k + 1) & nf->mask;
-	return &nf->table[k];
-}
-
-static errcode_t table_add(struct names_file *nf, size_t *used,
-			   const char *name, uint32_t id)
-{
-	struct name_id *s;
-
-	if ((*used + 1) * 2 > nf->mask + 1) {
-		struct names_file bigger = *nf;
-		size_t k;
-
-		bigger.mask = nf->mask ? nf->mask * 2 + 1 : 63;
-		bigger.table = calloc(bigger.mask + 1, sizeof(*bigger.table));
-		if (!bigger.table)
-			return ENOMEM;
-		for (k = 0; nf->table && k <= nf->mask; k++)
-			if (nf->table[k].name)
-				*slot(&bigger, nf->table[k].name) = nf->table[k];
-		free(nf->table);
-		nf->table = bigger.table;
-		nf->mask = bigger.mask;
-	}
-	s = slot(nf, name);
-	if (s->name)
-		return 0;	/* the first line with a name wins */
-	s->name = strdup(name);
-	if (!s->name)
-		return ENOMEM;
-	s->id = id;
-	(*used)++;
-	return 0;
-}
-
-/*
- * The names and ids of DATA, a passwd or group file, through libc's own
- * parser; lines it cannot parse are skipped, as getpwnam skips them.
- */
-static errcode_t parse(struct names_file *nf, enum pcw_id_kind kind)
-{
-	size_t cap = 1024, used = 0;
-	char *buf;
-	FILE *f;
-	errcode_t err = 0;
-
-	free_table(nf);
-	if (!nf->size)
-		return 0;
-	f = fmemopen(nf->data, nf->size, "r");
-	buf = malloc(cap);
-	if (!f || !buf) {
-		err = ENOMEM;
-		goto out;
-	}
-	for (;;) {
-		struct passwd pw, *pwp = NULL;
-		struct group gr, *grp = NULL;
-		int rc;
-
-		if (kind == PCW_ID_USER)
-			rc = fgetpwent_r(f, &pw, buf, cap, &pwp);
-		else
-			rc = fgetgrent_r(f, &gr, buf, cap, &grp);
-		if (rc == ERANGE) {
-			/* a long line: libc goes back to its start */
-			char *b = cap < NAMES_MAX_BYTES ? realloc(buf, cap * 2)
-							: NULL;
-
-			if (!b) {
-				err = ENOMEM;
-				break;
-			}
-			buf = b;
-			cap *= 2;
-			continue;
-		}
-		if (rc)
-			break;		/* ENOENT: the end */
-		if (kind == PCW_ID_USER && pwp && pw.pw_uid != (uid_t)-1)
-			err = table_add(nf, &used, pw.pw_name, pw.pw_uid);
-		else if (kind == PCW_ID_GROUP && grp && gr.gr_gid != (gid_t)-1)
-			err = table_add(nf, &used, gr.gr_name, gr.gr_gid);
-		if (err)
-			break;
-	}
-out:
-	free(buf);
-	if (f)
-		fclose(f);
-	return err;
-}
-
-/*
- * The inode the image's PATH leads to, its last symlink followed too
- * (a relative target from the link's directory, an absolute one from
- * the root); 0 when there is none.
- */
-static errcode_t resolve(pcw_fs *pfs, const char *path, ext2_ino_t *ino,
-			 struct ext2_inode_large *inode)
-{
-	ext2_ino_t start = EXT2_ROOT_INO;
-	char *buf = NULL;
-	unsigned follows = 0;
-	errcode_t err;
-
-	*ino = 0;
-	for (;;) {
-		struct pcw_dest d;
-		char *target;
-
-		err = pcw_walk(pfs, start, path, 0, &d);
-		pcw_dest_free(&d);
-		if (err == PCW_ET_NO_PARENT || err == PCW_ET_NOT_DIR ||
-		    (!err && !d.ino)) {
-			err = 0;	/* missing: no names */
-			break;
-		}
-		if (err == PCW_ET_IS_DIR) {
-			*ino = d.ino;	/* a directory: refused below */
-			err = 0;
-		} else if (err) {
-			break;
-		} else {
-			*ino = d.ino;
-		}
-		memset(inode, 0, sizeof(*inode));
-		err = ext2fs_read_inode_full(pfs->fs, *ino,
-					     (struct ext2_inode *)inode,
-					     sizeof(*inode));
-		if (err || !LINUX_S_ISLNK(inode->i_mode))
-			break;
-		if (++follows > NAMES_MAX_FOLLOW) {
-			err = PCW_ET_SYMLINK_LOOP;
-			break;
-		}
-		err = pcw_read_link(pfs, *ino, inode, &target);
-		if (err)
-			break;
-		start = target[0] == '/' ? EXT2_ROOT_INO : d.parent;
-		free(buf);
-		buf = target;
-		path = buf;
-		*ino = 0;
-	}
-	free(buf);
-	return err;
-}
-
-/* A run of N blocks from PBLK into BUF, around the block cache. */
-static errcode_t read_run(ext2_filsys fs, blk64_t pblk, size_t n, char *buf)
-{
-	return io_channel_read_blk64(fs->io, pblk, -(int)(n * fs->blocksize),
-				     buf);
-}
-
-/* The contents of regular file INO: *data (owned, NUL-terminated), *size. */
-static errcode_t read_file(pcw_fs *pfs, ext2_ino_t ino,
-			   struct ext2_inode_large *inode, char **data,
-			   size_t *size)
-{
-	ext2_filsys fs = pfs->fs;
-	uint64_t isize = EXT2_I_SIZE(inode);
-	blk64_t nblocks, lblk, run_start = 0, run_pblk = 0, run_len = 0;
-	char *buf;
-	errcode_t err = 0;
-
-	*data = NULL;
-	*size = 0;
-	if (!LINUX_S_ISREG(inode->i_mode) || isize > NAMES_MAX_BYTES)
-		return PCW_ET_NAMES_FILE;
-	if (inode->i_flags & (EXT4_ENCRYPT_FL | EXT4_VERITY_FL))
-		return PCW_ET_UNSUPP_INODE;
-	nblocks = (isize + fs->blocksize - 1) / fs->blocksize;
-	/* whole blocks, and a NUL after the data */
-	buf = calloc(1, nblocks * fs->blocksize + 1);
-	if (!buf)
-		return ENOMEM;
-	if (inode->i_flags & EXT4_INLINE_DATA_FL) {
-		size_t sz = isize;
-
-		err = ext2fs_inline_data_get(fs, ino, (struct ext2_inode *)inode,
-					     buf, &sz);
-		goto done;
-	}
-	/* Runs of contiguous blocks, one read each; holes stay zeroes. */
-	for (lblk = 0; lblk <= nblocks && !err; lblk++) {
-		blk64_t pblk = 0;
-		int ret_flags = 0;
-
-		if (lblk < nblocks) {
-			err = ext2fs_bmap2(fs, ino, (struct ext2_inode *)inode,
-					   NULL, 0, lblk, &ret_flags, &pblk);
-			if (err)
-				break;
-			if (ret_flags & BMAP_RET_UNINIT)
-				pblk = 0;
-			if (pblk >= ext2fs_blocks_count(fs->super)) {
-				err = PCW_ET_CORRUPT;
-				break;
-			}
-		}
-		if (run_len && pblk == run_pblk + run_len &&
-		    run_len < (1U << 20) / fs->blocksize) {
-			run_len++;
-			continue;
-		}
-		if (run_len)
-			err = read_run(fs, run_pblk,
-				       run_len, buf + run_start * fs->blocksize);
-		run_len = pblk ? 1 : 0;
-		run_start = lblk;
-		run_pblk = pblk;
-	}
-done:
-	if (err) {
-		free(buf);
-		return err;
-	}
-	buf[isize] = '\0';
-	*data = buf;
-	*size = isize;
-	return 0;
-}
-
-/* Make NF what the image's file is now. */
-static errcode_t refresh(pcw_fs *pfs, struct names_file *nf,
-			 enum pcw_id_kind kind)
-{
-	struct ext2_inode_large inode;
-	struct identity who;
-	ext2_ino_t ino;
-	char *data;
-	size_t size;
-	errcode_t err;
-
-	err = resolve(pfs, nf->path, &ino, &inode);
-	if (err)
-		return err;
-	if (ino)
-		identity_of(ino, &inode, &who);
-	else
-		memset(&who, 0, sizeof(who));
-	if (nf->loaded && !nf->stale && !memcmp(&who, &nf->who, sizeof(who)))
-		return 0;
-	data = NULL;
-	size = 0;
-	if (ino) {
-		err = read_file(pfs, ino, &inode, &data, &size);
-		if (err)
-			return err;
-	}
-	nf->who = who;
-	nf->stale = false;
-	if (nf->loaded && size == nf->size &&
-	    (!size || !memcmp(data, nf->data, size))) {
-		free(data);	/* the same bytes: the same names */
-		return 0;
-	}
-	free(nf->data);
-	nf->data = data;
-	nf->size = size;
-	nf->loaded = false;
-	err = parse(nf, kind);
-	if (err) {
-		free_table(nf);
-		return err;
-	}
-	nf->loaded = true;
-	return 0;
-}
-
-errcode_t pcw_id_lookup(pcw_fs *pfs, enum pcw_id_kind kind, const char *name,
-			uint32_t *id)
-{
-	struct names_file *nf;
-	struct name_id *s;
-	errcode_t err;
-
-	if (!pfs || pfs->magic != PCW_MAGIC_FS)
-		return PCW_ET_MAGIC_FS;
-	if (kind != PCW_ID_USER && kind != PCW_ID_GROUP)
-		return EINVAL;
-	if (!pfs->names) {
-		pfs->names = calloc(1, sizeof(*pfs->names));
-		if (!pfs->names)
-			return ENOMEM;
-		pfs->names->f[PCW_ID_USER].path = "/etc/passwd";
-		pfs->names->f[PCW_ID_GROUP].path = "/etc/group";
-	}
-	nf = &pfs->names->f[kind];
-	err = refresh(pfs, nf, kind);
-	if (err)
-		return err;
-	if (!nf->table || !*name || !(s = slot(nf, name))->name)
-		return kind == PCW_ID_USER ? PCW_ET_NO_SUCH_USER
-					   : PCW_ET_NO_SUCH_GROUP;
-	*id = s->id;
-	return 0;
-}
-
-void pcw_names_note_write(pcw_fs *pfs, ext2_ino_t ino)
-{
-	int k;
-
-	for (k = 0; pfs->names && k < 2; k++)
-		if (pfs->names->f[k].who.ino == ino)
-			pfs->names->f[k].stale = true;
-}
-
-void pcw_names_free(pcw_fs *pfs)
-{
-	int k;
-
-	if (!pfs->names)
+	if (!n || n->magic != PCW_MAGIC_NAMES)
 		return;
-	for (k = 0; k < 2; k++) {
-		free_table(&pfs->names->f[k]);
-		free(pfs->names->f[k].data);
+	for (k = 0; k < n->nexcl; k++)
+		free(n->excl[k]);
+	for (k = 0; k < n->nxf; k++)
+		xform_free(&n->xf[k]);
+	free(n->excl);
+	free(n->xf);
+	free(n->msg);
+	n->magic = 0;
+	free(n);
+}
+
+errcode_t pcw_names_add_exclude(struct pcw_names *n, const char *pattern)
+{
+	char **e, *p;
+
+	if (!n || n->magic != PCW_MAGIC_NAMES)
+		return PCW_ET_MAGIC_NAMES;
+	p = strdup(pattern);
+	e = realloc(n->excl, (n->nexcl + 1) * sizeof(*e));
+	if (!p || !e) {
+		free(p);
+		if (e)
+			n->excl = e;
+		return ENOMEM;
 	}
-	free(pfs->names);
-	pfs->names = NULL;
+	n->excl = e;
+	n->excl[n->nexcl++] = p;
+	return 0;
+}
+
+errcode_t pcw_names_set_strip(struct pcw_names *n, unsigned components)
+{
+	if (!n || n->magic != PCW_MAGIC_NAMES)
+		return PCW_ET_MAGIC_NAMES;
+	n->strip = components;
+	return 0;
+}
+
+/* ---- --transform: parsing ----------------------------------------------- */
+
+static int scope_flag(unsigned *scope, char c)
+{
+	switch (c) {
+	case 'r': *scope |= SCOPE_NAME; break;
+	case 'R': *scope &= ~SCOPE_NAME; break;
+	case 'h': *scope |= SCOPE_HARDLINK; break;
+	case 'H': *scope &= ~SCOPE_HARDLINK; break;
+	case 's': *scope |= SCOPE_SYMLINK; break;
+	case 'S': *scope &= ~SCOPE_SYMLINK; break;
+	default: return -1;
+	}
+	return 0;
+}
+
+static errcode_t add_seg(struct xform *x, int kind, const char *text,
+			 size_t len, size_t ref, enum case_op op)
+{
+	struct seg *s;
+
+	if (kind == SEG_TEXT && !len)
+		return 0;
+	s = realloc(x->segs, (x->nsegs + 1) * sizeof(*s));
+	if (!s)
+		return ENOMEM;
+	x->segs = s;
+	s = &x->segs[x->nsegs];
+	memset(s, 0, sizeof(*s));
+	s->kind = kind;
+	s->ref = ref;
+	s->op = op;
+	if (kind == SEG_TEXT) {
+		s->text = malloc(len);
+		if (!s->text)
+			return ENOMEM;
+		memcpy(s->text, text, len);
+		s->len = len;
+	}
+	x->nsegs++;
+	return 0;
+}
+
+/*
+ * REPL (LEN bytes, between the delimiters) into X's segments: '&' is the
+ * whole match, \1..\9 (any number of digits) a group, \L \U \l \u \E the
+ * case conversions, \a \b \f \n \r \t \v those characters, \\ \& and
+ * \DELIM themselves; any other \c is both characters, as in tar.
+ */
+static errcode_t parse_repl(struct pcw_names *n, struct xform *x,
+			    const char *repl, size_t len, char delim)
+{
+	static const char ctl_in[] = "abfnrtv", ctl_out[] = "\a\b\f\n\r\t\v";
+	const char *p = repl, *end = repl + len, *lit = repl;
+	errcode_t err = 0;
+
+	while (!err && p < end) {
+		const char *c;
+
+		if (*p == '&') {
+			err = add_seg(x, SEG_TEXT, lit, p - lit, 0, 0);
+			if (!err)
+				err = add_seg(x, SEG_REF, NULL, 0, 0, 0);
+			lit = ++p;
+			continue;
+		}
+		if (*p != '\\' || p + 1 >= end) {
+			p++;
+			continue;
+		}
+		err = add_seg(x, SEG_TEXT, lit, p - lit, 0, 0);
+		p++;
+		if (err)
+			break;
+		if (*p >= '0' && *p <= '9') {
+			size_t ref = 0;
+
+			while (p < end && *p >= '0' && *p <= '9' && ref < 100000)
+				ref = ref * 10 + (size_t)(*p++ - '0');
+			if (ref > x->re.re_nsub) {
+				set_msg(n, "back reference \\%zu out of range "
+					"(the expression has %zu groups)",
+					ref, x->re.re_nsub);
+				return PCW_ET_BAD_TRANSFORM;
+			}
+			err = add_seg(x, SEG_REF, NULL, 0, ref, 0);
+		} else if (*p && (c = strchr(ctl_in, *p))) {
+			err = add_seg(x, SEG_TEXT, &ctl_out[c - ctl_in], 1, 0, 0);
+			p++;
+		} else if (*p == 'U' || *p == 'L' || *p == 'u' || *p == 'l' ||
+			   *p == 'E') {
+			enum case_op op = *p == 'U' ? CASE_UPPER :
+					  *p == 'L' ? CASE_LOWER :
+					  *p == 'u' ? CASE_UPPER1 :
+					  *p == 'l' ? CASE_LOWER1 : CASE_NONE;
+
+			err = add_seg(x, SEG_CASE, NULL, 0, 0, op);
+			p++;
+		} else if (*p == '\\' || *p == '&' || *p == delim) {
+			err = add_seg(x, SEG_TEXT, p, 1, 0, 0);
+			p++;
+		} else {
+			err = add_seg(x, SEG_TEXT, p - 1, 2, 0, 0);
+			p++;
+		}
+		lit = p;
+	}
+	if (!err)
+		err = add_seg(x, SEG_TEXT, lit, end - lit, 0, 0);
+	return err;
+}
+
+/* Past the part that ends at DELIM (a backslash escapes the next byte). */
+static const char *scan_part(const char *p, char delim)
+{
+	for (; *p && *p != delim; p++)
+		if (*p == '\\' && p[1])
+			p++;
+	return p;
+}
+
+/*
+ * One "flags=..." or "s/REGEX/REPL/FLAGS" at *EXPR; *EXPR moves past it
+ * and its ';'.
+ */
+static errcode_t parse_one(struct pcw_names *n, const char **expr)
+{
+	const char *e = *expr, *re_end, *repl_end, *p;
+	struct xform x;
+	char delim, *re;
+	int cflags = 0, rc;
+	errcode_t err;
+
+	if (!strncmp(e, "flags=", 6)) {
+		n->scope = 0;
+		for (p = e + 6; *p && *p != ';'; p++)
+			if (scope_flag(&n->scope, *p)) {
+				set_msg(n, "unknown flag '%c' after flags=",
+					*p);
+				return PCW_ET_BAD_TRANSFORM;
+			}
+		*expr = *p ? p + 1 : p;
+		return 0;
+	}
+	if (e[0] != 's' || !e[1]) {
+		set_msg(n, MSG_SYNTAX);
+		return PCW_ET_BAD_TRANSFORM;
+	}
+	delim = e[1];
+	re_end = scan_part(e + 2, delim);
+	if (*re_end != delim) {
+		set_msg(n, MSG_SYNTAX);
+		return PCW_ET_BAD_TRANSFORM;
+	}
+	repl_end = scan_part(re_end + 1, delim);
+	if (*repl_end != delim) {
+		set_msg(n, MSG_SYNTAX);
+		return PCW_ET_BAD_TRANSFORM;
+	}
+	memset(&x, 0, sizeof(x));
+	x.scope = n->scope;
+	for (p = repl_end + 1; *p && *p != ';'; p++) {
+		char *num_end;
+
+		switch (*p) {
+		case 'g':
+			x.global = true;
+			break;
+		case 'i':
+			cflags |= REG_ICASE;
+			break;
+		case 'x':
+			cflags |= REG_EXTENDED;
+			break;
+		case '0': case '1': case '2': case '3': case '4':
+		case '5': case '6': case '7': case '8': case '9':
+			/* strtoul's base 0, as tar reads it */
+			x.nth = strtoul(p, &num_end, 0);
+			p = num_end - 1;
+			break;
+		default:
+			if (scope_flag(&x.scope, *p)) {
+				set_msg(n, "unknown flag '%c'",
+					*p);
+				return PCW_ET_BAD_TRANSFORM;
+			}
+		}
+	}
+	re = strndup(e + 2, re_end - (e + 2));
+	if (!re)
+		return ENOMEM;
+	rc = regcomp(&x.re, re, cflags);
+	if (rc) {
+		char why[256];
+
+		regerror(rc, &x.re, why, sizeof(why));
+		set_msg(n, "%s", why);
+		free(re);
+		return PCW_ET_BAD_TRANSFORM;
+	}
+	/* An anchored expression replaces once, as in tar. */
+	if (re[0] == '^' || (re[0] && re[strlen(re) - 1] == '$'))
+		x.global = false;
+	free(re);
+	err = parse_repl(n, &x, re_end + 1, repl_end - (re_end + 1), delim);
+	if (!err) {
+		struct xform *xf = realloc(n->xf, (n->nxf + 1) * sizeof(*xf));
+
+		if (!xf) {
+			err = ENOMEM;
+		} else {
+			n->xf = xf;
+			n->xf[n->nxf++] = x;
+		}
+	}
+	if (err) {
+		xform_free(&x);
+		return err;
+	}
+	*expr = *p ? p + 1 : p;
+	return 0;
+}
+
+errcode_t pcw_names_add_transform(struct pcw_names *n, const char *expr)
+{
+	size_t had;
+	unsigned scope;
+	errcode_t err = 0;
+
+	if (!n || n->magic != PCW_MAGIC_NAMES)
+		return PCW_ET_MAGIC_NAMES;
+	had = n->nxf;
+	scope = n->scope;
+	while (!err && *expr)
+		err = parse_one(n, &expr);
+	if (err) {
+		/* All of EXPR or none of it. */
+		while (n->nxf > had)
+			xform_free(&n->xf[--n->nxf]);
+		n->scope = scope;
+	}
+	return err;
+}
+
+/* ---- --transform: applying -------------------------------------------- */
+
+/* The state of \U \L \u \l \E while one expression replaces in one name. */
+struct case_state {
+	enum case_op	cur, saved;
+};
+
+static void put_case(struct buf *b, struct case_state *cs, const char *s,
+		     size_t n)
+{
+	size_t k;
+
+	if (cs->cur == CASE_NONE) {
+		put(b, s, n);
+		return;
+	}
+	for (k = 0; k < n; k++) {
+		char c = s[k];
+
+		if (cs->cur == CASE_UPPER || (cs->cur == CASE_UPPER1 && !k))
+			c = (char)toupper((unsigned char)c);
+		else if (cs->cur == CASE_LOWER || (cs->cur == CASE_LOWER1 && !k))
+			c = (char)tolower((unsigned char)c);
+		put(b, &c, 1);
+	}
+	/* \u and \l change one piece of text (an empty group's too), then
+	   the \U or \L before them goes on. */
+	if (cs->cur == CASE_UPPER1 || cs->cur == CASE_LOWER1) {
+		cs->cur = cs->saved;
+		cs->saved = CASE_NONE;
+	}
+}
+
+static void replace(struct buf *b, const struct xform *x,
+		    struct case_state *cs, const char *in,
+		    const regmatch_t *m)
+{
+	size_t k;
+
+	for (k = 0; k < x->nsegs; k++) {
+		const struct seg *s = &x->segs[k];
+
+		switch (s->kind) {
+		case SEG_TEXT:
+			put_case(b, cs, s->text, s->len);
+			break;
+		case SEG_REF:
+			if (m[s->ref].rm_so >= 0 && m[s->ref].rm_eo >= 0)
+				put_case(b, cs, in + m[s->ref].rm_so,
+					 m[s->ref].rm_eo - m[s->ref].rm_so);
+			break;
+		case SEG_CASE:
+			/*
+			 * \u and \l keep the \U or \L they interrupt (tar's
+			 * rule: what is kept is replaced unless it is itself
+			 * a \u or \l, so "\u\u" changes two pieces).
+			 */
+			if ((s->op == CASE_UPPER1 || s->op == CASE_LOWER1) &&
+			    cs->saved != CASE_UPPER1 && cs->saved != CASE_LOWER1)
+				cs->saved = cs->cur;
+			cs->cur = s->op;
+			break;
+		}
+	}
+}
+
+/*
+ * X on IN into B.  Matches are searched from the start of the rest of the
+ * name each time (no REG_NOTBOL, as tar: an expression that begins with
+ * '^' replaces once anyway).  A match of the empty string is replaced as
+ * sed replaces it: not right after the previous match, and once at the
+ * end of the name; then the search moves one character on (tar 1.34
+ * loops forever on a global one).
+ */
+static errcode_t apply_one(const struct xform *x, const char *in,
+			   struct buf *b)
+{
+	regmatch_t m[10], *mp = m;
+	size_t nm = x->re.re_nsub + 1, len = strlen(in), pos = 0;
+	size_t prev_end = SIZE_MAX;
+	unsigned long count = 0;
+	struct case_state cs = { CASE_NONE, CASE_NONE };
+
+	if (nm > 10) {
+		mp = calloc(nm, sizeof(*mp));
+		if (!mp)
+			return ENOMEM;
+	}
+	b->len = 0;
+	put(b, "", 0);
+	while (pos <= len) {
+		const char *at = in + pos;
+		size_t so, eo;
+		bool skip;
+
+		if (regexec(&x->re, at, nm, mp, 0)) {
+			put(b, at, len - pos);
+			break;
+		}
+		so = mp[0].rm_so;
+		eo = mp[0].rm_eo;
+		if (so == eo && pos + so == prev_end) {
+			/* Empty, right after the previous match: not one. */
+			if (pos < len)
+				put(b, at, 1);
+			pos++;
+			continue;
+		}
+		put(b, at, so);
+		count++;
+		skip = x->nth && count < x->nth;
+		if (skip)
+			put(b, at + so, eo - so);
+		else
+			replace(b, x, &cs, at, mp);
+		prev_end = pos + eo;
+		pos += eo;
+		if (so == eo) {
+			/* An empty match: on by one character. */
+			if (pos < len)
+				put(b, in + pos, 1);
+			pos++;
+		}
+		if (!skip && !x->global) {
+			if (pos < len)
+				put(b, in + pos, len - pos);
+			break;
+		}
+	}
+	if (mp != m)
+		free(mp);
+	return b->oom ? ENOMEM : 0;
+}
+
+/* Every expression whose scope has SCOPE, in order, on *S (replaced). */
+static errcode_t transform(const struct pcw_names *n, unsigned scope, char **s)
+{
+	struct buf b = { 0 };
+	size_t k;
+
+	for (k = 0; k < n->nxf; k++) {
+		errcode_t err;
+
+		if (!(n->xf[k].scope & scope))
+			continue;
+		err = apply_one(&n->xf[k], *s, &b);
+		if (err) {
+			free(b.p);
+			return err;
+		}
+		free(*s);
+		*s = b.p;
+		b.p = NULL;
+		b.cap = b.len = 0;
+	}
+	return 0;
+}
+
+/* ---- names ------------------------------------------------------------ */
+
+/* S without its trailing slashes ("/" stays "/"), a new string. */
+static char *tar_name(const char *s)
+{
+	size_t len = strlen(s);
+
+	while (len > 1 && s[len - 1] == '/')
+		len--;
+	return strndup(s, len);
+}
+
+/*
+ * Where S is left with N components stripped off: leading slashes are not
+ * a component, a run of slashes is one separator.  NULL: fewer than N+1.
+ */
+static const char *strip(const char *s, unsigned n)
+{
+	while (*s == '/')
+		s++;
+	while (n) {
+		s = strchr(s, '/');
+		if (!s)
+			return NULL;
+		while (*s == '/')
+			s++;
+		n--;
+	}
+	return s;
+}
+
+static bool has_dotdot(const char *s)
+{
+	while (*s) {
+		size_t len = strcspn(s, "/");
+
+		if (len == 2 && s[0] == '.' && s[1] == '.')
+			return true;
+		s += len;
+		s += strspn(s, "/");
+	}
+	return false;
+}
+
+bool pcw_names_excluded(const struct pcw_names *n, const char *name)
+{
+	char *s;
+	size_t k;
+	bool hit = false;
+
+	if (!n || !n->nexcl)
+		return false;
+	s = tar_name(name);
+	if (!s)
+		return false;
+	for (k = 0; !hit && k < n->nexcl; k++) {
+		const char *p;
+
+		/* At the start, then after each '/' (unanchored). */
+		hit = !fnmatch(n->excl[k], s, FNM_LEADING_DIR);
+		for (p = s; !hit && *p; p++)
+			if (p[0] == '/' && p[1] != '/')
+				hit = !fnmatch(n->excl[k], p + 1, FNM_LEADING_DIR);
+	}
+	free(s);
+	return hit;
+}
+
+/* *S transformed in SCOPE then, with STRIP, stripped (in place). */
+static errcode_t map(const struct pcw_names *n, unsigned scope, bool do_strip,
+		     char **s)
+{
+	errcode_t err = transform(n, scope, s);
+	const char *rest;
+	char *copy;
+
+	if (err || !do_strip || !n->strip)
+		return err;
+	rest = strip(*s, n->strip);
+	copy = strdup(rest ? rest : "");
+	if (!copy)
+		return ENOMEM;
+	free(*s);
+	*s = copy;
+	return 0;
+}
+
+errcode_t pcw_names_entry(const struct pcw_names *n, enum pcw_ftype type,
+			  const char *path, const char *link, char **xpath,
+			  char **xlink, bool *skip)
+{
+	errcode_t err;
+
+	*xpath = *xlink = NULL;
+	*skip = false;
+	if (!n || n->magic != PCW_MAGIC_NAMES)
+		return PCW_ET_MAGIC_NAMES;
+	if (has_dotdot(path)) {
+		*xpath = strdup(path);
+	} else {
+		*xpath = tar_name(path);
+		if (*xpath) {
+			err = map(n, SCOPE_NAME, true, xpath);
+			if (err)
+				goto fail;
+			/* Stripped to nothing: tar skips the member. */
+			*skip = n->strip && !**xpath;
+		}
+	}
+	if (!*xpath)
+		return ENOMEM;
+	if (link) {
+		*xlink = strdup(link);
+		if (!*xlink) {
+			err = ENOMEM;
+			goto fail;
+		}
+		if (type == PCW_FT_HARDLINK)
+			err = map(n, SCOPE_HARDLINK, true, xlink);
+		else if (type == PCW_FT_SYMLINK)
+			err = map(n, SCOPE_SYMLINK, false, xlink);
+		if (err)
+			goto fail;
+	}
+	return 0;
+fail:
+	free(*xpath);
+	free(*xlink);
+	*xpath = *xlink = NULL;
+	return err;
 }

@@ -59,11 +59,20 @@ usage_error() {
 
 @test "an invalid SOURCE_DATE_EPOCH is a usage error" {
 	SOURCE_DATE_EPOCH=soon usage_error "$IMG" /f
-	# past what an inode holds (2446-05-10T22:38:55Z): it would wrap to 1969
-	SOURCE_DATE_EPOCH=15032385536 usage_error "$IMG" /f
-	SOURCE_DATE_EPOCH=17179869183 usage_error "$IMG" /f
+	SOURCE_DATE_EPOCH=-1 usage_error "$IMG" /f
+	# past 2^34 - 1 seconds (2514-05-30T01:53:03Z)
+	SOURCE_DATE_EPOCH=17179869184 usage_error "$IMG" /f
 	SOURCE_DATE_EPOCH=15032385535 run -0 "$PCWRITE" "$IMG" /f <"$BATS_TEST_TMPDIR/data"
 	[[ "$(dstat "$IMG" /f)" =~ mtime:\ 0x7fffffff:00000003 ]]
+	# past what an inode holds (2446-05-10T22:38:55Z): clamped to it, as the
+	# kernel clamps, and said once; never wrapped to 1969
+	local t
+	for t in 15032385536 17179869183; do
+		SOURCE_DATE_EPOCH=$t run -0 --separate-stderr "$PCWRITE" "$IMG" "/c$t" <"$BATS_TEST_TMPDIR/data"
+		[ "$stderr" = "pcwrite: $IMG: warning: timestamps outside what the inodes hold were clamped to 1901-12-13 20:45:52 .. 2446-05-10 22:38:55 UTC" ]
+		[[ "$(dstat "$IMG" "/c$t")" =~ mtime:\ 0x7fffffff:00000003 ]]
+	done
+	fsck_clean "$IMG"
 }
 
 @test "--report=summary prints one line a file on stderr" {
@@ -366,12 +375,20 @@ mtime_of() {
 	fsck_clean "$IMG"
 }
 
-@test "--mtime refuses a time of day without a zone, fractions, days the calendar lacks, and what an inode cannot hold" {
+@test "--mtime refuses a time of day without a zone, fractions, days the calendar lacks, and past 34 bits; past 2446 it clamps" {
 	local s
 	for s in yesterday 2024-01-02T03:04:05 '2024-01-02 03:04' 2024-01-02T03:04:05.5Z \
 		 2023-02-29 2024-02-30 2024-13-01 2024-01-02T24:00:00Z 2024-01-02T23:59:60Z \
-		 1969-12-31 @-1 -5 2446-05-10T22:38:56Z @17179869184 '' @ 1e9 0x10; do
+		 1969-12-31 @-1 -5 2514-05-30T01:53:04Z @17179869184 17179869184 '' @ 1e9 0x10; do
 		usage_error --mtime="$s" "$IMG" /f
 		[[ "${stderr_lines[0]}" == "pcwrite: invalid --mtime '$s' (seconds, @SECONDS, or ISO 8601 with a zone: "* ]]
 	done
+	# what an inode cannot hold is clamped to what it can, as the kernel
+	# clamps (times.bats), whichever form names the time
+	for s in 2446-05-10T22:38:56Z 2514-05-30T01:53:03Z @17179869183; do
+		run -0 --separate-stderr "$PCWRITE" --mtime="$s" "$IMG" /f <"$BATS_TEST_TMPDIR/data"
+		[ "$stderr" = "pcwrite: $IMG: warning: timestamps outside what the inodes hold were clamped to 1901-12-13 20:45:52 .. 2446-05-10 22:38:55 UTC" ]
+		[[ "$(dstat "$IMG" /f)" =~ mtime:\ 0x7fffffff:00000003 ]]
+	done
+	fsck_clean "$IMG"
 }

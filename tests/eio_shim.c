@@ -60,6 +60,15 @@
  *
  * The shim assumes a single-threaded writer (pcwrite is).  mmap, splice,
  * sendfile and copy_file_range into the image are not seen.
+ * Kills (kill9.bats, undo.bats): with $PCW_KILL_WRITE=N the Nth write
+ * (pwrite, pwrite64 or write, not to fds 0-2) is done and then the process
+ * kills itself with SIGKILL, so that a test can stop a run between any two
+ * of its writes; with $PCW_WRITE_COUNT=FILE a run that exits writes its
+ * count of them there.
+ *
+ * fallocate() fails with EOPNOTSUPP when $PCW_NO_FALLOCATE is set, as on a
+ * filesystem that cannot reserve room.
+ *
  * Built by the bats suites with the system compiler:
  *   cc -shared -fPIC -o eio_shim.so tests/eio_shim.c -ldl
  */
@@ -67,6 +76,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -93,6 +103,31 @@ static ssize_t real_write(int fd, const void *buf, size_t n)
 }
 
 /* ---- fault injection ---------------------------------------------------- */
+
+static unsigned long long writes;
+
+/* A write to FD was done: count it, and die here if it is the one. */
+static void written(int fd)
+{
+	const char *at = getenv("PCW_KILL_WRITE");
+
+	if (fd <= 2)
+		return;
+	writes++;
+	if (at && writes == strtoull(at, NULL, 10))
+		raise(SIGKILL);
+}
+
+__attribute__((destructor)) static void write_count(void)
+{
+	const char *path = getenv("PCW_WRITE_COUNT");
+	FILE *f;
+
+	if (path && (f = fopen(path, "w"))) {
+		fprintf(f, "%llu\n", writes);
+		fclose(f);
+	}
+}
 
 static int fail(size_t n)
 {
@@ -366,6 +401,7 @@ ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
 	r = next_(fd, buf, n, off);
 	if (img && r > 0)
 		record('W', "pwrite64", (uint64_t)off, (uint64_t)r, buf);
+	written(fd);
 	return r;
 }
 
@@ -398,6 +434,7 @@ ssize_t write(int fd, const void *buf, size_t n)
 		record('W', "write", pos, (uint64_t)r, buf);
 	else if (r > 0)
 		report_scan(fd);
+	written(fd);
 	return r;
 }
 
@@ -475,8 +512,13 @@ ssize_t pwritev64v2(int fd, const struct iovec *iov, int cnt, off64_t off,
 int fallocate64(int fd, int mode, off64_t off, off64_t len)
 {
 	NEXT(fallocate64);
-	int r = next_(fd, mode, off, len);
+	int r;
 
+	if (getenv("PCW_NO_FALLOCATE")) {
+		errno = EOPNOTSUPP;
+		return -1;
+	}
+	r = next_(fd, mode, off, len);
 	if (r != 0 || !is_image(fd))
 		return r;
 	if (mode & (FALLOC_FL_COLLAPSE_RANGE | FALLOC_FL_INSERT_RANGE))
