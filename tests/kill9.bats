@@ -329,6 +329,7 @@ undo_kill_every_write() {
 		echo "  rolled back: $HOW"
 	done
 	echo "# $runs runs, $mid killed mid-run" >&3
+}
 
 # judge_kill IMAGE REPORT LABEL [TREE]: what a kill of -x may leave
 # (killcheck.py fsck); then the kernel makes names in the killed image
