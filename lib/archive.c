@@ -862,6 +862,12 @@ static errcode_t from_archive_entry(struct pcw_source *s,
 		return PCW_ET_ID_RANGE;
 	e->uid = uid;
 	e->gid = gid;
+	e->uname = archive_entry_uname(ae);
+	if (!e->uname)
+		e->uname = archive_entry_uname_utf8(ae);
+	e->gname = archive_entry_gname(ae);
+	if (!e->gname)
+		e->gname = archive_entry_gname_utf8(ae);
 	e->perm = archive_entry_perm(ae) & 07777;
 	if (archive_entry_mtime_is_set(ae)) {
 		e->has_mtime = true;
@@ -873,8 +879,11 @@ static errcode_t from_archive_entry(struct pcw_source *s,
 		e->atime = archive_entry_atime(ae);
 		e->atime_nsec = archive_entry_atime_nsec(ae);
 	}
-	e->rdev_major = archive_entry_rdevmajor(ae);
-	e->rdev_minor = archive_entry_rdevminor(ae);
+	/* A pax SCHILY.devmajor can exceed 32 bits: never wrap to a small one. */
+	e->rdev_major = archive_entry_rdevmajor(ae) > UINT32_MAX ? UINT32_MAX :
+			archive_entry_rdevmajor(ae);
+	e->rdev_minor = archive_entry_rdevminor(ae) > UINT32_MAX ? UINT32_MAX :
+			archive_entry_rdevminor(ae);
 	e->size = archive_entry_size_is_set(ae) ? archive_entry_size(ae) : -1;
 
 	s->nxattrs = 0;

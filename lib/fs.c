@@ -63,6 +63,22 @@ unsigned pcw_fs_block_size(const pcw_fs *pfs)
 	return pfs->fs->blocksize;
 }
 
+void pcw_fs_get_info(const pcw_fs *pfs, struct pcw_fs_info *info)
+{
+	struct ext2_super_block *sb = pfs->fs->super;
+
+	memset(info, 0, sizeof(*info));
+	info->block_size = pfs->fs->blocksize;
+	info->cluster_size = EXT2_CLUSTER_SIZE(sb);
+	info->inode_size = EXT2_INODE_SIZE(sb);
+	info->feature_compat = sb->s_feature_compat;
+	info->feature_incompat = sb->s_feature_incompat;
+	info->feature_ro_compat = sb->s_feature_ro_compat;
+	memcpy(info->uuid, sb->s_uuid, sizeof(info->uuid));
+	info->blocks_count = ext2fs_blocks_count(sb);
+	info->inodes_count = sb->s_inodes_count;
+}
+
 uint64_t pcw_fs_avail_bytes(const pcw_fs *pfs)
 {
 	blk64_t free_clusters = pcw_free_clusters(pfs->fs);
@@ -619,6 +635,7 @@ void pcw_fs_abort(pcw_fs *pfs)
 		return;
 	pcw_dcache_free(pfs);
 	pcw_pagecache_free(pfs);
+	pcw_idnames_free(pfs);
 	pcw_dquot_free(pfs);
 	free(pfs->made_links);
 	if (pfs->fs)
