@@ -43,7 +43,6 @@ struct src {
 	const char	*name;		/* NULL: standard input */
 	int		fd;		/* -x: the archive; -1 for -R */
 	char		*mtree_dir;	/* -x from a file: the file's directory */
-	struct reporter	*rep;
 };
 
 /*
@@ -64,14 +63,15 @@ static void source_msg(const struct src *src, const char *path,
 	fprintf(stderr, "%s\n", pcw_quote(msg));
 }
 
-static void on_warning(void *arg, const char *path, const char *msg)
+/*
+ * The library committed what came before (the warning is an event after
+ * their commit event): the warning follows their records.
+ */
+void pcw_held_warning(struct reporter *r, const char *path, const char *msg)
 {
-	const struct src *src = arg;
-
-	if (pcw_verbosity < 0)
+	if (pcw_verbosity < 0 || !r->src)
 		return;
-	pcw_held_commit(src->rep);	/* what came before, first */
-	source_msg(src, path, msg ? msg : "warning");
+	source_msg(r->src, path, msg ? msg : "warning");
 }
 
 /*
@@ -88,12 +88,7 @@ static void hold(struct reporter *r, const struct pcw_file_record *rec)
 		struct pcw_file_record *h = realloc(r->held, cap * sizeof(*h));
 
 		if (!h) {
-			pcw_held_commit(r);
-			if (!r->nheld) {
-				pcw_vlist_put(r->vlist, rec->line);
-				pcw_render_file(r->render, rec);
-			}
-			/* else not committed: never "ok" */
+			/* not known to be committed: never "ok" */
 			free(rec->line);
 			return;
 		}
@@ -115,7 +110,7 @@ static void hold(struct reporter *r, const struct pcw_file_record *rec)
  * Show the held records, and with -v list their entries; with ERR, their
  * entries failed to commit (and are not listed).
  */
-static void release(struct reporter *r, errcode_t err)
+void pcw_held_release(struct reporter *r, errcode_t err)
 {
 	size_t k;
 
@@ -139,23 +134,27 @@ static void release(struct reporter *r, errcode_t err)
 	r->nheld = 0;
 }
 
-/* The archive's pipe is empty: commit, and show what is done, before waiting. */
+/*
+ * The archive's pipe is empty: commit before waiting (the commit event
+ * shows what is done).  A source's callback, not the report's.
+ */
 static void on_idle(void *arg)
 {
 	struct reporter *r = arg;
 
-	if (r->tree && !pcw_tree_commit(r->tree))
-		release(r, 0);
+	if (r->tree)
+		pcw_tree_commit(r->tree);
 }
 
-void pcw_held_commit(struct reporter *r)
+/*
+ * Before a source's error: what came before is committed and shown
+ * (PCW_EV_COMMIT); on failure it stays held until the end of the run says
+ * how it went.
+ */
+static void commit_held(struct reporter *r)
 {
-	if (!r || !r->nheld)
-		return;
-	/* Not committed: held until the end of the run says how it went. */
-	if (r->tree && pcw_tree_commit(r->tree))
-		return;
-	release(r, 0);
+	if (r->nheld && r->tree)
+		pcw_tree_commit(r->tree);
 }
 
 static int open_sources(const struct pcw_control *ctl, struct src *srcs,
@@ -250,7 +249,7 @@ static void report_entry(const struct pcw_control *ctl, struct reporter *rep,
 	if (rep->render || rep->vlist) {
 		hold(rep, &rec);
 		if (res->committed)
-			release(rep, 0);
+			pcw_held_release(rep, 0);
 	}
 	if (!err)
 		rep->entries++;
@@ -292,7 +291,7 @@ static errcode_t run_source(const struct pcw_control *ctl, struct reporter *rep,
 					      "standard input",
 					      src->mtree_dir, sp, &s);
 	if (err) {
-		pcw_held_commit(rep);
+		commit_held(rep);
 		report_source(src, s, err);
 		pcw_source_close(s);
 		return err;
@@ -308,7 +307,7 @@ static errcode_t run_source(const struct pcw_control *ctl, struct reporter *rep,
 			break;
 		}
 		if (err) {
-			pcw_held_commit(rep);
+			commit_held(rep);
 			if (!(err == EINTR && pcw_signal_pending()))
 				report_source(src, s, err);
 			break;
@@ -324,7 +323,7 @@ static errcode_t run_source(const struct pcw_control *ctl, struct reporter *rep,
 		if (err == PCW_ET_ARCHIVE || err == PCW_ET_SIZE_MISMATCH ||
 		    err == PCW_ET_SOURCE) {
 			report_entry(ctl, rep, e, &res, err, false);
-			pcw_held_commit(rep);
+			commit_held(rep);
 			report_source(src, s, err);
 			break;
 		}
@@ -366,10 +365,8 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 		pcw_guard_free(guard);
 		return 1;
 	}
-	for (k = 0; k < n; k++) {
+	for (k = 0; k < n; k++)
 		srcs[k].fd = -1;
-		srcs[k].rep = &rep;
-	}
 	if (open_sources(ctl, srcs, n, guard)) {
 		status = 1;
 		goto out;
@@ -461,6 +458,9 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	/* what each entry made, for the JSON file records */
 	if (rep.render && REPORT_IS_JSON(ctl->report))
 		tp.flags |= PCW_TREE_ATTRS;
+	/* A page record never comes before earlier entries' file records. */
+	if (pcw_render_has_events(rep.render))
+		tp.flags |= PCW_TREE_ORDER_EVENTS;
 	if (cli_attrs_active(attrs)) {
 		tp.adjust = cli_attrs_adjust;
 		tp.adjust_arg = attrs;
@@ -477,7 +477,11 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 						       : 4096);
 	sp.skip = is_own;
 	sp.skip_arg = guard;
-	sp.warn = on_warning;
+	/* warnings come as events, after the entries before them */
+	if (pcw_verbosity >= 0) {
+		sp.warn = pcw_fs_warn;
+		sp.warn_arg = pfs;
+	}
 	sp.idle = on_idle;
 	sp.idle_arg = &rep;
 	sp.names = ctl->names;
@@ -497,13 +501,13 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 		pcw_render_file(rep.render, &rec);
 	}
 	for (k = 0; !err && k < n && !pcw_signal_pending(); k++) {
-		sp.warn_arg = &srcs[k];
+		rep.src = &srcs[k];
 		err = run_source(ctl, &rep, t, &srcs[k], &sp);
 	}
 	if (t) {
 		err2 = pcw_tree_close(t);
 		rep.tree = NULL;
-		release(&rep, err2);
+		pcw_held_release(&rep, err2);
 		commit_err = err2 != 0;
 		if (err2) {
 			pcw_msg_error(ctl->image, ctl->dest, err2,

@@ -45,14 +45,26 @@ struct job {
 
 int pcw_verbosity;
 
-/* Where the library's events go: the report and the progress bar. */
+/*
+ * Where the library's events go: the report and the progress bar.  Only
+ * renders: the library commits before an event that would overtake held
+ * file records (PCW_TREE_ORDER_EVENTS), and says so with PCW_EV_COMMIT.
+ */
 void pcw_on_event(const struct pcw_event *ev, void *arg)
 {
 	struct reporter *r = arg;
 
-	/* A page record never comes before the file records of earlier entries. */
-	if (r->nheld && pcw_render_has_events(r->render))
-		pcw_held_commit(r);
+	switch (ev->type) {
+	case PCW_EV_COMMIT:
+		pcw_held_release(r, 0);
+		return;
+	case PCW_EV_WARNING:
+		pcw_held_warning(r, ev->file, ev->u.warning.msg);
+		return;
+	case PCW_EV_PAGE:
+	case PCW_EV_WRITEBACK:
+		break;
+	}
 	pcw_render_event(ev, r->render);
 	if (ev->type == PCW_EV_PAGE)
 		pcw_progress_page(r->progress, ev->u.page.status);

@@ -91,10 +91,16 @@ struct reporter {
 	char			*cut;
 	uint64_t		cut_bytes;
 	FILE			*vlist;	/* -v: where entries are listed */
+	const void		*src;	/* -x/-R: the source being read */
 };
 void pcw_on_event(const struct pcw_event *ev, void *arg);
-/* -x/-R: commit the tree and show the file records it held (extract.c). */
-void pcw_held_commit(struct reporter *r);
+/*
+ * -x/-R (extract.c): the held file records are committed (PCW_EV_COMMIT):
+ * show them; with ERR, their entries failed to commit.
+ */
+void pcw_held_release(struct reporter *r, errcode_t err);
+/* -x/-R: a source's warning (PCW_EV_WARNING), naming the source. */
+void pcw_held_warning(struct reporter *r, const char *path, const char *msg);
 /* The open image, for messages that name one of its directories, or NULL. */
 extern pcw_fs *pcw_msg_fs;
 void pcw_msg_error(const char *image, const char *dest, errcode_t err,

@@ -60,8 +60,8 @@ struct pcw_tree {
 	struct dir_time	*times;
 	size_t		ntimes, times_cap;
 
-	/* entries added since the last commit, and when the first was */
-	unsigned	pending;
+	/* when the first entry since the last commit was added (their
+	   count: pfs->uncommitted, which any commit clears) */
 	struct timespec	since;
 };
 
@@ -225,6 +225,7 @@ errcode_t pcw_tree_open(pcw_fs *pfs, const char *dir,
 	t->magic = PCW_MAGIC_TREE;
 	t->pfs = pfs;
 	t->p = *p;
+	pfs->order_events = p->flags & PCW_TREE_ORDER_EVENTS;
 	len = strlen(dir);
 	while (len > 1 && dir[len - 1] == '/')
 		len--;
@@ -602,10 +603,10 @@ errcode_t pcw_tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 	if (!err && res->attrs.ino && (t->p.flags & PCW_TREE_ATTRS))
 		report_made(t, e, res);
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (!t->pending++)
+	if (!t->pfs->uncommitted++)
 		t->since = now;
 	/* A failed entry is committed at once: the run stops there. */
-	if (err || t->pending >= TREE_BATCH_ENTRIES ||
+	if (err || t->pfs->uncommitted >= TREE_BATCH_ENTRIES ||
 	    (now.tv_sec - t->since.tv_sec) * 1000000000LL +
 	    (now.tv_nsec - t->since.tv_nsec) >= TREE_BATCH_NSEC) {
 		err2 = pcw_tree_commit(t);
@@ -620,7 +621,6 @@ errcode_t pcw_tree_commit(struct pcw_tree *t)
 {
 	if (!t || t->magic != PCW_MAGIC_TREE)
 		return EINVAL;
-	t->pending = 0;
 	return pcw_fs_commit(t->pfs);
 }
 
@@ -866,6 +866,7 @@ errcode_t pcw_tree_close(struct pcw_tree *t)
 	err2 = pcw_tree_commit(t);
 	if (!err)
 		err = err2;
+	t->pfs->order_events = false;
 	free(t->times);
 	free(t->last_parent);
 	free(t->name);
