@@ -52,24 +52,24 @@ struct src {
 static void source_msg(const struct src *src, const char *path,
 		       const char *msg)
 {
-	pcw_progress_clear();
+	cli_progress_clear();
 	if (src->name)
 		fprintf(stderr, "pcwrite: %s %s: ", src->what,
-			pcw_quote_always(src->name));
+			cli_quote_always(src->name));
 	else
 		fputs("pcwrite: standard input: ", stderr);
 	if (path)
-		fprintf(stderr, "%s: ", pcw_quote(path));
-	fprintf(stderr, "%s\n", pcw_quote(msg));
+		fprintf(stderr, "%s: ", cli_quote(path));
+	fprintf(stderr, "%s\n", cli_quote(msg));
 }
 
 /*
  * The library committed what came before (the warning is an event after
  * their commit event): the warning follows their records.
  */
-void pcw_held_warning(struct reporter *r, const char *path, const char *msg)
+void cli_report_warning(struct cli_reporter *r, const char *path, const char *msg)
 {
-	if (pcw_verbosity < 0 || !r->src)
+	if (cli_verbosity < 0 || !r->src)
 		return;
 	source_msg(r->src, path, msg ? msg : "warning");
 }
@@ -79,13 +79,13 @@ void pcw_held_warning(struct reporter *r, const char *path, const char *msg)
  * batches): a record says "ok" only for an entry that is in the image, so
  * that a killed run has reported no entry it lost.
  */
-static void hold(struct reporter *r, const struct pcw_file_record *rec)
+static void hold(struct cli_reporter *r, const struct cli_file_record *rec)
 {
-	struct pcw_file_record copy = *rec;
+	struct cli_file_record copy = *rec;
 
 	if (r->nheld == r->held_cap) {
 		size_t cap = r->held_cap ? r->held_cap * 2 : 64;
-		struct pcw_file_record *h = realloc(r->held, cap * sizeof(*h));
+		struct cli_file_record *h = realloc(r->held, cap * sizeof(*h));
 
 		if (!h) {
 			/* not known to be committed: never "ok" */
@@ -110,12 +110,12 @@ static void hold(struct reporter *r, const struct pcw_file_record *rec)
  * Show the held records, and with -v list their entries; with ERR, their
  * entries failed to commit (and are not listed).
  */
-void pcw_held_release(struct reporter *r, errcode_t err)
+void cli_report_release(struct cli_reporter *r, errcode_t err)
 {
 	size_t k;
 
 	for (k = 0; k < r->nheld; k++) {
-		struct pcw_file_record *rec = &r->held[k];
+		struct cli_file_record *rec = &r->held[k];
 
 		if (err && !rec->err) {
 			rec->status = "failed";
@@ -123,8 +123,8 @@ void pcw_held_release(struct reporter *r, errcode_t err)
 			rec->err = err;
 		}
 		if (!rec->err)
-			pcw_vlist_put(r->vlist, rec->line);
-		pcw_render_file(r->render, rec);
+			cli_vlist_put(r->vlist, rec->line);
+		cli_render_file(r->render, rec);
 		free((char *)rec->file);
 		free((char *)rec->target);
 		free(rec->line);
@@ -140,7 +140,7 @@ void pcw_held_release(struct reporter *r, errcode_t err)
  */
 static void on_idle(void *arg)
 {
-	struct reporter *r = arg;
+	struct cli_reporter *r = arg;
 
 	if (r->tree)
 		pcw_tree_commit(r->tree);
@@ -151,13 +151,13 @@ static void on_idle(void *arg)
  * (PCW_EV_COMMIT); on failure it stays held until the end of the run says
  * how it went.
  */
-static void commit_held(struct reporter *r)
+static void commit_held(struct cli_reporter *r)
 {
 	if (r->nheld && r->tree)
 		pcw_tree_commit(r->tree);
 }
 
-static int open_sources(const struct pcw_control *ctl, struct src *srcs,
+static int open_sources(const struct cli_control *ctl, struct src *srcs,
 			size_t n, struct pcw_guard *guard)
 {
 	size_t k;
@@ -174,7 +174,7 @@ static int open_sources(const struct pcw_control *ctl, struct src *srcs,
 			if (stat(name, &st) < 0 || !S_ISDIR(st.st_mode)) {
 				fprintf(stderr, "pcwrite: cannot open source "
 					"directory %s: %s\n",
-					pcw_quote_always(name),
+					cli_quote_always(name),
 					strerror(errno ? errno : ENOTDIR));
 				return 1;
 			}
@@ -184,7 +184,7 @@ static int open_sources(const struct pcw_control *ctl, struct src *srcs,
 		if (!strcmp(name, "-")) {
 			srcs[k].name = NULL;
 			srcs[k].fd = STDIN_FILENO;
-			pcw_host_files_source(guard, "archive", NULL,
+			cli_host_files_source(guard, "archive", NULL,
 					      STDIN_FILENO);
 			fcntl(STDIN_FILENO, F_SETPIPE_SZ, 1 << 20);
 			continue;
@@ -192,15 +192,15 @@ static int open_sources(const struct pcw_control *ctl, struct src *srcs,
 		srcs[k].fd = open(name, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 		if (srcs[k].fd < 0 || fstat(srcs[k].fd, &st) < 0) {
 			fprintf(stderr, "pcwrite: cannot open archive %s: %s\n",
-				pcw_quote_always(name), strerror(errno));
+				cli_quote_always(name), strerror(errno));
 			return 1;
 		}
 		/* An ARCHIVE that is the image (or the report...): exit 2. */
-		pcw_host_files_source(guard, "archive", name, srcs[k].fd);
+		cli_host_files_source(guard, "archive", name, srcs[k].fd);
 		if (S_ISDIR(st.st_mode)) {
 			fprintf(stderr, "pcwrite: cannot read archive %s: %s "
 				"(use -R for a directory)\n",
-				pcw_quote_always(name), strerror(EISDIR));
+				cli_quote_always(name), strerror(EISDIR));
 			return 1;
 		}
 		/* An mtree manifest's paths are relative to its directory. */
@@ -222,12 +222,12 @@ static int open_sources(const struct pcw_control *ctl, struct src *srcs,
  * One entry's file record, and its message when it failed (unless SAY is
  * false: the source tells its own error).
  */
-static void report_entry(const struct pcw_control *ctl, struct reporter *rep,
+static void report_entry(const struct cli_control *ctl, struct cli_reporter *rep,
 			 const struct pcw_entry *e,
 			 const struct pcw_entry_result *res, errcode_t err,
 			 bool say)
 {
-	struct pcw_file_record rec;
+	struct cli_file_record rec;
 	char extra[700];
 
 	memset(&rec, 0, sizeof(rec));
@@ -245,11 +245,11 @@ static void report_entry(const struct pcw_control *ctl, struct reporter *rep,
 		rec.attrs = res->attrs;
 		rec.target = res->target;
 	}
-	rec.line = !err ? pcw_vlist_line(ctl, e, res) : NULL;
+	rec.line = !err ? cli_vlist_line(ctl, e, res) : NULL;
 	if (rep->render || rep->vlist) {
 		hold(rep, &rec);
 		if (res->committed)
-			pcw_held_release(rep, 0);
+			cli_report_release(rep, 0);
 	}
 	if (!err)
 		rep->entries++;
@@ -264,7 +264,7 @@ static void report_entry(const struct pcw_control *ctl, struct reporter *rep,
 	if (res->wrote_data)
 		snprintf(extra, sizeof(extra), " (%" PRIu64 " bytes written)",
 			 res->bytes);
-	pcw_msg_error(ctl->image, res->path, err, extra);
+	cli_msg_error(ctl->image, res->path, err, extra);
 }
 
 /* A source's own error: libarchive's words, the archive and the entry. */
@@ -277,7 +277,7 @@ static void report_source(const struct src *src, struct pcw_source *s,
 }
 
 /* Every entry of SRC into T; 0, or the error that stopped it (reported). */
-static errcode_t run_source(const struct pcw_control *ctl, struct reporter *rep,
+static errcode_t run_source(const struct cli_control *ctl, struct cli_reporter *rep,
 			    struct pcw_tree *t, const struct src *src,
 			    const struct pcw_source_params *sp)
 {
@@ -312,10 +312,10 @@ static errcode_t run_source(const struct pcw_control *ctl, struct reporter *rep,
 				report_source(src, s, err);
 			break;
 		}
-		pcw_progress_start(rep->progress, e->path,
+		cli_progress_start(rep->progress, e->path,
 				   e->size > 0 ? (uint64_t)e->size : 0);
 		err = pcw_tree_add(t, e, data, &res);
-		pcw_progress_end(rep->progress);
+		cli_progress_end(rep->progress);
 		/*
 		 * The data's own error (a corrupt or truncated archive) is the
 		 * source's to tell: it names the archive.
@@ -335,13 +335,13 @@ static errcode_t run_source(const struct pcw_control *ctl, struct reporter *rep,
 	return err;
 }
 
-int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
+int cli_tree_main(const struct cli_control *ctl, unsigned closed)
 {
 	struct pcw_open_params params;
 	struct pcw_conflict conflict;
 	struct pcw_tree_params tp;
 	struct pcw_source_params sp;
-	struct reporter rep;
+	struct cli_reporter rep;
 	struct pcw_guard *guard;
 	struct pcw_tree *t = NULL;
 	struct cli_attrs *attrs = NULL;
@@ -358,7 +358,7 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 
 	/* The host files first, as for one file: see main(). */
 	memset(&rep, 0, sizeof(rep));
-	guard = pcw_host_files_guard(ctl, closed);
+	guard = cli_host_files_guard(ctl, closed);
 	srcs = calloc(n, sizeof(*srcs));
 	if (!srcs) {
 		perror("pcwrite");
@@ -371,17 +371,17 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 		status = 1;
 		goto out;
 	}
-	rep.render = pcw_render_open(ctl->report,
-				     pcw_host_files_report(ctl, guard),
+	rep.render = cli_render_open(ctl->report,
+				     cli_host_files_report(ctl, guard),
 				     ctl->report_stdout, &rerr);
 	if (rerr) {
 		fprintf(stderr, "pcwrite: %s\n", strerror(rerr));
-		pcw_host_files_cleanup();
+		cli_host_files_cleanup();
 		status = 1;
 		goto out;
 	}
-	rep.progress = ctl->progress ? pcw_progress_open(true) : NULL;
-	rep.vlist = pcw_vlist_open(ctl, rep.render);
+	rep.progress = ctl->progress ? cli_progress_open(true) : NULL;
+	rep.vlist = cli_vlist_open(ctl, rep.render);
 
 	memset(&params, 0, sizeof(params));
 	memset(&conflict, 0, sizeof(conflict));
@@ -392,37 +392,37 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	params.image_size = ctl->image_size;
 	params.now = ctl->mtime;
 	params.undo_file = ctl->undo_file;
-	pcw_msg_set_undo_file(ctl->undo_file);
-	params.undo_fd = pcw_host_files_undo(ctl, guard);
+	cli_msg_set_undo_file(ctl->undo_file);
+	params.undo_fd = cli_host_files_undo(ctl, guard);
 	params.guard = guard;
 	params.conflict = &conflict;
-	pcw_host_files_keep();
-	pcw_install_signals();
+	cli_host_files_keep();
+	cli_signals_install();
 	err = pcw_fs_open(ctl->image, &params, &pfs);
-	pcw_render_start(rep.render, ctl->run == MODE_TREE ? "tree" : "extract",
+	cli_render_start(rep.render, ctl->run == MODE_TREE ? "tree" : "extract",
 			 ctl, err ? NULL : pfs);
 	if (err) {
-		pcw_msg_open(ctl, err, &conflict);
+		cli_msg_open(ctl, err, &conflict);
 		end_err = err;
 		status = 1;
 		goto out;
 	}
-	pcw_msg_fs = pfs;
+	cli_msg_fs = pfs;
 	if (ctl->page_size && ctl->page_size < pcw_fs_block_size(pfs)) {
 		fprintf(stderr, "pcwrite: --page-size is below the image's "
 			"block size (%u)\nTry 'pcwrite --help' for more "
 			"information.\n", pcw_fs_block_size(pfs));
-		pcw_msg_fs = NULL;
+		cli_msg_fs = NULL;
 		pcw_fs_abort(pfs);
 		status = EXIT_USAGE;
 		end_msg = "--page-size is below the image's block size";
 		goto out;
 	}
-	pcw_fs_set_report(pfs, pcw_on_event, &rep);
+	pcw_fs_set_report(pfs, cli_report_event, &rep);
 	/* -u/-g names, in the image as it is before the first entry */
 	status = cli_owner_names(ctl, pfs, &uid, &gid, &end_err);
 	if (status) {
-		pcw_msg_fs = NULL;
+		cli_msg_fs = NULL;
 		pcw_fs_abort(pfs);
 		goto out;
 	}
@@ -448,8 +448,8 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 		    PCW_SPARSE_AUTO;
 	err = cli_attrs_open(ctl, pfs, uid, gid, &attrs);
 	if (err) {
-		pcw_msg_error(ctl->image, NULL, err, NULL);
-		pcw_msg_fs = NULL;
+		cli_msg_error(ctl->image, NULL, err, NULL);
+		cli_msg_fs = NULL;
 		pcw_fs_abort(pfs);
 		end_err = err;
 		status = 1;
@@ -459,7 +459,7 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	if (rep.render && REPORT_IS_JSON(ctl->report))
 		tp.flags |= PCW_TREE_ATTRS;
 	/* A page record never comes before earlier entries' file records. */
-	if (pcw_render_has_events(rep.render))
+	if (cli_render_has_events(rep.render))
 		tp.flags |= PCW_TREE_ORDER_EVENTS;
 	if (cli_attrs_active(attrs)) {
 		tp.adjust = cli_attrs_adjust;
@@ -478,7 +478,7 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	sp.skip = is_own;
 	sp.skip_arg = guard;
 	/* warnings come as events, after the entries before them */
-	if (pcw_verbosity >= 0) {
+	if (cli_verbosity >= 0) {
 		sp.warn = pcw_fs_warn;
 		sp.warn_arg = pfs;
 	}
@@ -489,16 +489,16 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	err = pcw_tree_open(pfs, ctl->dest, &tp, &t);
 	rep.tree = t;
 	if (err) {
-		struct pcw_file_record rec;
+		struct cli_file_record rec;
 
-		pcw_msg_error(ctl->image, ctl->dest, err, NULL);
+		cli_msg_error(ctl->image, ctl->dest, err, NULL);
 		/* DIR refused before the first entry: nothing was written */
 		memset(&rec, 0, sizeof(rec));
 		rec.file = ctl->dest;
 		rec.ftype = "dir";
 		rec.status = "refused";
 		rec.err = err;
-		pcw_render_file(rep.render, &rec);
+		cli_render_file(rep.render, &rec);
 	}
 	for (k = 0; !err && k < n && !pcw_signal_pending(); k++) {
 		rep.src = &srcs[k];
@@ -507,22 +507,22 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	if (t) {
 		err2 = pcw_tree_close(t);
 		rep.tree = NULL;
-		pcw_held_release(&rep, err2);
+		cli_report_release(&rep, err2);
 		commit_err = err2 != 0;
 		if (err2) {
-			pcw_msg_error(ctl->image, ctl->dest, err2,
+			cli_msg_error(ctl->image, ctl->dest, err2,
 				      " (setting directory times, committing)");
 			if (!err)
 				err = err2;
 		}
 	}
-	pcw_msg_time_clamps(ctl->image, pfs);
-	pcw_msg_fs = NULL;
+	cli_msg_time_clamps(ctl->image, pfs);
+	cli_msg_fs = NULL;
 	err2 = pcw_fs_close(pfs);
 	commit_err |= err2 != 0;
-	err = pcw_msg_close(ctl->image, err, err2, &conflict);
+	err = cli_msg_close(ctl->image, err, err2, &conflict);
 	ran = true;
-	pcw_progress_close(rep.progress);
+	cli_progress_close(rep.progress);
 	rep.progress = NULL;
 	/*
 	 * A stop says where, and what is in the image: the entries made (all
@@ -541,24 +541,24 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 			snprintf(what, sizeof(what), "%" PRIu64 " entr%s "
 				 "committed", rep.entries,
 				 rep.entries == 1 ? "y" : "ies");
-		pcw_msg_stopped(ctl, &rep, rep.cut ? rep.cut : ctl->dest, what);
+		cli_msg_stopped(ctl, &rep, rep.cut ? rep.cut : ctl->dest, what);
 	}
 	if (pcw_signal_pending())
-		stop_status = pcw_stop_status(&rep);
-	pcw_render_end(rep.render, stop_status ? stop_status : err ? 1 : 0,
+		stop_status = cli_stop_status(&rep);
+	cli_render_end(rep.render, stop_status ? stop_status : err ? 1 : 0,
 		       err, NULL);
-	rerr = pcw_render_close(rep.render);
+	rerr = cli_render_close(rep.render);
 	rep.render = NULL;
 	if (rerr && !stop_status) {
-		pcw_report_error(ctl, rerr);
+		cli_report_error(ctl, rerr);
 		status = 1;
 	}
 out:
 	/* A run that stopped before the image was written: free what it had. */
-	pcw_progress_close(rep.progress);
+	cli_progress_close(rep.progress);
 	if (rep.render) {
-		pcw_render_end(rep.render, status, end_err, end_msg);
-		pcw_render_close(rep.render);
+		cli_render_end(rep.render, status, end_err, end_msg);
+		cli_render_close(rep.render);
 	}
 	for (k = 0; k < n; k++) {
 		if (srcs[k].fd > STDIN_FILENO)

@@ -103,14 +103,14 @@ static void free_strings(struct opt_strings *o)
 struct parse {
 	poptContext		con;
 	struct opt_strings	o;
-	struct pcw_control	*ctl;
+	struct cli_control	*ctl;
 };
 
 /* Everything parsing holds, freed before an exit from inside it. */
 static void parse_free(struct parse *p)
 {
 	free_strings(&p->o);
-	pcw_control_free(p->ctl);
+	cli_control_free(p->ctl);
 	poptFreeContext(p->con);
 }
 
@@ -120,9 +120,9 @@ static const char **g_argv;
 
 static void usage_error(struct parse *p, const char *fmt, const char *arg)
 {
-	pcw_host_files_usage_stderr(g_argc, g_argv);
+	cli_host_files_usage_stderr(g_argc, g_argv);
 	fputs("pcwrite: ", stderr);
-	fprintf(stderr, fmt, pcw_quote(arg));
+	fprintf(stderr, fmt, cli_quote(arg));
 	fputs("\nTry 'pcwrite --help' for more information.\n", stderr);
 	parse_free(p);
 	exit(EXIT_USAGE);
@@ -131,7 +131,7 @@ static void usage_error(struct parse *p, const char *fmt, const char *arg)
 /* A usage error whose message MSG (owned) quotes its names already. */
 static void usage_error_msg(struct parse *p, char *msg)
 {
-	pcw_host_files_usage_stderr(g_argc, g_argv);
+	cli_host_files_usage_stderr(g_argc, g_argv);
 	fprintf(stderr, "pcwrite: %s\nTry 'pcwrite --help' for more "
 		"information.\n", msg ? msg : "out of memory");
 	free(msg);
@@ -146,7 +146,7 @@ static void out_of_memory(struct parse *p)
 	exit(1);
 }
 
-void pcw_control_free(struct pcw_control *ctl)
+void cli_control_free(struct cli_control *ctl)
 {
 	size_t k;
 
@@ -278,7 +278,7 @@ static int keyword(const char *s, const char *const *words)
 /*
  * --help: popt's help with the description after the usage lines and the
  * bug address at the end, as GNU programs print it.  Written to stdout;
- * an error writing it is caught at exit (pcw_close_stdout).
+ * an error writing it is caught at exit (cli_close_stdout).
  */
 static void print_help(poptContext con)
 {
@@ -316,7 +316,7 @@ static void print_version(void)
 	       PACKAGE_VERSION, PCW_COPYRIGHT_YEAR);
 }
 
-int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
+int cli_parse_options(int argc, const char **argv, struct cli_control *ctl)
 {
 	struct parse p = { .ctl = ctl };
 	struct opt_strings *o = &p.o;
@@ -500,7 +500,7 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		case OPT_EXCLUDE_FROM:
 		case OPT_TRANSFORM: {
 			/* In order: transforms apply as they were given. */
-			char *why = pcw_tarpath_option(ctl,
+			char *why = cli_tarpath_option(ctl,
 				rc == OPT_STRIP ? TARPATH_STRIP :
 				rc == OPT_EXCLUDE ? TARPATH_EXCLUDE :
 				rc == OPT_EXCLUDE_FROM ? TARPATH_EXCLUDE_FROM :
@@ -515,9 +515,9 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		}
 	}
 	if (rc < -1) {
-		pcw_host_files_usage_stderr(argc, argv);
+		cli_host_files_usage_stderr(argc, argv);
 		fprintf(stderr, "pcwrite: %s: %s\n",
-			pcw_quote(poptBadOption(p.con, POPT_BADOPTION_NOALIAS)),
+			cli_quote(poptBadOption(p.con, POPT_BADOPTION_NOALIAS)),
 			poptStrerror(rc));
 		fputs("Try 'pcwrite --help' for more information.\n", stderr);
 		parse_free(&p);
@@ -604,7 +604,7 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 					    &ctl->group_map, msg, sizeof(msg));
 		if (rc) {
 			/* MSG quotes its names itself */
-			pcw_host_files_usage_stderr(g_argc, g_argv);
+			cli_host_files_usage_stderr(g_argc, g_argv);
 			fprintf(stderr, "pcwrite: %s\n%s", msg, rc == EXIT_USAGE ?
 				"Try 'pcwrite --help' for more information.\n" :
 				"");

@@ -43,42 +43,42 @@ struct job {
 	unsigned	mode;		/* default permission bits */
 };
 
-int pcw_verbosity;
+int cli_verbosity;
 
 /*
  * Where the library's events go: the report and the progress bar.  Only
  * renders: the library commits before an event that would overtake held
  * file records (PCW_TREE_ORDER_EVENTS), and says so with PCW_EV_COMMIT.
  */
-void pcw_on_event(const struct pcw_event *ev, void *arg)
+void cli_report_event(const struct pcw_event *ev, void *arg)
 {
-	struct reporter *r = arg;
+	struct cli_reporter *r = arg;
 
 	switch (ev->type) {
 	case PCW_EV_COMMIT:
-		pcw_held_release(r, 0);
+		cli_report_release(r, 0);
 		return;
 	case PCW_EV_WARNING:
-		pcw_held_warning(r, ev->file, ev->u.warning.msg);
+		cli_report_warning(r, ev->file, ev->u.warning.msg);
 		return;
 	case PCW_EV_PAGE:
 	case PCW_EV_WRITEBACK:
 		break;
 	}
-	pcw_render_event(ev, r->render);
+	cli_render_event(ev, r->render);
 	if (ev->type == PCW_EV_PAGE)
-		pcw_progress_page(r->progress, ev->u.page.status);
+		cli_progress_page(r->progress, ev->u.page.status);
 }
 
 static void usage_msg(const char *msg, const char *arg)
 {
-	pcw_host_files_cleanup();
+	cli_host_files_cleanup();
 	fputs("pcwrite: ", stderr);
 	fprintf(stderr, msg, arg);
 	fputs("\nTry 'pcwrite --help' for more information.\n", stderr);
 }
 
-pcw_fs *pcw_msg_fs;
+pcw_fs *cli_msg_fs;
 
 /*
  * The library's words for a refusal about a directory start "directory
@@ -92,11 +92,11 @@ static bool msg_with_dir(const char *image, const char *dest, errcode_t err,
 
 	if ((err != PCW_ET_DIR_IMMUTABLE && err != PCW_ET_DIR_APPEND &&
 	     err != PCW_ET_DIR_CASEFOLD && err != PCW_ET_DIR_ENCRYPTED) ||
-	    !pcw_msg_fs || strncmp(msg, "directory ", 10) ||
-	    pcw_fs_error_dir(pcw_msg_fs, &dir))
+	    !cli_msg_fs || strncmp(msg, "directory ", 10) ||
+	    pcw_fs_error_dir(cli_msg_fs, &dir))
 		return false;
-	fprintf(stderr, "pcwrite: %s:%s: directory %s %s%s\n", pcw_quote(image),
-		pcw_quote(dest), pcw_quote_always(dir), msg + 10,
+	fprintf(stderr, "pcwrite: %s:%s: directory %s %s%s\n", cli_quote(image),
+		cli_quote(dest), cli_quote_always(dir), msg + 10,
 		extra ? extra : "");
 	free(dir);
 	return true;
@@ -107,7 +107,7 @@ static bool msg_with_dir(const char *image, const char *dest, errcode_t err,
  * host file's write met, or "": SIGXFSZ is ignored, so a write at or past
  * RLIMIT_FSIZE fails with EFBIG, and the limit is what the user can change.
  */
-const char *pcw_fsize_note(int errnum)
+const char *cli_fsize_note(int errnum)
 {
 	static char note[80];
 	struct rlimit rl;
@@ -128,7 +128,7 @@ static const char *limit_note(errcode_t err)
 
 	/* Not PCW_ET_FILE_TOO_BIG: that is ext4's own limit on a file. */
 	if (err == EFBIG)
-		return pcw_fsize_note(EFBIG);
+		return cli_fsize_note(EFBIG);
 	if (err != PCW_ET_FSIZE_LIMIT || getrlimit(RLIMIT_FSIZE, &rl) < 0)
 		return "";
 	snprintf(note, sizeof(note), " (%" PRIu64 " bytes)",
@@ -139,7 +139,7 @@ static const char *limit_note(errcode_t err)
 /* The --undo file, for its errors' messages. */
 static const char *undo_file_name;
 
-void pcw_msg_set_undo_file(const char *path)
+void cli_msg_set_undo_file(const char *path)
 {
 	undo_file_name = path;
 }
@@ -150,7 +150,7 @@ static bool is_undo_error(errcode_t err)
 	       err == PCW_ET_UNDO_FBIG || err == PCW_ET_UNDO_IO;
 }
 
-void pcw_msg_error(const char *image, const char *dest, errcode_t err,
+void cli_msg_error(const char *image, const char *dest, errcode_t err,
 		   const char *extra)
 {
 	const char *note = limit_note(err);
@@ -166,24 +166,24 @@ void pcw_msg_error(const char *image, const char *dest, errcode_t err,
 		if (said)
 			return;
 		said = true;
-		pcw_progress_clear();
+		cli_progress_clear();
 		fprintf(stderr, "pcwrite: undo file %s: %s%s; the run stopped at "
-			"%s%s%s%s\n", pcw_quote_always(undo_file_name),
-			strerror(e), pcw_fsize_note(e), pcw_quote(image),
-			dest ? ":" : "", dest ? pcw_quote(dest) : "",
+			"%s%s%s%s\n", cli_quote_always(undo_file_name),
+			strerror(e), cli_fsize_note(e), cli_quote(image),
+			dest ? ":" : "", dest ? cli_quote(dest) : "",
 			extra ? extra : "");
 		return;
 	}
 
-	pcw_progress_clear();
+	cli_progress_clear();
 	if (dest && msg_with_dir(image, dest, err, extra))
 		return;
 	if (dest)
-		fprintf(stderr, "pcwrite: %s:%s: %s%s%s\n", pcw_quote(image),
-			pcw_quote(dest), error_message(err), note,
+		fprintf(stderr, "pcwrite: %s:%s: %s%s%s\n", cli_quote(image),
+			cli_quote(dest), error_message(err), note,
 			extra ? extra : "");
 	else
-		fprintf(stderr, "pcwrite: %s: %s%s%s\n", pcw_quote(image),
+		fprintf(stderr, "pcwrite: %s: %s%s%s\n", cli_quote(image),
 			error_message(err), note, extra ? extra : "");
 }
 
@@ -199,18 +199,18 @@ static void com_err_one_line(const char *whoami, errcode_t code,
 {
 	char msg[1024];
 
-	if (pcw_verbosity <= 0)
+	if (cli_verbosity <= 0)
 		return;
 	vsnprintf(msg, sizeof(msg), fmt, args);
 	fputs("pcwrite: libext2fs: ", stderr);
 	if (whoami && *whoami)
-		fprintf(stderr, "%s: ", pcw_quote(whoami));
+		fprintf(stderr, "%s: ", cli_quote(whoami));
 	fprintf(stderr, "%s%s%s\n", code ? error_message(code) : "",
-		code && *msg ? " " : "", pcw_quote(msg));
+		code && *msg ? " " : "", cli_quote(msg));
 }
 
 /* PCW_ET_MOUNTED and its kind: which device, mounted where. */
-void pcw_msg_conflict(const char *image, errcode_t err,
+void cli_msg_conflict(const char *image, errcode_t err,
 		      const struct pcw_conflict *c)
 {
 	char extra[4400];
@@ -218,13 +218,13 @@ void pcw_msg_conflict(const char *image, errcode_t err,
 	extra[0] = '\0';
 	if (c->device[0] && c->mountpoint[0])
 		snprintf(extra, sizeof(extra), " (%s, mounted on %s)",
-			 pcw_quote(c->device), pcw_quote(c->mountpoint));
+			 cli_quote(c->device), cli_quote(c->mountpoint));
 	else if (c->device[0] && err == PCW_ET_BUSY)
 		snprintf(extra, sizeof(extra), " (%s is held open exclusively)",
-			 pcw_quote(c->device));
+			 cli_quote(c->device));
 	else if (c->device[0])
-		snprintf(extra, sizeof(extra), " (%s)", pcw_quote(c->device));
-	pcw_msg_error(image, NULL, err, extra);
+		snprintf(extra, sizeof(extra), " (%s)", cli_quote(c->device));
+	cli_msg_error(image, NULL, err, extra);
 }
 
 /*
@@ -233,29 +233,29 @@ void pcw_msg_conflict(const char *image, errcode_t err,
  * a truncated image); then, when the filesystem stays marked not clean,
  * that it does and what to run.  Returns the run's error.
  */
-errcode_t pcw_msg_close(const char *image, errcode_t err, errcode_t err2,
+errcode_t cli_msg_close(const char *image, errcode_t err, errcode_t err2,
 			const struct pcw_conflict *c)
 {
 	if (err2 == PCW_ET_FLUSH)
-		pcw_msg_conflict(image, err2, c);
+		cli_msg_conflict(image, err2, c);
 	else if (err2 && err2 != err && err2 != PCW_ET_LEFT_NOT_CLEAN)
-		pcw_msg_error(image, NULL, err2,
+		cli_msg_error(image, NULL, err2,
 			      c->left_not_clean ? " (while committing)" :
 			      " (while committing; run e2fsck -f)");
 	if (c->left_not_clean)
-		pcw_msg_error(image, NULL, PCW_ET_LEFT_NOT_CLEAN, NULL);
+		cli_msg_error(image, NULL, PCW_ET_LEFT_NOT_CLEAN, NULL);
 	return err ? err : err2;
 }
 
 /* pcw_fs_open's (or pcw_list_dir's) error: where the filesystem was looked for. */
-void pcw_msg_open(const struct pcw_control *ctl, errcode_t err,
+void cli_msg_open(const struct cli_control *ctl, errcode_t err,
 		  const struct pcw_conflict *c)
 {
 	char extra[96];
 
 	if (err != PCW_ET_OFFSET_PAST_END && err != PCW_ET_NO_FS_AT_OFFSET &&
 	    err != PCW_ET_FS_PAST_PARTITION) {
-		pcw_msg_conflict(ctl->image, err, c);
+		cli_msg_conflict(ctl->image, err, c);
 		return;
 	}
 	if (ctl->partition)
@@ -264,7 +264,7 @@ void pcw_msg_open(const struct pcw_control *ctl, errcode_t err,
 	else
 		snprintf(extra, sizeof(extra), " (--image-offset=%" PRIu64 ")",
 			 ctl->image_offset);
-	pcw_msg_error(ctl->image, NULL, err, extra);
+	cli_msg_error(ctl->image, NULL, err, extra);
 }
 
 /*
@@ -276,7 +276,7 @@ void pcw_msg_open(const struct pcw_control *ctl, errcode_t err,
  * conversion is then the identity).  Only LC_CTYPE: messages (strerror,
  * com_err) and the report's numbers stay as they are in every locale.
  */
-static void pcw_set_ctype(void)
+static void set_ctype(void)
 {
 	const char *cs;
 
@@ -291,7 +291,7 @@ static void pcw_set_ctype(void)
  * Times that their inodes cannot hold were clamped, as the kernel clamps
  * them: one line for the run, with the range (--quiet: none).
  */
-void pcw_msg_time_clamps(const char *image, const pcw_fs *pfs)
+void cli_msg_time_clamps(const char *image, const pcw_fs *pfs)
 {
 	struct pcw_time_clamps c;
 	char lo[32], hi[32];
@@ -299,15 +299,15 @@ void pcw_msg_time_clamps(const char *image, const pcw_fs *pfs)
 	time_t t;
 
 	pcw_fs_time_clamps(pfs, &c);
-	if (!c.count || pcw_verbosity < 0)
+	if (!c.count || cli_verbosity < 0)
 		return;
 	t = (time_t)c.min;
 	strftime(lo, sizeof(lo), "%Y-%m-%d %H:%M:%S", gmtime_r(&t, &tm));
 	t = (time_t)c.max;
 	strftime(hi, sizeof(hi), "%Y-%m-%d %H:%M:%S", gmtime_r(&t, &tm));
-	pcw_progress_clear();
+	cli_progress_clear();
 	fprintf(stderr, "pcwrite: %s: warning: timestamps outside what the "
-		"inodes hold were clamped to %s .. %s UTC\n", pcw_quote(image),
+		"inodes hold were clamped to %s .. %s UTC\n", cli_quote(image),
 		lo, hi);
 }
 
@@ -321,7 +321,7 @@ static void on_signal(int signo)
  * SA_RESTART, so a blocked read of the source returns.  A signal inherited
  * as ignored stays ignored (the convention for background jobs).
  */
-void pcw_install_signals(void)
+void cli_signals_install(void)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
 	struct sigaction sa, old;
@@ -373,13 +373,13 @@ static const char *base_name(const char *path)
  * Open the host sources before the image is touched; one that is the image,
  * or a closed standard descriptor, is refused.
  */
-static int open_sources(const struct pcw_control *ctl, struct job *jobs,
+static int open_sources(const struct cli_control *ctl, struct job *jobs,
 			struct pcw_guard *guard)
 {
 	size_t i;
 
 	if (ctl->from_stdin) {
-		pcw_host_files_source(guard, "source", NULL, STDIN_FILENO);
+		cli_host_files_source(guard, "source", NULL, STDIN_FILENO);
 		jobs[0].fd = STDIN_FILENO;
 		jobs[0].mode = 0644;
 		/*
@@ -397,18 +397,18 @@ static int open_sources(const struct pcw_control *ctl, struct job *jobs,
 		jobs[i].fd = open(ctl->sources[i], O_RDONLY | O_CLOEXEC);
 		if (jobs[i].fd < 0 || fstat(jobs[i].fd, &st) < 0) {
 			fprintf(stderr, "pcwrite: cannot open source %s: %s\n",
-				pcw_quote_always(ctl->sources[i]),
+				cli_quote_always(ctl->sources[i]),
 				strerror(errno));
 			return 1;
 		}
 		if (S_ISDIR(st.st_mode)) {
 			fprintf(stderr, "pcwrite: cannot read source %s: %s "
 				"(use -R for a directory)\n",
-				pcw_quote_always(ctl->sources[i]),
+				cli_quote_always(ctl->sources[i]),
 				strerror(EISDIR));
 			return 1;
 		}
-		pcw_host_files_source(guard, "source", ctl->sources[i],
+		cli_host_files_source(guard, "source", ctl->sources[i],
 				      jobs[i].fd);
 		jobs[i].mode = st.st_mode & 07777;
 		if (S_ISREG(st.st_mode))
@@ -422,7 +422,7 @@ static int open_sources(const struct pcw_control *ctl, struct job *jobs,
  * file, or an existing directory gets DEST/basename(SOURCE).  Several: DEST
  * must be a directory.
  */
-static errcode_t resolve_dests(pcw_fs *pfs, const struct pcw_control *ctl,
+static errcode_t resolve_dests(pcw_fs *pfs, const struct cli_control *ctl,
 			       struct job *jobs, size_t njobs,
 			       const char **failed)
 {
@@ -486,14 +486,14 @@ static errcode_t resolve_dests(pcw_fs *pfs, const struct pcw_control *ctl,
 }
 
 /* Write one file; returns 0, or the error already reported. */
-static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
-			   struct job *job, struct reporter *reporter)
+static errcode_t write_one(pcw_fs *pfs, const struct cli_control *ctl,
+			   struct job *job, struct cli_reporter *reporter)
 {
 	struct pcw_file_params fp;
 	struct pcw_mapping *mapping = NULL;
 	struct pcw_iter *iter = NULL;
 	struct pcw_file_info info;
-	struct pcw_file_record rec;
+	struct cli_file_record rec;
 	uint64_t pos = 0, written = 0;
 	errcode_t err, err2;
 	bool mapping_opened;
@@ -520,7 +520,7 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 	fp.offset = ctl->offset;
 	fp.report_name = job->dest;
 
-	pcw_progress_start(reporter->progress, job->dest, job->size);
+	cli_progress_start(reporter->progress, job->dest, job->size);
 	err = pcw_mapping_open(pfs, &job->d, &fp, &mapping);
 	if (!err)
 		err = pcw_iter_open_fd(job->fd, pcw_mapping_page_size(mapping), &iter);
@@ -543,7 +543,7 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 		pcw_mapping_free(mapping);
 	}
 	pcw_iter_free(iter);
-	pcw_progress_end(reporter->progress);
+	cli_progress_end(reporter->progress);
 
 	/*
 	 * What is on disk: writeback may have dropped the data from some
@@ -569,28 +569,28 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 			     ctl->append || ctl->have_offset ? "updated" :
 			     "replaced";
 	}
-	pcw_render_file(reporter->render, &rec);
+	cli_render_file(reporter->render, &rec);
 
-	pcw_progress_clear();
+	cli_progress_clear();
 	if (err == EINTR && pcw_signal_pending()) {
 		snprintf(extra, sizeof(extra), "%" PRIu64 " bytes written",
 			 written);
-		pcw_msg_stopped(ctl, reporter, job->dest, extra);
+		cli_msg_stopped(ctl, reporter, job->dest, extra);
 	} else if (err) {
 		snprintf(extra, sizeof(extra), " (%" PRIu64 " bytes written)",
 			 written);
-		pcw_msg_error(ctl->image, job->dest, err, extra);
-	} else if (pcw_verbosity > 0) {
+		cli_msg_error(ctl->image, job->dest, err, extra);
+	} else if (cli_verbosity > 0) {
 		fprintf(stderr, "pcwrite: %s:%s: %" PRIu64 " bytes written, "
 			"size %" PRIu64 ", %" PRIu64 " extent%s\n",
-			pcw_quote(ctl->image), pcw_quote(job->dest), written,
+			cli_quote(ctl->image), cli_quote(job->dest), written,
 			info.size, info.extents, info.extents == 1 ? "" : "s");
 	}
 	return err;
 }
 
 /* --partition=N: the filesystem's offset and size, from the table. */
-static int find_partition(struct pcw_control *ctl)
+static int find_partition(struct cli_control *ctl)
 {
 	struct pcw_partition part;
 	char extra[32];
@@ -600,7 +600,7 @@ static int find_partition(struct pcw_control *ctl)
 	if (err) {
 		snprintf(extra, sizeof(extra), " (--partition=%u)",
 			 ctl->partition);
-		pcw_msg_error(ctl->image, NULL, err, extra);
+		cli_msg_error(ctl->image, NULL, err, extra);
 		return 1;
 	}
 	ctl->image_offset = part.start;
@@ -609,28 +609,28 @@ static int find_partition(struct pcw_control *ctl)
 }
 
 /* The report could not be written: where it was going, and why. */
-void pcw_report_error(const struct pcw_control *ctl, int err)
+void cli_report_error(const struct cli_control *ctl, int err)
 {
 	if (ctl->report_file) {
-		pcw_progress_clear();
+		cli_progress_clear();
 		fprintf(stderr, "pcwrite: write error on report file %s: %s%s\n",
-			pcw_quote_always(ctl->report_file), strerror(err),
-			pcw_fsize_note(err));
+			cli_quote_always(ctl->report_file), strerror(err),
+			cli_fsize_note(err));
 	} else if (REPORT_IS_JSON(ctl->report) || ctl->report_stdout) {
-		pcw_stdout_error(err);
+		cli_stdout_error(err);
 	} else {
 		/* standard error: nowhere to say it; the status does */
 	}
 }
 
 /* The report's reader went away (EPIPE) before any signal came. */
-static bool report_closed(const struct reporter *r)
+static bool report_closed(const struct cli_reporter *r)
 {
-	return pcw_render_error(r->render) == EPIPE &&
+	return cli_render_error(r->render) == EPIPE &&
 	       pcw_signal_pending() == SIGPIPE;
 }
 
-void pcw_msg_stopped(const struct pcw_control *ctl, struct reporter *r,
+void cli_msg_stopped(const struct cli_control *ctl, struct cli_reporter *r,
 		     const char *dest, const char *what)
 {
 	const char *where = ctl->report_file ? "report file" :
@@ -641,18 +641,18 @@ void pcw_msg_stopped(const struct pcw_control *ctl, struct reporter *r,
 	if (r->stop_said)
 		return;
 	r->stop_said = true;
-	if (pcw_verbosity < 0)
+	if (cli_verbosity < 0)
 		return;
-	pcw_progress_clear();
+	cli_progress_clear();
 	if (!report_closed(r))
 		fprintf(stderr, "pcwrite: %s:%s: stopped by SIG%s (%s)\n",
-			pcw_quote(ctl->image), pcw_quote(dest),
+			cli_quote(ctl->image), cli_quote(dest),
 			sigabbrev_np(pcw_signal_pending()), what);
 	else
 		fprintf(stderr, "pcwrite: %s:%s: stopped: write error on %s%s%s: "
-			"%s (%s)\n", pcw_quote(ctl->image), pcw_quote(dest),
+			"%s (%s)\n", cli_quote(ctl->image), cli_quote(dest),
 			where, ctl->report_file ? " " : "",
-			ctl->report_file ? pcw_quote_always(ctl->report_file)
+			ctl->report_file ? cli_quote_always(ctl->report_file)
 					 : "", strerror(EPIPE), what);
 }
 
@@ -660,33 +660,33 @@ void pcw_msg_stopped(const struct pcw_control *ctl, struct reporter *r,
  * A report nobody reads is the run's failure (exit 1), as a write error on
  * its output is for any tool; a signal from outside is 128+N.
  */
-int pcw_stop_status(const struct reporter *r)
+int cli_stop_status(const struct cli_reporter *r)
 {
 	return report_closed(r) ? 1 : 128 + pcw_signal_pending();
 }
 
 int main(int argc, const char **argv)
 {
-	struct pcw_control ctl;
+	struct cli_control ctl;
 	struct pcw_open_params params;
 	struct pcw_conflict conflict;
 	struct pcw_guard *guard = NULL;
-	struct reporter reporter;
+	struct cli_reporter reporter;
 	size_t njobs, i;
 	pcw_fs *pfs = NULL;
 	const char *failed;
 	errcode_t err = 0, err2;
-	struct pcw_render *render = NULL;
+	struct cli_render *render = NULL;
 	struct job *jobs = NULL;
 	int rerr, status = 1, usage_status = 0, sig;
 	errcode_t end_err = 0;		/* why a run that stopped early did */
 	const char *end_msg = NULL;
-	struct pcw_file_record rec;
+	struct cli_file_record rec;
 	unsigned closed;
 
-	/* Before anything is opened: see pcw_occupy_std_fds. */
-	closed = pcw_occupy_std_fds();
-	pcw_set_ctype();
+	/* Before anything is opened: see cli_occupy_std_fds. */
+	closed = cli_occupy_std_fds();
+	set_ctype();
 	/*
 	 * A write at or past the file size limit (RLIMIT_FSIZE) would kill
 	 * the run with SIGXFSZ between two writes, the image half-updated.
@@ -695,20 +695,20 @@ int main(int argc, const char **argv)
 	 * limit when it is opened.
 	 */
 	signal(SIGXFSZ, SIG_IGN);
-	atexit(pcw_close_stdout);
+	atexit(cli_close_stdout);
 	initialize_ext2_error_table();
 	initialize_pcw_error_table();
-	pcw_parse_options(argc, argv, &ctl);
-	pcw_verbosity = ctl.verbose;
+	cli_parse_options(argc, argv, &ctl);
+	cli_verbosity = ctl.verbose;
 	set_com_err_hook(com_err_one_line);
 	if (ctl.partition && find_partition(&ctl)) {
-		pcw_control_free(&ctl);
+		cli_control_free(&ctl);
 		return 1;
 	}
 	if (ctl.run != MODE_WRITE) {
-		status = ctl.run == MODE_LIST ? pcw_list_main(&ctl) :
-			 pcw_tree_main(&ctl, closed);
-		pcw_control_free(&ctl);
+		status = ctl.run == MODE_LIST ? cli_list_main(&ctl) :
+			 cli_tree_main(&ctl, closed);
+		cli_control_free(&ctl);
 		return status;
 	}
 
@@ -716,7 +716,7 @@ int main(int argc, const char **argv)
 	 * The host files, in this order, each compared with the image and
 	 * the ones before: standard streams, sources, report, undo file.
 	 */
-	guard = pcw_host_files_guard(&ctl, closed);
+	guard = cli_host_files_guard(&ctl, closed);
 	njobs = ctl.from_stdin ? 1 : ctl.nsources;
 	jobs = calloc(njobs, sizeof(*jobs));
 	if (!jobs) {
@@ -727,11 +727,11 @@ int main(int argc, const char **argv)
 		jobs[i].fd = -1;
 	if (open_sources(&ctl, jobs, guard))
 		goto out;
-	render = pcw_render_open(ctl.report, pcw_host_files_report(&ctl, guard),
+	render = cli_render_open(ctl.report, cli_host_files_report(&ctl, guard),
 				 ctl.report_stdout, &rerr);
 	if (rerr) {
 		fprintf(stderr, "pcwrite: %s\n", strerror(rerr));
-		pcw_host_files_cleanup();
+		cli_host_files_cleanup();
 		goto out;
 	}
 
@@ -744,25 +744,25 @@ int main(int argc, const char **argv)
 	params.image_size = ctl.image_size;
 	params.now = ctl.mtime;
 	params.undo_file = ctl.undo_file;
-	pcw_msg_set_undo_file(ctl.undo_file);
-	params.undo_fd = pcw_host_files_undo(&ctl, guard);
+	cli_msg_set_undo_file(ctl.undo_file);
+	params.undo_fd = cli_host_files_undo(&ctl, guard);
 	params.guard = guard;
 	params.conflict = &conflict;
-	pcw_host_files_keep();
-	pcw_install_signals();
+	cli_host_files_keep();
+	cli_signals_install();
 	err = pcw_fs_open(ctl.image, &params, &pfs);
-	pcw_render_start(render, "write", &ctl, err ? NULL : pfs);
+	cli_render_start(render, "write", &ctl, err ? NULL : pfs);
 	if (err) {
-		pcw_msg_open(&ctl, err, &conflict);
+		cli_msg_open(&ctl, err, &conflict);
 		end_err = err;
 		goto out;
 	}
-	pcw_msg_fs = pfs;
+	cli_msg_fs = pfs;
 	if (ctl.page_size && ctl.page_size < pcw_fs_block_size(pfs)) {
 		char bs[32];
 
 		snprintf(bs, sizeof(bs), "%u", pcw_fs_block_size(pfs));
-		pcw_msg_fs = NULL;
+		cli_msg_fs = NULL;
 		pcw_fs_abort(pfs);
 		pfs = NULL;
 		usage_status = EXIT_USAGE;
@@ -773,32 +773,32 @@ int main(int argc, const char **argv)
 	/* -u/-g names, in the image (exit 2 for a name it does not have) */
 	usage_status = cli_owner_names(&ctl, pfs, &ctl.uid, &ctl.gid, &end_err);
 	if (usage_status) {
-		pcw_msg_fs = NULL;
+		cli_msg_fs = NULL;
 		pcw_fs_abort(pfs);
 		pfs = NULL;
 		goto out;
 	}
 	memset(&reporter, 0, sizeof(reporter));
 	reporter.render = render;
-	reporter.progress = ctl.progress ? pcw_progress_open(false) : NULL;
-	pcw_fs_set_report(pfs, pcw_on_event, &reporter);
+	reporter.progress = ctl.progress ? cli_progress_open(false) : NULL;
+	pcw_fs_set_report(pfs, cli_report_event, &reporter);
 
 	err = resolve_dests(pfs, &ctl, jobs, njobs, &failed);
 	if (err) {
 		if (err == PCW_ET_IS_DIR && ctl.from_stdin)
 			fprintf(stderr, "pcwrite: %s:%s: %s (standard input "
-				"needs a file name)\n", pcw_quote(ctl.image),
-				pcw_quote(failed), error_message(err));
+				"needs a file name)\n", cli_quote(ctl.image),
+				cli_quote(failed), error_message(err));
 		else
-			pcw_msg_error(ctl.image, failed, err, NULL);
+			cli_msg_error(ctl.image, failed, err, NULL);
 		/* refused before the first write: the image is as it was */
 		memset(&rec, 0, sizeof(rec));
 		rec.file = failed;
 		rec.status = "refused";
 		rec.err = err;
-		pcw_render_file(render, &rec);
+		cli_render_file(render, &rec);
 		end_err = err;
-		pcw_msg_fs = NULL;
+		cli_msg_fs = NULL;
 		pcw_fs_abort(pfs);
 		pfs = NULL;
 		goto out;
@@ -811,39 +811,39 @@ int main(int argc, const char **argv)
 	}
 
 	status = 0;
-	pcw_msg_time_clamps(ctl.image, pfs);
-	pcw_msg_fs = NULL;
+	cli_msg_time_clamps(ctl.image, pfs);
+	cli_msg_fs = NULL;
 	err2 = pcw_fs_close(pfs);
 	pfs = NULL;
-	err = pcw_msg_close(ctl.image, err, err2, &conflict);
-	pcw_progress_close(reporter.progress);
+	err = cli_msg_close(ctl.image, err, err2, &conflict);
+	cli_progress_close(reporter.progress);
 	/* Stopped between two files (or on the last record): said here. */
 	if (pcw_signal_pending() && i < njobs) {
 		char what[64];
 
 		snprintf(what, sizeof(what), "%zu of %zu files written", i,
 			 njobs);
-		pcw_msg_stopped(&ctl, &reporter, jobs[i].dest, what);
+		cli_msg_stopped(&ctl, &reporter, jobs[i].dest, what);
 	}
 	sig = pcw_signal_pending();
-	if (sig && !reporter.stop_said && pcw_stop_status(&reporter) == 1)
-		pcw_report_error(&ctl, EPIPE);	/* every byte is written */
+	if (sig && !reporter.stop_said && cli_stop_status(&reporter) == 1)
+		cli_report_error(&ctl, EPIPE);	/* every byte is written */
 	if (sig)
-		status = pcw_stop_status(&reporter);
-	pcw_render_end(render, sig ? status : err ? 1 : 0, err, NULL);
-	rerr = pcw_render_close(render);
+		status = cli_stop_status(&reporter);
+	cli_render_end(render, sig ? status : err ? 1 : 0, err, NULL);
+	rerr = cli_render_close(render);
 	render = NULL;
 	if (rerr && !sig) {
-		pcw_report_error(&ctl, rerr);
+		cli_report_error(&ctl, rerr);
 		status = 1;
 	}
 	if (!sig && err)
 		status = 1;
 out:
 	if (render) {
-		pcw_render_end(render, usage_status ? usage_status : status,
+		cli_render_end(render, usage_status ? usage_status : status,
 			       end_err, end_msg);
-		pcw_render_close(render);
+		cli_render_close(render);
 	}
 	for (i = 0; jobs && i < njobs; i++) {
 		free(jobs[i].dest);
@@ -853,6 +853,6 @@ out:
 	}
 	free(jobs);
 	pcw_guard_free(guard);
-	pcw_control_free(&ctl);
+	cli_control_free(&ctl);
 	return usage_status ? usage_status : status;
 }

@@ -32,7 +32,7 @@
  */
 #define REPORT_SCHEMA	1
 
-struct pcw_render {
+struct cli_render {
 	enum report_kind kind;
 	FILE		*out;
 	bool		own;		/* opened here: close it */
@@ -49,9 +49,9 @@ struct pcw_render {
  * After each record: the first write error is kept.  EPIPE is a report
  * nobody reads any more (head -1 closed the pipe, with SIGPIPE caught or
  * ignored): the run stops at the next page, as for SIGPIPE, and exits 1
- * (see pcw_render_error).
+ * (see cli_render_error).
  */
-static void check_error(struct pcw_render *r)
+static void check_error(struct cli_render *r)
 {
 	if (r->err || !ferror(r->out))
 		return;
@@ -60,15 +60,15 @@ static void check_error(struct pcw_render *r)
 		pcw_signal_notify(SIGPIPE);
 }
 
-int pcw_render_error(const struct pcw_render *r)
+int cli_render_error(const struct cli_render *r)
 {
 	return r ? r->err : 0;
 }
 
-struct pcw_render *pcw_render_open(enum report_kind kind, FILE *out,
+struct cli_render *cli_render_open(enum report_kind kind, FILE *out,
 				   bool to_stdout, int *err)
 {
-	struct pcw_render *r;
+	struct cli_render *r;
 
 	*err = 0;
 	if (kind == REPORT_NONE)
@@ -151,7 +151,7 @@ static const char *tf(unsigned v)
 	return v ? "true" : "false";
 }
 
-static void render_page(struct pcw_render *r, const char *file,
+static void render_page(struct cli_render *r, const char *file,
 			const struct pcw_page_report *p)
 {
 	FILE *out = r->out;
@@ -178,12 +178,12 @@ static void render_page(struct pcw_render *r, const char *file,
 	}
 	fprintf(out, "%-20s %8" PRIu64 " %10" PRIu64 " %14" PRIu64
 		" %6u %6u %6u %7" PRId64 " %4s %4u %5s\n",
-		pcw_quote(file), p->seq, p->index, p->pos, p->offset, p->bytes,
+		cli_quote(file), p->seq, p->index, p->pos, p->offset, p->bytes,
 		p->copied, p->status, p->read_before ? "yes" : "no", p->reserved,
 		p->retry ? "yes" : "no");
 }
 
-static void render_writeback(struct pcw_render *r, const char *file,
+static void render_writeback(struct cli_render *r, const char *file,
 			     const struct pcw_writeback_report *w)
 {
 	if (r->kind == REPORT_JSON) {
@@ -194,30 +194,30 @@ static void render_writeback(struct pcw_render *r, const char *file,
 			w->lblk, w->pblk, w->len, tf(w->overwrite));
 	} else if (r->kind == REPORT_PAGES) {
 		fprintf(r->out, "%-20s writeback lblk %" PRIu64 " pblk %" PRIu64
-			" len %" PRIu64 "%s\n", pcw_quote(file), w->lblk,
+			" len %" PRIu64 "%s\n", cli_quote(file), w->lblk,
 			w->pblk, w->len, w->overwrite ? " (overwrite)" : "");
 	}
 }
 
 /* --report=entries: the file records (and start and end), nothing else. */
-bool pcw_render_has_events(const struct pcw_render *r)
+bool cli_render_has_events(const struct cli_render *r)
 {
 	return r && (r->kind == REPORT_PAGES || r->kind == REPORT_JSON);
 }
 
-bool pcw_render_on_stdout(const struct pcw_render *r)
+bool cli_render_on_stdout(const struct cli_render *r)
 {
 	return r && fileno(r->out) == STDOUT_FILENO;
 }
 
-void pcw_render_event(const struct pcw_event *ev, void *arg)
+void cli_render_event(const struct pcw_event *ev, void *arg)
 {
-	struct pcw_render *r = arg;
+	struct cli_render *r = arg;
 
-	if (!pcw_render_has_events(r))
+	if (!cli_render_has_events(r))
 		return;
 	if (r->tty)
-		pcw_progress_clear();
+		cli_progress_clear();
 	errno = 0;
 	if (ev->type == PCW_EV_PAGE)
 		render_page(r, ev->file, &ev->u.page);
@@ -243,7 +243,7 @@ static void json_error(FILE *out, errcode_t err, int signal, const char *msg)
 }
 
 /* What a file record adds about what was made (schema 1). */
-static void json_made(FILE *out, const struct pcw_file_record *f)
+static void json_made(FILE *out, const struct cli_file_record *f)
 {
 	const struct pcw_attrs *a = &f->attrs;
 
@@ -261,7 +261,7 @@ static void json_made(FILE *out, const struct pcw_file_record *f)
 			PRIu32, a->rdev_major, a->rdev_minor);
 }
 
-static void count(struct pcw_render *r, const struct pcw_file_record *f)
+static void count(struct cli_render *r, const struct cli_file_record *f)
 {
 	r->files++;
 	r->bytes += f->bytes;
@@ -275,12 +275,12 @@ static void count(struct pcw_render *r, const struct pcw_file_record *f)
 		r->failed++;
 }
 
-void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *f)
+void cli_render_file(struct cli_render *r, const struct cli_file_record *f)
 {
 	if (!r)
 		return;
 	if (r->tty)
-		pcw_progress_clear();
+		cli_progress_clear();
 	count(r, f);
 	errno = 0;
 	if (REPORT_IS_JSON(r->kind)) {
@@ -297,20 +297,20 @@ void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *f)
 		json_made(r->out, f);
 		fputs("}\n", r->out);
 	} else if (f->ftype && strcmp(f->ftype, "file")) {
-		fprintf(r->out, "%s: %s: %s\n", pcw_quote(f->file), f->ftype,
+		fprintf(r->out, "%s: %s: %s\n", cli_quote(f->file), f->ftype,
 			f->status);
 	} else {
 		fprintf(r->out, "%s: %" PRIu64 " bytes written, size %" PRIu64
 			", %" PRIu64 " pages, %" PRIu64 " extent%s: %s\n",
-			pcw_quote(f->file), f->bytes, f->size, f->pages,
+			cli_quote(f->file), f->bytes, f->size, f->pages,
 			f->extents, f->extents == 1 ? "" : "s", f->status);
 	}
 	fflush(r->out);
 	check_error(r);
 }
 
-void pcw_render_start(struct pcw_render *r, const char *mode,
-		      const struct pcw_control *ctl, const pcw_fs *pfs)
+void cli_render_start(struct cli_render *r, const char *mode,
+		      const struct cli_control *ctl, const pcw_fs *pfs)
 {
 	struct pcw_fs_info fi;
 	FILE *out;
@@ -355,7 +355,7 @@ void pcw_render_start(struct pcw_render *r, const char *mode,
 	check_error(r);
 }
 
-void pcw_render_end(struct pcw_render *r, int status, errcode_t err,
+void cli_render_end(struct cli_render *r, int status, errcode_t err,
 		    const char *msg)
 {
 	FILE *out;
@@ -381,7 +381,7 @@ void pcw_render_end(struct pcw_render *r, int status, errcode_t err,
 	fputs("}\n", out);
 }
 
-int pcw_render_close(struct pcw_render *r)
+int cli_render_close(struct cli_render *r)
 {
 	int err = 0;
 
