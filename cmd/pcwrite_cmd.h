@@ -73,9 +73,43 @@ struct cli_control {
 };
 
 struct cli_attrs;
+struct cli_render;
 
-/* pcwrite.c: what the single-file run and the tree run share */
-extern int cli_verbosity;
+/*
+ * cmd/'s files, each using only those listed after it: pcwrite.c (main)
+ * -> write.c, tree.c, list.c (the modes) -> image.c (opening the image
+ * for a write run) -> report.c (rendering, the reporter) -> vlist.c,
+ * closeout.c -> msg.c, signals.c -> progress.c -> quote.c; options.c and
+ * its parsers (mode.c, mtime.c, owners.c, tarpath.c), attrs.c and
+ * host_files.c beside them.  Only the library below.
+ */
+
+/* write.c: pcwrite IMAGE DEST [SOURCE...] */
+int cli_write_main(struct cli_control *ctl, unsigned closed);
+
+/* tree.c: -x and -R */
+int cli_tree_main(const struct cli_control *ctl, unsigned closed);
+
+/* list.c: --list */
+int cli_list_main(const struct cli_control *ctl);
+
+/* image.c: the image opened for a write run, and what it says of it */
+struct cli_image {
+	pcw_fs		*pfs;
+	uint32_t	uid, gid;	/* -u/-g, names resolved in the image */
+	errcode_t	end_err;	/* why it was not opened (end record) */
+	const char	*end_msg;
+};
+/*
+ * Open the image (MODE for the start record on RENDER) and check what
+ * needs it; 0, or the exit status (said; IMG->pfs NULL, and the image as
+ * it was).
+ */
+int cli_image_open(const struct cli_control *ctl, struct pcw_guard *guard,
+		   struct cli_render *render, const char *mode,
+		   struct pcw_conflict *conflict, struct cli_image *img);
+
+/* report.c, the reporter: where the library's events and a run's records go */
 struct cli_reporter {
 	struct cli_render	*render;
 	struct cli_progress	*progress;
@@ -91,25 +125,54 @@ struct cli_reporter {
 	char			*cut;
 	uint64_t		cut_bytes;
 	FILE			*vlist;	/* -v: where entries are listed */
-	const void		*src;	/* -x/-R: the source being read */
+	/* -x/-R: the source being read, for its warnings */
+	const char		*src_what;	/* "archive", ... */
+	const char		*src_name;	/* NULL: standard input */
 };
-void cli_report_event(const struct pcw_event *ev, void *arg);
 /*
- * -x/-R (extract.c): the held file records are committed (PCW_EV_COMMIT):
- * show them; with ERR, their entries failed to commit.
+ * The report callback (pcw_fs_set_report): renders page and writeback
+ * records, moves the progress bar, shows held records at PCW_EV_COMMIT and
+ * a source's warning at PCW_EV_WARNING.  It never commits.
  */
+void cli_report_event(const struct pcw_event *ev, void *arg);
+/* -x/-R: REC waits for its entry's commit (a copy; REC->line is taken). */
+struct cli_file_record;
+void cli_report_hold(struct cli_reporter *r, const struct cli_file_record *rec);
+/* Show the held records; with ERR, their entries failed to commit. */
 void cli_report_release(struct cli_reporter *r, errcode_t err);
-/* -x/-R: a source's warning (PCW_EV_WARNING), naming the source. */
-void cli_report_warning(struct cli_reporter *r, const char *path, const char *msg);
+/* A source's warning, naming the source (quiet: none). */
+void cli_report_warning(struct cli_reporter *r, const char *path,
+			const char *msg);
+/* The report could not be written (ERR): say where it was going. */
+void cli_report_error(const struct cli_control *ctl, int err);
+/*
+ * A signal, or a report nobody reads any more (EPIPE), stopped the run:
+ * "pcwrite: IMAGE:DEST: stopped by SIGTERM (WHAT)", or "stopped: write
+ * error on standard output: Broken pipe (WHAT)"; once (r->stop_said).
+ */
+void cli_report_stopped(const struct cli_control *ctl, struct cli_reporter *r,
+			const char *dest, const char *what);
+/* The run's exit status after a stop: 1 for a closed report, else 128+N. */
+int cli_report_stop_status(const struct cli_reporter *r);
+
+/* msg.c: messages on standard error, one line each */
+extern int cli_verbosity;	/* -1 quiet, 0, 1 -v, 2 -vv */
+/* The verbosity, and libext2fs's com_err reports as our lines (-v only). */
+void cli_msg_init(int verbosity);
 /* The open image, for messages that name one of its directories, or NULL. */
 extern pcw_fs *cli_msg_fs;
+/* "pcwrite: IMAGE:DEST: error EXTRA" (DEST NULL: the image's) */
 void cli_msg_error(const char *image, const char *dest, errcode_t err,
 		   const char *extra);
+/* "pcwrite: MSG" (a printf format with ARG), then "Try 'pcwrite --help'" */
+void cli_msg_usage(const char *msg, const char *arg);
+/* A source's own words: WHAT NAME (NULL: standard input), the entry PATH. */
+void cli_msg_source(const char *what, const char *name, const char *path,
+		    const char *msg);
 /* Errors of the --undo file name it (PATH, or NULL without --undo). */
 void cli_msg_set_undo_file(const char *path);
 /* " (the file size limit, ulimit -f, is N bytes)" for EFBIG, else "" */
 const char *cli_fsize_note(int errnum);
-void cli_signals_install(void);
 void cli_msg_time_clamps(const char *image, const pcw_fs *pfs);
 void cli_msg_conflict(const char *image, errcode_t err,
 		      const struct pcw_conflict *c);
@@ -118,23 +181,8 @@ void cli_msg_open(const struct cli_control *ctl, errcode_t err,
 errcode_t cli_msg_close(const char *image, errcode_t err, errcode_t err2,
 			const struct pcw_conflict *c);
 
-/* The report could not be written (ERR): say where it was going. */
-void cli_report_error(const struct cli_control *ctl, int err);
-/*
- * A signal, or a report nobody reads any more (EPIPE), stopped the run:
- * "pcwrite: IMAGE:DEST: stopped by SIGTERM (WHAT)", or "stopped: write
- * error on standard output: Broken pipe (WHAT)"; once (r->stop_said).
- */
-void cli_msg_stopped(const struct cli_control *ctl, struct cli_reporter *r,
-		     const char *dest, const char *what);
-/* The run's exit status after a stop: 1 for a closed report, else 128+N. */
-int cli_stop_status(const struct cli_reporter *r);
-
-/* extract.c: -x and -R */
-int cli_tree_main(const struct cli_control *ctl, unsigned closed);
-
-/* list.c: --list */
-int cli_list_main(const struct cli_control *ctl);
+/* signals.c: SIGINT, SIGTERM, SIGHUP and SIGPIPE stop the run */
+void cli_signals_install(void);
 
 /* closeout.c: standard output's errors are the run's (atexit) */
 void cli_close_stdout(void);
@@ -144,8 +192,7 @@ void cli_stdout_error(int err);		/* say it, once */
 int cli_parse_options(int argc, const char **argv, struct cli_control *ctl);
 void cli_control_free(struct cli_control *ctl);
 
-/* render.c */
-struct cli_render;
+/* report.c, rendering: the report's records */
 struct cli_file_record {
 	const char	*file;
 	uint64_t	bytes;		/* committed by this run */
@@ -206,7 +253,7 @@ char *cli_tarpath_option(struct cli_control *ctl, enum tarpath_opt which,
 
 /* vlist.c: -v and -vv with -x and -R */
 /* Where entries are listed, or NULL without -v (R: the report). */
-FILE *cli_vlist_open(const struct cli_control *ctl, const struct cli_render *r);
+FILE *cli_vlist_open(const struct cli_control *ctl, bool report_on_stdout);
 /* ENTRY's line, as RES made it (a new string), or NULL. */
 char *cli_vlist_line(const struct cli_control *ctl, const struct pcw_entry *e,
 		     const struct pcw_entry_result *res);

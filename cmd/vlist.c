@@ -28,11 +28,11 @@
 
 #include "pcwrite_cmd.h"
 
-FILE *cli_vlist_open(const struct cli_control *ctl, const struct cli_render *r)
+FILE *cli_vlist_open(const struct cli_control *ctl, bool report_on_stdout)
 {
 	if (ctl->verbose < 1)
 		return NULL;
-	return cli_render_on_stdout(r) ? stderr : stdout;
+	return report_on_stdout ? stderr : stdout;
 }
 
 /* ls's ten characters: the type, then rwx with s/S and t/T. */

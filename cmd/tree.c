@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * extract.c: -x and -R, many files in one open of the image.
+ * tree.c: -x and -R, many files in one open of the image.
  *
  *	pcwrite -x [OPTION...] IMAGE DIR [ARCHIVE...]
  *	pcwrite -R [OPTION...] IMAGE DIR SOURCEDIR...
  *
  * Each ARCHIVE (standard input when none, or '-') or SOURCEDIR is a
- * source of entries (lib/archive.c); each entry goes under DIR through a
+ * source of entries (lib/src_archive.c, lib/src_tree.c); each entry goes under DIR through a
  * tree (lib/entry.c).  The first entry that fails stops the run with exit
  * 1 and a message naming it; everything before it is committed and the
  * filesystem consistent.  A signal stops the run after the entry being
@@ -44,95 +44,6 @@ struct src {
 	int		fd;		/* -x: the archive; -1 for -R */
 	char		*mtree_dir;	/* -x from a file: the file's directory */
 };
-
-/*
- * "pcwrite: archive 'a.tar': ENTRY: MSG", "pcwrite: source directory 'd':
- * MSG", "pcwrite: standard input: ENTRY: MSG": which source, which entry.
- */
-static void source_msg(const struct src *src, const char *path,
-		       const char *msg)
-{
-	cli_progress_clear();
-	if (src->name)
-		fprintf(stderr, "pcwrite: %s %s: ", src->what,
-			cli_quote_always(src->name));
-	else
-		fputs("pcwrite: standard input: ", stderr);
-	if (path)
-		fprintf(stderr, "%s: ", cli_quote(path));
-	fprintf(stderr, "%s\n", cli_quote(msg));
-}
-
-/*
- * The library committed what came before (the warning is an event after
- * their commit event): the warning follows their records.
- */
-void cli_report_warning(struct cli_reporter *r, const char *path, const char *msg)
-{
-	if (cli_verbosity < 0 || !r->src)
-		return;
-	source_msg(r->src, path, msg ? msg : "warning");
-}
-
-/*
- * File records wait for their entries' commit (pcw_tree_add commits in
- * batches): a record says "ok" only for an entry that is in the image, so
- * that a killed run has reported no entry it lost.
- */
-static void hold(struct cli_reporter *r, const struct cli_file_record *rec)
-{
-	struct cli_file_record copy = *rec;
-
-	if (r->nheld == r->held_cap) {
-		size_t cap = r->held_cap ? r->held_cap * 2 : 64;
-		struct cli_file_record *h = realloc(r->held, cap * sizeof(*h));
-
-		if (!h) {
-			/* not known to be committed: never "ok" */
-			free(rec->line);
-			return;
-		}
-		r->held = h;
-		r->held_cap = cap;
-	}
-	copy.file = strdup(rec->file);
-	copy.target = rec->target ? strdup(rec->target) : NULL;
-	if (!copy.file || (rec->target && !copy.target)) {
-		free((char *)copy.file);
-		free((char *)copy.target);
-		free(rec->line);
-		return;
-	}
-	r->held[r->nheld++] = copy;
-}
-
-/*
- * Show the held records, and with -v list their entries; with ERR, their
- * entries failed to commit (and are not listed).
- */
-void cli_report_release(struct cli_reporter *r, errcode_t err)
-{
-	size_t k;
-
-	for (k = 0; k < r->nheld; k++) {
-		struct cli_file_record *rec = &r->held[k];
-
-		if (err && !rec->err) {
-			rec->status = "failed";
-			rec->bytes = 0;
-			rec->err = err;
-		}
-		if (!rec->err)
-			cli_vlist_put(r->vlist, rec->line);
-		cli_render_file(r->render, rec);
-		free((char *)rec->file);
-		free((char *)rec->target);
-		free(rec->line);
-	}
-	if (r->nheld && r->vlist)
-		fflush(r->vlist);
-	r->nheld = 0;
-}
 
 /*
  * The archive's pipe is empty: commit before waiting (the commit event
@@ -247,7 +158,7 @@ static void report_entry(const struct cli_control *ctl, struct cli_reporter *rep
 	}
 	rec.line = !err ? cli_vlist_line(ctl, e, res) : NULL;
 	if (rep->render || rep->vlist) {
-		hold(rep, &rec);
+		cli_report_hold(rep, &rec);
 		if (res->committed)
 			cli_report_release(rep, 0);
 	}
@@ -273,7 +184,8 @@ static void report_source(const struct src *src, struct pcw_source *s,
 {
 	const char *msg = pcw_source_message(s);
 
-	source_msg(src, pcw_source_path(s), msg ? msg : error_message(err));
+	cli_msg_source(src->what, src->name, pcw_source_path(s),
+		       msg ? msg : error_message(err));
 }
 
 /* Every entry of SRC into T; 0, or the error that stopped it (reported). */
@@ -335,179 +247,99 @@ static errcode_t run_source(const struct cli_control *ctl, struct cli_reporter *
 	return err;
 }
 
-int cli_tree_main(const struct cli_control *ctl, unsigned closed)
+/* The tree's parameters, as the command line says. */
+static void tree_params(const struct cli_control *ctl,
+			const struct cli_image *img, struct cli_attrs *attrs,
+			const struct cli_render *render,
+			struct pcw_tree_params *tp)
 {
-	struct pcw_open_params params;
-	struct pcw_conflict conflict;
-	struct pcw_tree_params tp;
-	struct pcw_source_params sp;
-	struct cli_reporter rep;
-	struct pcw_guard *guard;
-	struct pcw_tree *t = NULL;
-	struct cli_attrs *attrs = NULL;
-	errcode_t end_err = 0;		/* why a run that stopped early did */
-	const char *end_msg = NULL;
-	uint32_t uid, gid;
-	struct src *srcs;
-	pcw_fs *pfs = NULL;
-	size_t n = ctl->nsources ? ctl->nsources : 1, k;
-	errcode_t err = 0, err2;
-	int rerr, status = 0, stop_status = 0;
-	bool ran = false;	/* the image was opened for writing */
-	bool commit_err = false;
-
-	/* The host files first, as for one file: see main(). */
-	memset(&rep, 0, sizeof(rep));
-	guard = cli_host_files_guard(ctl, closed);
-	srcs = calloc(n, sizeof(*srcs));
-	if (!srcs) {
-		perror("pcwrite");
-		pcw_guard_free(guard);
-		return 1;
-	}
-	for (k = 0; k < n; k++)
-		srcs[k].fd = -1;
-	if (open_sources(ctl, srcs, n, guard)) {
-		status = 1;
-		goto out;
-	}
-	rep.render = cli_render_open(ctl->report,
-				     cli_host_files_report(ctl, guard),
-				     ctl->report_stdout, &rerr);
-	if (rerr) {
-		fprintf(stderr, "pcwrite: %s\n", strerror(rerr));
-		cli_host_files_cleanup();
-		status = 1;
-		goto out;
-	}
-	rep.progress = ctl->progress ? cli_progress_open(true) : NULL;
-	rep.vlist = cli_vlist_open(ctl, rep.render);
-
-	memset(&params, 0, sizeof(params));
-	memset(&conflict, 0, sizeof(conflict));
-	params.flags = (ctl->no_sync ? PCW_OPEN_NO_SYNC : 0) |
-		       (ctl->have_project ? PCW_OPEN_PROJECT : 0);
-	params.project = ctl->project;
-	params.image_offset = ctl->image_offset;
-	params.image_size = ctl->image_size;
-	params.now = ctl->mtime;
-	params.undo_file = ctl->undo_file;
-	cli_msg_set_undo_file(ctl->undo_file);
-	params.undo_fd = cli_host_files_undo(ctl, guard);
-	params.guard = guard;
-	params.conflict = &conflict;
-	cli_host_files_keep();
-	cli_signals_install();
-	err = pcw_fs_open(ctl->image, &params, &pfs);
-	cli_render_start(rep.render, ctl->run == MODE_TREE ? "tree" : "extract",
-			 ctl, err ? NULL : pfs);
-	if (err) {
-		cli_msg_open(ctl, err, &conflict);
-		end_err = err;
-		status = 1;
-		goto out;
-	}
-	cli_msg_fs = pfs;
-	if (ctl->page_size && ctl->page_size < pcw_fs_block_size(pfs)) {
-		fprintf(stderr, "pcwrite: --page-size is below the image's "
-			"block size (%u)\nTry 'pcwrite --help' for more "
-			"information.\n", pcw_fs_block_size(pfs));
-		cli_msg_fs = NULL;
-		pcw_fs_abort(pfs);
-		status = EXIT_USAGE;
-		end_msg = "--page-size is below the image's block size";
-		goto out;
-	}
-	pcw_fs_set_report(pfs, cli_report_event, &rep);
-	/* -u/-g names, in the image as it is before the first entry */
-	status = cli_owner_names(ctl, pfs, &uid, &gid, &end_err);
-	if (status) {
-		cli_msg_fs = NULL;
-		pcw_fs_abort(pfs);
-		goto out;
-	}
-
-	memset(&tp, 0, sizeof(tp));
-	tp.flags = (ctl->parents ? PCW_TREE_PARENTS : 0) |
-		   (ctl->no_clobber ? PCW_TREE_NO_CLOBBER : 0) |
-		   (ctl->no_xattrs ? PCW_TREE_NO_XATTRS : 0);
+	memset(tp, 0, sizeof(*tp));
+	tp->flags = (ctl->parents ? PCW_TREE_PARENTS : 0) |
+		    (ctl->no_clobber ? PCW_TREE_NO_CLOBBER : 0) |
+		    (ctl->no_xattrs ? PCW_TREE_NO_XATTRS : 0);
 	/* Owners entry by entry (maps, --names): -u/-g then only fill gaps. */
 	if (cli_owners_per_entry(ctl))
-		tp.flags |= PCW_TREE_PARENT_OWNER;
+		tp->flags |= PCW_TREE_PARENT_OWNER;
 	else
-		tp.flags |= (ctl->have_uid ? PCW_TREE_SET_UID : 0) |
-			    (ctl->have_gid ? PCW_TREE_SET_GID : 0);
+		tp->flags |= (ctl->have_uid ? PCW_TREE_SET_UID : 0) |
+			     (ctl->have_gid ? PCW_TREE_SET_GID : 0);
 	if (ctl->mtime >= 0)
-		tp.flags |= ctl->mtime_set ? PCW_TREE_SET_TIMES
-					   : PCW_TREE_CLAMP_TIMES;
-	tp.uid = uid;
-	tp.gid = gid;
-	tp.mtime = ctl->mtime;
-	tp.sparse = ctl->sparse == SPARSE_ALWAYS ? PCW_SPARSE_ALWAYS :
-		    ctl->sparse == SPARSE_NEVER ? PCW_SPARSE_NEVER :
-		    PCW_SPARSE_AUTO;
-	err = cli_attrs_open(ctl, pfs, uid, gid, &attrs);
-	if (err) {
-		cli_msg_error(ctl->image, NULL, err, NULL);
-		cli_msg_fs = NULL;
-		pcw_fs_abort(pfs);
-		end_err = err;
-		status = 1;
-		goto out;
-	}
+		tp->flags |= ctl->mtime_set ? PCW_TREE_SET_TIMES
+					    : PCW_TREE_CLAMP_TIMES;
+	tp->uid = img->uid;
+	tp->gid = img->gid;
+	tp->mtime = ctl->mtime;
+	tp->sparse = ctl->sparse == SPARSE_ALWAYS ? PCW_SPARSE_ALWAYS :
+		     ctl->sparse == SPARSE_NEVER ? PCW_SPARSE_NEVER :
+		     PCW_SPARSE_AUTO;
 	/* what each entry made, for the JSON file records */
-	if (rep.render && REPORT_IS_JSON(ctl->report))
-		tp.flags |= PCW_TREE_ATTRS;
+	if (render && REPORT_IS_JSON(ctl->report))
+		tp->flags |= PCW_TREE_ATTRS;
 	/* A page record never comes before earlier entries' file records. */
-	if (cli_render_has_events(rep.render))
-		tp.flags |= PCW_TREE_ORDER_EVENTS;
+	if (cli_render_has_events(render))
+		tp->flags |= PCW_TREE_ORDER_EVENTS;
 	if (cli_attrs_active(attrs)) {
-		tp.adjust = cli_attrs_adjust;
-		tp.adjust_arg = attrs;
+		tp->adjust = cli_attrs_adjust;
+		tp->adjust_arg = attrs;
 	}
-	rep.attrs = attrs;
-	tp.file.flags = ctl->no_delalloc ? PCW_FILE_NO_DELALLOC : 0;
-	tp.file.page_size = ctl->page_size;
-	tp.file.dirty_limit = ctl->dirty_limit;
+	tp->file.flags = ctl->no_delalloc ? PCW_FILE_NO_DELALLOC : 0;
+	tp->file.page_size = ctl->page_size;
+	tp->file.dirty_limit = ctl->dirty_limit;
+}
 
-	memset(&sp, 0, sizeof(sp));
-	sp.flags = ctl->no_xattrs ? PCW_SOURCE_NO_XATTRS : 0;
-	sp.page_size = ctl->page_size ? ctl->page_size
-		     : (pcw_fs_block_size(pfs) > 4096 ? pcw_fs_block_size(pfs)
-						       : 4096);
-	sp.skip = is_own;
-	sp.skip_arg = guard;
+/* The sources' parameters: what they skip, warnings, idle commits. */
+static void source_params(const struct cli_control *ctl, pcw_fs *pfs,
+			  struct pcw_guard *guard, struct cli_reporter *rep,
+			  struct pcw_source_params *sp)
+{
+	memset(sp, 0, sizeof(*sp));
+	sp->flags = ctl->no_xattrs ? PCW_SOURCE_NO_XATTRS : 0;
+	sp->page_size = ctl->page_size ? ctl->page_size
+		      : (pcw_fs_block_size(pfs) > 4096 ? pcw_fs_block_size(pfs)
+							: 4096);
+	sp->skip = is_own;
+	sp->skip_arg = guard;
 	/* warnings come as events, after the entries before them */
 	if (cli_verbosity >= 0) {
-		sp.warn = pcw_fs_warn;
-		sp.warn_arg = pfs;
+		sp->warn = pcw_fs_warn;
+		sp->warn_arg = pfs;
 	}
-	sp.idle = on_idle;
-	sp.idle_arg = &rep;
-	sp.names = ctl->names;
+	sp->idle = on_idle;
+	sp->idle_arg = rep;
+	sp->names = ctl->names;
+}
 
-	err = pcw_tree_open(pfs, ctl->dest, &tp, &t);
-	rep.tree = t;
-	if (err) {
-		struct cli_file_record rec;
+/* DIR itself was refused, before the first entry: nothing was written. */
+static void refuse_dir(const struct cli_control *ctl, struct cli_render *render,
+		       errcode_t err)
+{
+	struct cli_file_record rec;
 
-		cli_msg_error(ctl->image, ctl->dest, err, NULL);
-		/* DIR refused before the first entry: nothing was written */
-		memset(&rec, 0, sizeof(rec));
-		rec.file = ctl->dest;
-		rec.ftype = "dir";
-		rec.status = "refused";
-		rec.err = err;
-		cli_render_file(rep.render, &rec);
-	}
-	for (k = 0; !err && k < n && !pcw_signal_pending(); k++) {
-		rep.src = &srcs[k];
-		err = run_source(ctl, &rep, t, &srcs[k], &sp);
-	}
-	if (t) {
-		err2 = pcw_tree_close(t);
-		rep.tree = NULL;
-		cli_report_release(&rep, err2);
+	cli_msg_error(ctl->image, ctl->dest, err, NULL);
+	memset(&rec, 0, sizeof(rec));
+	rec.file = ctl->dest;
+	rec.ftype = "dir";
+	rec.status = "refused";
+	rec.err = err;
+	cli_render_file(render, &rec);
+}
+
+/*
+ * The entries are in (ERR: the one that stopped the run): close the tree
+ * and the image, say a stop, end the report.  Returns the exit status.
+ */
+static int finish(const struct cli_control *ctl, struct cli_reporter *rep,
+		  pcw_fs *pfs, const struct pcw_conflict *conflict,
+		  errcode_t err)
+{
+	int rerr, status = 0, stop_status = 0;
+	bool commit_err = false;
+	errcode_t err2;
+
+	if (rep->tree) {
+		err2 = pcw_tree_close(rep->tree);
+		rep->tree = NULL;
+		cli_report_release(rep, err2);
 		commit_err = err2 != 0;
 		if (err2) {
 			cli_msg_error(ctl->image, ctl->dest, err2,
@@ -520,10 +352,9 @@ int cli_tree_main(const struct cli_control *ctl, unsigned closed)
 	cli_msg_fs = NULL;
 	err2 = pcw_fs_close(pfs);
 	commit_err |= err2 != 0;
-	err = cli_msg_close(ctl->image, err, err2, &conflict);
-	ran = true;
-	cli_progress_close(rep.progress);
-	rep.progress = NULL;
+	err = cli_msg_close(ctl->image, err, err2, conflict);
+	cli_progress_close(rep->progress);
+	rep->progress = NULL;
 	/*
 	 * A stop says where, and what is in the image: the entries made (all
 	 * committed now, unless the commit failed: said above), and the
@@ -532,32 +363,105 @@ int cli_tree_main(const struct cli_control *ctl, unsigned closed)
 	if (pcw_signal_pending() && !commit_err) {
 		char what[96];
 
-		if (rep.cut)
+		if (rep->cut)
 			snprintf(what, sizeof(what), "%" PRIu64 " bytes written, "
 				 "%" PRIu64 " entr%s before it committed",
-				 rep.cut_bytes, rep.entries,
-				 rep.entries == 1 ? "y" : "ies");
+				 rep->cut_bytes, rep->entries,
+				 rep->entries == 1 ? "y" : "ies");
 		else
 			snprintf(what, sizeof(what), "%" PRIu64 " entr%s "
-				 "committed", rep.entries,
-				 rep.entries == 1 ? "y" : "ies");
-		cli_msg_stopped(ctl, &rep, rep.cut ? rep.cut : ctl->dest, what);
+				 "committed", rep->entries,
+				 rep->entries == 1 ? "y" : "ies");
+		cli_report_stopped(ctl, rep, rep->cut ? rep->cut : ctl->dest,
+				   what);
 	}
 	if (pcw_signal_pending())
-		stop_status = cli_stop_status(&rep);
-	cli_render_end(rep.render, stop_status ? stop_status : err ? 1 : 0,
+		stop_status = cli_report_stop_status(rep);
+	cli_render_end(rep->render, stop_status ? stop_status : err ? 1 : 0,
 		       err, NULL);
-	rerr = cli_render_close(rep.render);
-	rep.render = NULL;
+	rerr = cli_render_close(rep->render);
+	rep->render = NULL;
 	if (rerr && !stop_status) {
 		cli_report_error(ctl, rerr);
 		status = 1;
 	}
+	if (stop_status)
+		return stop_status;
+	return err ? 1 : status;
+}
+
+int cli_tree_main(const struct cli_control *ctl, unsigned closed)
+{
+	struct pcw_conflict conflict;
+	struct pcw_tree_params tp;
+	struct pcw_source_params sp;
+	struct cli_reporter rep;
+	struct cli_image img;
+	struct pcw_guard *guard;
+	struct cli_attrs *attrs = NULL;
+	struct src *srcs;
+	size_t n = ctl->nsources ? ctl->nsources : 1, k;
+	errcode_t err;
+	int rerr, status = 1;
+
+	/* The host files first, as for one file: see cli_write_main(). */
+	memset(&rep, 0, sizeof(rep));
+	memset(&img, 0, sizeof(img));
+	guard = cli_host_files_guard(ctl, closed);
+	srcs = calloc(n, sizeof(*srcs));
+	if (!srcs) {
+		perror("pcwrite");
+		pcw_guard_free(guard);
+		return 1;
+	}
+	for (k = 0; k < n; k++)
+		srcs[k].fd = -1;
+	if (open_sources(ctl, srcs, n, guard))
+		goto out;
+	rep.render = cli_render_open(ctl->report,
+				     cli_host_files_report(ctl, guard),
+				     ctl->report_stdout, &rerr);
+	if (rerr) {
+		fprintf(stderr, "pcwrite: %s\n", strerror(rerr));
+		cli_host_files_cleanup();
+		goto out;
+	}
+	rep.progress = ctl->progress ? cli_progress_open(true) : NULL;
+	rep.vlist = cli_vlist_open(ctl, cli_render_on_stdout(rep.render));
+
+	status = cli_image_open(ctl, guard, rep.render,
+				ctl->run == MODE_TREE ? "tree" : "extract",
+				&conflict, &img);
+	if (status)
+		goto out;
+	pcw_fs_set_report(img.pfs, cli_report_event, &rep);
+	err = cli_attrs_open(ctl, img.pfs, img.uid, img.gid, &attrs);
+	if (err) {
+		cli_msg_error(ctl->image, NULL, err, NULL);
+		cli_msg_fs = NULL;
+		pcw_fs_abort(img.pfs);
+		img.end_err = err;
+		status = 1;
+		goto out;
+	}
+	rep.attrs = attrs;
+	tree_params(ctl, &img, attrs, rep.render, &tp);
+	source_params(ctl, img.pfs, guard, &rep, &sp);
+
+	err = pcw_tree_open(img.pfs, ctl->dest, &tp, &rep.tree);
+	if (err)
+		refuse_dir(ctl, rep.render, err);
+	for (k = 0; !err && k < n && !pcw_signal_pending(); k++) {
+		rep.src_what = srcs[k].what;
+		rep.src_name = srcs[k].name;
+		err = run_source(ctl, &rep, rep.tree, &srcs[k], &sp);
+	}
+	status = finish(ctl, &rep, img.pfs, &conflict, err);
 out:
 	/* A run that stopped before the image was written: free what it had. */
 	cli_progress_close(rep.progress);
 	if (rep.render) {
-		cli_render_end(rep.render, status, end_err, end_msg);
+		cli_render_end(rep.render, status, img.end_err, img.end_msg);
 		cli_render_close(rep.render);
 	}
 	for (k = 0; k < n; k++) {
@@ -570,11 +474,5 @@ out:
 	cli_attrs_close(attrs);
 	free(rep.cut);
 	pcw_guard_free(guard);
-	if (!ran)
-		return status;
-	if (stop_status)
-		return stop_status;
-	if (err)
-		return 1;
 	return status;
 }

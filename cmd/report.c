@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * render.c: the report, as a text table (pages), one line a file (summary)
- * or JSON Lines (json).  Text goes to standard error by default, JSON to
+ * report.c: the report, as a text table (pages), one line a file (summary)
+ * or JSON Lines (json); and the reporter, which takes the library's events
+ * and the runs' file records to it, holding a tree's records until the
+ * library says their entries are committed.  Text goes to standard error by default, JSON to
  * standard output; --report-file sends either to a file.  File names are
  * quoted in text as in messages (quote.c).
  *
@@ -394,4 +396,160 @@ int cli_render_close(struct cli_render *r)
 		err = errno;
 	free(r);
 	return err;
+}
+
+/* ---- the reporter ------------------------------------------------------ */
+
+/*
+ * Where the library's events go: the report and the progress bar.  Only
+ * renders: the library commits before an event that would overtake held
+ * file records (PCW_TREE_ORDER_EVENTS), and says so with PCW_EV_COMMIT.
+ */
+void cli_report_event(const struct pcw_event *ev, void *arg)
+{
+	struct cli_reporter *r = arg;
+
+	switch (ev->type) {
+	case PCW_EV_COMMIT:
+		cli_report_release(r, 0);
+		return;
+	case PCW_EV_WARNING:
+		cli_report_warning(r, ev->file, ev->u.warning.msg);
+		return;
+	case PCW_EV_PAGE:
+	case PCW_EV_WRITEBACK:
+		break;
+	}
+	cli_render_event(ev, r->render);
+	if (ev->type == PCW_EV_PAGE)
+		cli_progress_page(r->progress, ev->u.page.status);
+}
+
+/*
+ * File records wait for their entries' commit (pcw_tree_add commits in
+ * batches): a record says "ok" only for an entry that is in the image, so
+ * that a killed run has reported no entry it lost.
+ */
+void cli_report_hold(struct cli_reporter *r, const struct cli_file_record *rec)
+{
+	struct cli_file_record copy = *rec;
+
+	if (r->nheld == r->held_cap) {
+		size_t cap = r->held_cap ? r->held_cap * 2 : 64;
+		struct cli_file_record *h = realloc(r->held, cap * sizeof(*h));
+
+		if (!h) {
+			/* not known to be committed: never "ok" */
+			free(rec->line);
+			return;
+		}
+		r->held = h;
+		r->held_cap = cap;
+	}
+	copy.file = strdup(rec->file);
+	copy.target = rec->target ? strdup(rec->target) : NULL;
+	if (!copy.file || (rec->target && !copy.target)) {
+		free((char *)copy.file);
+		free((char *)copy.target);
+		free(rec->line);
+		return;
+	}
+	r->held[r->nheld++] = copy;
+}
+
+/*
+ * Show the held records, and with -v list their entries; with ERR, their
+ * entries failed to commit (and are not listed).
+ */
+void cli_report_release(struct cli_reporter *r, errcode_t err)
+{
+	size_t k;
+
+	for (k = 0; k < r->nheld; k++) {
+		struct cli_file_record *rec = &r->held[k];
+
+		if (err && !rec->err) {
+			rec->status = "failed";
+			rec->bytes = 0;
+			rec->err = err;
+		}
+		if (!rec->err)
+			cli_vlist_put(r->vlist, rec->line);
+		cli_render_file(r->render, rec);
+		free((char *)rec->file);
+		free((char *)rec->target);
+		free(rec->line);
+	}
+	if (r->nheld && r->vlist)
+		fflush(r->vlist);
+	r->nheld = 0;
+}
+
+/*
+ * The library committed what came before (the warning is an event after
+ * their commit event): the warning follows their records.
+ */
+void cli_report_warning(struct cli_reporter *r, const char *path,
+			const char *msg)
+{
+	if (cli_verbosity < 0 || !r->src_what)
+		return;
+	cli_msg_source(r->src_what, r->src_name, path, msg ? msg : "warning");
+}
+
+/* The report could not be written: where it was going, and why. */
+void cli_report_error(const struct cli_control *ctl, int err)
+{
+	if (ctl->report_file) {
+		cli_progress_clear();
+		fprintf(stderr, "pcwrite: write error on report file %s: %s%s\n",
+			cli_quote_always(ctl->report_file), strerror(err),
+			cli_fsize_note(err));
+	} else if (REPORT_IS_JSON(ctl->report) || ctl->report_stdout) {
+		cli_stdout_error(err);
+	} else {
+		/* standard error: nowhere to say it; the status does */
+	}
+}
+
+/* The report's reader went away (EPIPE) before any signal came. */
+static bool report_closed(const struct cli_reporter *r)
+{
+	return cli_render_error(r->render) == EPIPE &&
+	       pcw_signal_pending() == SIGPIPE;
+}
+
+void cli_report_stopped(const struct cli_control *ctl, struct cli_reporter *r,
+		     const char *dest, const char *what)
+{
+	const char *where = ctl->report_file ? "report file" :
+			    REPORT_IS_JSON(ctl->report) || ctl->report_stdout ?
+			    "standard output" :
+			    "standard error";
+
+	if (r->stop_said)
+		return;
+	r->stop_said = true;
+	if (cli_verbosity < 0)
+		return;
+	cli_progress_clear();
+	if (!report_closed(r))
+		fprintf(stderr, "pcwrite: %s:%s: stopped by SIG%s (%s)\n",
+			cli_quote(ctl->image), cli_quote(dest),
+			sigabbrev_np(pcw_signal_pending()), what);
+	else
+		fprintf(stderr, "pcwrite: %s:%s: stopped: write error on %s%s%s: "
+			"%s (%s)\n", cli_quote(ctl->image), cli_quote(dest),
+			where, ctl->report_file ? " " : "",
+			ctl->report_file ? cli_quote_always(ctl->report_file)
+					 : "", strerror(EPIPE), what);
+}
+
+/*
+ * A report nobody reads is the run's failure (exit 1), as a write error on
+ * its output is for any tool; a signal from outside is 128+N.
+ */
+int cli_report_stop_status(const struct cli_reporter *r)
+{
+	return report_closed(r) ? 1 : 128 + pcw_signal_pending();
 }
