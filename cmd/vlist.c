@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vlist.c: -v and -vv with -x and -R, tar -v's listing: a line for each
- * entry once it is committed (extract.c holds the lines with the file
- * records until their batch is in the image).
+ * entry once it is committed (the reporter, report.c, holds the lines
+ * with the file records until their batch is in the image).
  *
  *	-v	/srv/etc/hosts
  *	-vv	-rw-r--r-- 0/0 6 /srv/etc/hosts
