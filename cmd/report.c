@@ -3,9 +3,9 @@
  * report.c: the report, as a text table (pages), one line a file (summary)
  * or JSON Lines (json); and the reporter, which takes the library's events
  * and the runs' file records to it, holding a tree's records until the
- * library says their entries are committed.  Text goes to standard error by default, JSON to
- * standard output; --report-file sends either to a file.  File names are
- * quoted in text as in messages (quote.c).
+ * library says their entries are committed.  Text goes to standard error
+ * by default, JSON to standard output; --report-file sends either to a
+ * file.  File names are quoted in text as in messages (quote.c).
  *
  * Every JSON record is valid JSON in valid UTF-8, whatever the bytes of a
  * name: a string field that is valid UTF-8 is written as it is (quotes,

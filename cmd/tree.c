@@ -6,8 +6,8 @@
  *	pcwrite -R [OPTION...] IMAGE DIR SOURCEDIR...
  *
  * Each ARCHIVE (standard input when none, or '-') or SOURCEDIR is a
- * source of entries (lib/src_archive.c, lib/src_tree.c); each entry goes under DIR through a
- * tree (lib/entry.c).  The first entry that fails stops the run with exit
+ * source of entries (lib/src_archive.c, lib/src_tree.c); each entry goes
+ * under DIR through a tree (lib/entry.c).  The first entry that fails stops the run with exit
  * 1 and a message naming it; everything before it is committed and the
  * filesystem consistent.  A signal stops the run after the entry being
  * written (128+N).
