@@ -130,6 +130,12 @@ struct cli_reporter {
 	const char		*src_name;	/* NULL: standard input */
 };
 /*
+ * The run's report, where the command line sends it (checked against the
+ * run's other host files): 0, or 1 (said).
+ */
+int cli_report_open(const struct cli_control *ctl, struct pcw_guard *guard,
+		    struct cli_reporter *r);
+/*
  * The report callback (pcw_fs_set_report): renders page and writeback
  * records, moves the progress bar, shows held records at PCW_EV_COMMIT and
  * a source's warning at PCW_EV_WARNING.  It never commits.

@@ -400,6 +400,22 @@ int cli_render_close(struct cli_render *r)
 
 /* ---- the reporter ------------------------------------------------------ */
 
+int cli_report_open(const struct cli_control *ctl, struct pcw_guard *guard,
+		    struct cli_reporter *r)
+{
+	int err;
+
+	r->render = cli_render_open(ctl->report,
+				    cli_host_files_report(ctl, guard),
+				    ctl->report_stdout, &err);
+	if (err) {
+		fprintf(stderr, "pcwrite: %s\n", strerror(err));
+		cli_host_files_cleanup();
+		return 1;
+	}
+	return 0;
+}
+
 /*
  * Where the library's events go: the report and the progress bar.  Only
  * renders: the library commits before an event that would overtake held

@@ -402,7 +402,7 @@ int cli_tree_main(const struct cli_control *ctl, unsigned closed)
 	struct src *srcs;
 	size_t n = ctl->nsources ? ctl->nsources : 1, k;
 	errcode_t err;
-	int rerr, status = 1;
+	int status = 1;
 
 	/* The host files first, as for one file: see cli_write_main(). */
 	memset(&rep, 0, sizeof(rep));
@@ -418,14 +418,8 @@ int cli_tree_main(const struct cli_control *ctl, unsigned closed)
 		srcs[k].fd = -1;
 	if (open_sources(ctl, srcs, n, guard))
 		goto out;
-	rep.render = cli_render_open(ctl->report,
-				     cli_host_files_report(ctl, guard),
-				     ctl->report_stdout, &rerr);
-	if (rerr) {
-		fprintf(stderr, "pcwrite: %s\n", strerror(rerr));
-		cli_host_files_cleanup();
+	if (cli_report_open(ctl, guard, &rep))
 		goto out;
-	}
 	rep.progress = ctl->progress ? cli_progress_open(true) : NULL;
 	rep.vlist = cli_vlist_open(ctl, cli_render_on_stdout(rep.render));
 

@@ -355,7 +355,7 @@ int cli_write_main(struct cli_control *ctl, unsigned closed)
 	size_t njobs, i;
 	const char *failed;
 	errcode_t err;
-	int rerr, status = 1;
+	int status = 1;
 
 	/*
 	 * The host files, in this order, each compared with the image and
@@ -374,14 +374,8 @@ int cli_write_main(struct cli_control *ctl, unsigned closed)
 		jobs[i].fd = -1;
 	if (open_sources(ctl, jobs, guard))
 		goto out;
-	rep.render = cli_render_open(ctl->report,
-				     cli_host_files_report(ctl, guard),
-				     ctl->report_stdout, &rerr);
-	if (rerr) {
-		fprintf(stderr, "pcwrite: %s\n", strerror(rerr));
-		cli_host_files_cleanup();
+	if (cli_report_open(ctl, guard, &rep))
 		goto out;
-	}
 
 	status = cli_image_open(ctl, guard, rep.render, "write", &conflict,
 				&img);
