@@ -383,6 +383,9 @@ errcode_t pcw_fs_begin_write(pcw_fs *pfs)
 		if (err)
 			return err;
 	}
+	err = pcw_validity_attach(pfs);
+	if (err)
+		return err;
 	fs = pfs->fs;
 	if (ext2fs_has_feature_mmp(fs->super)) {
 		fs->flags &= ~EXT2_FLAG_SKIP_MMP;
@@ -606,6 +609,7 @@ void pcw_fs_abort(pcw_fs *pfs)
 		return;
 	pcw_dcache_free(pfs);
 	pcw_pagecache_free(pfs);
+	pcw_validity_free(pfs);
 	free(pfs->made_links);
 	if (pfs->fs)
 		ext2fs_free(pfs->fs);

@@ -78,6 +78,7 @@ struct pcw_fs {
 	bool		made_overflow;
 	pcw_report_fn	report;
 	void		*report_arg;
+	struct pcw_validity *validity;	/* validate.c: the system zone */
 };
 
 /* ---- pages: a page and its buffer_heads, one bit per block ---------------- */
@@ -390,9 +391,9 @@ errcode_t pcw_make_dirs(pcw_fs *pfs, const struct pcw_dest *d,
  * truncate.c: free every block of INODE (data, extent-tree or indirect
  * blocks), each cluster once.  On success i_block is empty (zeroed,
  * EXTENTS_FL cleared) and i_blocks keeps only the xattr block; the caller
- * writes the inode.  A file whose blocks are outside the filesystem, free in
- * the bitmap or more than i_blocks counts is refused with PCW_ET_CORRUPT,
- * nothing changed.
+ * writes the inode.  A file whose blocks are outside the filesystem or in
+ * its metadata (the system zone), free in the bitmap or more than i_blocks
+ * counts is refused with PCW_ET_CORRUPT, nothing changed.
  */
 errcode_t pcw_truncate_blocks(ext2_filsys fs, ext2_ino_t ino,
 			      struct ext2_inode_large *inode);
@@ -433,6 +434,19 @@ errcode_t pcw_host_backing(dev_t rdev, char *path, size_t len);
 
 /* errno for a page record's status */
 int pcw_errno(errcode_t err);
+
+/*
+ * validate.c: the system zone (metadata, journal, bad blocks), as the
+ * kernel's block_validity.c.  pcw_validity_attach (at the first write, and
+ * on the handle --undo opens) routes libext2fs's block allocations through
+ * pcw_inode_block_valid: [start, start+len) is inside the filesystem and
+ * outside the zone, as ext4_inode_block_valid (0 or PCW_ET_CORRUPT); also
+ * for the blocks of existing files written into or freed.
+ */
+struct pcw_validity;
+errcode_t pcw_validity_attach(pcw_fs *pfs);
+void pcw_validity_free(pcw_fs *pfs);
+errcode_t pcw_inode_block_valid(ext2_filsys fs, blk64_t start, blk64_t len);
 
 /* check.c: refusals before the first write (pcw_fs_open) */
 errcode_t pcw_check_fs(ext2_filsys fs);

@@ -15,8 +15,8 @@
  * then each marked cluster is freed once, and i_blocks keeps only the xattr
  * block.  A cluster referenced twice, whatever the shape of the tree, is
  * still one bit.  The set is complete before anything is freed, so a file
- * whose blocks lie outside the filesystem, are free in the block bitmap, or
- * outnumber its i_blocks is refused with nothing changed.
+ * whose blocks lie outside the filesystem or in its metadata, are free in the
+ * block bitmap, or outnumber its i_blocks is refused with nothing changed.
  *
  * Not ext2fs_punch: for extent files in 1.47.0 it fails part-way with
  * "Illegal block number" on a file owning the filesystem's last block, and
@@ -50,6 +50,12 @@ static errcode_t mark_range(struct truncate_set *s, blk64_t pblk, blk64_t len)
 		return PCW_ET_CORRUPT;
 	if (!ext2fs_find_first_zero_block_bitmap2(fs->block_map, pblk,
 						  pblk + len - 1, &free_blk))
+		return PCW_ET_CORRUPT;
+	/*
+	 * Not metadata, as ext4_free_blocks checks ("Freeing blocks not in
+	 * datazone"): freed, it would be allocated again and overwritten.
+	 */
+	if (pcw_inode_block_valid(fs, pblk, len))
 		return PCW_ET_CORRUPT;
 	ext2fs_mark_block_bitmap_range2(s->clusters, pblk, len);
 	return 0;
