@@ -312,6 +312,8 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 	err = ext2fs_read_bitmaps(pfs->fs);
 	if (!err)
 		err = pcw_check_metadata_in_use(pfs->fs);
+	if (!err)
+		err = pcw_validity_attach(pfs);
 	if (err)
 		goto fail;
 	pfs->was_valid = true;
@@ -383,6 +385,7 @@ errcode_t pcw_fs_begin_write(pcw_fs *pfs)
 		if (err)
 			return err;
 	}
+	/* The handle --undo opened: the same checks on its allocations. */
 	err = pcw_validity_attach(pfs);
 	if (err)
 		return err;
