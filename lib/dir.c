@@ -828,6 +828,10 @@ static errcode_t dir_load(pcw_fs *pfs, ext2_ino_t ino, struct pcw_dir **ret)
 	err = PCW_ET_NOT_DIR;
 	if (!LINUX_S_ISDIR(d->inode->i_mode) || !d->inode->i_links_count)
 		goto fail;
+	/* Its block map must not point into metadata, as ext4_iget checks. */
+	err = pcw_iget_check(fs, d->inode);
+	if (err)
+		goto fail;
 	err = PCW_ET_UNSUPP_INODE;
 	if (d->inode->i_flags & (EXT4_ENCRYPT_FL | EXT4_CASEFOLD_FL))
 		goto fail;

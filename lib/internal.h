@@ -447,6 +447,8 @@ struct pcw_validity;
 errcode_t pcw_validity_attach(pcw_fs *pfs);
 void pcw_validity_free(pcw_fs *pfs);
 errcode_t pcw_inode_block_valid(ext2_filsys fs, blk64_t start, blk64_t len);
+/* ext4_iget's checks: INODE's xattr block and block map root, the same way */
+errcode_t pcw_iget_check(ext2_filsys fs, const struct ext2_inode_large *inode);
 
 /* check.c: refusals before the first write (pcw_fs_open) */
 errcode_t pcw_check_fs(ext2_filsys fs);

@@ -207,6 +207,65 @@ errcode_t pcw_inode_block_valid(ext2_filsys fs, blk64_t start, blk64_t len)
 	return in_zone(v, start, len) ? PCW_ET_CORRUPT : 0;
 }
 
+/*
+ * What the kernel's ext4_iget checks of an inode it is about to use: its
+ * xattr block, and the root of its block map -- the entries of an extent
+ * root (ext4_ext_check_inode) or a block-mapped file's fifteen pointers,
+ * indirect blocks included (ext4_ind_check_inode) -- lie inside the
+ * filesystem and outside the system zone.  The levels below are checked as
+ * they are reached: data blocks by pcw_map_lookup, every block a truncate
+ * frees by truncate.c, directory blocks when the directory is loaded.
+ */
+errcode_t pcw_iget_check(ext2_filsys fs, const struct ext2_inode_large *inode)
+{
+	struct ext2_inode *raw = (struct ext2_inode *)inode;
+	const struct ext3_extent_header *eh = (const void *)inode->i_block;
+	blk64_t acl = ext2fs_file_acl_block(fs, raw);
+	unsigned i, n, depth;
+
+	if (acl && pcw_inode_block_valid(fs, acl, 1))
+		return PCW_ET_CORRUPT;
+	if ((inode->i_flags & EXT4_INLINE_DATA_FL) ||
+	    !ext2fs_inode_has_valid_blocks2(fs, raw))
+		return 0;
+	if (!(inode->i_flags & EXT4_EXTENTS_FL)) {
+		for (i = 0; i < EXT2_N_BLOCKS; i++)
+			if (inode->i_block[i] &&
+			    pcw_inode_block_valid(fs, inode->i_block[i], 1))
+				return PCW_ET_CORRUPT;
+		return 0;
+	}
+	/* A header libext2fs cannot read is refused where it is read. */
+	if (ext2fs_le16_to_cpu(eh->eh_magic) != EXT3_EXT_MAGIC)
+		return 0;
+	n = ext2fs_le16_to_cpu(eh->eh_entries);
+	depth = ext2fs_le16_to_cpu(eh->eh_depth);
+	if (n > 4)
+		return PCW_ET_CORRUPT;
+	for (i = 0; i < n; i++) {
+		blk64_t start, len = 1;
+
+		if (depth) {
+			const struct ext3_extent_idx *ix = EXT_FIRST_INDEX(eh) + i;
+
+			start = ext2fs_le32_to_cpu(ix->ei_leaf) |
+				(blk64_t)ext2fs_le16_to_cpu(ix->ei_leaf_hi) << 32;
+		} else {
+			const struct ext3_extent *ex = EXT_FIRST_EXTENT(eh) + i;
+
+			start = ext2fs_le32_to_cpu(ex->ee_start) |
+				(blk64_t)ext2fs_le16_to_cpu(ex->ee_start_hi) << 32;
+			len = ext2fs_le16_to_cpu(ex->ee_len);
+			/* an unwritten extent's length has its top bit set */
+			if (len > EXT_INIT_MAX_LEN)
+				len -= EXT_INIT_MAX_LEN;
+		}
+		if (len && pcw_inode_block_valid(fs, start, len))
+			return PCW_ET_CORRUPT;
+	}
+	return 0;
+}
+
 /* ---- libext2fs's allocations -------------------------------------------- */
 
 /*

@@ -186,3 +186,13 @@ stopped() {
 	dbg "$IMG" "sif / block[5] $tail"
 	stopped /b
 }
+
+@test "appending to a block-mapped file whose indirect block is an inode table block stops before writing there" {
+	# The new blocks' numbers would be written into the table block that
+	# holds the root inode (ext4_iget refuses such a file).
+	mkimg "$IMG" 16M -t ext3 -b 1024
+	mkdata "$BATS_TEST_TMPDIR/f" 20000
+	"$PCWRITE" --no-sync "$IMG" /f "$BATS_TEST_TMPDIR/f"
+	dbg "$IMG" "sif /f block[IND] $(itable "$IMG")"
+	stopped /f --append
+}
