@@ -106,7 +106,8 @@ static int journal_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t bcnt,
  * Each group's bitmaps against its descriptor, as the kernel checks a group
  * when it first loads it (mballoc's "block bitmap and bg descriptor
  * inconsistent", ext4_mb_generate_buddy): the clusters and inodes the
- * bitmaps show free are what the descriptor counts, and (with group
+ * bitmaps show free are what the descriptor counts, no more directories
+ * are counted than inodes are in use, and (with group
  * checksums) no inode is in use in the inode table's unused tail
  * (bg_itable_unused), which the kernel and e2fsck never read.  The kernel
  * marks such a group corrupt, skips it and marks the filesystem with
@@ -161,6 +162,9 @@ static bool group_agrees(ext2_filsys fs, dgrp_t g)
 			  ext2fs_group_last_block2(fs, g)) !=
 	    ext2fs_bg_free_blocks_count(fs, g) ||
 	    nfree != ext2fs_bg_free_inodes_count(fs, g))
+		return false;
+	/* No more directories than inodes in use (a count a mkdir raises). */
+	if (ext2fs_bg_used_dirs_count(fs, g) > ipg - nfree)
 		return false;
 	if (!ext2fs_has_group_desc_csum(fs) ||
 	    ext2fs_bg_flags_test(fs, g, EXT2_BG_INODE_UNINIT))

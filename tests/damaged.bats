@@ -111,6 +111,18 @@ stopped() {
 	refused_at_open
 }
 
+@test "a group's directory count above its inodes in use is refused at open" {
+	# e2fsck reports it; where the count has 16 bits (32-byte descriptors)
+	# the next directory made wraps it to 0, a new "Directories count
+	# wrong" (tests/fuzz/run --replay 3:50 on 9d02acf).
+	dbg "$IMG" "set_bg 0 used_dirs_count 65535" "set_bg 0 checksum calc"
+	damaged "$IMG"
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	run -1 --separate-stderr "$PCWRITE" -p "$IMG" /d/b "$BATS_TEST_TMPDIR/data"
+	[ "$stderr" = "pcwrite: $IMG: $MSG" ]
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
+}
+
 @test "an inode in use inside the inode table's unused tail (bg_itable_unused) is refused at open" {
 	# /a is inode 12: an unused tail of all but 11 inodes covers it.
 	# e2fsck reports the entry naming it; the kernel's lazy inode table
