@@ -433,8 +433,13 @@ void pcw_inode_set_rdev(struct ext2_inode_large *inode, uint32_t major,
 
 /* ---- links ------------------------------------------------------------------------ */
 
-/* A hard link: NAME in PARENT for the existing non-directory INO. */
-/* INO, which must not be a directory (hard links never name one). */
+/*
+ * INO, which must not be a directory (hard links never name one), read
+ * and checked as ext4_iget checks it (no block of its map on metadata):
+ * the kernel's link(2) and unlink(2) meet the inode through a lookup that
+ * fails there, so neither a new name nor a removed one reaches an inode
+ * e2fsck would clear.
+ */
 static errcode_t read_nondir(ext2_filsys fs, ext2_ino_t ino,
 			     struct ext2_inode_large *inode)
 {
@@ -443,6 +448,8 @@ static errcode_t read_nondir(ext2_filsys fs, ext2_ino_t ino,
 	memset(inode, 0, sizeof(*inode));
 	err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)inode,
 				     sizeof(*inode));
+	if (!err)
+		err = pcw_iget_check(fs, inode);
 	if (err)
 		return err;
 	return LINUX_S_ISDIR(inode->i_mode) ? PCW_ET_IS_DIR : 0;
@@ -463,6 +470,7 @@ static errcode_t relink(pcw_fs *pfs, ext2_ino_t ino,
 	return err;
 }
 
+/* A hard link: NAME in PARENT for the existing non-directory INO. */
 errcode_t pcw_link(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 		   ext2_ino_t ino)
 {

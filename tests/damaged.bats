@@ -208,3 +208,37 @@ stopped() {
 	dbg "$IMG" "sif /f block[IND] $(itable "$IMG")"
 	stopped /f --append
 }
+
+@test "-x replacing a file whose extent lies on the inode table keeps its name and inode" {
+	# The file is checked as the kernel's iget checks it, before its name
+	# is removed: no inode is left unattached.
+	dbg "$IMG" "sif /a block[5] $(itable "$IMG")"
+	mkdir -p "$BATS_TEST_TMPDIR/t"
+	cp "$BATS_TEST_TMPDIR/data" "$BATS_TEST_TMPDIR/t/a"
+	tar -C "$BATS_TEST_TMPDIR/t" -cf "$BATS_TEST_TMPDIR/t.tar" a
+	damaged "$IMG"
+	run -1 --separate-stderr "$PCWRITE" -x "$IMG" / "$BATS_TEST_TMPDIR/t.tar"
+	[ "$stderr" = "pcwrite: $IMG:/a: $MSG" ]
+	no_new_problems "$IMG"
+	debugfs -R "ls -l /" "$IMG" 2>/dev/null | grep -qw a
+}
+
+@test "-x: a hard link to a file whose extent lies on the inode table is refused" {
+	# link(2) meets the target through a lookup, whose iget fails there:
+	# no new name for an inode e2fsck would clear.
+	dbg "$IMG" "sif /a block[5] $(itable "$IMG")"
+	python3 - "$BATS_TEST_TMPDIR/l.tar" <<'PY'
+import sys, tarfile
+with tarfile.open(sys.argv[1], "w") as t:
+    i = tarfile.TarInfo("b")
+    i.type = tarfile.LNKTYPE
+    i.linkname = "a"
+    t.addfile(i)
+PY
+	damaged "$IMG"
+	run -1 --separate-stderr "$PCWRITE" -x "$IMG" / "$BATS_TEST_TMPDIR/l.tar"
+	[ "$stderr" = "pcwrite: $IMG:/b: $MSG" ]
+	no_new_problems "$IMG"
+	run debugfs -R "stat /b" "$IMG"
+	[[ "$output" =~ "File not found" ]]
+}
