@@ -8,7 +8,9 @@ problem the run only carried along (a count that was wrong and stays wrong
 by as much, a modification time the run changed, a range of bitmap
 differences that shrank) is the same problem after:
 
-  - progress lines, the summary, answers ("Fix? no") and blank lines go;
+  - progress lines, the summary, answers ("Fix? no") and blank lines go,
+    and the hints that are not errors (an extent tree that "could be
+    narrower");
   - "is X, should be Y" and "(X, counted=Y)" become the difference Y-X;
   - "mod time ..." goes (the run changes a directory's mtime);
   - bitmap differences and multiply-claimed block lists are split into one
@@ -31,6 +33,7 @@ SKIP = re.compile(
     r"Will fix in pass 1B|Restarting e2fsck|.*\*{5,} WARNING|e2fsck: aborted|"
     r"\S*: \d+/\d+ files \(|\S*: clean,|\s*has \d+ multiply-claimed|"
     r".*Illegal block number passed to ext2fs_test_block_bitmap|"
+    r".*extent tree \(at level \d+\) could be (narrower|shallower)|"
     r"[\s\d-]+$|\S+\(\S*\)\[0x[0-9a-f]+\]$)")
 ANSWER = re.compile(r"\s*(?:[A-Z][^.?!]*)?\? (?:no|yes)\s*$")
 RANGE = re.compile(r"^([+-]?)\(?(\d+)(?:--(\d+))?\)?$")
