@@ -31,8 +31,8 @@ void pcw_stdout_error(int err)
 		return;
 	reported = true;
 	pcw_progress_clear();
-	fprintf(stderr, "pcwrite: write error on standard output: %s\n",
-		strerror(err ? err : EIO));
+	fprintf(stderr, "pcwrite: write error on standard output: %s%s\n",
+		strerror(err ? err : EIO), pcw_fsize_note(err));
 }
 
 void pcw_close_stdout(void)

@@ -89,21 +89,29 @@ static void hold(struct reporter *r, const struct pcw_file_record *rec)
 
 		if (!h) {
 			pcw_held_commit(r);
-			if (r->nheld)
-				return;	/* not committed: never "ok" */
-			pcw_render_file(r->render, rec);
+			if (!r->nheld) {
+				pcw_vlist_put(r->vlist, rec->line);
+				pcw_render_file(r->render, rec);
+			}
+			/* else not committed: never "ok" */
+			free(rec->line);
 			return;
 		}
 		r->held = h;
 		r->held_cap = cap;
 	}
 	copy.file = strdup(rec->file);
-	if (!copy.file)
+	if (!copy.file) {
+		free(rec->line);
 		return;
+	}
 	r->held[r->nheld++] = copy;
 }
 
-/* Show the held records; with ERR, their entries failed to commit. */
+/*
+ * Show the held records, and with -v list their entries; with ERR, their
+ * entries failed to commit (and are not listed).
+ */
 static void release(struct reporter *r, errcode_t err)
 {
 	size_t k;
@@ -116,9 +124,14 @@ static void release(struct reporter *r, errcode_t err)
 			rec->bytes = 0;
 			rec->err = err;
 		}
+		if (!rec->err)
+			pcw_vlist_put(r->vlist, rec->line);
 		pcw_render_file(r->render, rec);
 		free((char *)rec->file);
+		free(rec->line);
 	}
+	if (r->nheld && r->vlist)
+		fflush(r->vlist);
 	r->nheld = 0;
 }
 
@@ -207,6 +220,7 @@ static int open_sources(const struct pcw_control *ctl, struct src *srcs,
  * false: the source tells its own error).
  */
 static void report_entry(const struct pcw_control *ctl, struct reporter *rep,
+			 const struct pcw_entry *e,
 			 const struct pcw_entry_result *res, errcode_t err,
 			 bool say)
 {
@@ -223,10 +237,17 @@ static void report_entry(const struct pcw_control *ctl, struct reporter *rep,
 	rec.status = !err ? "ok" : res->bytes ? "partial" : "failed";
 	rec.err = err;
 	rec.signal = err == EINTR ? pcw_signal_pending() : 0;
-	if (rep->render) {
+	rec.line = !err ? pcw_vlist_line(ctl, e, res) : NULL;
+	if (rep->render || rep->vlist) {
 		hold(rep, &rec);
 		if (res->committed)
 			release(rep, 0);
+	}
+	if (!err)
+		rep->entries++;
+	if (err == EINTR && pcw_signal_pending() && !rep->cut) {
+		rep->cut = strdup(res->path);
+		rep->cut_bytes = res->bytes;
 	}
 
 	if (!err || !say || (err == EINTR && pcw_signal_pending()))
@@ -293,12 +314,12 @@ static errcode_t run_source(const struct pcw_control *ctl, struct reporter *rep,
 		 */
 		if (err == PCW_ET_ARCHIVE || err == PCW_ET_SIZE_MISMATCH ||
 		    err == PCW_ET_SOURCE) {
-			report_entry(ctl, rep, &res, err, false);
+			report_entry(ctl, rep, e, &res, err, false);
 			pcw_held_commit(rep);
 			report_source(src, s, err);
 			break;
 		}
-		report_entry(ctl, rep, &res, err, true);
+		report_entry(ctl, rep, e, &res, err, true);
 		if (err)
 			break;
 	}
@@ -319,8 +340,9 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	pcw_fs *pfs = NULL;
 	size_t n = ctl->nsources ? ctl->nsources : 1, k;
 	errcode_t err = 0, err2;
-	int rerr, status = 0, sig;
+	int rerr, status = 0, stop_status = 0;
 	bool ran = false;	/* the image was opened for writing */
+	bool commit_err = false;
 
 	/* The host files first, as for one file: see main(). */
 	memset(&rep, 0, sizeof(rep));
@@ -348,14 +370,18 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 		goto out;
 	}
 	rep.progress = ctl->progress ? pcw_progress_open(true) : NULL;
+	rep.vlist = pcw_vlist_open(ctl, rep.render);
 
 	memset(&params, 0, sizeof(params));
 	memset(&conflict, 0, sizeof(conflict));
-	params.flags = ctl->no_sync ? PCW_OPEN_NO_SYNC : 0;
+	params.flags = (ctl->no_sync ? PCW_OPEN_NO_SYNC : 0) |
+		       (ctl->have_project ? PCW_OPEN_PROJECT : 0);
+	params.project = ctl->project;
 	params.image_offset = ctl->image_offset;
 	params.image_size = ctl->image_size;
 	params.now = ctl->mtime;
 	params.undo_file = ctl->undo_file;
+	pcw_msg_set_undo_file(ctl->undo_file);
 	params.undo_fd = pcw_host_files_undo(ctl, guard);
 	params.guard = guard;
 	params.conflict = &conflict;
@@ -367,10 +393,12 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 		status = 1;
 		goto out;
 	}
+	pcw_msg_fs = pfs;
 	if (ctl->page_size && ctl->page_size < pcw_fs_block_size(pfs)) {
 		fprintf(stderr, "pcwrite: --page-size is below the image's "
 			"block size (%u)\nTry 'pcwrite --help' for more "
 			"information.\n", pcw_fs_block_size(pfs));
+		pcw_msg_fs = NULL;
 		pcw_fs_abort(pfs);
 		status = EXIT_USAGE;
 		goto out;
@@ -406,6 +434,7 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	sp.warn = on_warning;
 	sp.idle = on_idle;
 	sp.idle_arg = &rep;
+	sp.names = ctl->names;
 
 	err = pcw_tree_open(pfs, ctl->dest, &tp, &t);
 	rep.tree = t;
@@ -419,6 +448,7 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 		err2 = pcw_tree_close(t);
 		rep.tree = NULL;
 		release(&rep, err2);
+		commit_err = err2 != 0;
 		if (err2) {
 			pcw_msg_error(ctl->image, ctl->dest, err2,
 				      " (setting directory times, committing)");
@@ -426,22 +456,38 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 				err = err2;
 		}
 	}
+	pcw_msg_time_clamps(ctl->image, pfs);
+	pcw_msg_fs = NULL;
 	err2 = pcw_fs_close(pfs);
-	if (err2 == PCW_ET_FLUSH) {
-		pcw_msg_conflict(ctl->image, err2, &conflict);
-		if (!err)
-			err = err2;
-	} else if (err2) {
-		pcw_msg_error(ctl->image, NULL, err2, " (while committing)");
-		if (!err)
-			err = err2;
-	}
+	commit_err |= err2 != 0;
+	err = pcw_msg_close(ctl->image, err, err2, &conflict);
 	ran = true;
 	pcw_progress_close(rep.progress);
 	rep.progress = NULL;
+	/*
+	 * A stop says where, and what is in the image: the entries made (all
+	 * committed now, unless the commit failed: said above), and the
+	 * entry it cut short.
+	 */
+	if (pcw_signal_pending() && !commit_err) {
+		char what[96];
+
+		if (rep.cut)
+			snprintf(what, sizeof(what), "%" PRIu64 " bytes written, "
+				 "%" PRIu64 " entr%s before it committed",
+				 rep.cut_bytes, rep.entries,
+				 rep.entries == 1 ? "y" : "ies");
+		else
+			snprintf(what, sizeof(what), "%" PRIu64 " entr%s "
+				 "committed", rep.entries,
+				 rep.entries == 1 ? "y" : "ies");
+		pcw_msg_stopped(ctl, &rep, rep.cut ? rep.cut : ctl->dest, what);
+	}
+	if (pcw_signal_pending())
+		stop_status = pcw_stop_status(&rep);
 	rerr = pcw_render_close(rep.render);
 	rep.render = NULL;
-	if (rerr && !pcw_signal_pending()) {
+	if (rerr && !stop_status) {
 		pcw_report_error(ctl, rerr);
 		status = 1;
 	}
@@ -457,12 +503,12 @@ out:
 	}
 	free(srcs);
 	free(rep.held);
+	free(rep.cut);
 	pcw_guard_free(guard);
 	if (!ran)
 		return status;
-	sig = pcw_signal_pending();
-	if (sig)
-		return 128 + sig;
+	if (stop_status)
+		return stop_status;
 	if (err)
 		return 1;
 	return status;

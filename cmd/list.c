@@ -81,7 +81,7 @@ int pcw_list_main(const struct pcw_control *ctl)
 	if (err == ENOENT || err == ENOTDIR || err == PCW_ET_SYMLINK_LOOP) {
 		pcw_msg_error(ctl->image, ctl->dest, err, NULL);
 	} else if (err) {
-		struct pcw_conflict none = { "", "" };
+		struct pcw_conflict none = { "", "", false };
 
 		pcw_msg_open(ctl, err, &none);
 	} else {

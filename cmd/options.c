@@ -23,11 +23,12 @@
 enum {
 	OPT_EXTRACT = 1, OPT_RECURSIVE, OPT_LIST, OPT_NO_XATTRS,
 	OPT_APPEND, OPT_OFFSET, OPT_NO_CLOBBER, OPT_PARENTS,
-	OPT_MODE, OPT_OWNER, OPT_GROUP, OPT_MTIME,
+	OPT_MODE, OPT_OWNER, OPT_GROUP, OPT_PROJECT, OPT_MTIME,
 	OPT_SPARSE, OPT_PAGE_SIZE, OPT_DIRTY_LIMIT, OPT_NO_DELALLOC,
 	OPT_IMAGE_OFFSET, OPT_PARTITION, OPT_UNDO, OPT_NO_SYNC,
 	OPT_REPORT, OPT_REPORT_FILE, OPT_PROGRESS, OPT_QUIET, OPT_VERBOSE,
 	OPT_VERSION, OPT_HELP, OPT_USAGE,
+	OPT_STRIP, OPT_EXCLUDE, OPT_EXCLUDE_FROM, OPT_TRANSFORM,
 };
 #define BIT(o)	(1ULL << (o))
 
@@ -59,6 +60,9 @@ static const struct {
 #define TREE_REFUSES	(BIT(OPT_APPEND) | BIT(OPT_OFFSET) | BIT(OPT_MODE))
 #define LIST_ALLOWS	(BIT(OPT_LIST) | BIT(OPT_IMAGE_OFFSET) | \
 			 BIT(OPT_PARTITION) | BIT(OPT_QUIET) | BIT(OPT_VERBOSE))
+/* tar's path options (tarpath.c): -x and -R only. */
+#define TARPATH_OPTS	(BIT(OPT_STRIP) | BIT(OPT_EXCLUDE) | \
+			 BIT(OPT_EXCLUDE_FROM) | BIT(OPT_TRANSFORM))
 
 /*
  * The strings popt hands out for POPT_ARG_STRING options are the caller's to
@@ -67,7 +71,8 @@ static const struct {
  */
 struct opt_strings {
 	char *report, *report_file, *dirty, *page, *offset, *mode, *owner;
-	char *group, *mtime, *image_offset, *sparse, *undo, *partition;
+	char *group, *project, *mtime, *image_offset, *sparse, *undo, *partition;
+	char *tarpath;		/* the last of tar's path options, taken at once */
 };
 
 static void free_strings(struct opt_strings *o)
@@ -80,11 +85,13 @@ static void free_strings(struct opt_strings *o)
 	free(o->mode);
 	free(o->owner);
 	free(o->group);
+	free(o->project);
 	free(o->mtime);
 	free(o->image_offset);
 	free(o->sparse);
 	free(o->undo);
 	free(o->partition);
+	free(o->tarpath);
 	memset(o, 0, sizeof(*o));
 }
 
@@ -116,6 +123,17 @@ static void usage_error(struct parse *p, const char *fmt, const char *arg)
 	exit(EXIT_USAGE);
 }
 
+/* A usage error whose message MSG (owned) quotes its names already. */
+static void usage_error_msg(struct parse *p, char *msg)
+{
+	pcw_host_files_usage_stderr(g_argc, g_argv);
+	fprintf(stderr, "pcwrite: %s\nTry 'pcwrite --help' for more "
+		"information.\n", msg ? msg : "out of memory");
+	free(msg);
+	parse_free(p);
+	exit(EXIT_USAGE);
+}
+
 static void out_of_memory(struct parse *p)
 {
 	perror("pcwrite");
@@ -134,6 +152,8 @@ void pcw_control_free(struct pcw_control *ctl)
 	free(ctl->sources);
 	free(ctl->report_file);
 	free(ctl->undo_file);
+	pcw_names_free(ctl->names);
+	ctl->names = NULL;
 	ctl->image = ctl->dest = ctl->report_file = ctl->undo_file = NULL;
 	ctl->sources = NULL;
 	ctl->nsources = 0;
@@ -199,6 +219,15 @@ static int parse_time(const char *s, int64_t *ret)
 		return -1;
 	*ret = v;
 	return 0;
+}
+
+/* Does the NULL-terminated ARGS hold "-"? */
+static bool dashes_in(const char **args)
+{
+	for (; *args; args++)
+		if (!strcmp(*args, "-"))
+			return true;
+	return false;
 }
 
 /* Values of keyword options, in their enums' order; the first is the default. */
@@ -279,6 +308,20 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		  "put the contents of each host SOURCEDIR under DIR", NULL },
 		{ "no-xattrs", 0, POPT_ARG_NONE, NULL, OPT_NO_XATTRS,
 		  "with -x or -R: leave extended attributes and ACLs out", NULL },
+		{ "strip-components", 0, POPT_ARG_STRING, &o->tarpath,
+		  OPT_STRIP, "with -x or -R: take N leading components off "
+		  "each name and hard link target", "N" },
+		{ "exclude", 0, POPT_ARG_STRING, &o->tarpath, OPT_EXCLUDE,
+		  "with -x or -R: leave out what PATTERN matches, as tar "
+		  "(repeatable)", "PATTERN" },
+		{ "exclude-from", 'X', POPT_ARG_STRING, &o->tarpath,
+		  OPT_EXCLUDE_FROM, "with -x or -R: the --exclude patterns in "
+		  "FILE, one a line", "FILE" },
+		{ "transform", 0, POPT_ARG_STRING, &o->tarpath, OPT_TRANSFORM,
+		  "with -x or -R: change names with s/REGEX/REPL/FLAGS, as tar "
+		  "(repeatable)", "EXPR" },
+		{ "xform", 0, POPT_ARG_STRING, &o->tarpath, OPT_TRANSFORM,
+		  "the same as --transform", "EXPR" },
 		{ "list", 0, POPT_ARG_NONE, NULL, OPT_LIST,
 		  "list the names in DIR inside IMAGE, read-only (directories "
 		  "end in '/')", NULL },
@@ -303,6 +346,9 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		  "numeric owner (32 bits)", "UID" },
 		{ "group", 'g', POPT_ARG_STRING, &o->group, OPT_GROUP,
 		  "numeric group (32 bits)", "GID" },
+		{ "project", 0, POPT_ARG_STRING, &o->project, OPT_PROJECT,
+		  "project id of every inode made (needs the project feature)",
+		  "ID" },
 		{ "mtime", 0, POPT_ARG_STRING, &o->mtime, OPT_MTIME,
 		  "timestamps (default: now, or SOURCE_DATE_EPOCH)", "SECONDS" },
 		POPT_TABLEEND
@@ -405,8 +451,25 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 			ctl->verbose = -1;
 			break;
 		case OPT_VERBOSE:
-			ctl->verbose = 1;
+			ctl->verbose = (ctl->verbose > 0 ? ctl->verbose : 0) + 1;
 			break;
+		case OPT_STRIP:
+		case OPT_EXCLUDE:
+		case OPT_EXCLUDE_FROM:
+		case OPT_TRANSFORM: {
+			/* In order: transforms apply as they were given. */
+			char *why = pcw_tarpath_option(ctl,
+				rc == OPT_STRIP ? TARPATH_STRIP :
+				rc == OPT_EXCLUDE ? TARPATH_EXCLUDE :
+				rc == OPT_EXCLUDE_FROM ? TARPATH_EXCLUDE_FROM :
+				TARPATH_TRANSFORM, o->tarpath);
+
+			free(o->tarpath);
+			o->tarpath = NULL;
+			if (why)
+				usage_error_msg(&p, why);
+			break;
+		}
 		}
 	}
 	if (rc < -1) {
@@ -435,6 +498,9 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 			    "--partition only");
 	if (ctl->run == MODE_WRITE && (seen & BIT(OPT_NO_XATTRS)))
 		usage_error(&p, "%s", "--no-xattrs goes with -x or -R");
+	if (ctl->run == MODE_WRITE && (seen & TARPATH_OPTS))
+		usage_error(&p, "%s", "--strip-components, --exclude, "
+			    "--exclude-from and --transform go with -x or -R");
 
 	ctl->append = seen & BIT(OPT_APPEND);
 	ctl->no_clobber = seen & BIT(OPT_NO_CLOBBER);
@@ -447,6 +513,7 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	ctl->have_mode = seen & BIT(OPT_MODE);
 	ctl->have_uid = seen & BIT(OPT_OWNER);
 	ctl->have_gid = seen & BIT(OPT_GROUP);
+	ctl->have_project = seen & BIT(OPT_PROJECT);
 
 	/* Sizes and offsets: one parser, the same suffixes everywhere. */
 	if (ctl->have_offset &&
@@ -473,6 +540,12 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 			usage_error(&p, "invalid --group '%s' (a numeric id)",
 				    o->group);
 		ctl->gid = v;
+	}
+	if (ctl->have_project) {
+		if (parse_u64(o->project, 0xfffffffeULL, &v))
+			usage_error(&p, "invalid --project '%s' (a numeric id)",
+				    o->project);
+		ctl->project = v;
 	}
 	if (o->mtime) {
 		if (parse_time(o->mtime, &ctl->mtime))
@@ -546,6 +619,10 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 			usage_error(&p, "%s", "'-' (standard input) may be "
 				    "given once");
 	}
+	if (ctl->run == MODE_EXTRACT && ctl->names_stdin &&
+	    (n == 2 || dashes_in(args + 2)))
+		usage_error(&p, "%s", "--exclude-from=- reads standard input, "
+			    "which is the archive");
 	/* The arguments live in popt's context: copy them out of it. */
 	ctl->image = strdup(args[0]);
 	ctl->dest = strdup(args[1]);

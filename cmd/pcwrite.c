@@ -22,7 +22,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <et/com_err.h>
@@ -62,16 +64,113 @@ static void usage_msg(const char *msg, const char *arg)
 	fputs("\nTry 'pcwrite --help' for more information.\n", stderr);
 }
 
+pcw_fs *pcw_msg_fs;
+
+/*
+ * The library's words for a refusal about a directory start "directory
+ * is": the directory goes in there, as the library names it.
+ */
+static bool msg_with_dir(const char *image, const char *dest, errcode_t err,
+			 const char *extra)
+{
+	const char *msg = error_message(err);
+	char *dir = NULL;
+
+	if ((err != PCW_ET_DIR_IMMUTABLE && err != PCW_ET_DIR_APPEND &&
+	     err != PCW_ET_DIR_CASEFOLD && err != PCW_ET_DIR_ENCRYPTED) ||
+	    !pcw_msg_fs || strncmp(msg, "directory ", 10) ||
+	    pcw_fs_error_dir(pcw_msg_fs, &dir))
+		return false;
+	fprintf(stderr, "pcwrite: %s:%s: directory %s %s%s\n", pcw_quote(image),
+		pcw_quote(dest), pcw_quote_always(dir), msg + 10,
+		extra ? extra : "");
+	free(dir);
+	return true;
+}
+
+/*
+ * " (the file size limit, ulimit -f, is N bytes)" after an EFBIG that a
+ * host file's write met, or "": SIGXFSZ is ignored, so a write at or past
+ * RLIMIT_FSIZE fails with EFBIG, and the limit is what the user can change.
+ */
+const char *pcw_fsize_note(int errnum)
+{
+	static char note[80];
+	struct rlimit rl;
+
+	if (errnum != EFBIG || getrlimit(RLIMIT_FSIZE, &rl) < 0 ||
+	    rl.rlim_cur == RLIM_INFINITY)
+		return "";
+	snprintf(note, sizeof(note), " (the file size limit, ulimit -f, is %"
+		 PRIu64 " bytes)", (uint64_t)rl.rlim_cur);
+	return note;
+}
+
+/* The note for ERR: a host write's EFBIG, or the refusal for the limit. */
+static const char *limit_note(errcode_t err)
+{
+	static char note[48];
+	struct rlimit rl;
+
+	/* Not PCW_ET_FILE_TOO_BIG: that is ext4's own limit on a file. */
+	if (err == EFBIG)
+		return pcw_fsize_note(EFBIG);
+	if (err != PCW_ET_FSIZE_LIMIT || getrlimit(RLIMIT_FSIZE, &rl) < 0)
+		return "";
+	snprintf(note, sizeof(note), " (%" PRIu64 " bytes)",
+		 (uint64_t)rl.rlim_cur);
+	return note;
+}
+
+/* The --undo file, for its errors' messages. */
+static const char *undo_file_name;
+
+void pcw_msg_set_undo_file(const char *path)
+{
+	undo_file_name = path;
+}
+
+static bool is_undo_error(errcode_t err)
+{
+	return err == PCW_ET_UNDO_NOSPC || err == PCW_ET_UNDO_DQUOT ||
+	       err == PCW_ET_UNDO_FBIG || err == PCW_ET_UNDO_IO;
+}
+
 void pcw_msg_error(const char *image, const char *dest, errcode_t err,
 		   const char *extra)
 {
+	const char *note = limit_note(err);
+
+	/*
+	 * The undo file could not take a block's old contents: its name and
+	 * its filesystem's error, then where the run stopped.
+	 */
+	if (is_undo_error(err) && undo_file_name) {
+		static bool said;	/* the entry, then the tree's close */
+		int e = pcw_error_errno(err);
+
+		if (said)
+			return;
+		said = true;
+		pcw_progress_clear();
+		fprintf(stderr, "pcwrite: undo file %s: %s%s; the run stopped at "
+			"%s%s%s%s\n", pcw_quote_always(undo_file_name),
+			strerror(e), pcw_fsize_note(e), pcw_quote(image),
+			dest ? ":" : "", dest ? pcw_quote(dest) : "",
+			extra ? extra : "");
+		return;
+	}
+
 	pcw_progress_clear();
+	if (dest && msg_with_dir(image, dest, err, extra))
+		return;
 	if (dest)
-		fprintf(stderr, "pcwrite: %s:%s: %s%s\n", pcw_quote(image),
-			pcw_quote(dest), error_message(err), extra ? extra : "");
+		fprintf(stderr, "pcwrite: %s:%s: %s%s%s\n", pcw_quote(image),
+			pcw_quote(dest), error_message(err), note,
+			extra ? extra : "");
 	else
-		fprintf(stderr, "pcwrite: %s: %s%s\n", pcw_quote(image),
-			error_message(err), extra ? extra : "");
+		fprintf(stderr, "pcwrite: %s: %s%s%s\n", pcw_quote(image),
+			error_message(err), note, extra ? extra : "");
 }
 
 /*
@@ -114,6 +213,26 @@ void pcw_msg_conflict(const char *image, errcode_t err,
 	pcw_msg_error(image, NULL, err, extra);
 }
 
+/*
+ * pcw_fs_close's error ERR2 after the run's ERR: said, unless it is the one
+ * the run already said (a check at the last commit and at close both find
+ * a truncated image); then, when the filesystem stays marked not clean,
+ * that it does and what to run.  Returns the run's error.
+ */
+errcode_t pcw_msg_close(const char *image, errcode_t err, errcode_t err2,
+			const struct pcw_conflict *c)
+{
+	if (err2 == PCW_ET_FLUSH)
+		pcw_msg_conflict(image, err2, c);
+	else if (err2 && err2 != err && err2 != PCW_ET_LEFT_NOT_CLEAN)
+		pcw_msg_error(image, NULL, err2,
+			      c->left_not_clean ? " (while committing)" :
+			      " (while committing; run e2fsck -f)");
+	if (c->left_not_clean)
+		pcw_msg_error(image, NULL, PCW_ET_LEFT_NOT_CLEAN, NULL);
+	return err ? err : err2;
+}
+
 /* pcw_fs_open's (or pcw_list_dir's) error: where the filesystem was looked for. */
 void pcw_msg_open(const struct pcw_control *ctl, errcode_t err,
 		  const struct pcw_conflict *c)
@@ -132,6 +251,30 @@ void pcw_msg_open(const struct pcw_control *ctl, errcode_t err,
 		snprintf(extra, sizeof(extra), " (--image-offset=%" PRIu64 ")",
 			 ctl->image_offset);
 	pcw_msg_error(ctl->image, NULL, err, extra);
+}
+
+/*
+ * Times that their inodes cannot hold were clamped, as the kernel clamps
+ * them: one line for the run, with the range (--quiet: none).
+ */
+void pcw_msg_time_clamps(const char *image, const pcw_fs *pfs)
+{
+	struct pcw_time_clamps c;
+	char lo[32], hi[32];
+	struct tm tm;
+	time_t t;
+
+	pcw_fs_time_clamps(pfs, &c);
+	if (!c.count || pcw_verbosity < 0)
+		return;
+	t = (time_t)c.min;
+	strftime(lo, sizeof(lo), "%Y-%m-%d %H:%M:%S", gmtime_r(&t, &tm));
+	t = (time_t)c.max;
+	strftime(hi, sizeof(hi), "%Y-%m-%d %H:%M:%S", gmtime_r(&t, &tm));
+	pcw_progress_clear();
+	fprintf(stderr, "pcwrite: %s: warning: timestamps outside what the "
+		"inodes hold were clamped to %s .. %s UTC\n", pcw_quote(image),
+		lo, hi);
 }
 
 static void on_signal(int signo)
@@ -250,6 +393,10 @@ static errcode_t resolve_dests(pcw_fs *pfs, const struct pcw_control *ctl,
 			       const char **failed)
 {
 	int lflags = ctl->parents ? PCW_LOOKUP_PARENTS : 0;
+
+	/* -a keeping mode and owner: an append-only file takes it. */
+	if (ctl->append && !ctl->have_mode && !ctl->have_uid && !ctl->have_gid)
+		lflags |= PCW_LOOKUP_APPEND;
 	struct pcw_dest d;
 	errcode_t err;
 	size_t i;
@@ -383,11 +530,9 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 
 	pcw_progress_clear();
 	if (err == EINTR && pcw_signal_pending()) {
-		if (pcw_verbosity >= 0)
-			fprintf(stderr, "pcwrite: %s:%s: stopped by SIG%s (%" PRIu64
-				" bytes written)\n", pcw_quote(ctl->image),
-				pcw_quote(job->dest),
-				sigabbrev_np(pcw_signal_pending()), written);
+		snprintf(extra, sizeof(extra), "%" PRIu64 " bytes written",
+			 written);
+		pcw_msg_stopped(ctl, reporter, job->dest, extra);
 	} else if (err) {
 		snprintf(extra, sizeof(extra), " (%" PRIu64 " bytes written)",
 			 written);
@@ -425,13 +570,55 @@ void pcw_report_error(const struct pcw_control *ctl, int err)
 {
 	if (ctl->report_file) {
 		pcw_progress_clear();
-		fprintf(stderr, "pcwrite: write error on report file %s: %s\n",
-			pcw_quote_always(ctl->report_file), strerror(err));
+		fprintf(stderr, "pcwrite: write error on report file %s: %s%s\n",
+			pcw_quote_always(ctl->report_file), strerror(err),
+			pcw_fsize_note(err));
 	} else if (ctl->report == REPORT_JSON) {
 		pcw_stdout_error(err);
 	} else {
 		/* standard error: nowhere to say it; the status does */
 	}
+}
+
+/* The report's reader went away (EPIPE) before any signal came. */
+static bool report_closed(const struct reporter *r)
+{
+	return pcw_render_error(r->render) == EPIPE &&
+	       pcw_signal_pending() == SIGPIPE;
+}
+
+void pcw_msg_stopped(const struct pcw_control *ctl, struct reporter *r,
+		     const char *dest, const char *what)
+{
+	const char *where = ctl->report_file ? "report file" :
+			    ctl->report == REPORT_JSON ? "standard output" :
+			    "standard error";
+
+	if (r->stop_said)
+		return;
+	r->stop_said = true;
+	if (pcw_verbosity < 0)
+		return;
+	pcw_progress_clear();
+	if (!report_closed(r))
+		fprintf(stderr, "pcwrite: %s:%s: stopped by SIG%s (%s)\n",
+			pcw_quote(ctl->image), pcw_quote(dest),
+			sigabbrev_np(pcw_signal_pending()), what);
+	else
+		fprintf(stderr, "pcwrite: %s:%s: stopped: write error on %s%s%s: "
+			"%s (%s)\n", pcw_quote(ctl->image), pcw_quote(dest),
+			where, ctl->report_file ? " " : "",
+			ctl->report_file ? pcw_quote_always(ctl->report_file)
+					 : "", strerror(EPIPE), what);
+}
+
+/*
+ * A report nobody reads is the run's failure (exit 1), as a write error on
+ * its output is for any tool; a signal from outside is 128+N.
+ */
+int pcw_stop_status(const struct reporter *r)
+{
+	return report_closed(r) ? 1 : 128 + pcw_signal_pending();
 }
 
 int main(int argc, const char **argv)
@@ -452,6 +639,14 @@ int main(int argc, const char **argv)
 
 	/* Before anything is opened: see pcw_occupy_std_fds. */
 	closed = pcw_occupy_std_fds();
+	/*
+	 * A write at or past the file size limit (RLIMIT_FSIZE) would kill
+	 * the run with SIGXFSZ between two writes, the image half-updated.
+	 * Ignored, it is EFBIG: the run stops as on any write error, and the
+	 * message names the limit.  The image itself is checked against the
+	 * limit when it is opened.
+	 */
+	signal(SIGXFSZ, SIG_IGN);
 	atexit(pcw_close_stdout);
 	initialize_ext2_error_table();
 	initialize_pcw_error_table();
@@ -494,11 +689,14 @@ int main(int argc, const char **argv)
 
 	memset(&params, 0, sizeof(params));
 	memset(&conflict, 0, sizeof(conflict));
-	params.flags = ctl.no_sync ? PCW_OPEN_NO_SYNC : 0;
+	params.flags = (ctl.no_sync ? PCW_OPEN_NO_SYNC : 0) |
+		       (ctl.have_project ? PCW_OPEN_PROJECT : 0);
+	params.project = ctl.project;
 	params.image_offset = ctl.image_offset;
 	params.image_size = ctl.image_size;
 	params.now = ctl.mtime;
 	params.undo_file = ctl.undo_file;
+	pcw_msg_set_undo_file(ctl.undo_file);
 	params.undo_fd = pcw_host_files_undo(&ctl, guard);
 	params.guard = guard;
 	params.conflict = &conflict;
@@ -509,10 +707,12 @@ int main(int argc, const char **argv)
 		pcw_msg_open(&ctl, err, &conflict);
 		goto out;
 	}
+	pcw_msg_fs = pfs;
 	if (ctl.page_size && ctl.page_size < pcw_fs_block_size(pfs)) {
 		char bs[32];
 
 		snprintf(bs, sizeof(bs), "%u", pcw_fs_block_size(pfs));
+		pcw_msg_fs = NULL;
 		pcw_fs_abort(pfs);
 		pfs = NULL;
 		usage_status = EXIT_USAGE;
@@ -532,6 +732,7 @@ int main(int argc, const char **argv)
 				pcw_quote(failed), error_message(err));
 		else
 			pcw_msg_error(ctl.image, failed, err, NULL);
+		pcw_msg_fs = NULL;
 		pcw_fs_abort(pfs);
 		pfs = NULL;
 		goto out;
@@ -544,28 +745,32 @@ int main(int argc, const char **argv)
 	}
 
 	status = 0;
+	pcw_msg_time_clamps(ctl.image, pfs);
+	pcw_msg_fs = NULL;
 	err2 = pcw_fs_close(pfs);
 	pfs = NULL;
-	if (err2 == PCW_ET_FLUSH) {
-		pcw_msg_conflict(ctl.image, err2, &conflict);
-		if (!err)
-			err = err2;
-	} else if (err2) {
-		pcw_msg_error(ctl.image, NULL, err2, " (while committing)");
-		if (!err)
-			err = err2;
-	}
+	err = pcw_msg_close(ctl.image, err, err2, &conflict);
 	pcw_progress_close(reporter.progress);
+	/* Stopped between two files (or on the last record): said here. */
+	if (pcw_signal_pending() && i < njobs) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "%zu of %zu files written", i,
+			 njobs);
+		pcw_msg_stopped(&ctl, &reporter, jobs[i].dest, what);
+	}
+	sig = pcw_signal_pending();
+	if (sig && !reporter.stop_said && pcw_stop_status(&reporter) == 1)
+		pcw_report_error(&ctl, EPIPE);	/* every byte is written */
+	if (sig)
+		status = pcw_stop_status(&reporter);
 	rerr = pcw_render_close(render);
 	render = NULL;
-	if (rerr && !pcw_signal_pending()) {
+	if (rerr && !sig) {
 		pcw_report_error(&ctl, rerr);
 		status = 1;
 	}
-	sig = pcw_signal_pending();
-	if (sig)
-		status = 128 + sig;
-	else if (err)
+	if (!sig && err)
 		status = 1;
 out:
 	if (render)

@@ -35,9 +35,9 @@ struct pcw_control {
 
 	bool		append, no_clobber, parents, have_offset;
 	uint64_t	offset;
-	bool		have_mode, have_uid, have_gid;
+	bool		have_mode, have_uid, have_gid, have_project;
 	unsigned	mode;
-	uint32_t	uid, gid;
+	uint32_t	uid, gid, project;
 	int64_t		mtime;		/* -1: now */
 
 	enum sparse_kind sparse;
@@ -52,7 +52,11 @@ struct pcw_control {
 
 	enum report_kind report;
 	char		*report_file;
-	int		verbose;	/* -1 quiet, 0, 1 verbose */
+	int		verbose;	/* -1 quiet, 0, 1 -v, 2 -vv */
+
+	/* -x, -R: tar's path options (tarpath.c), or NULL; owned */
+	struct pcw_names *names;
+	bool		names_stdin;	/* --exclude-from=- read standard input */
 };
 
 /* pcwrite.c: what the single-file run and the tree run share */
@@ -64,20 +68,44 @@ struct reporter {
 	struct pcw_tree		*tree;
 	struct pcw_file_record	*held;
 	size_t			nheld, held_cap;
+	bool			stop_said;	/* the "stopped" line is out */
+	/* -x/-R: entries made, and the one a stop cut short (its bytes) */
+	uint64_t		entries;
+	char			*cut;
+	uint64_t		cut_bytes;
+	FILE			*vlist;	/* -v: where entries are listed */
 };
 void pcw_on_event(const struct pcw_event *ev, void *arg);
 /* -x/-R: commit the tree and show the file records it held (extract.c). */
 void pcw_held_commit(struct reporter *r);
+/* The open image, for messages that name one of its directories, or NULL. */
+extern pcw_fs *pcw_msg_fs;
 void pcw_msg_error(const char *image, const char *dest, errcode_t err,
 		   const char *extra);
+/* Errors of the --undo file name it (PATH, or NULL without --undo). */
+void pcw_msg_set_undo_file(const char *path);
+/* " (the file size limit, ulimit -f, is N bytes)" for EFBIG, else "" */
+const char *pcw_fsize_note(int errnum);
 void pcw_install_signals(void);
+void pcw_msg_time_clamps(const char *image, const pcw_fs *pfs);
 void pcw_msg_conflict(const char *image, errcode_t err,
 		      const struct pcw_conflict *c);
 void pcw_msg_open(const struct pcw_control *ctl, errcode_t err,
 		  const struct pcw_conflict *c);
+errcode_t pcw_msg_close(const char *image, errcode_t err, errcode_t err2,
+			const struct pcw_conflict *c);
 
 /* The report could not be written (ERR): say where it was going. */
 void pcw_report_error(const struct pcw_control *ctl, int err);
+/*
+ * A signal, or a report nobody reads any more (EPIPE), stopped the run:
+ * "pcwrite: IMAGE:DEST: stopped by SIGTERM (WHAT)", or "stopped: write
+ * error on standard output: Broken pipe (WHAT)"; once (r->stop_said).
+ */
+void pcw_msg_stopped(const struct pcw_control *ctl, struct reporter *r,
+		     const char *dest, const char *what);
+/* The run's exit status after a stop: 1 for a closed report, else 128+N. */
+int pcw_stop_status(const struct reporter *r);
 
 /* extract.c: -x and -R */
 int pcw_tree_main(const struct pcw_control *ctl, unsigned closed);
@@ -105,6 +133,8 @@ struct pcw_file_record {
 	const char	*ftype;		/* trees: file, dir, ...; else NULL */
 	errcode_t	err;		/* why it failed, or 0 */
 	int		signal;		/* the signal that stopped it, or 0 */
+	char		*line;		/* -x, -R with -v: the entry's listing
+					   line, shown once it is committed */
 };
 /* The report to OUT (closed with it), or to its standard stream when NULL. */
 struct pcw_render *pcw_render_open(enum report_kind kind, FILE *out, int *err);
@@ -112,8 +142,31 @@ void pcw_render_event(const struct pcw_event *ev, void *arg);
 void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *rec);
 /* Flush and close; returns an errno when the report could not be written. */
 int pcw_render_close(struct pcw_render *r);
+/*
+ * The first error writing the report, or 0.  EPIPE (the reader is gone)
+ * has stopped the run: pcw_signal_pending() says SIGPIPE, the exit is 1.
+ */
+int pcw_render_error(const struct pcw_render *r);
 /* Does R show page and writeback records (pages, json)? */
 bool pcw_render_has_events(const struct pcw_render *r);
+/* Does R go to standard output? */
+bool pcw_render_on_stdout(const struct pcw_render *r);
+
+/* tarpath.c: --strip-components, --exclude, --exclude-from, --transform */
+enum tarpath_opt {
+	TARPATH_STRIP, TARPATH_EXCLUDE, TARPATH_EXCLUDE_FROM, TARPATH_TRANSFORM
+};
+/* ARG into ctl->names: NULL, or why it cannot be (a usage error; free it). */
+char *pcw_tarpath_option(struct pcw_control *ctl, enum tarpath_opt which,
+			 const char *arg);
+
+/* vlist.c: -v and -vv with -x and -R */
+/* Where entries are listed, or NULL without -v (R: the report). */
+FILE *pcw_vlist_open(const struct pcw_control *ctl, const struct pcw_render *r);
+/* ENTRY's line, as RES made it (a new string), or NULL. */
+char *pcw_vlist_line(const struct pcw_control *ctl, const struct pcw_entry *e,
+		     const struct pcw_entry_result *res);
+void pcw_vlist_put(FILE *out, const char *line);
 
 /* quote.c: NAME as it goes into a message (see there) */
 const char *pcw_quote(const char *name);	/* "NAME: ..." */

@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -30,7 +31,28 @@ struct pcw_render {
 	bool		header_done;
 	bool		tty;		/* a terminal: the progress bar may be
 					   on it, take it off before a row */
+	int		err;		/* the first write error, or 0 */
 };
+
+/*
+ * After each record: the first write error is kept.  EPIPE is a report
+ * nobody reads any more (head -1 closed the pipe, with SIGPIPE caught or
+ * ignored): the run stops at the next page, as for SIGPIPE, and exits 1
+ * (see pcw_render_error).
+ */
+static void check_error(struct pcw_render *r)
+{
+	if (r->err || !ferror(r->out))
+		return;
+	r->err = errno ? errno : EIO;
+	if (r->err == EPIPE)
+		pcw_signal_notify(SIGPIPE);
+}
+
+int pcw_render_error(const struct pcw_render *r)
+{
+	return r ? r->err : 0;
+}
 
 struct pcw_render *pcw_render_open(enum report_kind kind, FILE *out, int *err)
 {
@@ -170,6 +192,11 @@ bool pcw_render_has_events(const struct pcw_render *r)
 	return r && (r->kind == REPORT_PAGES || r->kind == REPORT_JSON);
 }
 
+bool pcw_render_on_stdout(const struct pcw_render *r)
+{
+	return r && fileno(r->out) == STDOUT_FILENO;
+}
+
 void pcw_render_event(const struct pcw_event *ev, void *arg)
 {
 	struct pcw_render *r = arg;
@@ -178,10 +205,12 @@ void pcw_render_event(const struct pcw_event *ev, void *arg)
 		return;
 	if (r->tty)
 		pcw_progress_clear();
+	errno = 0;
 	if (ev->type == PCW_EV_PAGE)
 		render_page(r, ev->file, &ev->u.page);
 	else if (ev->type == PCW_EV_WRITEBACK)
 		render_writeback(r, ev->file, &ev->u.writeback);
+	check_error(r);
 }
 
 void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *f)
@@ -190,6 +219,7 @@ void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *f)
 		return;
 	if (r->tty)
 		pcw_progress_clear();
+	errno = 0;
 	if (r->kind == REPORT_JSON) {
 		fputs("{\"event\":\"file\"", r->out);
 		json_field(r->out, "file", f->file);
@@ -225,6 +255,7 @@ void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *f)
 			f->extents, f->extents == 1 ? "" : "s", f->status);
 	}
 	fflush(r->out);
+	check_error(r);
 }
 
 int pcw_render_close(struct pcw_render *r)
@@ -233,8 +264,9 @@ int pcw_render_close(struct pcw_render *r)
 
 	if (!r)
 		return 0;
+	errno = 0;
 	if (fflush(r->out) != 0 || ferror(r->out))
-		err = errno ? errno : EIO;
+		err = r->err ? r->err : errno ? errno : EIO;
 	if (r->own && fclose(r->out) != 0 && !err)
 		err = errno;
 	free(r);

@@ -37,6 +37,7 @@
 
 #include "internal.h"
 #include "iter.h"
+#include "names.h"
 
 #define PCW_MAGIC_SOURCE	0x70637773	/* "pcws" */
 #define SOURCE_READ_BUF		(1U << 20)
@@ -85,6 +86,8 @@ struct pcw_source {
 	char		*msg;
 	char		*path;		/* the current entry's */
 	char		*link;
+	char		*tname;		/* -R: its name as tar -c names it */
+	char		*xpath, *xlink;	/* as the names options make them */
 	struct pcw_xattr *xattrs;
 	size_t		nxattrs, xcap;
 	unsigned char	*acl[2];
@@ -970,11 +973,23 @@ static errcode_t archive_next(struct pcw_source *s,
 			free(s->rec);
 			s->rec = NULL;
 		}
+		/* --exclude: before anything is made of the entry, as tar. */
+		if (s->p.names && pcw_names_excluded(s->p.names,
+				archive_entry_pathname(ae) ?
+				archive_entry_pathname(ae) :
+				archive_entry_pathname_utf8(ae)))
+			continue;
 		break;
 	}
 	err = from_archive_entry(s, ae);
 	if (err)
 		return err;
+	/* A tar's fractional times are pax records: see pcw_pax_time. */
+	if ((archive_format(s->a) & ARCHIVE_FORMAT_BASE_MASK) ==
+	    ARCHIVE_FORMAT_TAR) {
+		pcw_pax_time(&s->entry.mtime, &s->entry.mtime_nsec);
+		pcw_pax_time(&s->entry.atime, &s->entry.atime_nsec);
+	}
 	if (r == ARCHIVE_WARN) {
 		/* mtree: a contents= file that cannot be read is an error. */
 		if (s->mtree) {
@@ -1108,6 +1123,22 @@ static const char *link_seen(struct pcw_source *s, const struct stat *st,
 	return NULL;
 }
 
+/* REL (below the tree's root, "." for the root) as tar -c . names it. */
+static errcode_t tar_name(struct pcw_source *s, const char *rel)
+{
+	char *n = malloc(strlen(rel) + 3);
+
+	if (!n)
+		return ENOMEM;
+	if (strcmp(rel, "."))
+		sprintf(n, "./%s", rel);
+	else
+		strcpy(n, ".");
+	free(s->tname);
+	s->tname = n;
+	return 0;
+}
+
 static errcode_t tree_next(struct pcw_source *s, const struct pcw_entry **entry,
 			   struct pcw_iter **data)
 {
@@ -1142,6 +1173,21 @@ static errcode_t tree_next(struct pcw_source *s, const struct pcw_entry **entry,
 			set_msg(s, "directory cycle", NULL, NULL);
 			return PCW_ET_SOURCE;
 		}
+		rel = f->fts_level == 0 ? "." : f->fts_path + s->root_len +
+						 (s->root_len > 1 ||
+						  f->fts_path[0] != '/');
+		err = tar_name(s, rel);
+		if (err)
+			return err;
+		/*
+		 * --exclude, as tar -c does: an excluded directory is not
+		 * read, and no hard link is made to an excluded file.
+		 */
+		if (s->p.names && pcw_names_excluded(s->p.names, s->tname)) {
+			if (f->fts_info == FTS_D)
+				fts_set(s->fts, f, FTS_SKIP);
+			continue;
+		}
 		if (s->p.skip && s->p.skip(s->p.skip_arg, f->fts_statp)) {
 			if (s->p.warn)
 				s->p.warn(s->p.warn_arg, f->fts_path,
@@ -1151,12 +1197,9 @@ static errcode_t tree_next(struct pcw_source *s, const struct pcw_entry **entry,
 				fts_set(s->fts, f, FTS_SKIP);
 			continue;
 		}
-		rel = f->fts_level == 0 ? "." : f->fts_path + s->root_len +
-						 (s->root_len > 1 ||
-						  f->fts_path[0] != '/');
 		if (!S_ISDIR(f->fts_statp->st_mode) &&
 		    f->fts_statp->st_nlink > 1) {
-			first = link_seen(s, f->fts_statp, rel, NULL, &err);
+			first = link_seen(s, f->fts_statp, s->tname, NULL, &err);
 			if (err)
 				return err;
 		}
@@ -1183,7 +1226,7 @@ static errcode_t tree_next(struct pcw_source *s, const struct pcw_entry **entry,
 			s->data_fd = fd;
 		}
 		archive_entry_clear(s->ae);
-		archive_entry_copy_pathname(s->ae, rel);
+		archive_entry_copy_pathname(s->ae, s->tname);
 		archive_entry_copy_sourcepath(s->ae, f->fts_accpath);
 		/*
 		 * An open file with no extended attributes has no ACL either
@@ -1222,6 +1265,31 @@ static errcode_t tree_next(struct pcw_source *s, const struct pcw_entry **entry,
 	return PCW_ET_END;
 }
 
+/*
+ * tar's path options on the entry just read: its name and link target as
+ * they are to be made; PCW_ET_END when the entry is left out (stripped
+ * to nothing), for the caller to read the next one.
+ */
+static errcode_t apply_names(struct pcw_source *s)
+{
+	struct pcw_entry *e = &s->entry;
+	char *xpath, *xlink;
+	bool skip;
+	errcode_t err;
+
+	err = pcw_names_entry(s->p.names, e->type, e->path, e->link, &xpath,
+			      &xlink, &skip);
+	if (err)
+		return err;
+	free(s->xpath);
+	free(s->xlink);
+	s->xpath = xpath;
+	s->xlink = xlink;
+	e->path = xpath;
+	e->link = xlink;
+	return skip ? PCW_ET_END : 0;
+}
+
 errcode_t pcw_source_next(struct pcw_source *s, const struct pcw_entry **entry,
 			  struct pcw_iter **data)
 {
@@ -1231,7 +1299,14 @@ errcode_t pcw_source_next(struct pcw_source *s, const struct pcw_entry **entry,
 		return EINVAL;
 	*entry = NULL;
 	*data = NULL;
-	err = s->fts ? tree_next(s, entry, data) : archive_next(s, entry, data);
+	do
+		err = s->fts ? tree_next(s, entry, data)
+			     : archive_next(s, entry, data);
+	while (!err && s->p.names && (err = apply_names(s)) == PCW_ET_END);
+	if (err) {
+		*entry = NULL;
+		*data = NULL;
+	}
 	if (err == PCW_ET_END && s->cwd_fd >= 0) {
 		/* Back from the manifest's directory. */
 		if (fchdir(s->cwd_fd) < 0)
@@ -1280,6 +1355,9 @@ void pcw_source_close(struct pcw_source *s)
 	free(s->xattrs);
 	free(s->path);
 	free(s->link);
+	free(s->tname);
+	free(s->xpath);
+	free(s->xlink);
 	free(s->msg);
 	free(s->name);
 	free(s->mtree_dir);

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 
 #include "internal.h"
+#include "quota.h"
 
 /*
  * The geometry every other computation rests on, as e2fsck's superblock
@@ -49,6 +50,7 @@ static errcode_t check_geometry(ext2_filsys fs)
 errcode_t pcw_check_fs(ext2_filsys fs)
 {
 	struct ext2_super_block *sb = fs->super;
+	errcode_t err;
 
 	if (ext2fs_has_feature_journal_dev(sb))
 		return PCW_ET_NOT_EXT;
@@ -62,9 +64,10 @@ errcode_t pcw_check_fs(ext2_filsys fs)
 		return PCW_ET_ORPHANS;
 	if (ext2fs_has_feature_readonly(sb))
 		return PCW_ET_READONLY_FS;
-	/* libext2fs keeps no quota usage: e2fsck would find it wrong. */
-	if (ext2fs_has_feature_quota(sb) || ext2fs_has_feature_project(sb))
-		return PCW_ET_QUOTA;
+	/* pcwrite keeps quota usage (dquot.c) in v2r1 files it can read. */
+	err = pcw_quota_check(fs);
+	if (err)
+		return err;
 	if (ext2fs_has_feature_shared_blocks(sb))
 		return PCW_ET_UNSUPP_FEATURE;
 	/* bigalloc without extents is not a layout ext4 can mount. */

@@ -37,6 +37,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "io.h"
 
 #define DX_ROOT_COUNT_OFF	32	/* ".", "..", dx_root_info */
 #define DX_NODE_COUNT_OFF	8	/* the fake dirent */
@@ -307,6 +308,7 @@ static errcode_t write_block(pcw_fs *pfs, struct pcw_dir *d, uint32_t lblk,
 		pfs->meta_error = true;
 		dblock_forget(pfs->dcache, d->ino);
 	} else {
+		pcw_io_mark_dir(pfs->fs, d->pblk[lblk]);
 		dblock_put(pfs->dcache, d->ino, lblk, d->pblk[lblk], buf,
 			   pfs->fs->blocksize);
 	}
@@ -351,7 +353,7 @@ ext2_ino_t pcw_dir_ino(const struct pcw_dir *d)
 /* A name was added or removed: mtime and ctime, as the kernel sets them. */
 static void dir_changed(pcw_fs *pfs, struct pcw_dir *d)
 {
-	pcw_inode_set_times(pfs, d->inode, PCW_TIME_M | PCW_TIME_C, pfs->now, 0);
+	pcw_inode_set_now(pfs, d->inode, PCW_TIME_M | PCW_TIME_C);
 	d->dirty_inode = true;
 }
 
@@ -628,6 +630,11 @@ void pcw_dcache_free(pcw_fs *pfs)
 }
 
 /* Write the times of every directory that gained or lost a name. */
+unsigned pcw_dcache_dirs(const pcw_fs *pfs)
+{
+	return pfs->dcache ? pfs->dcache->count : 0;
+}
+
 errcode_t pcw_dcache_flush(pcw_fs *pfs)
 {
 	struct pcw_dcache *c = pfs->dcache;
@@ -832,9 +839,13 @@ static errcode_t dir_load(pcw_fs *pfs, ext2_ino_t ino, struct pcw_dir **ret)
 	err = pcw_iget_check(fs, d->inode);
 	if (err)
 		goto fail;
-	err = PCW_ET_UNSUPP_INODE;
-	if (d->inode->i_flags & (EXT4_ENCRYPT_FL | EXT4_CASEFOLD_FL))
+	/* Names hashed and compared in ways pcwrite does not (yet) know. */
+	err = (d->inode->i_flags & EXT4_ENCRYPT_FL) ? PCW_ET_DIR_ENCRYPTED :
+	      (d->inode->i_flags & EXT4_CASEFOLD_FL) ? PCW_ET_DIR_CASEFOLD : 0;
+	if (err) {
+		pfs->error_dir = ino;
 		goto fail;
+	}
 	if (d->inode->i_flags & EXT4_INLINE_DATA_FL) {
 		d->inline_data = true;
 		goto done;
@@ -1006,9 +1017,10 @@ static errcode_t expand_inline(pcw_fs *pfs, struct pcw_dir *d)
 	unsigned char *buf = c->buf[3];
 	struct inline_copy cp;
 	struct ext2_xattr_handle *h = NULL;
+	struct pcw_ea_change eac;
 	ext2_ino_t parent = 0;
 	uint32_t lblk;
-	errcode_t err;
+	errcode_t err, err2;
 
 	/* ".", "..", then every name of the inline directory. */
 	memset(buf, 0, fs->blocksize);
@@ -1035,13 +1047,24 @@ static errcode_t expand_inline(pcw_fs *pfs, struct pcw_dir *d)
 	if (err)
 		return err;
 	/* The inline bytes go first; then the inode gets its block. */
+	err = pcw_ea_change_begin(pfs, d->ino, NULL, 0, &eac);
+	if (err)
+		return err;
 	err = ext2fs_xattrs_open(fs, d->ino, &h);
 	if (!err)
 		err = ext2fs_xattrs_read(h);
+	if (err) {
+		/* Read, not changed: the directory is as it was. */
+		if (h)
+			ext2fs_xattrs_close(&h);
+		pcw_ea_change_end(pfs, d->ino, &eac);
+		return err;
+	}
+	err = ext2fs_xattr_remove(h, "system.data");
+	ext2fs_xattrs_close(&h);
+	err2 = pcw_ea_change_end(pfs, d->ino, &eac);
 	if (!err)
-		err = ext2fs_xattr_remove(h, "system.data");
-	if (h)
-		ext2fs_xattrs_close(&h);
+		err = err2;
 	if (!err)
 		err = ext2fs_read_inode_full(fs, d->ino,
 					     (struct ext2_inode *)d->inode,
@@ -1119,6 +1142,7 @@ static errcode_t append_block(pcw_fs *pfs, struct pcw_dir *d,
 	err = ext2fs_write_dir_block4(fs, pblk, content, 0, d->ino);
 	if (err)
 		return err;
+	pcw_io_mark_dir(fs, pblk);
 	dblock_put(pfs->dcache, d->ino, lblk, pblk, content, fs->blocksize);
 	if (cluster) {
 		ext2fs_block_alloc_stats2(fs, cluster, +1);

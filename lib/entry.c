@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "quota.h"
 #include "iter.h"
 
 #define PCW_MAGIC_TREE	0x70637774	/* "pcwt" */
@@ -82,32 +83,28 @@ struct times {
 static void entry_times(const struct pcw_tree *t, const struct pcw_entry *e,
 			struct times *tm)
 {
-	int64_t now = t->pfs->now;
+	const pcw_fs *pfs = t->pfs;
 
 	memset(tm, 0, sizeof(*tm));
 	if (t->p.flags & PCW_TREE_SET_TIMES) {
 		tm->mtime = tm->atime = t->p.mtime;
 		return;
 	}
-	tm->mtime = e->has_mtime ? e->mtime : now;
-	tm->mtime_nsec = e->has_mtime ? e->mtime_nsec : 0;
-	tm->atime = e->has_atime ? e->atime : now;
-	tm->atime_nsec = e->has_atime ? e->atime_nsec : 0;
-	if (tm->mtime < 0) {
-		tm->mtime = 0;
-		tm->mtime_nsec = 0;
-	}
+	/*
+	 * Times before 1970 are kept, and times past what an inode holds are
+	 * clamped when they are stored (times.c), as the kernel does.
+	 */
+	tm->mtime = e->has_mtime ? e->mtime : pfs->now;
+	tm->mtime_nsec = e->has_mtime ? e->mtime_nsec : pfs->now_nsec;
+	tm->atime = e->has_atime ? e->atime : pfs->now;
+	tm->atime_nsec = e->has_atime ? e->atime_nsec : pfs->now_nsec;
 	if (t->p.flags & PCW_TREE_CLAMP_TIMES) {
 		/* SOURCE_DATE_EPOCH: nothing newer, and no run-dependent time. */
-		if (tm->mtime > t->p.mtime) {
+		if (tm->mtime >= t->p.mtime) {
 			tm->mtime = t->p.mtime;
 			tm->mtime_nsec = 0;
 		}
 		tm->atime = t->p.mtime;
-		tm->atime_nsec = 0;
-	}
-	if (tm->atime < 0) {
-		tm->atime = 0;
 		tm->atime_nsec = 0;
 	}
 }
@@ -134,7 +131,7 @@ static void fill_attrs(struct ext2_inode_large *inode, void *arg)
 			    f->tm.mtime_nsec);
 	pcw_inode_set_times(t->pfs, inode, PCW_TIME_A, f->tm.atime,
 			    f->tm.atime_nsec);
-	pcw_inode_set_times(t->pfs, inode, PCW_TIME_C, t->pfs->now, 0);
+	pcw_inode_set_now(t->pfs, inode, PCW_TIME_C);
 	if (f->e->type == PCW_FT_CHR || f->e->type == PCW_FT_BLK)
 		pcw_inode_set_rdev(inode, f->e->rdev_major, f->e->rdev_minor);
 }
@@ -316,6 +313,8 @@ static errcode_t set_xattrs(struct pcw_tree *t, ext2_ino_t ino,
 {
 	ext2_filsys fs = t->pfs->fs;
 	struct ext2_xattr_handle *h;
+	struct pcw_ea_change c;
+	bool part_way = false;
 	size_t k;
 	errcode_t err, err2;
 
@@ -323,14 +322,39 @@ static errcode_t set_xattrs(struct pcw_tree *t, ext2_ino_t ino,
 		return 0;
 	if (!ext2fs_has_feature_xattr(fs->super))
 		return PCW_ET_NO_XATTR;
-	err = ext2fs_xattrs_open(fs, ino, &h);
+	/* setxattr(2)'s XATTR_SIZE_MAX: no kernel reads a larger value. */
+	for (k = 0; k < e->nxattrs; k++)
+		if (e->xattrs[k].size > 65536)
+			return PCW_ET_XATTR_TOO_BIG;
+	/* Values in EA inodes: charged to INO, none left unreferenced. */
+	err = pcw_ea_change_begin(t->pfs, ino, e->xattrs, e->nxattrs, &c);
 	if (err)
 		return err;
-	err = ext2fs_xattrs_read(h);
-	for (k = 0; !err && k < e->nxattrs; k++)
-		err = ext2fs_xattr_set(h, e->xattrs[k].name, e->xattrs[k].value,
-				       e->xattrs[k].size);
-	err2 = ext2fs_xattrs_close(&h);
+	err = ext2fs_xattrs_open(fs, ino, &h);
+	if (!err) {
+		err = ext2fs_xattrs_read(h);
+		for (k = 0; !err && k < e->nxattrs; k++) {
+			err = ext2fs_xattr_set(h, e->xattrs[k].name,
+					       e->xattrs[k].value,
+					       e->xattrs[k].size);
+			/*
+			 * ext2fs_xattr_set measures the room (EA_NO_SPACE)
+			 * and converts an ACL (EINVAL) before it writes
+			 * anything: the attributes set before it stay,
+			 * whole, and the filesystem is consistent.  Its
+			 * other errors can come from a write.
+			 */
+			if (err && err != EXT2_ET_EA_NO_SPACE && err != EINVAL)
+				part_way = true;
+		}
+		err2 = ext2fs_xattrs_close(&h);
+		if (err2)
+			part_way = true;
+		if (!err)
+			err = err2;
+	}
+	/* pcw_ea_change_end marks a failure of its own itself. */
+	err2 = pcw_ea_change_end(t->pfs, ino, &c);
 	if (!err)
 		err = err2;
 	if (err == EXT2_ET_EA_NO_SPACE || err == EXT2_ET_EA_KEY_NOT_FOUND ||
@@ -338,7 +362,7 @@ static errcode_t set_xattrs(struct pcw_tree *t, ext2_ino_t ino,
 		err = PCW_ET_XATTR_SPACE;
 	if (err == EXT2_ET_BLOCK_ALLOC_FAIL)
 		err = ENOSPC;
-	if (err)
+	if (part_way)
 		t->pfs->meta_error = true;
 	return err;
 }
@@ -432,10 +456,18 @@ static errcode_t existing(struct pcw_tree *t, ext2_ino_t ino, int ftype,
 	return err;
 }
 
-/* An existing directory takes the entry's attributes. */
+/*
+ * An existing directory takes the entry's attributes; an immutable or
+ * append-only one refuses them, as chmod, chown and utimensat do (GNU tar
+ * on a kernel mount: "Cannot utime: Operation not permitted").
+ */
 static errcode_t merge_dir(struct pcw_tree *t, struct pcw_dir *dd,
 			   const struct fill *f)
 {
+	errcode_t err = pcw_may_setattr(pcw_dir_inode(dd));
+
+	if (err)
+		return err;
 	fill_attrs(pcw_dir_inode(dd), (void *)f);
 	return pcw_dir_write_inode(t->pfs, dd);
 }

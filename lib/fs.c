@@ -16,11 +16,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/fs.h>
 
 #include "internal.h"
+#include "io.h"
+#include "quota.h"
 
 void pcw_emit(pcw_fs *pfs, const struct pcw_event *ev)
 {
@@ -166,6 +171,56 @@ errcode_t pcw_open_error(const char *image, uint64_t offset, errcode_t err)
 	return offset ? PCW_ET_NO_FS_AT_OFFSET : PCW_ET_NOT_EXT;
 }
 
+/*
+ * The image must hold every byte of its filesystem.  A regular file
+ * shorter than that (truncated) takes a write past its end without a
+ * complaint, it just grows, and the run would report success on an image
+ * the kernel refuses to mount ("bad geometry"); a device smaller than its
+ * filesystem fails the writes past its end.  And the file size limit
+ * (RLIMIT_FSIZE, `ulimit -f`) applies to a regular file at every offset:
+ * a write at or past it fails (SIGXFSZ, EFBIG), so an image whose
+ * filesystem ends past the limit cannot be written whole.
+ */
+static errcode_t check_image_room(pcw_fs *pfs, const struct stat *st)
+{
+	uint64_t bytes = 0;
+	struct rlimit rl;
+
+	pfs->fs_end = pfs->image_offset + ext2fs_blocks_count(pfs->fs->super) *
+		      (uint64_t)pfs->fs->blocksize;
+	pfs->image_is_file = S_ISREG(st->st_mode);
+	if (pfs->image_is_file)
+		bytes = st->st_size;
+	else if (ioctl(pfs->lock_fd, BLKGETSIZE64, &bytes) < 0)
+		return 0;	/* not known: libext2fs's own reads tell */
+	if (bytes < pfs->fs_end)
+		return PCW_ET_IMAGE_SHORT;
+	if (pfs->image_is_file && getrlimit(RLIMIT_FSIZE, &rl) == 0 &&
+	    rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < pfs->fs_end)
+		return PCW_ET_FSIZE_LIMIT;
+	return 0;
+}
+
+/*
+ * A regular-file image is still as long as its filesystem: another process
+ * may have truncated it during the run.  A write past the end of a file
+ * just extends it, so only its size can tell.
+ */
+static errcode_t check_image_size(pcw_fs *pfs)
+{
+	struct stat st;
+
+	if (!pfs->image_is_file)
+		return 0;
+	if (fstat(pfs->lock_fd, &st) < 0)
+		return errno;
+	if ((uint64_t)st.st_size < pfs->fs_end) {
+		pfs->meta_error = true;
+		return PCW_ET_IMAGE_SHRANK;
+	}
+	return 0;
+}
+
 /* PATH from the root: the current directory's name in front of a relative one. */
 static char *absolute_path(const char *path)
 {
@@ -202,13 +257,12 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 		return ENOMEM;
 	}
 	pfs->magic = PCW_MAGIC_FS;
-	pfs->lock_fd = pfs->excl_fd = pfs->backing_fd = pfs->data_fd = -1;
+	pfs->lock_fd = pfs->excl_fd = pfs->backing_fd = -1;
 	pfs->image_offset = params->image_offset;
 	pfs->undo_fd = params->undo_file ? params->undo_fd : -1;
 	pfs->conflict = params->conflict;
 	pfs->flags = params->flags;
-	pfs->now = params->now >= 0 ? (time_t)params->now : time(NULL);
-	pfs->fixed_time = params->now >= 0;
+	pcw_time_init(pfs, params->now);
 	/*
 	 * Absolute: --undo opens both by name again at the first write, and
 	 * an mtree manifest is read in its own directory.
@@ -285,6 +339,9 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 		err = PCW_ET_FS_PAST_PARTITION;
 		goto fail;
 	}
+	err = check_image_room(pfs, &st);
+	if (err)
+		goto fail;
 	err = check_devices(pfs, &st, &image_id, params->image_offset);
 	if (err)
 		goto fail;
@@ -304,6 +361,14 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 	err = pcw_check_fs(pfs->fs);
 	if (err)
 		goto fail;
+	if (params->flags & PCW_OPEN_PROJECT) {
+		if (!ext2fs_has_feature_project(pfs->fs->super)) {
+			err = PCW_ET_NO_PROJECT;
+			goto fail;
+		}
+		pfs->set_project = true;
+		pfs->project = params->project;
+	}
 	/* Descriptors pointing at the wrong places, as e2fsck checks first. */
 	if (ext2fs_check_desc(pfs->fs)) {
 		err = PCW_ET_CORRUPT;
@@ -325,71 +390,51 @@ fail:
 }
 
 /*
- * --undo: open the image again through libext2fs's undo I/O manager, which
- * saves every block before it is first overwritten; `e2undo FILE IMAGE`
- * puts them back.  The refusal checks ran on the plain open, and nothing
- * was written in between.
- *
- * libext2fs 1.47.0's undo manager opens the file by name, twice, creates it
- * when missing (and reports success when it cannot), and resumes one that
- * is not empty: the caller made it new and empty with O_EXCL|O_NOFOLLOW,
- * and it must still be that file once the manager has opened it.
- */
-static errcode_t reopen_with_undo(pcw_fs *pfs)
-{
-	ext2_filsys fs;
-	struct stat a, b;
-	errcode_t err;
-
-	err = set_undo_io_backing_manager(unix_io_manager);
-	if (!err)
-		err = set_undo_io_backup_file(pfs->undo_file);
-	if (!err)
-		err = ext2fs_open2(pfs->image, pfs->io_options, pfs->open_flags,
-				   0, 0, undo_io_manager, &fs);
-	if (err)
-		return err;
-	if (fstat(pfs->undo_fd, &a) < 0 || lstat(pfs->undo_file, &b) < 0 ||
-	    a.st_dev != b.st_dev || a.st_ino != b.st_ino || a.st_size != 0) {
-		ext2fs_free(fs);
-		return PCW_ET_UNDO_REPLACED;
-	}
-	fs->now = pfs->now;
-	err = ext2fs_read_bitmaps(fs);
-	if (err) {
-		ext2fs_free(fs);
-		return err;
-	}
-	ext2fs_free(pfs->fs);
-	pfs->fs = fs;
-	return 0;
-}
-
-/*
  * The first write of a run: clear the clean flag on disk, so an image whose
- * writer is killed is marked for fsck rather than trusted.
+ * writer is killed is marked for fsck rather than trusted.  From then on
+ * every metadata write is held by the I/O layer (io.c) until a commit,
+ * which writes the changed groups' bitmaps and descriptors before what uses
+ * them.
  */
-static void write_around_cache(pcw_fs *pfs);
-
 errcode_t pcw_fs_begin_write(pcw_fs *pfs)
 {
+	struct pcw_io_params io = { .data_fd = -1 };
 	ext2_filsys fs;
 	errcode_t err;
 
 	if (!pfs || pfs->magic != PCW_MAGIC_FS)
 		return PCW_ET_MAGIC_FS;
 	if (pfs->writing)
-		return 0;
+		return pcw_undo_room(pfs, 0);	/* room to finish, or stop here */
 	if (pfs->undo_file) {
-		err = reopen_with_undo(pfs);
+		err = pcw_undo_reopen(pfs, &fs);
 		if (err)
 			return err;
+		ext2fs_free(pfs->fs);
+		pfs->fs = fs;
 	}
+	fs = pfs->fs;
 	/* The handle --undo opened: the same checks on its allocations. */
 	err = pcw_validity_attach(pfs);
 	if (err)
 		return err;
-	fs = pfs->fs;
+	/* Quota usage is charged from the first inode write on. */
+	if (!pfs->dquot) {
+		err = pcw_dquot_open(pfs);
+		if (err)
+			return err;
+	}
+	/*
+	 * File data goes to the image's descriptor, around the layer; through
+	 * --undo's manager, so that it saves every block first.
+	 */
+	if (fs->io->manager == unix_io_manager) {
+		io.data_fd = pfs->lock_fd;
+		io.data_offset = pfs->image_offset;
+	}
+	err = pcw_io_push(fs, &io);
+	if (err)
+		return err;
 	if (ext2fs_has_feature_mmp(fs->super)) {
 		fs->flags &= ~EXT2_FLAG_SKIP_MMP;
 		err = ext2fs_mmp_start(fs);
@@ -403,99 +448,26 @@ errcode_t pcw_fs_begin_write(pcw_fs *pfs)
 	fs->flags &= ~EXT2_FLAG_SUPER_ONLY;
 	if (err)
 		return err;
+	pcw_io_start(fs);
 	pfs->writing = true;
-	write_around_cache(pfs);
 	return 0;
 }
 
 /*
- * File data goes to the image around libext2fs's block cache.  unix_io
- * caches a write of up to 4 blocks (each block evicting an inode table or
- * directory block, written and read again later) and writes out and empties
- * its whole cache before a larger one: either way every file's data cost
- * the metadata around it writes and reads (for 2000 small files, 7200
- * metadata writes and 620 reads).
- *
- * Writing around the cache is coherent as long as the cache holds no copy
- * of the blocks written.  Data goes to blocks that were free or are the
- * file's own data blocks, never read through the cache; the only such
- * blocks the cache can hold are blocks freed during the run (an extent,
- * indirect, directory or EA block, by pcwrite or inside libext2fs).  Every
- * free is seen by the alloc-stats callbacks, and the data write after one
- * goes through the channel with a byte count, which writes out and empties
- * the cache first.
+ * File data goes to the image at once, around the blocks the I/O layer
+ * holds (a block freed during the batch loses its held copy there, so the
+ * commit never writes stale metadata over the data).
  */
-static void on_block_stats(ext2_filsys fs, blk64_t blk, int inuse)
-{
-	(void)blk;
-	if (inuse < 0 && fs->priv_data)
-		((pcw_fs *)fs->priv_data)->freed = true;
-}
-
-static void on_block_stats_range(ext2_filsys fs, blk64_t blk, blk_t num,
-				 int inuse)
-{
-	(void)num;
-	on_block_stats(fs, blk, inuse);
-}
-
-static void write_around_cache(pcw_fs *pfs)
-{
-	ext2_filsys fs = pfs->fs;
-
-	/* Through --undo, every write must reach the undo manager. */
-	if (pfs->undo_file || fs->io->manager != unix_io_manager)
-		return;
-	pfs->data_fd = pfs->lock_fd;
-	fs->priv_data = pfs;
-	ext2fs_set_block_alloc_stats_callback(fs, on_block_stats, NULL);
-	ext2fs_set_block_alloc_stats_range_callback(fs, on_block_stats_range,
-						    NULL);
-}
-
 errcode_t pcw_fs_write_data(pcw_fs *pfs, blk64_t blk, size_t count,
 			    const void *buf)
 {
-	ext2_filsys fs = pfs->fs;
-	const char *p = buf;
-	/* Whole blocks, at most 1 GiB a call (one pwrite caps near 2 GiB). */
-	size_t most = ((size_t)1 << 30) / fs->blocksize;
-	size_t left = count * fs->blocksize;
-	uint64_t off = pfs->image_offset + blk * (uint64_t)fs->blocksize;
 	errcode_t err;
 
-	if (pfs->data_fd < 0 || pfs->freed) {
-		while (count) {
-			size_t n = count > most ? most : count;
-
-			err = io_channel_write_blk64(fs->io, blk,
-				pfs->data_fd < 0 ? (int)n :
-				-(int)(n * fs->blocksize), p);
-			if (err)
-				return err;
-			blk += n;
-			p += n * fs->blocksize;
-			count -= n;
-		}
-		pfs->freed = false;
-		return 0;
-	}
-	while (left) {
-		ssize_t n = pwrite(pfs->data_fd, p, left > ((size_t)1 << 30) ?
-				   ((size_t)1 << 30) : left, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno;
-		if (n == 0)
-			return EXT2_ET_SHORT_WRITE;
-		p += n;
-		off += n;
-		left -= n;
-		pfs->data_bytes += n;
-	}
-	return 0;
+	/* --undo saves each block first: room for them, or the run stops. */
+	err = pcw_undo_room(pfs, count);
+	if (err)
+		return err;
+	return pcw_io_write_data(pfs->fs, blk, count, buf, &pfs->data_bytes);
 }
 
 /*
@@ -519,46 +491,28 @@ static void count_written(pcw_fs *pfs)
 }
 
 /*
- * The undo manager writes the undo file's final header when its channel is
- * closed, inside ext2fs_free(), which drops the error: check that the header
- * says the file is complete, and that it is on stable storage.
- */
-static errcode_t check_undo_file(pcw_fs *pfs)
-{
-	unsigned char hdr[48];
-
-	if (pread(pfs->undo_fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr) ||
-	    memcmp(hdr, "E2UNDO02", 8) ||
-	    !(ext2fs_le32_to_cpu(*(uint32_t *)(hdr + 44)) & 1))
-		return PCW_ET_UNDO_INCOMPLETE;
-	if (!(pfs->flags & PCW_OPEN_NO_SYNC) && fsync(pfs->undo_fd) < 0)
-		return errno;
-	return 0;
-}
-
-/*
- * A file (or an entry of a tree) is done: everything written for it leaves
- * libext2fs's block cache for the image (not synced).  unix_io keeps a
- * write-back cache of a few blocks: an inode, a directory or an extent
- * block could still sit in it when the process is killed, and a file
- * already reported done would lose its inode (tests/kill9.bats).  Turning
- * the cache off writes its dirty blocks without an fsync; writing every
- * block through instead would write an inode table block once for each of
- * the several updates a file makes to its inode.
+ * A file (or a batch of a tree's entries) is done: one commit of the I/O
+ * layer (not synced).  A file reported done survives a killed process
+ * (tests/kill9.bats), and what the killed run leaves has no block or inode
+ * in use that the bitmaps call free.
  */
 errcode_t pcw_fs_commit(pcw_fs *pfs)
 {
-	errcode_t err, err2;
+	errcode_t err, qerr;
 
 	if (!pfs || pfs->magic != PCW_MAGIC_FS)
 		return PCW_ET_MAGIC_FS;
 	if (!pfs->writing || !pfs->fs)
 		return 0;
-	err = io_channel_set_options(pfs->fs->io, "cache=off");
-	err2 = io_channel_set_options(pfs->fs->io, "cache=on");
-	if (err || err2)
+	err = check_image_size(pfs);
+	if (err)
+		return err;
+	/* The quota files follow the inodes of this commit. */
+	qerr = pcw_dquot_sync(pfs);
+	err = pcw_io_commit(pfs->fs);
+	if (err)
 		pfs->meta_error = true;
-	return err ? err : err2;
+	return qerr ? qerr : err;
 }
 
 errcode_t pcw_fs_close(pcw_fs *pfs)
@@ -573,6 +527,18 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 
 		if (pfs->writing) {
 			err = pcw_dcache_flush(pfs);
+			err2 = pcw_dquot_sync(pfs);
+			if (!err)
+				err = err2;
+			err2 = check_image_size(pfs);
+			if (!err)
+				err = err2;
+			/* The last commit; ext2fs_close2 writes through. */
+			err2 = pcw_io_finish(pfs->fs);
+			if (err2)
+				pfs->meta_error = true;
+			if (!err)
+				err = err2;
 			if (pfs->was_valid && !pfs->meta_error)
 				pfs->fs->super->s_state |= EXT2_VALID_FS;
 			ext2fs_mark_super_dirty(pfs->fs);
@@ -585,10 +551,23 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 			 */
 			if (err2)
 				ext2fs_free(pfs->fs);
-			else if (pfs->undo_fd >= 0)
-				err2 = check_undo_file(pfs);
 			if (!err)
 				err = err2;
+			err2 = pcw_undo_finish(pfs);
+			if (!err)
+				err = err2;
+			/*
+			 * Said by the close: the next run is refused until
+			 * e2fsck, and the failure that caused it may have
+			 * been reported long before.  (A close that fails
+			 * says so itself.)
+			 */
+			if (pfs->was_valid && pfs->meta_error) {
+				if (pfs->conflict)
+					pfs->conflict->left_not_clean = true;
+				if (!err)
+					err = PCW_ET_LEFT_NOT_CLEAN;
+			}
 		} else {
 			ext2fs_free(pfs->fs);
 		}
@@ -612,10 +591,12 @@ void pcw_fs_abort(pcw_fs *pfs)
 		return;
 	pcw_dcache_free(pfs);
 	pcw_pagecache_free(pfs);
+	pcw_dquot_free(pfs);
 	pcw_validity_free(pfs);
 	free(pfs->made_links);
 	if (pfs->fs)
 		ext2fs_free(pfs->fs);
+	pcw_undo_release(pfs);
 	/* A refused run, or one that wrote nothing, leaves no undo file. */
 	if (pfs->undo_fd >= 0) {
 		if (pfs->undo_file && fstat(pfs->undo_fd, &st) == 0 &&

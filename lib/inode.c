@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "quota.h"
 
 /*
  * Make INODE an empty extent file: ext2fs_extent_open2 gives an all-zero
@@ -33,51 +34,6 @@ errcode_t pcw_init_extent_tree(ext2_filsys fs, ext2_ino_t ino,
 	if (!err)
 		ext2fs_extent_free(h);
 	return err;
-}
-
-/* The on-disk "extra" word of a time: epoch bits and nanoseconds. */
-static uint32_t time_extra(int64_t sec, uint32_t nsec)
-{
-	uint32_t epoch = (uint32_t)((sec - (int32_t)sec) >> 32) & 3;
-
-	return epoch | (nsec << 2);
-}
-
-static bool has_extra(const struct ext2_inode_large *inode, unsigned field_end)
-{
-	return (unsigned)EXT2_GOOD_OLD_INODE_SIZE + inode->i_extra_isize >=
-	       field_end;
-}
-
-#define EXTRA_END(field) \
-	(offsetof(struct ext2_inode_large, field) + sizeof(uint32_t))
-
-void pcw_inode_set_times(pcw_fs *pfs, struct ext2_inode_large *inode,
-			 int which, int64_t sec, uint32_t nsec)
-{
-	if (EXT2_INODE_SIZE(pfs->fs->super) <= EXT2_GOOD_OLD_INODE_SIZE)
-		nsec = 0;
-	if (which & PCW_TIME_M) {
-		inode->i_mtime = (uint32_t)sec;
-		if (has_extra(inode, EXTRA_END(i_mtime_extra)))
-			inode->i_mtime_extra = time_extra(sec, nsec);
-	}
-	if (which & PCW_TIME_A) {
-		inode->i_atime = (uint32_t)sec;
-		if (has_extra(inode, EXTRA_END(i_atime_extra)))
-			inode->i_atime_extra = time_extra(sec, nsec);
-	}
-	if (which & PCW_TIME_C) {
-		inode->i_ctime = (uint32_t)sec;
-		if (has_extra(inode, EXTRA_END(i_ctime_extra)))
-			inode->i_ctime_extra = time_extra(sec, nsec);
-	}
-	if (which & PCW_TIME_CR) {
-		if (has_extra(inode, EXTRA_END(i_crtime_extra))) {
-			inode->i_crtime = (uint32_t)sec;
-			inode->i_crtime_extra = time_extra(sec, nsec);
-		}
-	}
 }
 
 void pcw_inode_set_owner(struct ext2_inode_large *inode, uint32_t uid,
@@ -125,7 +81,10 @@ errcode_t pcw_inode_alloc(pcw_fs *pfs, ext2_ino_t parent, unsigned mode,
 	if (isize > EXT2_GOOD_OLD_INODE_SIZE)
 		inode->i_extra_isize = sizeof(struct ext2_inode_large) -
 				       EXT2_GOOD_OLD_INODE_SIZE;
-	pcw_inode_set_times(pfs, inode, PCW_TIME_ALL, pfs->now, 0);
+	pcw_inode_set_now(pfs, inode, PCW_TIME_ALL);
+	err = pcw_inode_init_projid(pfs, parent, inode);
+	if (err)
+		return err;
 	*ret = ino;
 	return 0;
 }
@@ -199,6 +158,10 @@ static errcode_t link_new(pcw_fs *pfs, struct pcw_dir *parent,
 static errcode_t check_room(pcw_fs *pfs, struct pcw_dir *parent,
 			    const char *name, blk64_t blocks)
 {
+	errcode_t err = pcw_may_create(pfs, parent);
+
+	if (err)
+		return err;
 	if (pfs->fs->super->s_free_inodes_count == 0)
 		return PCW_ET_NO_INODES;
 	return pcw_dir_can_add(pfs, parent, name, strlen(name), blocks);
@@ -462,7 +425,7 @@ static errcode_t relink(pcw_fs *pfs, ext2_ino_t ino,
 	errcode_t err;
 
 	inode->i_links_count += delta;
-	pcw_inode_set_times(pfs, inode, PCW_TIME_C, pfs->now, 0);
+	pcw_inode_set_now(pfs, inode, PCW_TIME_C);
 	err = ext2fs_write_inode_full(pfs->fs, ino, (struct ext2_inode *)inode,
 				      sizeof(*inode));
 	if (err)
@@ -478,6 +441,8 @@ errcode_t pcw_link(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 	errcode_t err;
 
 	err = read_nondir(pfs->fs, ino, &inode);
+	if (!err)
+		err = pcw_may_link(pfs, parent, &inode);
 	if (err)
 		return err;
 	if (!inode.i_links_count)
@@ -495,8 +460,8 @@ errcode_t pcw_link(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 
 /*
  * The last link of INO is gone: free its blocks (not a fast symlink's or a
- * device's: their i_block holds no block numbers), its attribute block,
- * and the inode.
+ * device's: their i_block holds no block numbers), its references to
+ * EA inodes, its attribute block, and the inode.
  */
 static errcode_t inode_release(pcw_fs *pfs, ext2_ino_t ino,
 			       struct ext2_inode_large *inode)
@@ -510,6 +475,9 @@ static errcode_t inode_release(pcw_fs *pfs, ext2_ino_t ino,
 	      !ext2fs_is_fast_symlink((struct ext2_inode *)inode))) &&
 	    !(inode->i_flags & EXT4_INLINE_DATA_FL))
 		err = pcw_truncate_blocks(fs, ino, inode);
+	/* Values in EA inodes first: the block names some of them. */
+	if (!err)
+		err = pcw_ea_release(pfs, ino);
 	if (!err && ext2fs_file_acl_block(fs, (struct ext2_inode *)inode))
 		err = ext2fs_free_ext_attr(fs, ino, inode);
 	if (err) {
@@ -541,10 +509,10 @@ errcode_t pcw_unlink(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 	errcode_t err;
 
 	err = read_nondir(pfs->fs, ino, &inode);
+	if (!err)
+		err = pcw_may_delete(pfs, parent, &inode);
 	if (err)
 		return err;
-	if (inode.i_flags & (EXT2_IMMUTABLE_FL | EXT2_APPEND_FL))
-		return EPERM;
 	/* Attribute values in inodes of their own: not ours to free. */
 	if (inode.i_flags & EXT4_EA_INODE_FL)
 		return PCW_ET_UNSUPP_INODE;

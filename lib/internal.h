@@ -52,14 +52,14 @@ struct pcw_fs {
 	int		excl_fd;	/* a block device IMAGE, held O_EXCL */
 	int		backing_fd;	/* the file under a loop IMAGE, flocked */
 	int		undo_fd;	/* the undo file we created, or -1 */
-	int		data_fd;	/* data writes around the block cache
-					   (pcw_fs_write_data), or -1 */
 	uint64_t	image_offset;
+	uint64_t	fs_end;		/* image_offset + the filesystem's bytes */
+	bool		image_is_file;	/* IMAGE is a regular file (it can be
+					   truncated under us, and RLIMIT_FSIZE
+					   applies to it) */
 	uint64_t	data_bytes;	/* written around the channel */
 	bool		fixed_time;	/* a reproducible run (--mtime,
 					   SOURCE_DATE_EPOCH) */
-	bool		freed;		/* a block was freed since the cache
-					   was last emptied */
 	struct pcw_bdev	*devs;		/* other block devices over the image */
 	size_t		ndevs;
 	struct pcw_conflict *conflict;	/* the caller's, or NULL */
@@ -70,7 +70,11 @@ struct pcw_fs {
 					   leave the filesystem marked not clean */
 	blk64_t		reserved;	/* delayed blocks of every mapping */
 	blk64_t		pending;	/* pending blocks of every mapping */
-	time_t		now;
+	time_t		now;		/* the run's time (pcw_time_init) */
+	uint32_t	now_nsec;
+	struct pcw_time_clamps clamps;	/* times the inodes could not hold */
+	ext2_ino_t	error_dir;	/* the directory of the last
+					   PCW_ET_DIR_* refusal */
 	struct pcw_dcache *dcache;	/* the directories this run touched */
 	struct pcw_pagecache *pcache;	/* lent to the open mapping */
 	uint32_t	*made_links;	/* symlinks this run made (a set) */
@@ -78,6 +82,10 @@ struct pcw_fs {
 	bool		made_overflow;
 	pcw_report_fn	report;
 	void		*report_arg;
+	struct pcw_dquot *dquot;	/* quota usage (quota.h), or NULL */
+	blk64_t		quota_reserve;	/* blocks its next sync may need */
+	bool		set_project;	/* new inodes get project */
+	uint32_t	project;
 	struct pcw_validity *validity;	/* validate.c: the system zone */
 };
 
@@ -351,8 +359,6 @@ void pcw_dcache_free(pcw_fs *pfs);
 #define PCW_TIME_ALL	0xf
 errcode_t pcw_init_extent_tree(ext2_filsys fs, ext2_ino_t ino,
 			       struct ext2_inode_large *inode);
-void pcw_inode_set_times(pcw_fs *pfs, struct ext2_inode_large *inode,
-			 int which, int64_t sec, uint32_t nsec);
 void pcw_inode_set_owner(struct ext2_inode_large *inode, uint32_t uid,
 			 uint32_t gid);
 void pcw_inode_set_rdev(struct ext2_inode_large *inode, uint32_t major,
@@ -380,6 +386,26 @@ errcode_t pcw_unlink(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 void pcw_note_symlink(pcw_fs *pfs, ext2_ino_t ino);
 bool pcw_made_symlink(const pcw_fs *pfs, ext2_ino_t ino);
 
+/*
+ * times.c: the run's now (FIXED >= 0: that second, 0 ns); an inode's times
+ * as the kernel stores them, clamped to what the inode holds (counted in
+ * pfs->clamps); libarchive's split of a negative pax time into the kernel's.
+ */
+void pcw_time_init(pcw_fs *pfs, int64_t fixed);
+void pcw_inode_set_times(pcw_fs *pfs, struct ext2_inode_large *inode,
+			 int which, int64_t sec, uint32_t nsec);
+void pcw_inode_set_now(pcw_fs *pfs, struct ext2_inode_large *inode, int which);
+void pcw_pax_time(int64_t *sec, uint32_t *nsec);
+
+/* may.c: the kernel's refusals for the immutable and append-only flags */
+errcode_t pcw_may_create(pcw_fs *pfs, struct pcw_dir *dir);
+errcode_t pcw_may_delete(pcw_fs *pfs, struct pcw_dir *dir,
+			 const struct ext2_inode_large *victim);
+errcode_t pcw_may_link(pcw_fs *pfs, struct pcw_dir *dir,
+		       const struct ext2_inode_large *target);
+errcode_t pcw_may_setattr(const struct ext2_inode_large *inode);
+errcode_t pcw_may_write(const struct ext2_inode_large *inode, bool append);
+
 /* namei.c */
 errcode_t pcw_walk(pcw_fs *pfs, ext2_ino_t start, const char *path, int flags,
 		   struct pcw_dest *d);
@@ -390,13 +416,46 @@ errcode_t pcw_make_dirs(pcw_fs *pfs, const struct pcw_dest *d,
 /*
  * truncate.c: free every block of INODE (data, extent-tree or indirect
  * blocks), each cluster once.  On success i_block is empty (zeroed,
- * EXTENTS_FL cleared) and i_blocks keeps only the xattr block; the caller
- * writes the inode.  A file whose blocks are outside the filesystem or in
- * its metadata (the system zone), free in the bitmap or more than i_blocks
- * counts is refused with PCW_ET_CORRUPT, nothing changed.
+ * EXTENTS_FL cleared) and i_blocks keeps only the xattr block and the
+ * values in EA inodes (pcw_ea_charge); the caller writes the inode.  A file
+ * whose blocks are outside the filesystem or in its metadata (the system
+ * zone), free in the bitmap or more than i_blocks counts is refused with
+ * PCW_ET_CORRUPT, nothing changed.
  */
 errcode_t pcw_truncate_blocks(ext2_filsys fs, ext2_ino_t ino,
 			      struct ext2_inode_large *inode);
+
+/*
+ * ea_inode.c: attribute values in inodes of their own (ea_inode), charged
+ * to their owner and released with it as the kernel does.
+ *
+ * Every libext2fs change of INO's attributes (ext2fs_xattr_set, _remove,
+ * ext2fs_punch of inline data) goes between pcw_ea_change_begin and
+ * pcw_ea_change_end, N values X about to be set (none for a removal).
+ * begin checks the room the values could need (ENOSPC, nothing changed),
+ * refuses an owner whose references are damaged (PCW_ET_CORRUPT) or
+ * Lustre-style (PCW_ET_UNSUPP_INODE); end runs whenever begin succeeded,
+ * after a failed change too.  Both are no-ops without ea_inode.
+ */
+struct pcw_ea_change {
+	bool		active;
+	blk64_t		charge;		/* the owner's value clusters before */
+	ext2_ino_t	*pinned;	/* EA inodes held during the change */
+	size_t		npinned;
+};
+errcode_t pcw_ea_change_begin(pcw_fs *pfs, ext2_ino_t ino,
+			      const struct pcw_xattr *x, size_t n,
+			      struct pcw_ea_change *c);
+errcode_t pcw_ea_change_end(pcw_fs *pfs, ext2_ino_t ino,
+			    struct pcw_ea_change *c);
+/* The clusters INO's EA-inode values cost it (beside data and block). */
+errcode_t pcw_ea_charge(ext2_filsys fs, ext2_ino_t ino, blk64_t *clusters);
+/*
+ * INO's last link is gone: drop the references its body holds, and its
+ * block's if INO is the block's last owner, freeing an EA inode left with
+ * none.  Before ext2fs_free_ext_attr.
+ */
+errcode_t pcw_ea_release(pcw_fs *pfs, ext2_ino_t ino);
 
 /* maxbytes.c: the kernel's largest file size for an extent or
    block-mapped file (s_maxbytes, s_bitmap_maxbytes) */
@@ -455,12 +514,26 @@ errcode_t pcw_check_fs(ext2_filsys fs);
 errcode_t pcw_check_metadata_in_use(ext2_filsys fs);
 
 /*
- * Everything written so far from libext2fs's block cache to the image, not
- * synced: a file reported done survives a killed process.
- * pcw_mapping_finish calls it for a single file, pcw_tree_commit for a
- * tree's batch of entries (a tree's files leave it to the batch).
+ * One commit of the I/O layer (io.h), not synced: a file reported done
+ * survives a killed process.  pcw_mapping_finish calls it for a single
+ * file, pcw_tree_commit for a tree's batch of entries (a tree's files leave
+ * it to the batch).
  */
 errcode_t pcw_fs_commit(pcw_fs *pfs);
+/*
+ * undo.c: --undo.  Reopen the image through libext2fs's undo manager (over
+ * a backing manager that writes each record before the image block it
+ * protects); check that the undo file has room for COUNT more blocks and
+ * for finishing the run (PCW_ET_UNDO_*: stop, nothing written); after the
+ * close, check it is complete and sync it; release it after a refusal.
+ */
+errcode_t pcw_undo_reopen(pcw_fs *pfs, ext2_filsys *ret);
+errcode_t pcw_undo_room(pcw_fs *pfs, uint64_t count);
+errcode_t pcw_undo_finish(pcw_fs *pfs);
+void pcw_undo_release(pcw_fs *pfs);
+/* dir.c: how many directories the run holds (their inodes are written at the end) */
+unsigned pcw_dcache_dirs(const pcw_fs *pfs);
+
 /* COUNT blocks of file data from BUF to block BLK of the image. */
 errcode_t pcw_fs_write_data(pcw_fs *pfs, blk64_t blk, size_t count,
 			    const void *buf);

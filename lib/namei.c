@@ -281,15 +281,14 @@ errcode_t pcw_dest_lookup(pcw_fs *pfs, const char *path, int flags,
 	err = pcw_walk(pfs, EXT2_ROOT_INO, path, flags, d);
 	if (err)
 		return err;
-	if (d->missing)
-		return 0;
-	if (!d->ino) {
+	if (!d->ino || d->missing) {
 		struct pcw_dir *dd;
 
-		if (trailing_slash)
+		if (trailing_slash && !d->missing)
 			return ENOENT;
-		/* A directory pcwrite can add a name to. */
-		return pcw_dir_open(pfs, d->parent, &dd);
+		/* A directory pcwrite (and the kernel) can add a name to. */
+		err = pcw_dir_open(pfs, d->parent, &dd);
+		return err ? err : pcw_may_create(pfs, dd);
 	}
 	err = ext2fs_read_inode_full(pfs->fs, d->ino,
 				     (struct ext2_inode *)&inode, sizeof(inode));
@@ -303,8 +302,10 @@ errcode_t pcw_dest_lookup(pcw_fs *pfs, const char *path, int flags,
 		return PCW_ET_NOT_DIR;
 	if (!LINUX_S_ISREG(inode.i_mode))
 		return PCW_ET_NOT_REGULAR;
-	if (inode.i_flags & (EXT2_IMMUTABLE_FL | EXT2_APPEND_FL))
-		return EPERM;
+	/* open(2) with O_TRUNC, or O_APPEND (-a, mode and owner kept). */
+	err = pcw_may_write(&inode, flags & PCW_LOOKUP_APPEND);
+	if (err)
+		return err;
 	if (inode.i_flags & (EXT4_ENCRYPT_FL | EXT4_VERITY_FL))
 		return PCW_ET_UNSUPP_INODE;
 	return 0;
@@ -410,7 +411,8 @@ static errcode_t unpack_inline(pcw_fs *pfs, ext2_ino_t ino,
 	uint64_t file_size = EXT2_I_SIZE(inode);
 	size_t sz = 0;
 	void *buf = NULL;
-	errcode_t err;
+	struct pcw_ea_change eac;
+	errcode_t err, err2;
 
 	*data = NULL;
 	*size = 0;
@@ -434,7 +436,21 @@ static errcode_t unpack_inline(pcw_fs *pfs, ext2_ino_t ino,
 		if (err)
 			goto fail;
 	}
-	err = ext2fs_punch(fs, ino, (struct ext2_inode *)inode, NULL, 0, ~0ULL);
+	/*
+	 * ext2fs_punch writes INODE, then rewrites the attributes without
+	 * system.data; INODE is read again after begin, which may have given
+	 * it an attribute block of its own.
+	 */
+	err = pcw_ea_change_begin(pfs, ino, NULL, 0, &eac);
+	if (err)
+		goto fail;
+	err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)inode, isize);
+	if (!err)
+		err = ext2fs_punch(fs, ino, (struct ext2_inode *)inode, NULL,
+				   0, ~0ULL);
+	err2 = pcw_ea_change_end(pfs, ino, &eac);
+	if (!err)
+		err = err2;
 	if (!err)
 		err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)inode,
 					     isize);
@@ -509,7 +525,7 @@ static errcode_t open_existing(pcw_fs *pfs, ext2_ino_t ino,
 	if (fp->flags & PCW_FILE_SET_MODE)
 		inode->i_mode = (inode->i_mode & ~07777) | (fp->mode & 07777);
 	fill_parent(inode, (void *)fp);
-	pcw_inode_set_times(pfs, inode, PCW_TIME_M | PCW_TIME_C, pfs->now, 0);
+	pcw_inode_set_now(pfs, inode, PCW_TIME_M | PCW_TIME_C);
 	return 0;
 }
 
@@ -524,16 +540,32 @@ static errcode_t open_existing(pcw_fs *pfs, ext2_ino_t ino,
 static errcode_t check_start(ext2_filsys fs, const struct pcw_dest *d,
 			     const struct pcw_file_params *fp)
 {
-	struct ext2_inode inode;
+	struct ext2_inode_large inode;
 	bool extent_file = ext2fs_has_feature_extents(fs->super);
 	uint64_t start;
 	errcode_t err;
 
+	if (d->ino && !(fp->flags & PCW_FILE_FRESH)) {
+		memset(&inode, 0, sizeof(inode));
+		err = ext2fs_read_inode_full(fs, d->ino,
+					     (struct ext2_inode *)&inode,
+					     sizeof(inode));
+		/* As open(2) and chmod/chown would ask (see may.c). */
+		if (!err)
+			err = pcw_may_write(&inode, fp->flags & PCW_FILE_APPEND);
+		if (!err && (fp->flags & (PCW_FILE_SET_MODE | PCW_FILE_SET_UID |
+					  PCW_FILE_SET_GID)))
+			err = pcw_may_setattr(&inode);
+		if (err)
+			return err;
+	}
 	if (!(fp->flags & (PCW_FILE_APPEND | PCW_FILE_KEEP)))
 		return 0;
 	start = (fp->flags & PCW_FILE_KEEP) ? fp->offset : 0;
 	if (d->ino) {
-		err = ext2fs_read_inode(fs, d->ino, &inode);
+		err = ext2fs_read_inode_full(fs, d->ino,
+					     (struct ext2_inode *)&inode,
+					     sizeof(inode));
 		if (err)
 			return err;
 		if (!(inode.i_flags & EXT4_INLINE_DATA_FL))
@@ -745,4 +777,22 @@ void pcw_mapping_free(struct pcw_mapping *m)
 	free(m->inode);
 	m->magic = 0;
 	free(m);
+}
+
+errcode_t pcw_fs_error_dir(pcw_fs *pfs, char **path)
+{
+	char *name = NULL;
+	errcode_t err;
+
+	*path = NULL;
+	if (!pfs || pfs->magic != PCW_MAGIC_FS)
+		return PCW_ET_MAGIC_FS;
+	if (!pfs->error_dir)
+		return ENOENT;
+	err = ext2fs_get_pathname(pfs->fs, pfs->error_dir, 0, &name);
+	if (err)
+		return err;
+	*path = strdup(name);
+	ext2fs_free_mem(&name);
+	return *path ? 0 : ENOMEM;
 }

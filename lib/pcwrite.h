@@ -147,11 +147,20 @@ errcode_t pcw_guard_check_path(const struct pcw_guard *guard,
 /* ---- the image ------------------------------------------------------------ */
 
 #define PCW_OPEN_NO_SYNC	0x0001	/* skip the final fsync */
+#define PCW_OPEN_PROJECT	0x0002	/* new inodes get project id PROJECT
+					   (needs the project feature) */
 
-/* The device behind PCW_ET_MOUNTED, PCW_ET_BUSY, PCW_ET_DEV_UNCHECKED. */
+/*
+ * What a message needs beyond the error code: the device behind
+ * PCW_ET_MOUNTED, PCW_ET_BUSY, PCW_ET_DEV_UNCHECKED, PCW_ET_FLUSH; and,
+ * after pcw_fs_close, whether the filesystem stays marked not clean (an
+ * update failed part-way, or the close itself failed), whatever error the
+ * close returned.
+ */
 struct pcw_conflict {
 	char		device[64];	/* "/dev/loop0p2", or "" */
 	char		mountpoint[4096]; /* where it is mounted, or "" */
+	bool		left_not_clean;	/* pcw_fs_close: e2fsck -f needed */
 };
 
 struct pcw_open_params {
@@ -170,6 +179,7 @@ struct pcw_open_params {
 	int		undo_fd;
 	struct pcw_guard *guard;	/* or NULL: the undo file is added */
 	struct pcw_conflict *conflict;	/* or NULL: filled on a conflict */
+	uint32_t	project;	/* with PCW_OPEN_PROJECT */
 };
 
 /*
@@ -192,9 +202,16 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 /*
  * The first write of a run (pcw_mapping_open calls it too): with an undo
  * file, reopen through the undo manager; mark the superblock not clean.
+ * Called again (each entry of a tree), it checks that the undo file still
+ * has room for finishing the run (PCW_ET_UNDO_*: stop here).
  */
 errcode_t pcw_fs_begin_write(pcw_fs *pfs);
-/* Commit bitmaps, descriptors and superblock, mark it clean, sync, free. */
+/*
+ * Commit bitmaps, descriptors and superblock, mark it clean, sync, free.
+ * A filesystem an update left half-changed stays marked not clean: then
+ * the close returns PCW_ET_LEFT_NOT_CLEAN when it has no error of its own,
+ * and sets the conflict's left_not_clean either way.
+ */
 errcode_t pcw_fs_close(pcw_fs *pfs);
 /* Release without writing anything more (after a refusal). */
 void pcw_fs_abort(pcw_fs *pfs);
@@ -202,6 +219,25 @@ void pcw_fs_set_report(pcw_fs *pfs, pcw_report_fn fn, void *arg);
 unsigned pcw_fs_block_size(const pcw_fs *pfs);
 /* Free space in bytes a writer can still reserve. */
 uint64_t pcw_fs_avail_bytes(const pcw_fs *pfs);
+/*
+ * Timestamps the run stored that their inodes cannot hold, clamped as the
+ * kernel clamps them: COUNT of the stores (a time set twice counts twice;
+ * 0: nothing was clamped), and the range [MIN, MAX] (seconds since the
+ * epoch) of the inode of the first one: -2^31 to 15032385535 (1901-12-13
+ * to 2446-05-10) with the extra time fields, to 2^31 - 1 (2038-01-19)
+ * without (128-byte inodes).
+ */
+struct pcw_time_clamps {
+	uint64_t	count;
+	int64_t		min, max;
+};
+void pcw_fs_time_clamps(const pcw_fs *pfs, struct pcw_time_clamps *c);
+/*
+ * The directory the last PCW_ET_DIR_* error (IMMUTABLE, APPEND, CASEFOLD,
+ * ENCRYPTED) was about, as a path from the image's root (as the ".."
+ * entries give it), in *PATH, to free(); ENOENT when there was none.
+ */
+errcode_t pcw_fs_error_dir(pcw_fs *pfs, char **path);
 
 /* ---- destinations ------------------------------------------------------------ */
 
@@ -210,6 +246,9 @@ uint64_t pcw_fs_avail_bytes(const pcw_fs *pfs);
 					     made (PCW_ET_NEW_SYMLINK) */
 #define PCW_LOOKUP_DIRECTORY	0x0004	/* resolve the last component too, as
 					   a directory (PCW_ET_IS_DIR) */
+#define PCW_LOOKUP_APPEND	0x0008	/* DEST will only be appended to (its
+					   mode and owner kept): an append-only
+					   file is allowed, as O_APPEND is */
 
 struct pcw_dest {
 	uint32_t	ino;		/* the existing file, or 0 */
@@ -223,7 +262,12 @@ struct pcw_dest {
  * Resolve PATH inside the image.  Intermediate symlinks are followed, an
  * absolute target relative to the image root.  Returns PCW_ET_IS_DIR when
  * PATH names a directory (d->ino is then that directory), PCW_ET_DEST_SYMLINK,
- * PCW_ET_NOT_REGULAR, PCW_ET_NO_PARENT, PCW_ET_NOT_DIR, PCW_ET_NAME_TOO_LONG.
+ * PCW_ET_NOT_REGULAR, PCW_ET_NO_PARENT, PCW_ET_NOT_DIR, PCW_ET_NAME_TOO_LONG;
+ * what the kernel refuses for chattr flags: PCW_ET_IMMUTABLE (an immutable
+ * file, an append-only one unless PCW_LOOKUP_APPEND), PCW_ET_DIR_IMMUTABLE
+ * (a new name in an immutable directory: pcw_fs_error_dir() names it);
+ * PCW_ET_DIR_CASEFOLD and PCW_ET_DIR_ENCRYPTED for a directory pcwrite
+ * cannot use the names of (named the same way).
  */
 errcode_t pcw_dest_lookup(pcw_fs *pfs, const char *path, int flags,
 			  struct pcw_dest *d);
@@ -353,6 +397,39 @@ struct pcw_entry {
 	size_t		nxattrs;
 };
 
+/* ---- names: tar's --exclude, --transform, --strip-components (names.c) ------------ */
+
+/*
+ * What -x and -R do to the entries' names, as GNU tar 1.34 does when it
+ * extracts; a source given one (pcw_source_params.names) applies it.  The
+ * name tar sees is the one the archive holds ("./a/b", "/abs"; a host
+ * tree's entries are named as `tar -C DIR -c .` names them: ".", "./a",
+ * "./a/b"), without trailing slashes.  An entry is left out when an
+ * exclude pattern (fnmatch(3) wildcards, '*' matching '/' too) matches its
+ * name, the part after any '/', or a leading part that ends before a '/'
+ * (a directory's pattern excludes what is under it).  Then every
+ * transform expression in order (GNU tar's s/REGEX/REPLACEMENT/FLAGS,
+ * POSIX regular expressions) changes the name, a symlink's target and a
+ * hard link's target, as each expression's scope says; then
+ * strip-components takes leading components off the name and off a hard
+ * link's target (not off a symlink's), and an entry whose name is left
+ * empty is left out.
+ */
+struct pcw_names;
+errcode_t pcw_names_new(struct pcw_names **ret);
+void pcw_names_free(struct pcw_names *n);
+errcode_t pcw_names_add_exclude(struct pcw_names *n, const char *pattern);
+/*
+ * One --transform argument: expressions separated by ';', each
+ * s/REGEX/REPLACEMENT/FLAGS (any delimiter; flags g, i, x, a number N, and
+ * the scope flags r R s S h H) or flags=SCOPE (the default scope of the
+ * expressions after it).  PCW_ET_BAD_TRANSFORM, and pcw_names_message()
+ * says why; a refused argument adds nothing.
+ */
+errcode_t pcw_names_add_transform(struct pcw_names *n, const char *expr);
+errcode_t pcw_names_set_strip(struct pcw_names *n, unsigned components);
+const char *pcw_names_message(const struct pcw_names *n);
+
 /* ---- sources: archives (libarchive) and host trees ------------------------------- */
 
 struct pcw_source;
@@ -379,6 +456,8 @@ struct pcw_source_params {
 	 */
 	void		(*idle)(void *arg);
 	void		*idle_arg;
+	/* tar's path options, or NULL; it must outlive the source. */
+	const struct pcw_names *names;
 };
 
 /*

@@ -13,10 +13,11 @@
  * pcwrite frees through a set instead.  Every cluster the file references,
  * data and tree (or indirect) blocks, is marked in a scratch cluster bitmap;
  * then each marked cluster is freed once, and i_blocks keeps only the xattr
- * block.  A cluster referenced twice, whatever the shape of the tree, is
- * still one bit.  The set is complete before anything is freed, so a file
- * whose blocks lie outside the filesystem or in its metadata, are free in the
- * block bitmap, or outnumber its i_blocks is refused with nothing changed.
+ * block and the values in EA inodes.  A cluster referenced twice, whatever
+ * the shape of the tree, is still one bit.  The set is complete before
+ * anything is freed, so a file whose blocks lie outside the filesystem or in
+ * its metadata, are free in the block bitmap, or outnumber its i_blocks is
+ * refused with nothing changed.
  *
  * Not ext2fs_punch: for extent files in 1.47.0 it fails part-way with
  * "Illegal block number" on a file owning the filesystem's last block, and
@@ -177,7 +178,7 @@ errcode_t pcw_truncate_blocks(ext2_filsys fs, ext2_ino_t ino,
 	struct ext2_inode *raw = (struct ext2_inode *)inode;
 	unsigned long long need;
 	__u16 saved = fs->default_bitmap_type;
-	blk64_t count;
+	blk64_t count, ea;
 	errcode_t err;
 
 	memset(&s, 0, sizeof(s));
@@ -207,16 +208,22 @@ errcode_t pcw_truncate_blocks(ext2_filsys fs, ext2_ino_t ino,
 		err = PCW_ET_CORRUPT;
 		goto out;
 	}
+	/* The values it keeps in EA inodes are charged to it too. */
+	err = pcw_ea_charge(fs, ino, &ea);
+	if (err)
+		goto out;
 
 	/* Nothing has changed so far; from here on nothing can fail. */
 	free_set(&s);
 	/*
-	 * What the empty file still holds: its xattr block.  Set rather than
-	 * subtracted: where a cluster was charged twice (e2fsck charges a
-	 * tree block sharing a cluster with data as one more), the file owns
-	 * nothing more once the cluster is gone.
+	 * What the empty file still holds: its xattr block and the clusters
+	 * of its values in EA inodes (ext4_xattr_inode_alloc_quota).  Set
+	 * rather than subtracted: where a cluster was charged twice (e2fsck
+	 * charges a tree block sharing a cluster with data as one more), the
+	 * file owns nothing more once the cluster is gone.
 	 */
-	err = ext2fs_iblk_set(fs, raw, ext2fs_file_acl_block(fs, raw) ? 1 : 0);
+	err = ext2fs_iblk_set(fs, raw, (ext2fs_file_acl_block(fs, raw) ? 1 : 0) +
+			      ea);
 	memset(inode->i_block, 0, sizeof(inode->i_block));
 	inode->i_flags &= ~EXT4_EXTENTS_FL;
 out:

@@ -63,7 +63,7 @@ static blk64_t pcw_room(const pcw_fs *pfs, blk64_t n)
 	/* Pending blocks are allocated, but their indirect blocks not yet. */
 	blk64_t keep = pfs->reserved +
 		       pcw_reserve_slack(pfs->fs, pfs->reserved + pfs->pending +
-					 n);
+					 n) + pfs->quota_reserve;
 
 	return free_clusters > keep ? free_clusters - keep : 0;
 }

@@ -170,6 +170,22 @@ setup() {
 	[ "$(echo "$output" | sort | tr '\n' ' ')" = "hostdir hostfile " ]
 }
 
+@test "bash: tar's path options take a value: DIR is still the second argument; -X completes host files" {
+	run -0 bash_complete_line "pcwrite -x --strip-components 1 --exclude cache -X pat --transform s,a,b, --xform s,b,c, img /u"
+	[ "$output" = /usr/ ]
+	run -0 bash_complete_line "pcwrite -R --exclude=cache --transform=s,a,b, img /e"
+	[ "$output" = /etc/ ]
+	touch patterns
+	run -0 bash_complete_line "pcwrite -x -X pat"
+	[ "$output" = patterns ]
+	run -0 bash_complete_line "pcwrite -x --exclude-from=pat"
+	[ "$output" = patterns ]
+	run -0 bash_complete_line "pcwrite -x --exclude "
+	[ -z "$output" ]
+	run -0 bash_complete_line "pcwrite --str"
+	[ "$output" = --strip-components= ]
+}
+
 @test "bash: --image-offset and --partition on the line are passed to the listing" {
 	truncate -s 40M disk
 	dd if="$IMG" of=disk bs=1M seek=4 conv=notrunc,sparse status=none
@@ -231,6 +247,12 @@ zsh_complete() {
 	[ "${lines[-1]}" = "BUFFER:pcwrite img /lib/libc.so " ]
 	run -0 zsh_complete "pcwrite -r json img /etc/ss"
 	[ "${lines[-1]}" = "BUFFER:pcwrite -r json img /etc/ssh/" ]
+}
+
+@test "zsh: tar's path options take a value: DIR is still the second argument" {
+	run -0 zsh_complete "pcwrite -x --strip-components 1 --exclude cache -X pat --xform s,a,b, img /u"
+	echo "$output"
+	[ "${lines[-1]}" = "BUFFER:pcwrite -x --strip-components 1 --exclude cache -X pat --xform s,a,b, img /usr/" ]
 }
 
 @test "zsh: -x, -R and --list complete DIR to directories only; offsets are passed on" {

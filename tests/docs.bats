@@ -29,11 +29,19 @@ help_short_options() {
 }
 
 # long_tokens FILE: every "--name" in FILE outside comments (roff's .\" and
-# the shell's #), roff's "\-" read as "-".
+# the shell's #), roff's "\-" read as "-" and its font changes dropped; a
+# "--" inside a word ("-rw-r--r--", a mode as ls writes it) is none.
 long_tokens() {
-	sed -e '/^\.\\"/d' -e '/^[[:space:]]*#/d' -e 's/\\-/-/g' "$1" |
-		grep -oE -- '--[[:alnum:]]+(-[[:alnum:]]+)*' | sort -u
+	sed -e '/^\.\\"/d' -e '/^[[:space:]]*#/d' -e 's/\\-/-/g' \
+		-e 's/\\f[BIRP]//g' "$1" |
+		grep -oE -- '(^|[^[:alnum:]-])--[[:alnum:]]+(-[[:alnum:]]+)*' |
+		sed -E 's/^[^-]//' | sort -u
 }
+
+# The long options of another program the man page names: GNU tar's, where
+# it says which of tar's options pcwrite's are.
+FOREIGN_LONG='--keep-old-files --same-owner --numeric-owner --same-permissions
+	--xattrs --xattrs-include --acls --keep-directory-symlink'
 
 # has_short FILE OPT: FILE names the short option OPT ("-a", "-?") as a word
 # of its own (roff's "\-" read as "-", zsh's "-\?" as "-?").
@@ -70,6 +78,7 @@ assert_no_unknown_long() {
 	local opt extra=() known
 	known=$(help_long_options)
 	for opt in $(long_tokens "$1"); do
+		[[ " ${FOREIGN_LONG//[[:space:]]/ } " == *" $opt "* ]] && continue
 		grep -qxF -- "$opt" <<<"$known" || extra+=("$opt")
 	done
 	if [ "${#extra[@]}" -ne 0 ]; then

@@ -141,3 +141,31 @@ eio_all() {
 	[ "$output" = "pcwrite: $IMG:/f: destination file uses a layout pcwrite cannot write (0 bytes written)" ]
 	unchanged "$IMG" "$BATS_TEST_TMPDIR/orig"
 }
+
+# A run that fails part-way through a metadata update leaves the
+# filesystem marked not clean, and the next run is refused until e2fsck -f:
+# the failing run must say so, not leave the user to find out.  Writes of a
+# block (1 KiB) or more fail from the Kth on, data and metadata alike.
+@test "EIO at any write of -x: a filesystem left not clean is said to be, naming e2fsck -f" {
+	mkdir "$BATS_TEST_TMPDIR/src"
+	for i in $(seq 1 30); do
+		mkdata "$BATS_TEST_TMPDIR/src/f$i" 3000
+	done
+	tar -cf "$BATS_TEST_TMPDIR/a.tar" -C "$BATS_TEST_TMPDIR/src" .
+	local k said dirty
+	for k in $(seq 0 3 48); do
+		mkimg "$IMG" 16M -t ext4 -b 1024
+		run --separate-stderr env LD_PRELOAD="$SHIM" PCW_EIO_MIN=1023 \
+			PCW_EIO_SKIP=$k "$PCWRITE" --no-sync -x "$IMG" / "$BATS_TEST_TMPDIR/a.tar"
+		said=0
+		[[ "$stderr" == *"run e2fsck -f"* ]] && said=1
+		dirty=0
+		dumpe2fs -h "$IMG" 2>/dev/null | grep -q '^Filesystem state: *clean$' || dirty=1
+		echo "K=$k: exit $status, not clean $dirty, said $said: $stderr"
+		[ "$status" -le 1 ]
+		[ "$dirty" -le "$said" ]
+		if [ "$dirty" -eq 0 ]; then
+			fsck_clean "$IMG"
+		fi
+	done
+}

@@ -203,6 +203,20 @@ EOF
 	[ "$(debugfs -R "ls -l /" "$IMG" 2>/dev/null | awk '$NF == "passwd" || $NF == "copy" {print $1}' | uniq | wc -l)" = 1 ]
 }
 
+@test "-x: an mtree time=-1 is kept (1969-12-31 23:59:59), and that entry stays apart from one declaring no time" {
+	mkdir -p m/data
+	printf 'x\n' >m/data/f
+	ln m/data/f m/data/g
+	printf '#mtree\n./a type=file mode=0644 uid=0 gid=0 time=-1.0 contents=data/f\n./b type=file mode=0644 uid=0 gid=0 contents=data/g\n' >m/manifest
+	run -0 "$PCWRITE" -x "$IMG" / m/manifest
+	fsck_clean "$IMG"
+	run -0 debugfs -R "stat /a" "$IMG"
+	[[ "$output" =~ "Links: 1" ]]
+	[[ "$output" =~ "mtime: 0xffffffff:00000000" ]]
+	run -0 debugfs -R "stat /b" "$IMG"
+	[[ "$output" =~ "Links: 1" ]]
+}
+
 @test "-x: mtree from standard input takes contents= from the current directory" {
 	mkdir -p m/data
 	cp -a "$FIX/tree/etc" m/data/
@@ -531,5 +545,93 @@ print(len(os.listdir(d)))" "$KMNT/d"
 	[[ "$stderr" =~ img:/d/b:\ no\ room\ for\ the\ extended\ attributes ]]
 	[ "${#stderr_lines[@]}" -eq 1 ]
 	[ "$(dcat "$IMG" /d/a)" = a ]
+	fsck_clean "$IMG"
+}
+
+# ---- chattr flags: entries the kernel refuses (link, unlink, chmod EPERM) ----
+
+# entries_tar FILE SPEC...: a pax tar; SPEC is NAME (a file "hi\n"),
+# NAME/ (a directory), NAME=TARGET (a hard link), NAME@TARGET (a symlink).
+entries_tar() {
+	python3 - "$@" <<-'EOF'
+	import io, sys, tarfile
+	with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+	    for spec in sys.argv[2:]:
+	        if "=" in spec or "@" in spec:
+	            sep = "=" if "=" in spec else "@"
+	            name, target = spec.split(sep)
+	            ti = tarfile.TarInfo(name)
+	            ti.type = tarfile.LNKTYPE if sep == "=" else tarfile.SYMTYPE
+	            ti.linkname = target
+	            t.addfile(ti)
+	        elif spec.endswith("/"):
+	            ti = tarfile.TarInfo(spec.rstrip("/"))
+	            ti.type = tarfile.DIRTYPE
+	            ti.mode = 0o755
+	            t.addfile(ti)
+	        else:
+	            ti = tarfile.TarInfo(spec)
+	            ti.size = 3
+	            t.addfile(ti, io.BytesIO(b"hi\n"))
+	EOF
+}
+
+# setflags IMAGE PATH FLAGS: OR FLAGS (0x10 immutable, 0x20 append-only)
+# into the inode's i_flags, as chattr +i/+a on a mount would.
+setflags() {
+	local cur
+	cur=$(debugfs -R "stat $2" "$1" 2>/dev/null | sed -n 's/.*Flags: \(0x[0-9a-f]*\).*/\1/p')
+	debugfs -w -R "set_inode_field $2 flags $(printf '0x%x' $((cur | $3)))" "$1" 2>/dev/null
+}
+
+@test "-x: chattr +i/+a refuse what link(2), unlink(2) and chmod refuse, as GNU tar meets it on a kernel mount" {
+	entries_tar base.tar imm/ imm/x app/ app/x fi fa plain
+	run -0 "$PCWRITE" -x "$IMG" / base.tar
+	setflags "$IMG" /imm 0x10
+	setflags "$IMG" /app 0x20
+	setflags "$IMG" /fi 0x10
+	setflags "$IMG" /fa 0x20
+	fsck_clean "$IMG"
+	cp "$IMG" flagged.img
+	local kernel=
+	if kernel_available; then kernel=1; fi
+	# spec of the refused entry, and the words of its message
+	while IFS='|' read -r spec msg; do
+		entries_tar case.tar before "$spec"
+		cp flagged.img "$IMG"
+		run -1 --separate-stderr "$PCWRITE" -x "$IMG" / case.tar
+		echo "$spec: $stderr"
+		[ "${#stderr_lines[@]}" -eq 1 ]
+		name=${spec%%[=@]*}
+		[[ "$stderr" == "pcwrite: $IMG:/${name%/}: $msg"* ]]
+		[ "$(dcat "$IMG" /before)" = hi ]	# what came before is committed
+		fsck_clean "$IMG"
+		if [ -n "$kernel" ]; then
+			# GNU tar on a kernel mount fails there too (exit 2).
+			cp flagged.img k.img
+			kernel_mount_rw k.img
+			run -2 tar -xf case.tar -C "$KMNT"
+			echo "GNU tar: $output"
+			[[ "$output" == *"Operation not permitted"* || "$output" == *"File exists"* ]]
+			kernel_umount
+		fi
+	done <<-'CASES'
+	l=fi|file is immutable or append-only (chattr +i, +a)
+	l=fa|file is immutable or append-only (chattr +i, +a)
+	imm/l=plain|directory '/imm' is immutable (chattr +i)
+	imm/y|directory '/imm' is immutable (chattr +i)
+	imm/s@x|directory '/imm' is immutable (chattr +i)
+	imm/d/|directory '/imm' is immutable (chattr +i)
+	app/x|directory '/app' is append-only (chattr +a): no name can be removed from it
+	fi|file is immutable or append-only (chattr +i, +a)
+	imm/|file is immutable or append-only (chattr +i, +a)
+	app/|file is immutable or append-only (chattr +i, +a)
+	CASES
+	# New names in an append-only directory are allowed, as the kernel allows them.
+	entries_tar ok.tar app/new app/l=plain app/d/
+	cp flagged.img "$IMG"
+	run -0 --separate-stderr "$PCWRITE" -x "$IMG" / ok.tar
+	[ -z "$stderr" ]
+	[ "$(dcat "$IMG" /app/new)" = hi ]
 	fsck_clean "$IMG"
 }

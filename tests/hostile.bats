@@ -206,6 +206,74 @@ json_into_source() {
 	untouched
 }
 
+# ---- the image file changed under the run ------------------------------------
+
+# records_ok REPORT: the "ok" file records of a JSON Lines report
+records_ok() {
+	grep -c '"status":"ok"' "$1" 2>/dev/null || true
+}
+
+# A file that another process truncated during the run took the writes that
+# followed (a write past the end of a file just extends it): exit 0, every
+# record "ok", an image the kernel refused to mount.
+@test "an image file truncated during a run: exit 1 at the next commit, naming it" {
+	mkdata "$BATS_TEST_TMPDIR/a" 4096
+	mkdata "$BATS_TEST_TMPDIR/b" 4096
+	tar -cf "$BATS_TEST_TMPDIR/t.tar" -C "$BATS_TEST_TMPDIR" a b
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	"$PCWRITE" -x -r json --report-file="$BATS_TEST_TMPDIR/report" "$IMG" / \
+		<"$BATS_TEST_TMPDIR/in" 2>"$BATS_TEST_TMPDIR/stderr" &
+	pid=$!
+	exec 7>"$BATS_TEST_TMPDIR/in"
+	# the first entry (header and data), then the pipe runs dry: committed
+	head -c 4608 "$BATS_TEST_TMPDIR/t.tar" >&7
+	for k in $(seq 200); do
+		[ "$(records_ok "$BATS_TEST_TMPDIR/report")" -ge 1 ] && break
+		sleep 0.05
+	done
+	[ "$(records_ok "$BATS_TEST_TMPDIR/report")" -eq 1 ]
+	truncate -s 16M "$IMG"
+	tail -c +4609 "$BATS_TEST_TMPDIR/t.tar" >&7
+	exec 7>&-
+	st=0
+	wait "$pid" || st=$?
+	cat "$BATS_TEST_TMPDIR/stderr"
+	[ "$st" -eq 1 ]
+	# said once, at the commit that found it (the tree's last, here), and
+	# what to run
+	[ "$(wc -l <"$BATS_TEST_TMPDIR/stderr")" -eq 2 ]
+	grep -q "^pcwrite: $IMG.*: the image file was truncated while pcwrite wrote it" "$BATS_TEST_TMPDIR/stderr"
+	grep -qx "pcwrite: $IMG: filesystem left marked not clean; run e2fsck -f" "$BATS_TEST_TMPDIR/stderr"
+	# b is not reported done; the image stays marked not clean
+	[ "$(records_ok "$BATS_TEST_TMPDIR/report")" -eq 1 ]
+	dumpe2fs -h "$IMG" 2>/dev/null | grep -q '^Filesystem state: *not clean'
+}
+
+# A file size limit lowered during the run (prlimit) is met by a write:
+# SIGXFSZ killed the run (status 153, no message).  Ignored, the write
+# fails with EFBIG, the run stops with exit 1 and names the limit.
+@test "a file size limit lowered during the run: exit 1, the message names the limit" {
+	command -v prlimit >/dev/null || skip "no prlimit"
+	mkdata "$BATS_TEST_TMPDIR/big" $((3 * 1024 * 1024))
+	mkfifo "$BATS_TEST_TMPDIR/in"
+	"$PCWRITE" "$IMG" /f <"$BATS_TEST_TMPDIR/in" 2>"$BATS_TEST_TMPDIR/stderr" &
+	pid=$!
+	exec 7>"$BATS_TEST_TMPDIR/in"
+	# open (and checked against the limit) before the limit drops
+	for k in $(seq 200); do
+		[ -e "/proc/$pid/fd" ] && ls -l "/proc/$pid/fd" 2>/dev/null | grep -q "$IMG" && break
+		sleep 0.05
+	done
+	prlimit --pid "$pid" --fsize=1048576
+	cat "$BATS_TEST_TMPDIR/big" >&7
+	exec 7>&-
+	st=0
+	wait "$pid" || st=$?
+	cat "$BATS_TEST_TMPDIR/stderr"
+	[ "$st" -eq 1 ]
+	grep -q "^pcwrite: $IMG:/f: File too large (the file size limit, ulimit -f, is 1048576 bytes)" "$BATS_TEST_TMPDIR/stderr"
+}
+
 # ---- a device whose final fsync fails -----------------------------------------
 
 # fsync_fails_from_each_call ARGS...: count the fsync/fdatasync calls of a

@@ -204,7 +204,7 @@ EOF
 	local SRCDIR=${PCW_SRCDIR:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)}
 	local code missing=()
 	for code in $(sed -n 's/^ec[[:space:]]*\(PCW_ET_[A-Z_]*\),.*/\1/p' "$SRCDIR/lib/pcw_err.et"); do
-		grep -qE "\\{ $code,[[:space:]]+E[A-Z]+|\\{ $code,[[:space:]]+0 \\}" "$SRCDIR/lib/errors.c" ||
+		grep -qE "\\{ $code,[[:space:]]+E[A-Z0-9]+|\\{ $code,[[:space:]]+0 \\}" "$SRCDIR/lib/errors.c" ||
 			missing+=("$code")
 	done
 	echo "no errno for: ${missing[*]}"

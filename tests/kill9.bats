@@ -9,22 +9,67 @@
 # 1..N are fed whole, source N+1 half (its writer keeps it open), and the
 # kill comes once the report file holds N "file" records (pcwrite flushes
 # each one).  Killed there, N files are done, one is half written.
+#
+# Then -x of a 3,000-entry tar killed at many moments: from outside (kill -9
+# once the report holds K records) and from inside (tests/kill_shim.c: just
+# before the image's Nth write, aimed at commits too).  What the kill may
+# leave is what tests/killcheck.py allows, from the order lib/io.h gives a
+# commit; then the kernel mounts the image read-write before any fsck and
+# makes names in every directory pcwrite reported, and after e2fsck -fy
+# every reported entry is whole and none is in lost+found.  More moments:
+# PCW_KILL9_KILLS=N (default 8) and PCW_KILL9_POINTS=N (default 16).
 
 load test_helper
+load kernel_helper
+
+# Two 3,000-entry tars, the trees they hold, and the crash-point shim.
+setup_file() {
+	local f=$BATS_FILE_TMPDIR
+	python3 - "$f" <<'PY'
+import io, os, random, sys, tarfile
+# x3000: 30 directories of 3 of 32 files of 0-6000 bytes; x3000b: the same
+# names, other contents and sizes (a second run replaces every file)
+for name, seed, most in (("x3000", 7, 6000), ("x3000b", 8, 9000)):
+    rnd = random.Random(seed)
+    with tarfile.open(os.path.join(sys.argv[1], name + ".tar"), "w") as t:
+        for d in range(30):
+            for dn in ["d%02d" % d] + ["d%02d/s%d" % (d, s) for s in range(3)]:
+                ti = tarfile.TarInfo(dn)
+                ti.type, ti.mode, ti.mtime = tarfile.DIRTYPE, 0o755, 1700000000
+                t.addfile(ti)
+                if "/" not in dn:
+                    continue
+                for k in range(32):
+                    data = rnd.randbytes(rnd.randint(0, most))
+                    ti = tarfile.TarInfo("%s/f%03d" % (dn, k))
+                    ti.size, ti.mode, ti.mtime = len(data), 0o644, 1700000000
+                    t.addfile(ti, io.BytesIO(data))
+PY
+	mkdir "$f/x3000" "$f/x3000b"
+	tar -C "$f/x3000" -xf "$f/x3000.tar"
+	tar -C "$f/x3000b" -xf "$f/x3000b.tar"
+	cc -shared -fPIC -o "$f/kill_shim.so" "$BATS_TEST_DIRNAME/kill_shim.c" -ldl
+	cc -shared -fPIC -o "$f/eio_shim.so" "$BATS_TEST_DIRNAME/eio_shim.c" -ldl
+}
 
 setup() {
 	IMG=$BATS_TEST_TMPDIR/img
 	W=$BATS_TEST_TMPDIR
 	mkimg "$IMG" 64M -t ext4 -b 4096
+	[ ! -f "$BATS_FILE_TMPDIR/eio_shim.so" ] || cp "$BATS_FILE_TMPDIR/eio_shim.so" "$W/"
 	PID=
 	FEEDERS=()
+	FAST=
 }
 
 teardown() {
 	[ -z "${PID:-}" ] || kill -9 "$PID" 2>/dev/null || true
 	for p in "${FEEDERS[@]}"; do
 		kill "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
 	done
+	tmpfs_umount "${FAST:-}"
+	kernel_teardown
 }
 
 # file_records REPORT: the "file" records of a JSON Lines report
@@ -36,10 +81,11 @@ file_records() {
 	fi
 }
 
-# wait_for COUNT REPORT: until REPORT holds COUNT file records (10 s at most)
+# wait_for COUNT REPORT [SECONDS]: until REPORT holds COUNT file records
+# (10 s at most, or SECONDS)
 wait_for() {
 	local k
-	for k in $(seq 200); do
+	for k in $(seq $((${3:-10} * 20))); do
 		[ "$(file_records "$2")" -ge "$1" ] && return 0
 		kill -0 "$PID" 2>/dev/null || break
 		sleep 0.05
@@ -144,4 +190,274 @@ kill_after_files() {
 	PID=
 	[ "$(file_records "$W/report")" -eq 0 ]
 	after_kill "$W/report"
+}
+
+# ---- with --undo: every block the run changed can be put back ---------------
+#
+# The undo file's records reach it before the image writes they protect, so
+# a kill at any moment leaves an undo file that puts back every block the
+# run changed.  e2undo 1.47.0 treats a file without its "finished" flag as
+# an incomplete record: it puts the blocks back, then marks the filesystem
+# not clean (rewriting the superblock); e2fsck -f then gives back the image
+# but for the primary superblock's s_wtime, s_lastcheck, s_kbytes_written
+# and s_checksum.  PCW_LONG=1 runs every kill point and 32 random kills.
+
+# on_tmpfs: the image and the undo file on a tmpfs where one can be mounted
+# (many runs, each with the fsyncs of libext2fs's undo manager and e2undo).
+on_tmpfs() {
+	if [ "$(id -u)" -eq 0 ] && mkdir "$W/fast" &&
+	   mount -t tmpfs -o size=512m pcwrite-test "$W/fast" 2>/dev/null; then
+		FAST=$W/fast
+		cp "$W/eio_shim.so" "$FAST/" 2>/dev/null || true
+		W=$FAST
+		IMG=$W/img
+	fi
+}
+
+# undo_rollback ORIGINAL: roll back what a killed --undo run left in $IMG
+# with $W/u, and check the result.  HOW says what it took: "none" (no
+# record was complete before the kill: e2undo finds no undo file in it, or
+# one for another superblock, and the image is byte-identical), "e2undo",
+# or "force" (killed between the image's superblock and the undo file's
+# copy of it: e2undo refuses the file, e2undo -f applies it).
+undo_rollback() {
+	local orig=$1
+	HOW=none
+	if [ ! -s "$W/u" ] || cmp -s "$IMG" "$orig"; then
+		unchanged "$IMG" "$orig"
+		return
+	fi
+	HOW=e2undo
+	run e2undo "$W/u" "$IMG"
+	if [ "$status" -ne 0 ]; then
+		echo "e2undo: $output"
+		[[ "$output" == *"superblock doesn't match the undo file"* ]]
+		HOW=force
+		run -0 e2undo -f "$W/u" "$IMG"
+	fi
+	run e2fsck -fy "$IMG"
+	echo "e2fsck -fy: $status"
+	[ "$status" -le 1 ]
+	fsck_clean "$IMG"
+	only_undo_rewrites "$IMG" "$orig"
+}
+
+# A run killed right after its Nth write (tests/eio_shim.c), for every N
+# (PCW_LONG) or the first ten, the last thirteen and every sixtieth: the kill
+# points where the order of the writes matters are at the start and the
+# end.  Before: killed during the closing writes (the superblock written,
+# the fsync, the undo file's last records), e2undo refused the file at 9
+# of the last 14 points, the run's blocks all left in the image.
+undo_kill_every_write() {
+	local bs=$1 total n k force=0 points
+	[ -f "$W/eio_shim.so" ] || skip "no C compiler for the shim"
+	on_tmpfs
+	mkimg "$W/orig" 64M -t ext4 -b "$bs"
+	mkdir "$W/src"
+	for k in $(seq 1 6); do
+		mkdata "$W/src/f$k" $((k * 5000))
+	done
+	mkdir "$W/src/d"
+	echo x >"$W/src/d/y"
+	tar -cf "$W/a.tar" -C "$W/src" .
+	cp "$W/orig" "$IMG"
+	LD_PRELOAD=$W/eio_shim.so PCW_WRITE_COUNT=$W/count \
+		"$PCWRITE" --no-sync --undo="$W/u" -x "$IMG" / "$W/a.tar"
+	total=$(cat "$W/count")
+	[ "$total" -gt 50 ]
+	if [ -n "${PCW_LONG:-}" ]; then
+		points=$(seq 1 "$total")
+	else
+		points=$({ seq 1 10; seq 11 60 "$total"; seq $((total - 12)) "$total"; } | sort -nu)
+	fi
+	for n in $points; do
+		cp "$W/orig" "$IMG"
+		rm -f "$W/u"
+		st=0
+		LD_PRELOAD=$W/eio_shim.so PCW_KILL_WRITE=$n \
+			"$PCWRITE" --no-sync --undo="$W/u" -x "$IMG" / "$W/a.tar" 2>/dev/null || st=$?
+		echo "killed after write $n of $total: status $st"
+		[ "$st" -eq 137 ] || [ "$n" -eq "$total" ]
+		undo_rollback "$W/orig"
+		echo "  rolled back: $HOW"
+		[ "$HOW" != force ] || force=$((force + 1))
+	done
+	echo "# $bs-byte blocks: $(echo "$points" | wc -w) kill points of $total, e2undo -f needed at $force" >&3
+	# the one such point: the image's final superblock, then its copy
+	[ "$force" -le 1 ]
+}
+
+@test "--undo, kill -9 after any write (1 KiB blocks): e2undo then e2fsck -f gives the image back but for 4 superblock fields" {
+	undo_kill_every_write 1024
+}
+
+@test "--undo, kill -9 after any write (4 KiB blocks): e2undo then e2fsck -f gives the image back but for 4 superblock fields" {
+	undo_kill_every_write 4096
+}
+
+# Killed from outside at random moments, -x of a tar fed through a pipe in
+# bursts (the run commits and waits between them).
+@test "--undo, kill -9 at random moments of -x from a pipe: e2undo then e2fsck -f gives the image back" {
+	local runs=${PCW_LONG:+32} r mid=0 delay
+	runs=${runs:-4}
+	on_tmpfs
+	mkimg "$W/orig" 64M -t ext4 -b 4096
+	mkdir "$W/src"
+	for k in $(seq 1 60); do
+		mkdata "$W/src/f$k" $(( (k * 7919) % 200000 + 1000 ))
+	done
+	tar -cf "$W/a.tar" -C "$W/src" .
+	split -b 262144 "$W/a.tar" "$W/chunk."
+	for r in $(seq 1 "$runs"); do
+		cp "$W/orig" "$IMG"
+		rm -f "$W/u" "$W/in"
+		mkfifo "$W/in"
+		"$PCWRITE" --undo="$W/u" -x "$IMG" / <"$W/in" 2>/dev/null &
+		PID=$!
+		{ for c in "$W"/chunk.*; do cat "$c"; sleep 0.05; done; } >"$W/in" 2>/dev/null &
+		FEEDERS+=($!)
+		delay=$(( RANDOM % 900 ))
+		sleep "$(printf '0.%03d' "$delay")"
+		kill -0 "$PID" 2>/dev/null && mid=$((mid + 1))
+		kill -9 "$PID" 2>/dev/null || true
+		wait "$PID" 2>/dev/null || true
+		PID=
+		kill "${FEEDERS[-1]}" 2>/dev/null || true
+		wait "${FEEDERS[-1]}" 2>/dev/null || true
+		echo "run $r: killed after ${delay} ms"
+		undo_rollback "$W/orig"
+		echo "  rolled back: $HOW"
+	done
+	echo "# $runs runs, $mid killed mid-run" >&3
+}
+
+# judge_kill IMAGE REPORT LABEL [TREE]: what a kill of -x may leave
+# (killcheck.py fsck); then the kernel makes names in the killed image
+# before any fsck, e2fsck -fy repairs it, and every reported entry is whole,
+# as TREE (default x3000) holds it (killcheck.py verify).  Counts kills that
+# landed inside a commit.
+judge_kill() {
+	local img=$1 report=$2 label=$3 tree=${4:-x3000}
+	e2fsck -fn "$img" >"$W/fsck.$label" 2>&1 || true
+	if ! python3 "$BATS_TEST_DIRNAME/killcheck.py" fsck <"$W/fsck.$label"; then
+		echo "$label: e2fsck -fn after the kill:"
+		head -60 "$W/fsck.$label"
+		return 1
+	fi
+	if grep -qE 'bitmap differences|Unattached|Unconnected|ref count' \
+		"$W/fsck.$label"; then
+		MIDCOMMIT=$((MIDCOMMIT + 1))
+	fi
+	kernel_available || return 0
+	kernel_mount "$img" rw
+	if ! python3 "$BATS_TEST_DIRNAME/killcheck.py" touch "$KMNT" "$report"; then
+		echo "$label: the kernel could not write into the killed image"
+		return 1
+	fi
+	kernel_umount
+	run e2fsck -fy "$img"
+	if [ "$status" -ge 4 ]; then
+		echo "$label: e2fsck -fy exited $status"
+		echo "$output" | head -40
+		return 1
+	fi
+	fsck_clean "$img"
+	kernel_mount "$img" ro
+	if ! python3 "$BATS_TEST_DIRNAME/killcheck.py" verify "$KMNT" "$report" \
+		"$BATS_FILE_TMPDIR/$tree"; then
+		echo "$label: after e2fsck -fy"
+		return 1
+	fi
+	kernel_umount
+}
+
+@test "-x killed at many moments: nothing in use is marked free, the kernel writes into it, reported entries survive" {
+	local kills=${PCW_KILL9_KILLS:-8} i st
+	MIDCOMMIT=0
+	for ((i = 0; i < kills; i++)); do
+		# four groups: a group a kill leaves torn is not the only one
+		mkimg "$IMG" 64M -t ext4 -b 4096 -g 4096
+		rm -f "$W/report" "$W/in"
+		mkfifo "$W/in"
+		"$PCWRITE" -x -r json --report-file="$W/report" "$IMG" / <"$W/in" 2>"$W/stderr" &
+		PID=$!
+		# the tar in 64 KiB pieces 10 ms apart: the run lasts seconds
+		python3 -c '
+import sys, time
+with open(sys.argv[1], "rb") as f, open(sys.argv[2], "wb", 0) as o:
+    for b in iter(lambda: f.read(65536), b""):
+        o.write(b)
+        time.sleep(0.01)' "$BATS_FILE_TMPDIR/x3000.tar" "$W/in" 2>/dev/null &
+		FEEDERS=($!)
+		wait_for $((1 + i * 2500 / kills)) "$W/report" 120
+		sleep "0.0$((i * 37 % 10))"
+		kill -9 "$PID"
+		st=0
+		wait "$PID" || st=$?
+		PID=
+		kill "${FEEDERS[0]}" 2>/dev/null || true
+		wait "${FEEDERS[0]}" 2>/dev/null || true
+		FEEDERS=()
+		[ "$st" -eq 137 ]
+		echo "kill $i: after $(file_records "$W/report") records"
+		judge_kill "$IMG" "$W/report" "kill$i"
+	done
+	echo "$kills kills, $MIDCOMMIT inside a commit"
+}
+
+# crash_points POINTS TAR BEFORE MKE2FS-ARGS...: -x of TAR (into an image
+# holding BEFORE first, unless it is "-") killed just before image write N,
+# at POINTS values of N: half spread over the whole run, half over the
+# writes to the metadata area (the commits).
+crash_points() {
+	local points=$1 tar=$2 before=$3 total n k st
+	local -a meta
+	shift 3
+	MIDCOMMIT=0
+	mkimg "$W/base.img" 64M "$@"
+	if [ "$before" != - ]; then
+		"$PCWRITE" -x "$W/base.img" / "$BATS_FILE_TMPDIR/$before.tar"
+	fi
+	cp --sparse=always "$W/base.img" "$IMG"
+	# One whole run, its image writes counted and logged.
+	PCW_KILL_INO=$(stat -c %i "$IMG") PCW_KILL_COUNT="$W/count" \
+		PCW_KILL_LOG="$W/log" LD_PRELOAD="$BATS_FILE_TMPDIR/kill_shim.so" \
+		"$PCWRITE" -x -r json --report-file="$W/report" "$IMG" / \
+		"$BATS_FILE_TMPDIR/$tar.tar"
+	total=$(cat "$W/count")
+	# Writes below 5 MiB: the bitmaps, descriptors and inode tables of
+	# the commits (file data and directory blocks lie further on).
+	mapfile -t meta < <(awk '$2 >= 0 && $2 < 5242880 { print $1 }' "$W/log")
+	echo "$total image writes, ${#meta[@]} of them to the metadata area"
+	[ "${#meta[@]}" -gt 0 ]
+	for ((k = 0; k < points; k++)); do
+		if ((k % 2)); then
+			n=${meta[$((k / 2 * ${#meta[@]} / ((points + 1) / 2) + k % 3))]}
+		else
+			n=$((1 + k * total / points))
+		fi
+		cp --sparse=always "$W/base.img" "$IMG"
+		rm -f "$W/report"
+		st=0
+		PCW_KILL_INO=$(stat -c %i "$IMG") PCW_KILL_AT=$n \
+			LD_PRELOAD="$BATS_FILE_TMPDIR/kill_shim.so" \
+			"$PCWRITE" -x -r json --report-file="$W/report" "$IMG" / \
+			"$BATS_FILE_TMPDIR/$tar.tar" 2>"$W/stderr" || st=$?
+		[ "$st" -eq 137 ]
+		echo "killed before image write $n of $total, after $(file_records "$W/report") records"
+		judge_kill "$IMG" "$W/report" "write$n" "$tar"
+	done
+	echo "$points crash points, $MIDCOMMIT inside a commit"
+}
+
+@test "-x killed just before one of its image writes, inside commits too: ext4 (kill_shim)" {
+	crash_points "${PCW_KILL9_POINTS:-16}" x3000 - -t ext4 -b 4096 -g 4096
+}
+
+@test "-x replacing every file, killed just before one of its image writes: ext4, 1 KiB blocks (kill_shim)" {
+	crash_points "${PCW_KILL9_POINTS:-8}" x3000b x3000 -t ext4 -b 1024
+}
+
+@test "-x killed just before one of its image writes: ext2, 1 KiB blocks (kill_shim)" {
+	crash_points "${PCW_KILL9_POINTS:-8}" x3000 - -t ext2 -b 1024
 }

@@ -13,7 +13,13 @@ setup_file() {
 	setup_file_image 32M
 }
 
+teardown() {
+	tmpfs_umount "${MNT:-}"
+	detach_attached
+}
+
 setup() {
+	MNT=
 	IMG=$BATS_TEST_TMPDIR/img
 	copy_image "$IMG"
 	cp "$IMG" "$BATS_TEST_TMPDIR/before"
@@ -143,6 +149,45 @@ one_line() {
 	run -1 --separate-stderr "$PCWRITE" -r json --report-file=/dev/full "$IMG" /f data
 	[ "$stderr" = "pcwrite: write error on report file '/dev/full': No space left on device" ]
 	fsck_clean "$IMG"
+}
+
+# A full filesystem under a host file the run writes is that file's error,
+# with its role and name, never an image entry's.  (The undo file's:
+# undo.bats.)
+@test "a report file whose filesystem fills during -x: named as the report file, the image consistent" {
+	MNT=$BATS_TEST_TMPDIR/mnt
+	tmpfs_mount "$MNT" 16k
+	mkdir src
+	for i in $(seq 1 40); do
+		mkdata "src/f$i" 20000
+	done
+	tar -cf a.tar -C src .
+	run --separate-stderr "$PCWRITE" -x -r json --report-file="$MNT/report" "$IMG" / a.tar
+	tmpfs_umount "$MNT"
+	echo "status $status, stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "pcwrite: write error on report file '$MNT/report': No space left on device" ]
+	fsck_clean "$IMG"
+	readback "$IMG" /f40 src/f40
+}
+
+# The image is a block device (the file size limit does not apply to one);
+# the report file meets the limit.  Before: SIGXFSZ killed the run (status
+# 153, no message) at the report's first write.
+@test "a report file that meets the file size limit: named, with the limit" {
+	kernel_require
+	mkdata "$BATS_TEST_TMPDIR/data" 100000	# 25 page records: 3 KiB of report
+	dev=$(attach "$IMG")
+	limited() {
+		(ulimit -f 1; exec "$PCWRITE" "$@")
+	}
+	run --separate-stderr limited -r json --report-file="$BATS_TEST_TMPDIR/report" "$dev" /f "$BATS_TEST_TMPDIR/data"
+	detach_attached
+	echo "status $status, stderr: $stderr"
+	[ "$status" -eq 1 ]
+	[ "$stderr" = "pcwrite: write error on report file '$BATS_TEST_TMPDIR/report': File too large (the file size limit, ulimit -f, is 1024 bytes)" ]
+	fsck_clean "$IMG"
+	readback "$IMG" /f "$BATS_TEST_TMPDIR/data"
 }
 
 # ---- --partition ------------------------------------------------------------

@@ -36,6 +36,8 @@ section() {
 	[ "$(grep -c pcwrite examples.sh)" -ge 10 ]
 	run -0 bash -e -o pipefail examples.sh
 	echo "$output"
+	# -v lists what the line with tar's options wrote
+	[[ "$output" == *$'\n'/usr/share/man/man1/pcwrite.1$'\n'* ]]
 	fsck_clean demo.img
 	[ "$(debugfs -R 'cat /etc/hostname' demo.img 2>/dev/null)" = "$(printf 'myhost\nsecond-line')" ]
 	readback demo.img /usr/local/bin/autogen.sh autogen.sh
@@ -45,6 +47,8 @@ section() {
 	readback demo.img /etc/COPYING expect
 	readback demo.img /usr/share/pcwrite/_pcwrite completions/_pcwrite
 	readback demo.img /usr/share/man/pcwrite/pcwrite.1 man/pcwrite.1
+	readback demo.img /usr/share/man/man1/pcwrite.1 man/pcwrite.1
+	! debugfs -R 'stat /usr/share/man/man1/libpcwrite.3' demo.img 2>&1 | grep -q '^Inode:'
 	[ "$(grep -c '"event":"page"' pages.jsonl)" -eq 1 ]
 }
 
@@ -88,13 +92,18 @@ section() {
 		sed -n 's/^    //p' >expect
 	echo "--- the commands:"
 	cat build.sh
-	[ "$(grep -c '^pcwrite\|| pcwrite' build.sh)" -eq 3 ]
+	[ "$(grep -c '^pcwrite\|| pcwrite' build.sh)" -eq 4 ]
 	PATH=$d/bin:$PATH run -0 --separate-stderr bash -e -o pipefail build.sh
 	echo "$stderr"
+	# the -v listing of 2b: the entries under rootfs/ but tmp
+	[ "$(grep '^/srv/stripped' <<<"$output" | sort | tr '\n' ' ')" = \
+	  "/srv/stripped/bin /srv/stripped/bin/hello /srv/stripped/bin/hi /srv/stripped/etc /srv/stripped/etc/passwd " ]
 	diff expect <(grep '^/' <<<"$stderr")
 	fsck_clean root.img
 	readback root.img /bin/hello rootfs/bin/hello
 	readback root.img /srv/from-tar/etc/passwd rootfs/etc/passwd
+	readback root.img /srv/stripped/bin/hello rootfs/bin/hello
+	! debugfs -R 'stat /srv/stripped/tmp' root.img 2>&1 | grep -q '^Inode:'
 	[[ "$(dstat root.img /etc/shadow)" =~ Mode:\ +0600 ]]
 	[[ "$(dstat root.img /dev/console)" =~ "Device major/minor number: 05:01" ]]
 	[[ "$(dstat root.img /tmp)" =~ Mode:\ +01777 ]]

@@ -23,6 +23,7 @@ teardown() {
 		kill "$LOCKPID" 2>/dev/null || true
 		wait "$LOCKPID" 2>/dev/null || true
 	fi
+	detach_attached
 }
 
 # refused STATUS PATTERN DEST [options...]: run pcwrite with stdin data, expect
@@ -95,10 +96,13 @@ refused() {
 	refused 1 "unsupported feature" /f
 }
 
-@test "the quota feature is refused" {
-	mkimg "$IMG" 32M -t ext4 -O quota
-	refused 1 "quota" /f
-	fsck_clean "$IMG"
+@test "a quota file in another format than v2r1 is refused" {
+	mkimg "$IMG" 32M -t ext4 -b 4096 -O quota
+	# The header's version: 0 (v2r0, 32-bit limits), not 1.
+	local blk
+	blk=$(debugfs -R "bmap <3> 0" "$IMG" 2>/dev/null)
+	printf '\0' | dd of="$IMG" bs=1 seek=$((blk * 4096 + 4)) conv=notrunc 2>/dev/null
+	refused 1 "quota file is not one pcwrite can update" /f
 }
 
 @test "an unknown read-only-compatible feature is refused" {
@@ -252,4 +256,189 @@ refused() {
 	mkimg "$IMG" 16M -t ext4 -b 1024
 	debugfs -w -R "ssv inodes_count 4000" "$IMG" 2>/dev/null
 	refused 1 "inconsistent|corrupt" /f
+}
+
+# ---- chattr flags: what the kernel refuses for +i and +a, pcwrite refuses ----
+
+# setflags IMAGE PATH FLAGS: OR FLAGS (0x10 immutable, 0x20 append-only,
+# 0x40000000 casefold, 0x800 encrypted) into the inode's i_flags.
+setflags() {
+	local cur
+	cur=$(debugfs -R "stat $2" "$1" 2>/dev/null | sed -n 's/.*Flags: \(0x[0-9a-f]*\).*/\1/p')
+	debugfs -w -R "set_inode_field $2 flags $(printf '0x%x' $((cur | $3)))" "$1" 2>/dev/null
+}
+
+# flagged_image: /imm (+i) and /app (+a) directories, each with a file x,
+# and files /fi (+i) and /fa (+a).
+flagged_image() {
+	local d=$BATS_TEST_TMPDIR/data
+	run -0 "$PCWRITE" -p "$IMG" /imm/x "$d"
+	run -0 "$PCWRITE" -p "$IMG" /app/x "$d"
+	run -0 "$PCWRITE" "$IMG" /fi "$d"
+	run -0 "$PCWRITE" "$IMG" /fa "$d"
+	setflags "$IMG" /imm 0x10
+	setflags "$IMG" /app 0x20
+	setflags "$IMG" /fi 0x10
+	setflags "$IMG" /fa 0x20
+	fsck_clean "$IMG"
+}
+
+@test "chattr +i, +a files: writing is refused as open(2) refuses it; -a onto +a is allowed" {
+	flagged_image
+	refused 1 "/fi: file is immutable or append-only \(chattr \+i, \+a\)" /fi
+	refused 1 "/fi: file is immutable or append-only" /fi -a
+	refused 1 "/fi: file is immutable or append-only" /fi -o 1
+	refused 1 "/fa: file is immutable or append-only" /fa
+	refused 1 "/fa: file is immutable or append-only" /fa -o 1
+	# chmod and chown of an append-only file: EPERM
+	refused 1 "/fa: file is immutable or append-only" /fa -a -m 600
+	refused 1 "/fa: file is immutable or append-only" /fa -a -u 5
+	# O_APPEND is what an append-only file allows
+	run -0 --separate-stderr "$PCWRITE" -a "$IMG" /fa <"$BATS_TEST_TMPDIR/data"
+	[ -z "$stderr" ]
+	cat "$BATS_TEST_TMPDIR/data" "$BATS_TEST_TMPDIR/data" >"$BATS_TEST_TMPDIR/twice"
+	readback "$IMG" /fa "$BATS_TEST_TMPDIR/twice"
+	fsck_clean "$IMG"
+}
+
+@test "chattr +i directory: no new name (or -p directory) in it, naming the directory; +a takes new names" {
+	flagged_image
+	refused 1 "^pcwrite: .*:/imm/new: directory '/imm' is immutable \(chattr \+i\): no name can be added to it or removed from it$" /imm/new
+	refused 1 "directory '/imm' is immutable" /imm/d/new -p
+	# several sources: refused before the first is written
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	cp "$BATS_TEST_TMPDIR/data" "$BATS_TEST_TMPDIR/a"
+	run -1 --separate-stderr "$PCWRITE" "$IMG" /imm "$BATS_TEST_TMPDIR/data" "$BATS_TEST_TMPDIR/a"
+	[[ "$stderr" == *"/imm/data: directory '/imm' is immutable"* ]]
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
+	# The file already there is not immutable: truncating it is allowed.
+	run -0 "$PCWRITE" "$IMG" /imm/x <"$BATS_TEST_TMPDIR/data"
+	# An append-only directory takes new names (the kernel's may_create).
+	run -0 "$PCWRITE" -p "$IMG" /app/new/f <"$BATS_TEST_TMPDIR/data"
+	readback "$IMG" /app/new/f "$BATS_TEST_TMPDIR/data"
+	fsck_clean "$IMG"
+}
+
+@test "the kernel refuses what pcwrite refuses for chattr flags, and allows what it allows" {
+	kernel_require
+	flagged_image
+	MNT=$BATS_TEST_TMPDIR/mnt
+	mkdir "$MNT"
+	cp "$IMG" "$BATS_TEST_TMPDIR/k.img"
+	mount -o loop "$BATS_TEST_TMPDIR/k.img" "$MNT"
+	run ! ln "$MNT/fi" "$MNT/l1"; [[ "$output" == *"Operation not permitted"* ]]
+	run ! ln "$MNT/fa" "$MNT/l2"; [[ "$output" == *"Operation not permitted"* ]]
+	run ! ln "$MNT/app/x" "$MNT/imm/l3"; [[ "$output" == *"Operation not permitted"* ]]
+	run ! touch "$MNT/imm/new"; [[ "$output" == *"Operation not permitted"* ]]
+	run ! rm -f "$MNT/app/x"; [[ "$output" == *"Operation not permitted"* ]]
+	run ! sh -c "echo > '$MNT/fa'"; [[ "$output" == *"Operation not permitted"* ]]
+	run ! chmod 600 "$MNT/fa"; [[ "$output" == *"Operation not permitted"* ]]
+	run -0 sh -c "echo >> '$MNT/fa'"
+	run -0 ln "$MNT/imm/x" "$MNT/app/l4"	# a new name in +a, to a plain file
+	run -0 mkdir "$MNT/app/new"
+	umount "$MNT"
+}
+
+@test "casefolded and encrypted directories: the message names the directory and the reason" {
+	mkimg "$IMG" 32M -t ext4 -O casefold,encrypt
+	run -0 "$PCWRITE" -p "$IMG" /cf/x <"$BATS_TEST_TMPDIR/data"
+	run -0 "$PCWRITE" -p "$IMG" /a/enc/x <"$BATS_TEST_TMPDIR/data"
+	setflags "$IMG" /cf 0x40000000
+	fsck_clean "$IMG"
+	refused 1 "^pcwrite: .*:/cf/new: directory '/cf' is casefolded \(case-insensitive names\): pcwrite cannot look up or add names in it yet$" /cf/new
+	refused 1 "/cf/sub/new: directory '/cf' is casefolded" /cf/sub/new -p
+	# e2fsck wants an encryption policy with the flag: only the message here
+	setflags "$IMG" /a/enc 0x800
+	refused 1 "^pcwrite: .*:/a/enc/new: directory '/a/enc' is encrypted: pcwrite cannot look up or add names in it$" /a/enc/new
+}
+
+# ---- an image that cannot hold its filesystem -------------------------------
+
+# A truncated image took the run's writes (a write past the end of a file
+# just extends it): exit 0, every record "ok", and the kernel refused to
+# mount the result ("bad geometry").
+@test "an image file shorter than its filesystem is refused, single file and -x" {
+	truncate -s 24M "$IMG"
+	refused 1 "image is shorter than its filesystem" /f
+	tar -cf "$BATS_TEST_TMPDIR/a.tar" -C "$BATS_TEST_TMPDIR" data
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	run -1 --separate-stderr "$PCWRITE" -x "$IMG" / "$BATS_TEST_TMPDIR/a.tar"
+	[ "$stderr" = "pcwrite: $IMG: the image is shorter than its filesystem (truncated?)" ]
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
+}
+
+@test "a device shorter than its filesystem is refused" {
+	kernel_require
+	dev=$(attach "$IMG" --sizelimit $((24 * 1024 * 1024)))
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	run -1 --separate-stderr "$PCWRITE" "$dev" /f "$BATS_TEST_TMPDIR/data"
+	detach_attached
+	[ "$stderr" = "pcwrite: $dev: the image is shorter than its filesystem (truncated?)" ]
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
+}
+
+# SIGXFSZ killed the run (status 153, no message) between two writes: the
+# image was left not clean, and after -x e2fsck found errors.
+@test "a file size limit (ulimit -f) below the filesystem's end is refused, naming the limit" {
+	refused_with_limit() {
+		(ulimit -f 16384; exec "$PCWRITE" "$@")
+	}
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	run -1 --separate-stderr refused_with_limit "$IMG" /f "$BATS_TEST_TMPDIR/data"
+	[ "$stderr" = "pcwrite: $IMG: the file size limit (ulimit -f) is below the end of the filesystem (16777216 bytes)" ]
+	tar -cf "$BATS_TEST_TMPDIR/a.tar" -C "$BATS_TEST_TMPDIR" data
+	run -1 --separate-stderr refused_with_limit -x "$IMG" / "$BATS_TEST_TMPDIR/a.tar"
+	[ "$stderr" = "pcwrite: $IMG: the file size limit (ulimit -f) is below the end of the filesystem (16777216 bytes)" ]
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
+	# the limit at the filesystem's end is enough
+	run -0 bash -c 'ulimit -f 32768; exec "$@"' _ "$PCWRITE" "$IMG" /f "$BATS_TEST_TMPDIR/data"
+	readback "$IMG" /f "$BATS_TEST_TMPDIR/data"
+	fsck_clean "$IMG"
+}
+
+# ---- a failed run leaves the state as it found it -------------------------------
+
+# An extended attribute with no room (2,000 bytes on 1 KiB blocks, 128-byte
+# inodes) stopped the run before it changed anything of the inode, yet the
+# superblock was left "not clean": e2fsck found nothing, and every later
+# run was refused until e2fsck -f.
+@test "an xattr with no room: exit 1, the filesystem consistent and still clean, the next run not refused" {
+	command -v setfattr >/dev/null || skip "no setfattr"
+	mkimg "$IMG" 8M -t ext4 -b 1024 -I 128
+	mkdir "$BATS_TEST_TMPDIR/src"
+	printf 'x' >"$BATS_TEST_TMPDIR/src/f"
+	setfattr -n user.big -v "0s$(head -c 2000 /dev/zero | tr '\0' a | base64 -w0)" \
+		"$BATS_TEST_TMPDIR/src/f" 2>/dev/null || skip "no user xattrs on $BATS_TEST_TMPDIR"
+	tar --xattrs --xattrs-include='*' -cf "$BATS_TEST_TMPDIR/a.tar" -C "$BATS_TEST_TMPDIR/src" f
+	run -1 --separate-stderr "$PCWRITE" -x "$IMG" / "$BATS_TEST_TMPDIR/a.tar"
+	echo "stderr: $stderr"
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ "$stderr" == *"no room for the extended attributes"* ]]
+	fsck_clean "$IMG"
+	dumpe2fs -h "$IMG" 2>/dev/null | grep -q '^Filesystem state: *clean$'
+	run -0 "$PCWRITE" "$IMG" /g "$BATS_TEST_TMPDIR/data"
+	readback "$IMG" /g "$BATS_TEST_TMPDIR/data"
+	fsck_clean "$IMG"
+}
+
+# The refusal says what to run, one line, in every mode; --undo leaves no
+# undo file behind.
+@test "a filesystem left not clean is refused in every mode with one line naming e2fsck -f" {
+	debugfs -w -R "ssv state 0" "$IMG" 2>/dev/null
+	tar -cf "$BATS_TEST_TMPDIR/a.tar" -C "$BATS_TEST_TMPDIR" data
+	mkdir "$BATS_TEST_TMPDIR/tree"
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	for mode in single x R undo; do
+		case $mode in
+		single)	run -1 --separate-stderr "$PCWRITE" "$IMG" /f "$BATS_TEST_TMPDIR/data" ;;
+		x)	run -1 --separate-stderr "$PCWRITE" -x "$IMG" / "$BATS_TEST_TMPDIR/a.tar" ;;
+		R)	run -1 --separate-stderr "$PCWRITE" -R "$IMG" / "$BATS_TEST_TMPDIR/tree" ;;
+		undo)	run -1 --separate-stderr "$PCWRITE" --undo="$BATS_TEST_TMPDIR/u" "$IMG" /f "$BATS_TEST_TMPDIR/data"
+			[ ! -e "$BATS_TEST_TMPDIR/u" ] ;;
+		esac
+		echo "$mode: $stderr"
+		[ "${#stderr_lines[@]}" -eq 1 ]
+		[ "$stderr" = "pcwrite: $IMG: filesystem was not cleanly unmounted; run e2fsck -f first" ]
+	done
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
 }

@@ -150,3 +150,31 @@ detach_attached() {
 		fi
 	done < <(tac "$BATS_TEST_TMPDIR/loops")
 }
+
+# only_undo_rewrites IMAGE ORIGINAL: the images are byte-identical but for
+# the fields of the primary superblock that e2undo (for an undo file that was
+# not finished) and e2fsck rewrite: s_wtime, s_lastcheck, s_kbytes_written
+# and s_checksum.
+only_undo_rewrites() {
+	cmp -l "$1" "$2" | awk '
+		{ o = $1 - 1 - 1024
+		  if (!((o >= 48 && o < 52) || (o >= 64 && o < 68) ||
+			(o >= 376 && o < 384) || (o >= 1020 && o < 1024))) {
+			if (bad++ < 5) print "byte " $1 - 1 " differs"
+		  } }
+		END { if (bad) { print bad " bytes differ outside them"; exit 1 } }' >&2
+}
+
+# tmpfs_mount DIR SIZE: a small tmpfs for a host file that must fill
+# (skipped where it cannot be mounted); tmpfs_umount DIR in teardown.
+tmpfs_mount() {
+	[ "$(id -u)" -eq 0 ] || skip "mounting a tmpfs needs root"
+	mkdir -p "$1"
+	mount -t tmpfs -o size="$2" pcwrite-test "$1" 2>/dev/null ||
+		skip "cannot mount a tmpfs"
+}
+tmpfs_umount() {
+	if [ -n "${1:-}" ] && mountpoint -q "$1"; then
+		umount "$1"
+	fi
+}

@@ -1,12 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: GPL-2.0-or-later
 """treecmp.py SRC DST [--no-xattrs] [--no-owner] [--no-times] [--no-nsec]
-                     [--no-special]
+                     [--no-special] [--no-dir-times] [--exact]
 Compare, entry by entry, the tree under DST (a kernel mount of an image)
 with the source tree SRC: type, permission bits, owner, size, mtime (ns),
 device numbers, symlink targets, hard-link groups, extended attributes
 (ACLs included) and a hash of the content.  DST may hold more names than
-SRC at its top (lost+found).  Prints every difference; exits 1 on any."""
+SRC at its top (lost+found), unless --exact: then every name in DST must
+be in SRC too.  --no-dir-times: directories' mtimes are not compared (a
+directory made as a missing parent has the time it was made).  Prints
+every difference; exits 1 on any."""
 import hashlib, os, stat, sys
 
 def xattrs(path):
@@ -32,7 +35,8 @@ def describe(root, rel, opts):
     d = {"type": stat.S_IFMT(st.st_mode), "perm": oct(stat.S_IMODE(st.st_mode))}
     if "owner" in opts:
         d["owner"] = (st.st_uid, st.st_gid)
-    if "times" in opts and not stat.S_ISLNK(st.st_mode):
+    if "times" in opts and not stat.S_ISLNK(st.st_mode) and \
+            not ("dir-times" not in opts and stat.S_ISDIR(st.st_mode)):
         d["mtime_ns"] = st.st_mtime_ns
         if "nsec" not in opts:
             d["mtime_ns"] -= st.st_mtime_ns % 10**9
@@ -56,10 +60,16 @@ def walk(root):
 
 def main():
     src, dst = sys.argv[1], sys.argv[2]
-    opts = {"xattrs", "owner", "times", "nsec", "special"}
+    opts = {"xattrs", "owner", "times", "nsec", "special", "dir-times"}
+    exact = "--exact" in sys.argv[3:]
     for a in sys.argv[3:]:
-        opts.discard(a[len("--no-"):])
+        if a.startswith("--no-"):
+            opts.discard(a[len("--no-"):])
     bad = 0
+    if exact:
+        for rel in sorted(set(walk(dst)) - set(walk(src))):
+            print("only in the image: %s" % rel)
+            bad += 1
     groups_src, groups_dst = {}, {}
     for rel in walk(src):
         try:
@@ -86,4 +96,5 @@ def main():
         bad += 1
     sys.exit(1 if bad else 0)
 
-main()
+if __name__ == "__main__":
+    main()

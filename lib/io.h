@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * io.h: the holding I/O layer (io.c, io_commit.c, io_inplace.c): the one
+ * place where the image's metadata is written, and the data path beside
+ * it.  Internal to lib/, not exported.
+ *
+ * An io_manager stacked over whatever channel libext2fs opened (unix_io, or
+ * undo_io under --undo): every write arriving through fs->io is metadata
+ * (inode tables, directories, extent, indirect and EA blocks, the
+ * superblock) and is held in memory until pcwrite commits; reads are
+ * answered from what is held.  File data never goes through it
+ * (pcw_io_write_data writes it to the image descriptor, or through the undo
+ * manager, at once).  The MMP block passes straight through.
+ *
+ * A commit (pcw_io_commit) is the unit the kernel's jbd2 calls a
+ * transaction.  It is built from the filesystem's state, not from the
+ * writes libext2fs happened to make: ext2fs_flush and ext2fs_write_bitmaps
+ * write every group's bitmaps and every descriptor block, so the layer
+ * writes only the groups whose bitmaps or descriptors changed (found by
+ * comparing with what is on disk, see io_commit.c), and the superblock
+ * through ext2fs_flush2 with EXT2_FLAG_SUPER_ONLY | EXT2_FLAG_MASTER_SB_ONLY
+ * when more than its free counts changed (the kernel does not keep those
+ * on disk either: it sums the descriptors at mount; ext2fs_close2 writes
+ * them at the end).
+ * The commit's blocks go to a commit writer, in this order of phases:
+ *
+ *   PCW_IO_BITMAP  the changed groups' block and inode bitmaps (checksums
+ *                  set in their descriptors)
+ *   PCW_IO_DESC    the descriptor blocks holding those groups
+ *   PCW_IO_NEW     blocks allocated since the last commit: a new directory's
+ *                  blocks, new extent, indirect, EA and symlink blocks (no
+ *                  structure on disk points to them yet)
+ *   PCW_IO_TREE    other blocks that existed before: extent, indirect and EA
+ *                  blocks changed in place
+ *   PCW_IO_ITABLE  inode table blocks
+ *   PCW_IO_DIR     directory blocks that existed before (their new names
+ *                  point at inodes written in the phase before)
+ *   PCW_IO_FREE    bitmaps and descriptors again, for groups where
+ *                  something was freed (see below)
+ *   PCW_IO_SUPER   the primary superblock, last
+ *
+ * Without a journal there is no atomicity, only this order, and it holds
+ * against a killed process (each pwrite is whole once it returns): the
+ * bitmaps and descriptors claim every block and inode before anything
+ * that uses them is written, and bg_itable_unused covers every inode in
+ * use, so a kernel that mounts a killed image never hands out a number in
+ * use.  Something freed in the commit is still marked in use in the
+ * PCW_IO_BITMAP writes (the on-disk bitmap OR the new one) and released by
+ * the PCW_IO_FREE writes, after the structures that used it are gone.  A
+ * kill inside a commit can therefore leave blocks and inodes marked in use
+ * that nothing uses ("-" bitmap differences), inodes not yet linked, or a
+ * link count one off; never something in use and marked free.  A bitmap
+ * and the descriptor holding its counts and checksum are different blocks:
+ * a kill between them leaves that group's counts behind its bitmap (and,
+ * with metadata_csum, a checksum the kernel refuses: it then allocates
+ * nothing from that group).  Not covered: a block freed and allocated again
+ * in the same commit (and file data written there at once) is still
+ * referenced by the old structure on disk until the later phases; the
+ * kernel holds freed blocks back until the transaction that freed them is
+ * on disk, the journal's job.  Against a power cut (a disk that reorders
+ * writes) the order needs flushes between the phases: the journal too.
+ *
+ * The seam for the journal: a commit writer (struct pcw_io_writer) receives
+ * the commit's blocks and the metadata blocks freed in it.  The in-place
+ * writer here (pcw_io_inplace_writer) writes them in the order given.  A
+ * jbd2 writer (pcw_journal_commit / _checkpoint / _lookup / _fits on branch
+ * jbd2) declares itself atomic: the layer then skips the PCW_IO_FREE pass
+ * (a transaction lands whole) and hands over whole blocks; revoked is the
+ * list jbd2 needs for freed metadata; reads below the layer ask the
+ * writer's lookup first (committed, not yet checkpointed copies).
+ */
+#ifndef PCW_IO_H
+#define PCW_IO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <ext2fs/ext2fs.h>
+
+enum pcw_io_phase {
+	PCW_IO_BITMAP = 0,
+	PCW_IO_DESC,
+	PCW_IO_NEW,
+	PCW_IO_TREE,
+	PCW_IO_ITABLE,
+	PCW_IO_DIR,
+	PCW_IO_FREE,
+	PCW_IO_SUPER,
+	PCW_IO_NPHASES
+};
+
+/* One block of a commit: DATA is the whole block (fs->blocksize bytes). */
+struct pcw_io_block {
+	blk64_t		blk;
+	const void	*data;
+	/*
+	 * The bytes that changed, [off, off + len): all of it but for the
+	 * superblock.  An in-place writer may write only those; a journal
+	 * logs the whole block.
+	 */
+	unsigned	off, len;
+	enum pcw_io_phase phase;
+};
+
+/*
+ * The commit writer.  commit: make BLOCKS (in phase order, each block at
+ * most once, sorted within a phase) reach the image in their order, through
+ * DEV (the channel below the holding layer); REVOKED are metadata blocks
+ * freed since the last commit (a block both in BLOCKS and REVOKED was freed
+ * and reused).  Returns only when the blocks are written (not flushed).
+ * max_blocks: the most blocks one commit may hold (0: no limit); the layer
+ * commits early before passing it.  lookup: the writer's own copy of BLK
+ * that the image does not hold yet, or NULL.  checkpoint: everything the
+ * writer holds in place, flushed.  free: release the writer.  Any but
+ * commit may be NULL.
+ */
+struct pcw_io_writer {
+	const char	*name;
+	bool		atomic;		/* a commit lands whole or not at all */
+	errcode_t	(*commit)(struct pcw_io_writer *w, io_channel dev,
+				  const struct pcw_io_block *blocks, size_t n,
+				  const blk64_t *revoked, size_t nrev);
+	size_t		(*max_blocks)(struct pcw_io_writer *w);
+	const void	*(*lookup)(struct pcw_io_writer *w, blk64_t blk);
+	errcode_t	(*checkpoint)(struct pcw_io_writer *w, io_channel dev);
+	void		(*free)(struct pcw_io_writer *w);
+};
+
+/* In place, in the order given; adjacent whole blocks in one write. */
+struct pcw_io_writer *pcw_io_inplace_writer(void);
+
+struct pcw_io_params {
+	/*
+	 * File data goes to this descriptor at DATA_OFFSET + blk * blocksize
+	 * (the image under unix_io); -1: through the channel below (undo_io
+	 * must see every write).
+	 */
+	int		data_fd;
+	uint64_t	data_offset;
+	size_t		max_held;	/* bytes held before an early commit;
+					   0: PCW_IO_MAX_HELD */
+	struct pcw_io_writer *writer;	/* NULL: the in-place writer */
+};
+
+#define PCW_IO_MAX_HELD		(4U << 20)
+
+/*
+ * Stack the layer over FS->io (the filesystem open read-write, its bitmaps
+ * read), passing every write straight down until pcw_io_start; the
+ * superblock as one write (libext2fs would write it in ranges, the
+ * checksum last).  The channel below gets "cache=off": its own write-back
+ * cache would reorder the writes.  The layer stays until ext2fs_close2 or
+ * ext2fs_free closes FS->io, and closes the channel below with it.
+ */
+errcode_t pcw_io_push(ext2_filsys fs, const struct pcw_io_params *params);
+/* Hold from now on. */
+void pcw_io_start(ext2_filsys fs);
+/*
+ * The last commit (and the writer's checkpoint), then pass through again,
+ * for ext2fs_close2.  After an error what is still held is dropped.
+ */
+errcode_t pcw_io_finish(ext2_filsys fs);
+/* Is the layer over FS->io? */
+bool pcw_io_held(ext2_filsys fs);
+
+/*
+ * One commit: what was written since the last one, with the changed
+ * groups' bitmaps and descriptors and the superblock, in the phases above.
+ * Not synced.  0 without the layer, or when it is not holding.
+ */
+errcode_t pcw_io_commit(ext2_filsys fs);
+
+/* BLK, written through fs->io, is a directory block (PCW_IO_DIR). */
+void pcw_io_mark_dir(ext2_filsys fs, blk64_t blk);
+
+/*
+ * COUNT blocks of file data from BUF to block BLK, now, around what is
+ * held (any held copy of those blocks is dropped: they were freed).
+ * *AROUND grows by the bytes written to the descriptor (not counted by the
+ * channel's statistics).
+ */
+errcode_t pcw_io_write_data(ext2_filsys fs, blk64_t blk, size_t count,
+			    const void *buf, uint64_t *around);
+
+/* What a commit wrote, for tests and benchmarks. */
+struct pcw_io_stats {
+	uint64_t	commits, early_commits;
+	uint64_t	blocks[PCW_IO_NPHASES];
+	uint64_t	writes;		/* calls on the channel below */
+};
+void pcw_io_get_stats(ext2_filsys fs, struct pcw_io_stats *st);
+
+#endif /* PCW_IO_H */

@@ -1,0 +1,79 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * may.c: what the kernel refuses for an inode's immutable and append-only
+ * flags (chattr +i, +a), whoever asks: it refuses root too.
+ *
+ *	a new name in DIR	may_create -> inode_permission(dir, MAY_WRITE):
+ *				an immutable directory, EPERM; an append-only
+ *				one takes new names
+ *	removing a name		may_delete: an append-only or immutable
+ *				directory, or victim, EPERM (a replaced
+ *				entry's old name is removed first)
+ *	a hard link		vfs_link: may_create on the directory, then an
+ *				append-only or immutable target, EPERM
+ *	mode, owner, times,	notify_change, xattr_permission: an immutable
+ *	xattrs of an inode	or append-only inode, EPERM (what merging an
+ *				existing directory does: GNU tar's chmod,
+ *				chown and utimensat fail there the same way)
+ *	writing a file		do_dentry_open/may_open: immutable, EPERM;
+ *				append-only, EPERM unless opened O_APPEND and
+ *				without O_TRUNC
+ *
+ * The times the kernel updates itself (a directory's mtime when a name is
+ * added to an append-only one, a file's on an append) are not refused.
+ */
+#include "config.h"
+
+#include "internal.h"
+
+#define FLAGS_RO	(EXT2_IMMUTABLE_FL | EXT2_APPEND_FL)
+
+/* A refusal about directory D: remembered for pcw_fs_error_dir(). */
+static errcode_t dir_refuses(pcw_fs *pfs, struct pcw_dir *d, errcode_t err)
+{
+	pfs->error_dir = pcw_dir_ino(d);
+	return err;
+}
+
+errcode_t pcw_may_create(pcw_fs *pfs, struct pcw_dir *dir)
+{
+	if (pcw_dir_inode(dir)->i_flags & EXT2_IMMUTABLE_FL)
+		return dir_refuses(pfs, dir, PCW_ET_DIR_IMMUTABLE);
+	return 0;
+}
+
+errcode_t pcw_may_delete(pcw_fs *pfs, struct pcw_dir *dir,
+			 const struct ext2_inode_large *victim)
+{
+	uint32_t flags = pcw_dir_inode(dir)->i_flags;
+
+	if (flags & EXT2_IMMUTABLE_FL)
+		return dir_refuses(pfs, dir, PCW_ET_DIR_IMMUTABLE);
+	if (flags & EXT2_APPEND_FL)
+		return dir_refuses(pfs, dir, PCW_ET_DIR_APPEND);
+	return (victim->i_flags & FLAGS_RO) ? PCW_ET_IMMUTABLE : 0;
+}
+
+errcode_t pcw_may_link(pcw_fs *pfs, struct pcw_dir *dir,
+		       const struct ext2_inode_large *target)
+{
+	errcode_t err = pcw_may_create(pfs, dir);
+
+	if (!err && (target->i_flags & FLAGS_RO))
+		err = PCW_ET_IMMUTABLE;
+	return err;
+}
+
+errcode_t pcw_may_setattr(const struct ext2_inode_large *inode)
+{
+	return (inode->i_flags & FLAGS_RO) ? PCW_ET_IMMUTABLE : 0;
+}
+
+errcode_t pcw_may_write(const struct ext2_inode_large *inode, bool append)
+{
+	if (inode->i_flags & EXT2_IMMUTABLE_FL)
+		return PCW_ET_IMMUTABLE;
+	if ((inode->i_flags & EXT2_APPEND_FL) && !append)
+		return PCW_ET_IMMUTABLE;
+	return 0;
+}
