@@ -379,6 +379,14 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 		err = pcw_check_metadata_in_use(pfs->fs);
 	if (!err)
 		err = pcw_validity_attach(pfs);
+	/*
+	 * The quota files again, now that the system zone can be built: a
+	 * quota block on metadata is refused here, as the kernel's mount
+	 * refuses to enable quota on it (pcw_check_fs ran before the bitmaps
+	 * and descriptors were checked, so without the zone).
+	 */
+	if (!err)
+		err = pcw_quota_check(pfs->fs);
 	if (err)
 		goto fail;
 	pfs->was_valid = true;

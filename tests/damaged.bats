@@ -170,6 +170,25 @@ stopped() {
 	refused_at_open
 }
 
+@test "a quota file whose blocks lie on the inode table is refused at open (extents and block-mapped)" {
+	# The kernel's mount refuses to enable quota on such a file (its iget
+	# checks the map's root); written into, the quota blocks would land on
+	# the inodes there (on main c783df9: exit 0, inode table blocks
+	# rewritten).  The user quota file is inode 3: its third extent's
+	# start (i_block[11]), or its third direct pointer.
+	local t
+	for t in ext4 ext3; do
+		mkimg "$IMG" 64M -t "$t" -b 1024 -O quota
+		if [ "$t" = ext4 ]; then
+			dbg "$IMG" "sif <3> block[11] $(itable "$IMG")"
+		else
+			dbg "$IMG" "sif <3> block[2] $(itable "$IMG")"
+		fi
+		damaged "$IMG"
+		refused_at_open
+	done
+}
+
 # --- met as a block is used: the kernel's check_block_validity ---------------
 
 @test "overwriting a file whose extent lies on the inode table stops before writing there" {
