@@ -424,6 +424,9 @@ errcode_t pcw_make_dirs(pcw_fs *pfs, const struct pcw_dest *d,
  */
 errcode_t pcw_truncate_blocks(ext2_filsys fs, ext2_ino_t ino,
 			      struct ext2_inode_large *inode);
+/* The same checks, nothing freed: 0 when pcw_truncate_blocks would succeed. */
+errcode_t pcw_truncate_check(ext2_filsys fs, ext2_ino_t ino,
+			     struct ext2_inode_large *inode);
 
 /*
  * ea_inode.c: attribute values in inodes of their own (ea_inode), charged

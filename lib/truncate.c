@@ -171,45 +171,73 @@ static void free_set(struct truncate_set *s)
 	}
 }
 
-errcode_t pcw_truncate_blocks(ext2_filsys fs, ext2_ino_t ino,
-			      struct ext2_inode_large *inode)
+/*
+ * The set of INODE's clusters, every check made: S->clusters holds them
+ * (the caller frees it), *EA the clusters its values in EA inodes cost it.
+ * Nothing is changed.
+ */
+static errcode_t build_set(struct truncate_set *s, ext2_filsys fs,
+			   ext2_ino_t ino, struct ext2_inode_large *inode,
+			   blk64_t *ea)
 {
-	struct truncate_set s;
 	struct ext2_inode *raw = (struct ext2_inode *)inode;
 	unsigned long long need;
 	__u16 saved = fs->default_bitmap_type;
-	blk64_t count, ea;
+	blk64_t count;
 	errcode_t err;
 
-	memset(&s, 0, sizeof(s));
-	s.fs = fs;
+	memset(s, 0, sizeof(*s));
+	s->fs = fs;
 	/* A tree of extents, not one bit per block of the filesystem. */
 	fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
-	err = ext2fs_allocate_block_bitmap(fs, "pcwrite truncate", &s.clusters);
+	err = ext2fs_allocate_block_bitmap(fs, "pcwrite truncate",
+					   &s->clusters);
 	fs->default_bitmap_type = saved;
 	if (err)
 		return err;
 
 	if (inode->i_flags & EXT4_EXTENTS_FL)
-		err = mark_extent_tree(&s, ino, inode);
+		err = mark_extent_tree(s, ino, inode);
 	else if (ext2fs_inode_has_valid_blocks2(fs, raw))
-		err = mark_indirect(&s, ino);
+		err = mark_indirect(s, ino);
 	if (err)
-		goto out;
+		return err;
 
 	/*
 	 * i_blocks must hold what is about to be taken from it; it keeps
 	 * the extended-attribute block, if any.
 	 */
-	count = count_set(&s) + (ext2fs_file_acl_block(fs, raw) ? 1 : 0);
+	count = count_set(s) + (ext2fs_file_acl_block(fs, raw) ? 1 : 0);
 	need = (unsigned long long)count * EXT2FS_CLUSTER_RATIO(fs) *
 	       (fs->blocksize / 512);
-	if (need > ext2fs_get_stat_i_blocks(fs, raw)) {
-		err = PCW_ET_CORRUPT;
-		goto out;
-	}
+	if (need > ext2fs_get_stat_i_blocks(fs, raw))
+		return PCW_ET_CORRUPT;
 	/* The values it keeps in EA inodes are charged to it too. */
-	err = pcw_ea_charge(fs, ino, &ea);
+	return pcw_ea_charge(fs, ino, ea);
+}
+
+errcode_t pcw_truncate_check(ext2_filsys fs, ext2_ino_t ino,
+			     struct ext2_inode_large *inode)
+{
+	struct truncate_set s;
+	blk64_t ea;
+	errcode_t err;
+
+	err = build_set(&s, fs, ino, inode, &ea);
+	if (s.clusters)
+		ext2fs_free_block_bitmap(s.clusters);
+	return err;
+}
+
+errcode_t pcw_truncate_blocks(ext2_filsys fs, ext2_ino_t ino,
+			      struct ext2_inode_large *inode)
+{
+	struct truncate_set s;
+	struct ext2_inode *raw = (struct ext2_inode *)inode;
+	blk64_t ea;
+	errcode_t err;
+
+	err = build_set(&s, fs, ino, inode, &ea);
 	if (err)
 		goto out;
 
@@ -227,6 +255,7 @@ errcode_t pcw_truncate_blocks(ext2_filsys fs, ext2_ino_t ino,
 	memset(inode->i_block, 0, sizeof(inode->i_block));
 	inode->i_flags &= ~EXT4_EXTENTS_FL;
 out:
-	ext2fs_free_block_bitmap(s.clusters);
+	if (s.clusters)
+		ext2fs_free_block_bitmap(s.clusters);
 	return err;
 }

@@ -261,3 +261,55 @@ PY
 	run debugfs -R "stat /b" "$IMG"
 	[[ "$output" =~ "File not found" ]]
 }
+
+@test "-x replacing a block-mapped file whose indirect block names an inode table block keeps its name and inode" {
+	# ext4_iget sees only the fifteen pointers; the block the indirect
+	# block names is met as the file is freed.  pcwrite checks the whole
+	# map before the name goes (before, the name was removed, then refused:
+	# "Unattached inode 12").
+	mkimg "$IMG" 64M -t ext2 -b 1024
+	"$PCWRITE" --no-sync "$IMG" /a "$A"
+	local ind
+	ind=$(debugfs -R "stat /a" "$IMG" 2>/dev/null | sed -n 's/.*(IND):\([0-9]*\).*/\1/p')
+	[ -n "$ind" ]
+	# The indirect block's second entry (file block 13): an inode table block.
+	python3 -c 'import struct, sys
+with open(sys.argv[1], "r+b") as f:
+    f.seek(int(sys.argv[2]) * 1024 + 4)
+    f.write(struct.pack("<I", int(sys.argv[3])))' "$IMG" "$ind" "$(($(itable "$IMG") + 50))"
+	mkdir -p "$BATS_TEST_TMPDIR/t"
+	cp "$BATS_TEST_TMPDIR/data" "$BATS_TEST_TMPDIR/t/a"
+	tar -C "$BATS_TEST_TMPDIR/t" -cf "$BATS_TEST_TMPDIR/t.tar" a
+	damaged "$IMG"
+	run -1 --separate-stderr "$PCWRITE" -x "$IMG" / "$BATS_TEST_TMPDIR/t.tar"
+	[ "$stderr" = "pcwrite: $IMG:/a: $MSG" ]
+	no_new_problems "$IMG"
+	debugfs -R "ls -l /" "$IMG" 2>/dev/null | grep -qw a
+}
+
+@test "-x replacing a file whose attribute value's EA inode lies on the inode table keeps its name and inode" {
+	# The EA inode is checked as ext4_iget checks it when the value is
+	# counted, before the owner's name goes (before, the name was removed,
+	# the owner's blocks freed, then refused).
+	mkimg "$IMG" 64M -t ext4 -b 1024 -O ea_inode
+	python3 - "$BATS_TEST_TMPDIR/x.tar" <<'PY'
+import io, sys, tarfile
+with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+    i = tarfile.TarInfo("f")
+    i.size = 5000
+    i.pax_headers = {"SCHILY.xattr.user.big": "x" * 32000}
+    t.addfile(i, io.BytesIO(b"d" * 5000))
+PY
+	"$PCWRITE" --no-sync -x "$IMG" / "$BATS_TEST_TMPDIR/x.tar"
+	# /f is inode 12, its value's EA inode 13 (EXT4_EA_INODE_FL).
+	debugfs -R "stat <13>" "$IMG" 2>/dev/null | grep -q 'Flags: 0x2[0-9a-f]\{5\}$'
+	dbg "$IMG" "sif <13> block[5] $(($(itable "$IMG") + 100))"
+	mkdir -p "$BATS_TEST_TMPDIR/t"
+	cp "$BATS_TEST_TMPDIR/data" "$BATS_TEST_TMPDIR/t/f"
+	tar -C "$BATS_TEST_TMPDIR/t" -cf "$BATS_TEST_TMPDIR/t.tar" f
+	damaged "$IMG"
+	run -1 --separate-stderr "$PCWRITE" -x "$IMG" / "$BATS_TEST_TMPDIR/t.tar"
+	[ "$stderr" = "pcwrite: $IMG:/f: $MSG" ]
+	no_new_problems "$IMG"
+	debugfs -R "ls -l /" "$IMG" 2>/dev/null | grep -qw f
+}
