@@ -11,7 +11,9 @@ differences that shrank) is the same problem after:
   - progress lines, the summary, answers ("Fix? no") and blank lines go,
     and the hints that are not errors (an extent tree that "could be
     narrower");
-  - "is X, should be Y" and "(X, counted=Y)" become the difference Y-X;
+  - "is X, should be Y" and "(X, counted=Y)" become the difference Y-X,
+    and a quota id's "actual (A, I) != expected (B, J)" the differences
+    B-A and J-I (a run charges new files on top of a wrong usage);
   - "mod time ..." goes (the run changes a directory's mtime);
   - bitmap differences and multiply-claimed block lists are split into one
     problem a block (or inode), ranges expanded.
@@ -51,6 +53,7 @@ CLASSES = [
             r"hash|'\.\.'|'\.'"),
     ("inode", r"^Inode \d+|i_size|i_blocks|ref count|[Uu]nattached|"
               r"extent|Extent"),
+    ("quota", r"QUOTA|[Qq]uota"),
 ]
 
 
@@ -95,6 +98,11 @@ def normalise(line):
                   lambda m: "is " + off_by(m.group(1), m.group(2)), line)
     line = re.sub(r"\((-?\d+), counted=(-?\d+)\)",
                   lambda m: "(%s)" % off_by(m.group(1), m.group(2)), line)
+    line = re.sub(r"actual \((-?\d+), (-?\d+)\) != expected "
+                  r"\((-?\d+), (-?\d+)\)",
+                  lambda m: "space %s, inodes %s" % (
+                      off_by(m.group(1), m.group(3)),
+                      off_by(m.group(2), m.group(4))), line)
     m = re.match(r"^(Block|Inode) bitmap differences:\s*(.*)$", line)
     if m:
         return expand(m.group(1) + " bitmap difference", m.group(2))
