@@ -101,7 +101,10 @@ static void hold(struct reporter *r, const struct pcw_file_record *rec)
 		r->held_cap = cap;
 	}
 	copy.file = strdup(rec->file);
-	if (!copy.file) {
+	copy.target = rec->target ? strdup(rec->target) : NULL;
+	if (!copy.file || (rec->target && !copy.target)) {
+		free((char *)copy.file);
+		free((char *)copy.target);
 		free(rec->line);
 		return;
 	}
@@ -128,6 +131,7 @@ static void release(struct reporter *r, errcode_t err)
 			pcw_vlist_put(r->vlist, rec->line);
 		pcw_render_file(r->render, rec);
 		free((char *)rec->file);
+		free((char *)rec->target);
 		free(rec->line);
 	}
 	if (r->nheld && r->vlist)
@@ -225,7 +229,7 @@ static void report_entry(const struct pcw_control *ctl, struct reporter *rep,
 			 bool say)
 {
 	struct pcw_file_record rec;
-	char extra[64];
+	char extra[700];
 
 	memset(&rec, 0, sizeof(rec));
 	rec.file = res->path;
@@ -237,6 +241,11 @@ static void report_entry(const struct pcw_control *ctl, struct reporter *rep,
 	rec.status = !err ? "ok" : res->bytes ? "partial" : "failed";
 	rec.err = err;
 	rec.signal = err == EINTR ? pcw_signal_pending() : 0;
+	if (!err) {
+		rec.action = pcw_action_name(res->action);
+		rec.attrs = res->attrs;
+		rec.target = res->target;
+	}
 	rec.line = !err ? pcw_vlist_line(ctl, e, res) : NULL;
 	if (rep->render || rep->vlist) {
 		hold(rep, &rec);
@@ -252,7 +261,7 @@ static void report_entry(const struct pcw_control *ctl, struct reporter *rep,
 
 	if (!err || !say || (err == EINTR && pcw_signal_pending()))
 		return;
-	extra[0] = 0;
+	snprintf(extra, sizeof(extra), "%s", cli_attrs_why(rep->attrs));
 	if (res->wrote_data)
 		snprintf(extra, sizeof(extra), " (%" PRIu64 " bytes written)",
 			 res->bytes);
@@ -336,6 +345,10 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	struct reporter rep;
 	struct pcw_guard *guard;
 	struct pcw_tree *t = NULL;
+	struct cli_attrs *attrs = NULL;
+	errcode_t end_err = 0;		/* why a run that stopped early did */
+	const char *end_msg = NULL;
+	uint32_t uid, gid;
 	struct src *srcs;
 	pcw_fs *pfs = NULL;
 	size_t n = ctl->nsources ? ctl->nsources : 1, k;
@@ -362,7 +375,8 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 		goto out;
 	}
 	rep.render = pcw_render_open(ctl->report,
-				     pcw_host_files_report(ctl, guard), &rerr);
+				     pcw_host_files_report(ctl, guard),
+				     ctl->report_stdout, &rerr);
 	if (rerr) {
 		fprintf(stderr, "pcwrite: %s\n", strerror(rerr));
 		pcw_host_files_cleanup();
@@ -388,8 +402,11 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	pcw_host_files_keep();
 	pcw_install_signals();
 	err = pcw_fs_open(ctl->image, &params, &pfs);
+	pcw_render_start(rep.render, ctl->run == MODE_TREE ? "tree" : "extract",
+			 ctl, err ? NULL : pfs);
 	if (err) {
 		pcw_msg_open(ctl, err, &conflict);
+		end_err = err;
 		status = 1;
 		goto out;
 	}
@@ -401,25 +418,54 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 		pcw_msg_fs = NULL;
 		pcw_fs_abort(pfs);
 		status = EXIT_USAGE;
+		end_msg = "--page-size is below the image's block size";
 		goto out;
 	}
 	pcw_fs_set_report(pfs, pcw_on_event, &rep);
+	/* -u/-g names, in the image as it is before the first entry */
+	status = cli_owner_names(ctl, pfs, &uid, &gid, &end_err);
+	if (status) {
+		pcw_msg_fs = NULL;
+		pcw_fs_abort(pfs);
+		goto out;
+	}
 
 	memset(&tp, 0, sizeof(tp));
 	tp.flags = (ctl->parents ? PCW_TREE_PARENTS : 0) |
 		   (ctl->no_clobber ? PCW_TREE_NO_CLOBBER : 0) |
-		   (ctl->have_uid ? PCW_TREE_SET_UID : 0) |
-		   (ctl->have_gid ? PCW_TREE_SET_GID : 0) |
 		   (ctl->no_xattrs ? PCW_TREE_NO_XATTRS : 0);
+	/* Owners entry by entry (maps, --names): -u/-g then only fill gaps. */
+	if (cli_owners_per_entry(ctl))
+		tp.flags |= PCW_TREE_PARENT_OWNER;
+	else
+		tp.flags |= (ctl->have_uid ? PCW_TREE_SET_UID : 0) |
+			    (ctl->have_gid ? PCW_TREE_SET_GID : 0);
 	if (ctl->mtime >= 0)
 		tp.flags |= ctl->mtime_set ? PCW_TREE_SET_TIMES
 					   : PCW_TREE_CLAMP_TIMES;
-	tp.uid = ctl->uid;
-	tp.gid = ctl->gid;
+	tp.uid = uid;
+	tp.gid = gid;
 	tp.mtime = ctl->mtime;
 	tp.sparse = ctl->sparse == SPARSE_ALWAYS ? PCW_SPARSE_ALWAYS :
 		    ctl->sparse == SPARSE_NEVER ? PCW_SPARSE_NEVER :
 		    PCW_SPARSE_AUTO;
+	err = cli_attrs_open(ctl, pfs, uid, gid, &attrs);
+	if (err) {
+		pcw_msg_error(ctl->image, NULL, err, NULL);
+		pcw_msg_fs = NULL;
+		pcw_fs_abort(pfs);
+		end_err = err;
+		status = 1;
+		goto out;
+	}
+	/* what each entry made, for the JSON file records */
+	if (rep.render && REPORT_IS_JSON(ctl->report))
+		tp.flags |= PCW_TREE_ATTRS;
+	if (cli_attrs_active(attrs)) {
+		tp.adjust = cli_attrs_adjust;
+		tp.adjust_arg = attrs;
+	}
+	rep.attrs = attrs;
 	tp.file.flags = ctl->no_delalloc ? PCW_FILE_NO_DELALLOC : 0;
 	tp.file.page_size = ctl->page_size;
 	tp.file.dirty_limit = ctl->dirty_limit;
@@ -438,8 +484,18 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 
 	err = pcw_tree_open(pfs, ctl->dest, &tp, &t);
 	rep.tree = t;
-	if (err)
+	if (err) {
+		struct pcw_file_record rec;
+
 		pcw_msg_error(ctl->image, ctl->dest, err, NULL);
+		/* DIR refused before the first entry: nothing was written */
+		memset(&rec, 0, sizeof(rec));
+		rec.file = ctl->dest;
+		rec.ftype = "dir";
+		rec.status = "refused";
+		rec.err = err;
+		pcw_render_file(rep.render, &rec);
+	}
 	for (k = 0; !err && k < n && !pcw_signal_pending(); k++) {
 		sp.warn_arg = &srcs[k];
 		err = run_source(ctl, &rep, t, &srcs[k], &sp);
@@ -485,6 +541,8 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	}
 	if (pcw_signal_pending())
 		stop_status = pcw_stop_status(&rep);
+	pcw_render_end(rep.render, stop_status ? stop_status : err ? 1 : 0,
+		       err, NULL);
 	rerr = pcw_render_close(rep.render);
 	rep.render = NULL;
 	if (rerr && !stop_status) {
@@ -494,8 +552,10 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 out:
 	/* A run that stopped before the image was written: free what it had. */
 	pcw_progress_close(rep.progress);
-	if (rep.render)
+	if (rep.render) {
+		pcw_render_end(rep.render, status, end_err, end_msg);
 		pcw_render_close(rep.render);
+	}
 	for (k = 0; k < n; k++) {
 		if (srcs[k].fd > STDIN_FILENO)
 			close(srcs[k].fd);
@@ -503,6 +563,7 @@ out:
 	}
 	free(srcs);
 	free(rep.held);
+	cli_attrs_close(attrs);
 	free(rep.cut);
 	pcw_guard_free(guard);
 	if (!ran)

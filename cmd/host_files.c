@@ -162,13 +162,14 @@ void pcw_host_files_usage_stderr(int argc, const char **argv)
  */
 static bool report_to_stdout(const struct pcw_control *ctl)
 {
-	return ctl->report == REPORT_JSON && !ctl->report_file;
+	return ctl->report != REPORT_NONE && !ctl->report_file &&
+	       (REPORT_IS_JSON(ctl->report) || ctl->report_stdout);
 }
 
 static bool report_to_stderr(const struct pcw_control *ctl)
 {
-	return ctl->report != REPORT_NONE && ctl->report != REPORT_JSON &&
-	       !ctl->report_file;
+	return ctl->report != REPORT_NONE && !ctl->report_file &&
+	       !report_to_stdout(ctl);
 }
 
 struct pcw_guard *pcw_host_files_guard(const struct pcw_control *ctl,
@@ -187,8 +188,11 @@ struct pcw_guard *pcw_host_files_guard(const struct pcw_control *ctl,
 	if ((closed & 1) && ctl->from_stdin)
 		refuse_usage("standard input is closed, and it is the SOURCE");
 	if ((closed & 2) && report_to_stdout(ctl))
-		refuse_usage("standard output is closed, and the JSON report "
-			     "goes there (use --report-file)");
+		refuse_usage(REPORT_IS_JSON(ctl->report) ?
+			     "standard output is closed, and the JSON report "
+			     "goes there (use --report-file)" :
+			     "standard output is closed, and the report goes "
+			     "there (--report-file=-)");
 	if ((closed & 4) && report_to_stderr(ctl))
 		refuse_usage("standard error is closed, and the report goes "
 			     "there (use --report-file)");

@@ -24,6 +24,7 @@ enum {
 	OPT_EXTRACT = 1, OPT_RECURSIVE, OPT_LIST, OPT_NO_XATTRS,
 	OPT_APPEND, OPT_OFFSET, OPT_NO_CLOBBER, OPT_PARENTS,
 	OPT_MODE, OPT_OWNER, OPT_GROUP, OPT_PROJECT, OPT_MTIME,
+	OPT_OWNER_MAP, OPT_GROUP_MAP, OPT_NAMES,
 	OPT_SPARSE, OPT_PAGE_SIZE, OPT_DIRTY_LIMIT, OPT_NO_DELALLOC,
 	OPT_IMAGE_OFFSET, OPT_PARTITION, OPT_UNDO, OPT_NO_SYNC,
 	OPT_REPORT, OPT_REPORT_FILE, OPT_PROGRESS, OPT_QUIET, OPT_VERBOSE,
@@ -57,7 +58,7 @@ static const struct {
 };
 
 /* What a mode allows: every other option is a usage error with it. */
-#define TREE_REFUSES	(BIT(OPT_APPEND) | BIT(OPT_OFFSET) | BIT(OPT_MODE))
+#define TREE_REFUSES	(BIT(OPT_APPEND) | BIT(OPT_OFFSET))
 #define LIST_ALLOWS	(BIT(OPT_LIST) | BIT(OPT_IMAGE_OFFSET) | \
 			 BIT(OPT_PARTITION) | BIT(OPT_QUIET) | BIT(OPT_VERBOSE))
 /* tar's path options (tarpath.c): -x and -R only. */
@@ -72,6 +73,7 @@ static const struct {
 struct opt_strings {
 	char *report, *report_file, *dirty, *page, *offset, *mode, *owner;
 	char *group, *project, *mtime, *image_offset, *sparse, *undo, *partition;
+	char *owner_map, *group_map, *names;
 	char *tarpath;		/* the last of tar's path options, taken at once */
 };
 
@@ -91,6 +93,9 @@ static void free_strings(struct opt_strings *o)
 	free(o->sparse);
 	free(o->undo);
 	free(o->partition);
+	free(o->owner_map);
+	free(o->group_map);
+	free(o->names);
 	free(o->tarpath);
 	memset(o, 0, sizeof(*o));
 }
@@ -152,6 +157,14 @@ void pcw_control_free(struct pcw_control *ctl)
 	free(ctl->sources);
 	free(ctl->report_file);
 	free(ctl->undo_file);
+	cli_mode_free(ctl->mode);
+	ctl->mode = NULL;
+	free(ctl->owner_name);
+	free(ctl->group_name);
+	cli_idmap_free(ctl->owner_map);
+	cli_idmap_free(ctl->group_map);
+	ctl->owner_name = ctl->group_name = NULL;
+	ctl->owner_map = ctl->group_map = NULL;
 	pcw_names_free(ctl->names);
 	ctl->names = NULL;
 	ctl->image = ctl->dest = ctl->report_file = ctl->undo_file = NULL;
@@ -205,7 +218,7 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *ret)
 	return 0;
 }
 
-/* --mtime and SOURCE_DATE_EPOCH: seconds since the epoch, signed 64 bits. */
+/* SOURCE_DATE_EPOCH: seconds since the epoch (--mtime takes more: mtime.c). */
 static int parse_time(const char *s, int64_t *ret)
 {
 	char *end;
@@ -215,10 +228,23 @@ static int parse_time(const char *s, int64_t *ret)
 		return -1;
 	errno = 0;
 	v = strtoll(s, &end, 10);
-	if (errno || *end || v < 0 || v > 0x3ffffffffLL)
+	if (errno || *end || v < 0 || v > CLI_MAX_SECONDS)
 		return -1;
 	*ret = v;
 	return 0;
+}
+
+/*
+ * -u/-g: what is not a number ("+"-prefixed or not) is a name: not empty,
+ * no ':' (tar's NAME:ID), no '-' first (an option's look).
+ */
+static bool is_name(const char *s)
+{
+	if (!*s || *s == '-' || strchr(s, ':'))
+		return false;
+	if (*s == '+')
+		s++;
+	return s[strspn(s, "0123456789")] != '\0';
 }
 
 /* Does the NULL-terminated ARGS hold "-"? */
@@ -233,7 +259,8 @@ static bool dashes_in(const char **args)
 /* Values of keyword options, in their enums' order; the first is the default. */
 static const char *const sparse_words[] = { "auto", "always", "never", NULL };
 static const char *const report_words[] = { "none", "summary", "pages", "json",
-					    NULL };
+					    "entries", NULL };
+static const char *const names_words[] = { "numeric", "archive", NULL };
 
 /* The index of S in WORDS (0 when S is NULL), or -1. */
 static int keyword(const char *s, const char *const *words)
@@ -341,16 +368,30 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	};
 	struct poptOption file_options[] = {
 		{ "mode", 'm', POPT_ARG_STRING, &o->mode, OPT_MODE,
-		  "permission bits of the file (octal)", "MODE" },
+		  "permission bits: octal, or symbolic as chmod takes them "
+		  "(u+x,go-w); with -x/-R applied to every entry", "MODE" },
 		{ "owner", 'u', POPT_ARG_STRING, &o->owner, OPT_OWNER,
-		  "numeric owner (32 bits)", "UID" },
+		  "owner: a number (32 bits) or a name in the image's "
+		  "/etc/passwd", "USER" },
 		{ "group", 'g', POPT_ARG_STRING, &o->group, OPT_GROUP,
-		  "numeric group (32 bits)", "GID" },
+		  "group: a number (32 bits) or a name in the image's "
+		  "/etc/group", "GROUP" },
 		{ "project", 0, POPT_ARG_STRING, &o->project, OPT_PROJECT,
 		  "project id of every inode made (needs the project feature)",
 		  "ID" },
+		{ "owner-map", 0, POPT_ARG_STRING, &o->owner_map, OPT_OWNER_MAP,
+		  "with -x or -R: owners translated by FILE, GNU tar's format "
+		  "(OLD NEW[:ID] a line)", "FILE" },
+		{ "group-map", 0, POPT_ARG_STRING, &o->group_map, OPT_GROUP_MAP,
+		  "with -x or -R: groups translated by FILE, in the same "
+		  "format", "FILE" },
+		{ "names", 0, POPT_ARG_STRING, &o->names, OPT_NAMES,
+		  "with -x or -R: numeric (the default: the source's ids) or "
+		  "archive (the source's names, through the image's "
+		  "/etc/passwd and /etc/group)", "WHICH" },
 		{ "mtime", 0, POPT_ARG_STRING, &o->mtime, OPT_MTIME,
-		  "timestamps (default: now, or SOURCE_DATE_EPOCH)", "SECONDS" },
+		  "timestamps: seconds, @SECONDS or ISO 8601 with a zone "
+		  "(default: now, or SOURCE_DATE_EPOCH)", "WHEN" },
 		POPT_TABLEEND
 	};
 	struct poptOption data_options[] = {
@@ -381,7 +422,8 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	};
 	struct poptOption report_options[] = {
 		{ "report", 'r', POPT_ARG_STRING, &o->report, OPT_REPORT,
-		  "none, summary, pages or json (default none)", "KIND" },
+		  "none, summary, pages, json, or entries (JSON file records "
+		  "only; default none)", "KIND" },
 		{ "report-file", 0, POPT_ARG_STRING, &o->report_file,
 		  OPT_REPORT_FILE, "write the report to PATH", "PATH" },
 		{ "progress", 0, POPT_ARG_NONE, NULL, OPT_PROGRESS,
@@ -491,13 +533,18 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	/* A tree's entries bring their own modes and offsets. */
 	if ((ctl->run == MODE_EXTRACT || ctl->run == MODE_TREE) &&
 	    (seen & TREE_REFUSES))
-		usage_error(&p, "%s", "--append, --offset and --mode cannot be "
-			    "used with -x or -R");
+		usage_error(&p, "%s", "--append and --offset cannot be used "
+			    "with -x or -R");
 	if (ctl->run == MODE_LIST && (seen & ~LIST_ALLOWS))
 		usage_error(&p, "%s", "--list goes with --image-offset or "
 			    "--partition only");
 	if (ctl->run == MODE_WRITE && (seen & BIT(OPT_NO_XATTRS)))
 		usage_error(&p, "%s", "--no-xattrs goes with -x or -R");
+	if (ctl->run == MODE_WRITE && (seen & (BIT(OPT_OWNER_MAP) |
+					       BIT(OPT_GROUP_MAP) |
+					       BIT(OPT_NAMES))))
+		usage_error(&p, "%s", "--owner-map, --group-map and --names go "
+			    "with -x or -R");
 	if (ctl->run == MODE_WRITE && (seen & TARPATH_OPTS))
 		usage_error(&p, "%s", "--strip-components, --exclude, "
 			    "--exclude-from and --transform go with -x or -R");
@@ -520,26 +567,50 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	    (parse_size(o->offset, &ctl->offset) || ctl->offset > INT64_MAX))
 		usage_error(&p, "invalid --offset '%s' (bytes, with K, M, G or "
 			    "T)", o->offset);
-	if (ctl->have_mode) {
-		char *end;
-		unsigned long m = strtoul(o->mode, &end, 8);
+	if (ctl->have_mode && cli_mode_parse(o->mode, &ctl->mode)) {
+		if (errno == ENOMEM)
+			out_of_memory(&p);
+		usage_error(&p, "invalid --mode '%s' (octal, at most 7777, or "
+			    "symbolic as chmod takes it: u+x,go-w)", o->mode);
+	}
+	/* A number is an id; anything else a name, for the image (owners.c). */
+	if (ctl->have_uid && cli_parse_id(o->owner, &ctl->uid)) {
+		if (!is_name(o->owner))
+			usage_error(&p, "invalid --owner '%s' (an id from 0 to "
+				    "4294967294, or a name)", o->owner);
+		ctl->owner_name = o->owner;
+		o->owner = NULL;
+	}
+	if (ctl->have_gid && cli_parse_id(o->group, &ctl->gid)) {
+		if (!is_name(o->group))
+			usage_error(&p, "invalid --group '%s' (an id from 0 to "
+				    "4294967294, or a name)", o->group);
+		ctl->group_name = o->group;
+		o->group = NULL;
+	}
+	if ((rc = keyword(o->names, names_words)) < 0)
+		usage_error(&p, "invalid --names '%s' (numeric or archive)",
+			    o->names);
+	ctl->names_archive = rc == 1;
+	if (o->owner_map || o->group_map) {
+		char msg[1200];
 
-		if (!*o->mode || *end || m > 07777)
-			usage_error(&p, "invalid --mode '%s' (octal, at most 7777)",
-				    o->mode);
-		ctl->mode = m;
-	}
-	if (ctl->have_uid) {
-		if (parse_u64(o->owner, 0xfffffffeULL, &v))
-			usage_error(&p, "invalid --owner '%s' (a numeric id)",
-				    o->owner);
-		ctl->uid = v;
-	}
-	if (ctl->have_gid) {
-		if (parse_u64(o->group, 0xfffffffeULL, &v))
-			usage_error(&p, "invalid --group '%s' (a numeric id)",
-				    o->group);
-		ctl->gid = v;
+		rc = 0;
+		if (o->owner_map)
+			rc = cli_idmap_load(o->owner_map, PCW_ID_USER,
+					    &ctl->owner_map, msg, sizeof(msg));
+		if (!rc && o->group_map)
+			rc = cli_idmap_load(o->group_map, PCW_ID_GROUP,
+					    &ctl->group_map, msg, sizeof(msg));
+		if (rc) {
+			/* MSG quotes its names itself */
+			pcw_host_files_usage_stderr(g_argc, g_argv);
+			fprintf(stderr, "pcwrite: %s\n%s", msg, rc == EXIT_USAGE ?
+				"Try 'pcwrite --help' for more information.\n" :
+				"");
+			parse_free(&p);
+			exit(rc);
+		}
 	}
 	if (ctl->have_project) {
 		if (parse_u64(o->project, 0xfffffffeULL, &v))
@@ -548,8 +619,11 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		ctl->project = v;
 	}
 	if (o->mtime) {
-		if (parse_time(o->mtime, &ctl->mtime))
-			usage_error(&p, "invalid --mtime '%s'", o->mtime);
+		if (cli_parse_mtime(o->mtime, &ctl->mtime))
+			usage_error(&p, "invalid --mtime '%s' (seconds, @SECONDS, "
+				    "or ISO 8601 with a zone: 2024-01-02, "
+				    "2024-01-02T03:04:05Z, 2024-01-02 03:04:05+02:00)",
+				    o->mtime);
 		ctl->mtime_set = true;
 	} else if ((env = getenv("SOURCE_DATE_EPOCH")) && *env &&
 		   ctl->run != MODE_LIST) {
@@ -585,12 +659,18 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 			    o->sparse);
 	ctl->sparse = rc;
 	if ((rc = keyword(o->report, report_words)) < 0)
-		usage_error(&p, "invalid --report '%s' (none, summary, pages "
-			    "or json)", o->report);
+		usage_error(&p, "invalid --report '%s' (none, summary, pages, "
+			    "json or entries)", o->report);
 	ctl->report = rc;
 	ctl->report_file = o->report_file;
 	ctl->undo_file = o->undo;
 	o->report_file = o->undo = NULL;	/* the run's now */
+	/* "-" is standard output, as for tar -f - (whatever the kind). */
+	if (ctl->report_file && !strcmp(ctl->report_file, "-")) {
+		free(ctl->report_file);
+		ctl->report_file = NULL;
+		ctl->report_stdout = true;
+	}
 
 	args = poptGetArgs(p.con);
 	for (n = 0; args && args[n]; n++)

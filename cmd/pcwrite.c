@@ -16,7 +16,9 @@
 #include <et/com_err.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <langinfo.h>
 #include <libgen.h>
+#include <locale.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -254,6 +256,26 @@ void pcw_msg_open(const struct pcw_control *ctl, errcode_t err,
 }
 
 /*
+ * Names are bytes, written as the archive has them.  libarchive converts a
+ * pax or zip entry's UTF-8 name into the current locale's character set
+ * and warns ("Pathname can't be converted from UTF-8 to current locale")
+ * when it cannot: in the C locale, for every name that is not ASCII.  So
+ * LC_CTYPE is the environment's when that is UTF-8, else C.UTF-8 (the
+ * conversion is then the identity).  Only LC_CTYPE: messages (strerror,
+ * com_err) and the report's numbers stay as they are in every locale.
+ */
+static void pcw_set_ctype(void)
+{
+	const char *cs;
+
+	if (setlocale(LC_CTYPE, "") && (cs = nl_langinfo(CODESET)) &&
+	    !strcmp(cs, "UTF-8"))
+		return;
+	if (!setlocale(LC_CTYPE, "C.UTF-8"))
+		setlocale(LC_CTYPE, "C");
+}
+
+/*
  * Times that their inodes cannot hold were clamped, as the kernel clamps
  * them: one line for the run, with the range (--quiet: none).
  */
@@ -476,7 +498,9 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 	/* A new file gets the source's mode; an existing one keeps its own. */
 	if (!ctl->have_mode && job->d.ino)
 		fp.flags &= ~PCW_FILE_SET_MODE;
-	fp.mode = ctl->have_mode ? ctl->mode : job->mode;
+	/* -m applies to the SOURCE's bits (0644 for standard input). */
+	fp.mode = ctl->have_mode ? cli_mode_apply(ctl->mode, job->mode, false)
+				 : job->mode;
 	fp.uid = ctl->uid;
 	fp.gid = ctl->gid;
 	fp.page_size = ctl->page_size;
@@ -526,6 +550,13 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 	rec.status = !err ? "ok" : written ? "partial" : "failed";
 	rec.err = err;
 	rec.signal = err == EINTR ? pcw_signal_pending() : 0;
+	if (mapping_opened) {
+		/* the inode as the file left it */
+		rec.attrs = info.attrs;
+		rec.action = !job->d.ino ? "created" :
+			     ctl->append || ctl->have_offset ? "updated" :
+			     "replaced";
+	}
 	pcw_render_file(reporter->render, &rec);
 
 	pcw_progress_clear();
@@ -573,7 +604,7 @@ void pcw_report_error(const struct pcw_control *ctl, int err)
 		fprintf(stderr, "pcwrite: write error on report file %s: %s%s\n",
 			pcw_quote_always(ctl->report_file), strerror(err),
 			pcw_fsize_note(err));
-	} else if (ctl->report == REPORT_JSON) {
+	} else if (REPORT_IS_JSON(ctl->report) || ctl->report_stdout) {
 		pcw_stdout_error(err);
 	} else {
 		/* standard error: nowhere to say it; the status does */
@@ -591,7 +622,8 @@ void pcw_msg_stopped(const struct pcw_control *ctl, struct reporter *r,
 		     const char *dest, const char *what)
 {
 	const char *where = ctl->report_file ? "report file" :
-			    ctl->report == REPORT_JSON ? "standard output" :
+			    REPORT_IS_JSON(ctl->report) || ctl->report_stdout ?
+			    "standard output" :
 			    "standard error";
 
 	if (r->stop_said)
@@ -635,10 +667,14 @@ int main(int argc, const char **argv)
 	struct pcw_render *render = NULL;
 	struct job *jobs = NULL;
 	int rerr, status = 1, usage_status = 0, sig;
+	errcode_t end_err = 0;		/* why a run that stopped early did */
+	const char *end_msg = NULL;
+	struct pcw_file_record rec;
 	unsigned closed;
 
 	/* Before anything is opened: see pcw_occupy_std_fds. */
 	closed = pcw_occupy_std_fds();
+	pcw_set_ctype();
 	/*
 	 * A write at or past the file size limit (RLIMIT_FSIZE) would kill
 	 * the run with SIGXFSZ between two writes, the image half-updated.
@@ -680,7 +716,7 @@ int main(int argc, const char **argv)
 	if (open_sources(&ctl, jobs, guard))
 		goto out;
 	render = pcw_render_open(ctl.report, pcw_host_files_report(&ctl, guard),
-				 &rerr);
+				 ctl.report_stdout, &rerr);
 	if (rerr) {
 		fprintf(stderr, "pcwrite: %s\n", strerror(rerr));
 		pcw_host_files_cleanup();
@@ -703,8 +739,10 @@ int main(int argc, const char **argv)
 	pcw_host_files_keep();
 	pcw_install_signals();
 	err = pcw_fs_open(ctl.image, &params, &pfs);
+	pcw_render_start(render, "write", &ctl, err ? NULL : pfs);
 	if (err) {
 		pcw_msg_open(&ctl, err, &conflict);
+		end_err = err;
 		goto out;
 	}
 	pcw_msg_fs = pfs;
@@ -717,6 +755,15 @@ int main(int argc, const char **argv)
 		pfs = NULL;
 		usage_status = EXIT_USAGE;
 		usage_msg("--page-size is below the image's block size (%s)", bs);
+		end_msg = "--page-size is below the image's block size";
+		goto out;
+	}
+	/* -u/-g names, in the image (exit 2 for a name it does not have) */
+	usage_status = cli_owner_names(&ctl, pfs, &ctl.uid, &ctl.gid, &end_err);
+	if (usage_status) {
+		pcw_msg_fs = NULL;
+		pcw_fs_abort(pfs);
+		pfs = NULL;
 		goto out;
 	}
 	memset(&reporter, 0, sizeof(reporter));
@@ -732,6 +779,13 @@ int main(int argc, const char **argv)
 				pcw_quote(failed), error_message(err));
 		else
 			pcw_msg_error(ctl.image, failed, err, NULL);
+		/* refused before the first write: the image is as it was */
+		memset(&rec, 0, sizeof(rec));
+		rec.file = failed;
+		rec.status = "refused";
+		rec.err = err;
+		pcw_render_file(render, &rec);
+		end_err = err;
 		pcw_msg_fs = NULL;
 		pcw_fs_abort(pfs);
 		pfs = NULL;
@@ -764,6 +818,7 @@ int main(int argc, const char **argv)
 		pcw_report_error(&ctl, EPIPE);	/* every byte is written */
 	if (sig)
 		status = pcw_stop_status(&reporter);
+	pcw_render_end(render, sig ? status : err ? 1 : 0, err, NULL);
 	rerr = pcw_render_close(render);
 	render = NULL;
 	if (rerr && !sig) {
@@ -773,8 +828,11 @@ int main(int argc, const char **argv)
 	if (!sig && err)
 		status = 1;
 out:
-	if (render)
+	if (render) {
+		pcw_render_end(render, usage_status ? usage_status : status,
+			       end_err, end_msg);
 		pcw_render_close(render);
+	}
 	for (i = 0; jobs && i < njobs; i++) {
 		free(jobs[i].dest);
 		pcw_dest_free(&jobs[i].d);

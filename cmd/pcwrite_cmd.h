@@ -16,11 +16,17 @@
 	"Write files into an ext2, ext3 or ext4 image without mounting it."
 
 /* The orders match options.c's keyword tables. */
-enum report_kind { REPORT_NONE, REPORT_SUMMARY, REPORT_PAGES, REPORT_JSON };
+enum report_kind { REPORT_NONE, REPORT_SUMMARY, REPORT_PAGES, REPORT_JSON,
+		   REPORT_ENTRIES };
+/* JSON Lines: every record (json), or file records only (entries) */
+#define REPORT_IS_JSON(k)	((k) == REPORT_JSON || (k) == REPORT_ENTRIES)
 enum sparse_kind { SPARSE_AUTO, SPARSE_ALWAYS, SPARSE_NEVER };
 
 /* What the run does: one file per DEST, or a tree of entries. */
 enum run_mode { MODE_WRITE, MODE_EXTRACT, MODE_TREE, MODE_LIST };
+
+struct cli_mode;
+struct cli_idmap;
 
 /* Everything the command line says, parsed and checked. */
 struct pcw_control {
@@ -36,8 +42,13 @@ struct pcw_control {
 	bool		append, no_clobber, parents, have_offset;
 	uint64_t	offset;
 	bool		have_mode, have_uid, have_gid, have_project;
-	unsigned	mode;
+	struct cli_mode	*mode;		/* -m, compiled (mode.c) */
 	uint32_t	uid, gid, project;
+	char		*owner_name;	/* -u/-g NAME, to resolve in the */
+	char		*group_name;	/* image (owners.c), or NULL */
+	struct cli_idmap *owner_map;	/* --owner-map, --group-map */
+	struct cli_idmap *group_map;
+	bool		names_archive;	/* --names=archive */
 	int64_t		mtime;		/* -1: now */
 
 	enum sparse_kind sparse;
@@ -51,13 +62,17 @@ struct pcw_control {
 	bool		progress;
 
 	enum report_kind report;
-	char		*report_file;
+	char		*report_file;	/* NULL: a standard stream */
+	bool		report_stdout;	/* --report-file=-: standard output
+					   whatever the kind */
 	int		verbose;	/* -1 quiet, 0, 1 -v, 2 -vv */
 
 	/* -x, -R: tar's path options (tarpath.c), or NULL; owned */
 	struct pcw_names *names;
 	bool		names_stdin;	/* --exclude-from=- read standard input */
 };
+
+struct cli_attrs;
 
 /* pcwrite.c: what the single-file run and the tree run share */
 extern int pcw_verbosity;
@@ -68,6 +83,8 @@ struct reporter {
 	struct pcw_tree		*tree;
 	struct pcw_file_record	*held;
 	size_t			nheld, held_cap;
+	const struct cli_attrs	*attrs;	/* -x/-R: what an entry's refusal
+					   by the command line was about */
 	bool			stop_said;	/* the "stopped" line is out */
 	/* -x/-R: entries made, and the one a stop cut short (its bytes) */
 	uint64_t		entries;
@@ -129,17 +146,38 @@ struct pcw_file_record {
 	uint64_t	size;
 	uint64_t	pages;
 	uint64_t	extents;
-	const char	*status;	/* ok, partial, failed */
+	const char	*status;	/* ok, partial, failed, refused */
 	const char	*ftype;		/* trees: file, dir, ...; else NULL */
 	errcode_t	err;		/* why it failed, or 0 */
 	int		signal;		/* the signal that stopped it, or 0 */
+	const char	*action;	/* created, replaced, ...; or NULL */
+	struct pcw_attrs attrs;		/* what was made (attrs.ino 0: none) */
+	const char	*target;	/* a link's target, or NULL */
 	char		*line;		/* -x, -R with -v: the entry's listing
 					   line, shown once it is committed */
 };
-/* The report to OUT (closed with it), or to its standard stream when NULL. */
-struct pcw_render *pcw_render_open(enum report_kind kind, FILE *out, int *err);
+
+/*
+ * The report to OUT (closed with it), or when NULL to standard output
+ * (TO_STDOUT, or JSON) or standard error (text).
+ */
+struct pcw_render *pcw_render_open(enum report_kind kind, FILE *out,
+				   bool to_stdout, int *err);
 void pcw_render_event(const struct pcw_event *ev, void *arg);
 void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *rec);
+/*
+ * The first record (JSON): the schema, the run (MODE: write, extract,
+ * tree) and the filesystem (PFS NULL: the image could not be opened).
+ */
+void pcw_render_start(struct pcw_render *r, const char *mode,
+		      const struct pcw_control *ctl, const pcw_fs *pfs);
+/*
+ * The last record (JSON), once a start record was written: the exit
+ * STATUS, the totals of the file records, and why the run stopped (ERR,
+ * MSG overriding error_message(ERR), the signal pending).
+ */
+void pcw_render_end(struct pcw_render *r, int status, errcode_t err,
+		    const char *msg);
 /* Flush and close; returns an errno when the report could not be written. */
 int pcw_render_close(struct pcw_render *r);
 /*
@@ -167,6 +205,51 @@ FILE *pcw_vlist_open(const struct pcw_control *ctl, const struct pcw_render *r);
 char *pcw_vlist_line(const struct pcw_control *ctl, const struct pcw_entry *e,
 		     const struct pcw_entry_result *res);
 void pcw_vlist_put(FILE *out, const char *line);
+
+/* mode.c: -m MODE, octal or symbolic, as chmod(1) takes it (see there) */
+int cli_mode_parse(const char *s, struct cli_mode **ret);	/* 0 or -1 */
+unsigned cli_mode_apply(const struct cli_mode *m, unsigned base, bool is_dir);
+void cli_mode_free(struct cli_mode *m);
+
+/* attrs.c: what -m (and the owner options) change in each entry of a tree */
+struct cli_attrs;
+errcode_t cli_attrs_open(const struct pcw_control *ctl, pcw_fs *pfs,
+			 uint32_t uid, uint32_t gid, struct cli_attrs **ret);
+bool cli_attrs_active(const struct cli_attrs *a);
+errcode_t cli_attrs_adjust(void *arg, struct pcw_entry *e);
+/* Words for the message of an entry the adjustment refused, or "". */
+const char *cli_attrs_why(const struct cli_attrs *a);
+void cli_attrs_close(struct cli_attrs *a);
+
+/*
+ * The latest --mtime and SOURCE_DATE_EPOCH: 2^34 - 1 seconds,
+ * 2514-05-30T01:53:03Z.  What an inode cannot hold (past
+ * 2446-05-10T22:38:55Z, the kernel's EXT4_EXTRA_TIMESTAMP_MAX; past 2038 on
+ * 128-byte inodes) the library clamps as the kernel does, and the run says
+ * so (pcw_msg_time_clamps).
+ */
+#define CLI_MAX_SECONDS	0x3ffffffffLL
+
+/* owners.c: owners by number or by the image's names (see there) */
+int cli_parse_id(const char *s, uint32_t *id);	/* 0 or -1 */
+/* 0, or the exit status with MSG (1: the file, 2: its contents) */
+int cli_idmap_load(const char *path, enum pcw_id_kind kind,
+		   struct cli_idmap **ret, char *msg, size_t len);
+void cli_idmap_free(struct cli_idmap *m);
+/* -u/-g names into ids in the image: 0, or the exit status (said) */
+int cli_owner_names(const struct pcw_control *ctl, pcw_fs *pfs,
+		    uint32_t *uid, uint32_t *gid, errcode_t *err);
+bool cli_owners_per_entry(const struct pcw_control *ctl);
+struct cli_owners;
+errcode_t cli_owners_open(const struct pcw_control *ctl, pcw_fs *pfs,
+			  uint32_t uid, uint32_t gid, struct cli_owners **ret);
+errcode_t cli_owners_entry(struct cli_owners *o, struct pcw_entry *e);
+/* " (user 'x', --owner-map 'm' line 3)": what the last refusal was about */
+const char *cli_owners_why(const struct cli_owners *o);
+void cli_owners_close(struct cli_owners *o);
+
+/* mtime.c: --mtime: seconds, @SECONDS or ISO 8601 (see there); 0 or -1 */
+int cli_parse_mtime(const char *s, int64_t *ret);
 
 /* quote.c: NAME as it goes into a message (see there) */
 const char *pcw_quote(const char *name);	/* "NAME: ..." */

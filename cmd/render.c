@@ -15,6 +15,7 @@
  */
 #include "config.h"
 
+#include <e2p.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <signal.h>
@@ -24,6 +25,13 @@
 
 #include "pcwrite_cmd.h"
 
+/*
+ * The JSON report's schema version, in its start record: raised when a
+ * field changes meaning (fields are only ever added).  1: the first with a
+ * start and an end record.
+ */
+#define REPORT_SCHEMA	1
+
 struct pcw_render {
 	enum report_kind kind;
 	FILE		*out;
@@ -31,6 +39,9 @@ struct pcw_render {
 	bool		header_done;
 	bool		tty;		/* a terminal: the progress bar may be
 					   on it, take it off before a row */
+	bool		started;	/* a start record was written */
+	/* the file records so far, for the end record */
+	uint64_t	files, ok, partial, failed, refused, bytes;
 	int		err;		/* the first write error, or 0 */
 };
 
@@ -54,7 +65,8 @@ int pcw_render_error(const struct pcw_render *r)
 	return r ? r->err : 0;
 }
 
-struct pcw_render *pcw_render_open(enum report_kind kind, FILE *out, int *err)
+struct pcw_render *pcw_render_open(enum report_kind kind, FILE *out,
+				   bool to_stdout, int *err)
 {
 	struct pcw_render *r;
 
@@ -71,7 +83,7 @@ struct pcw_render *pcw_render_open(enum report_kind kind, FILE *out, int *err)
 		r->out = out;
 		r->own = true;
 	} else {
-		r->out = kind == REPORT_JSON ? stdout : stderr;
+		r->out = REPORT_IS_JSON(kind) || to_stdout ? stdout : stderr;
 	}
 	r->tty = isatty(fileno(r->out));
 	return r;
@@ -187,6 +199,7 @@ static void render_writeback(struct pcw_render *r, const char *file,
 	}
 }
 
+/* --report=entries: the file records (and start and end), nothing else. */
 bool pcw_render_has_events(const struct pcw_render *r)
 {
 	return r && (r->kind == REPORT_PAGES || r->kind == REPORT_JSON);
@@ -201,7 +214,7 @@ void pcw_render_event(const struct pcw_event *ev, void *arg)
 {
 	struct pcw_render *r = arg;
 
-	if (!r)
+	if (!pcw_render_has_events(r))
 		return;
 	if (r->tty)
 		pcw_progress_clear();
@@ -213,14 +226,64 @@ void pcw_render_event(const struct pcw_event *ev, void *arg)
 	check_error(r);
 }
 
+/* ,"error":NAME,"message":TEXT for ERR (a signal's words when SIGNAL). */
+static void json_error(FILE *out, errcode_t err, int signal, const char *msg)
+{
+	char buf[64];
+	int e = pcw_error_errno(err);
+	const char *name = e ? strerrorname_np(e) : NULL;
+
+	json_field(out, "error", name ? name : "EIO");
+	if (signal) {
+		snprintf(buf, sizeof(buf), "stopped by SIG%s",
+			 sigabbrev_np(signal));
+		msg = buf;
+	}
+	json_field(out, "message", msg ? msg : error_message(err));
+}
+
+/* What a file record adds about what was made (schema 1). */
+static void json_made(FILE *out, const struct pcw_file_record *f)
+{
+	const struct pcw_attrs *a = &f->attrs;
+
+	if (f->action)
+		json_field(out, "action", f->action);
+	if (!a->ino)
+		return;
+	fprintf(out, ",\"ino\":%" PRIu32 ",\"mode\":\"%04o\",\"uid\":%" PRIu32
+		",\"gid\":%" PRIu32 ",\"mtime\":%" PRId64 ",\"mtime_nsec\":%" PRIu32,
+		a->ino, a->mode, a->uid, a->gid, a->mtime, a->mtime_nsec);
+	if (f->target)
+		json_field(out, "target", f->target);
+	if (f->ftype && (!strcmp(f->ftype, "chr") || !strcmp(f->ftype, "blk")))
+		fprintf(out, ",\"rdev_major\":%" PRIu32 ",\"rdev_minor\":%"
+			PRIu32, a->rdev_major, a->rdev_minor);
+}
+
+static void count(struct pcw_render *r, const struct pcw_file_record *f)
+{
+	r->files++;
+	r->bytes += f->bytes;
+	if (!strcmp(f->status, "ok"))
+		r->ok++;
+	else if (!strcmp(f->status, "partial"))
+		r->partial++;
+	else if (!strcmp(f->status, "refused"))
+		r->refused++;
+	else
+		r->failed++;
+}
+
 void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *f)
 {
 	if (!r)
 		return;
 	if (r->tty)
 		pcw_progress_clear();
+	count(r, f);
 	errno = 0;
-	if (r->kind == REPORT_JSON) {
+	if (REPORT_IS_JSON(r->kind)) {
 		fputs("{\"event\":\"file\"", r->out);
 		json_field(r->out, "file", f->file);
 		if (f->ftype)
@@ -229,21 +292,9 @@ void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *f)
 			",\"pages\":%" PRIu64 ",\"extents\":%" PRIu64,
 			f->bytes, f->size, f->pages, f->extents);
 		json_field(r->out, "status", f->status);
-		if (f->err) {
-			char msg[64];
-			int e = pcw_error_errno(f->err);
-			const char *name = e ? strerrorname_np(e) : NULL;
-
-			json_field(r->out, "error", name ? name : "EIO");
-			if (f->signal) {
-				snprintf(msg, sizeof(msg), "stopped by SIG%s",
-					 sigabbrev_np(f->signal));
-				json_field(r->out, "message", msg);
-			} else {
-				json_field(r->out, "message",
-					   error_message(f->err));
-			}
-		}
+		if (f->err)
+			json_error(r->out, f->err, f->signal, NULL);
+		json_made(r->out, f);
 		fputs("}\n", r->out);
 	} else if (f->ftype && strcmp(f->ftype, "file")) {
 		fprintf(r->out, "%s: %s: %s\n", pcw_quote(f->file), f->ftype,
@@ -256,6 +307,78 @@ void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *f)
 	}
 	fflush(r->out);
 	check_error(r);
+}
+
+void pcw_render_start(struct pcw_render *r, const char *mode,
+		      const struct pcw_control *ctl, const pcw_fs *pfs)
+{
+	struct pcw_fs_info fi;
+	FILE *out;
+	int k, bit;
+	const uint32_t *words;
+	char uuid[40];
+
+	if (!r || !REPORT_IS_JSON(r->kind) || r->started)
+		return;
+	out = r->out;
+	r->started = true;
+	errno = 0;
+	fprintf(out, "{\"event\":\"start\",\"schema\":%d", REPORT_SCHEMA);
+	json_field(out, "pcwrite", PACKAGE_VERSION);
+	json_field(out, "mode", mode);
+	json_field(out, "report", r->kind == REPORT_JSON ? "json" : "entries");
+	json_field(out, "image", ctl->image);
+	if (ctl->image_offset)
+		fprintf(out, ",\"image_offset\":%" PRIu64, ctl->image_offset);
+	json_field(out, "dest", ctl->dest);
+	if (pfs) {
+		pcw_fs_get_info(pfs, &fi);
+		e2p_uuid_to_str(fi.uuid, uuid);
+		json_field(out, "uuid", uuid);
+		fprintf(out, ",\"block_size\":%u,\"cluster_size\":%u"
+			",\"inode_size\":%u,\"blocks\":%" PRIu64 ",\"inodes\":%"
+			PRIu32 ",\"features\":[", fi.block_size, fi.cluster_size,
+			fi.inode_size, fi.blocks_count, fi.inodes_count);
+		/* every feature set, in e2fsprogs' names (as dumpe2fs lists) */
+		words = (const uint32_t[]){ fi.feature_compat,
+					    fi.feature_incompat,
+					    fi.feature_ro_compat };
+		for (k = 0, bit = 0; k < 3; k++)
+			for (int b = 0; b < 32; b++)
+				if (words[k] & (1U << b))
+					fprintf(out, "%s\"%s\"", bit++ ? "," : "",
+						e2p_feature2string(k, 1U << b));
+		fputc(']', out);
+	}
+	fputs("}\n", out);
+	fflush(out);
+	check_error(r);
+}
+
+void pcw_render_end(struct pcw_render *r, int status, errcode_t err,
+		    const char *msg)
+{
+	FILE *out;
+	int sig = pcw_signal_pending();
+
+	if (!r || !r->started)
+		return;
+	out = r->out;
+	r->started = false;
+	fprintf(out, "{\"event\":\"end\",\"status\":%d,\"files\":%" PRIu64
+		",\"committed\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"partial\":%"
+		PRIu64 ",\"failed\":%" PRIu64 ",\"refused\":%" PRIu64
+		",\"bytes\":%" PRIu64, status, r->files, r->ok + r->partial,
+		r->ok, r->partial, r->failed, r->refused, r->bytes);
+	if (status >= 128 && sig) {
+		fprintf(out, ",\"signal\":\"SIG%s\"", sigabbrev_np(sig));
+	} else if (status && (err || msg)) {
+		if (err)
+			json_error(out, err, 0, msg);
+		else
+			json_field(out, "message", msg);
+	}
+	fputs("}\n", out);
 }
 
 int pcw_render_close(struct pcw_render *r)

@@ -50,6 +50,8 @@ struct pcw_tree {
 	size_t		name_cap;
 	char		*norm;		/* the entry's path below DIR */
 	size_t		norm_cap;
+	char		*target;	/* a hard link's target, for reports */
+	size_t		target_cap;
 
 	/* the directory of the previous entry, looked up once */
 	char		*last_parent;
@@ -143,10 +145,11 @@ static errcode_t make_missing(struct pcw_tree *t, const struct pcw_dest *d,
 static void fill_parent_dir(struct ext2_inode_large *inode, void *arg)
 {
 	const struct pcw_tree *t = arg;
+	int uid_set = PCW_TREE_SET_UID | PCW_TREE_PARENT_OWNER;
+	int gid_set = PCW_TREE_SET_GID | PCW_TREE_PARENT_OWNER;
 
-	pcw_inode_set_owner(inode,
-			    (t->p.flags & PCW_TREE_SET_UID) ? t->p.uid : 0,
-			    (t->p.flags & PCW_TREE_SET_GID) ? t->p.gid : 0);
+	pcw_inode_set_owner(inode, (t->p.flags & uid_set) ? t->p.uid : 0,
+			    (t->p.flags & gid_set) ? t->p.gid : 0);
 }
 
 static errcode_t grow(char **buf, size_t *cap, size_t need)
@@ -555,6 +558,39 @@ static errcode_t entry_parent(struct pcw_tree *t, const char *norm,
 static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 			  struct pcw_iter *data, struct pcw_entry_result *res);
 
+/*
+ * PCW_TREE_ATTRS: what the entry's inode got, read back from it, and a
+ * link's target (a hard link's as its path in the image).  A directory's
+ * time is the one it gets at close, after its children.
+ */
+static void report_made(struct pcw_tree *t, const struct pcw_entry *e,
+			struct pcw_entry_result *res)
+{
+	struct ext2_inode_large inode;
+	int64_t mtime = res->attrs.mtime;
+	uint32_t nsec = res->attrs.mtime_nsec;
+
+	memset(&inode, 0, sizeof(inode));
+	if (ext2fs_read_inode_full(t->pfs->fs, res->attrs.ino,
+				   (struct ext2_inode *)&inode, sizeof(inode)))
+		return;
+	pcw_inode_attrs(res->attrs.ino, &inode, &res->attrs);
+	if (e->type == PCW_FT_DIR && res->action != PCW_ACTION_KEPT) {
+		res->attrs.mtime = mtime;
+		res->attrs.mtime_nsec = nsec;
+	}
+	if (e->type == PCW_FT_SYMLINK)
+		res->target = e->link;
+	if (e->type == PCW_FT_HARDLINK && e->link &&
+	    !normalize(e->link, &t->norm, &t->norm_cap) &&
+	    !grow(&t->target, &t->target_cap, strlen(t->dir_path) +
+		  strlen(t->norm) + 2)) {
+		sprintf(t->target, "%s%s%s", t->dir_path,
+			strcmp(t->dir_path, "/") ? "/" : "", t->norm);
+		res->target = t->target;
+	}
+}
+
 errcode_t pcw_tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		       struct pcw_iter *data, struct pcw_entry_result *res)
 {
@@ -563,6 +599,8 @@ errcode_t pcw_tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 
 	if (!t || t->magic != PCW_MAGIC_TREE)
 		return err;
+	if (!err && res->attrs.ino && (t->p.flags & PCW_TREE_ATTRS))
+		report_made(t, e, res);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (!t->pending++)
 		t->since = now;
@@ -591,6 +629,7 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 {
 	pcw_fs *pfs;
 	struct pcw_dir *pd, *dd;
+	struct pcw_entry adjusted;
 	struct fill f;
 	ext2_ino_t parent, ino = 0, target = 0;
 	const char *name;
@@ -616,13 +655,24 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 	res->path = t->name;
 	if (err)
 		return err;
+	if (t->p.adjust) {
+		/* the caller's changes (owner, mode) to a copy of the entry */
+		adjusted = *e;
+		err = t->p.adjust(t->p.adjust_arg, &adjusted);
+		if (err)
+			return err;
+		e = &adjusted;
+	}
 	/* The inode keeps 12 bits of major, 20 of minor (new_encode_dev). */
 	if ((e->type == PCW_FT_CHR || e->type == PCW_FT_BLK) &&
 	    (e->rdev_major > 0xfff || e->rdev_minor > 0xfffff))
-		return PCW_ET_BAD_ENTRY;
+		return PCW_ET_DEVNUM_RANGE;
 	f.t = t;
 	f.e = e;
 	entry_times(t, e, &f.tm);
+	/* a directory's: set at close, after its children (report_made) */
+	res->attrs.mtime = f.tm.mtime;
+	res->attrs.mtime_nsec = f.tm.mtime_nsec;
 	err = pcw_fs_begin_write(pfs);
 	if (err)
 		return err;
@@ -631,6 +681,8 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		/* DIR itself ("./"): it takes a directory's attributes. */
 		if (e->type != PCW_FT_DIR)
 			return PCW_ET_IS_DIR;
+		res->action = PCW_ACTION_MERGED;
+		res->attrs.ino = t->dir;
 		err = pcw_dir_open(pfs, t->dir, &dd);
 		if (!err)
 			err = merge_dir(t, dd, &f);
@@ -659,6 +711,7 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		return err;
 
 	if (e->type == PCW_FT_DIR && ino && is_dir) {
+		res->action = PCW_ACTION_MERGED;
 		err = pcw_dir_open(pfs, ino, &dd);
 		if (!err)
 			err = merge_dir(t, dd, &f);
@@ -676,8 +729,11 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		err = pcw_walk(pfs, t->dir, t->norm, PCW_LOOKUP_DIRECTORY |
 			       PCW_LOOKUP_NO_NEW_SYMLINKS, &d);
 		pcw_dest_free(&d);
-		if (err == PCW_ET_IS_DIR)
+		if (err == PCW_ET_IS_DIR) {
+			res->action = PCW_ACTION_KEPT;
+			res->attrs.ino = ino;
 			return 0;
+		}
 	}
 	if (ino && is_dir)
 		return PCW_ET_IS_DIR;	/* never replaced by a non-directory */
@@ -687,6 +743,8 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 			return err;
 		if (target == ino) {
 			/* Already this name of that inode. */
+			res->action = PCW_ACTION_KEPT;
+			res->attrs.ino = ino;
 			if (data)
 				err = link_data(t, ino, parent, e, &f, data,
 						res);
@@ -699,12 +757,15 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		err = pcw_unlink(pfs, pd, name, ino);
 		if (err)
 			return err;
+		res->action = PCW_ACTION_REPLACED;
 		/* A replaced symlink may have been the way to a cached parent. */
 		free(t->last_parent);
 		t->last_parent = NULL;
 		ino = 0;
 	}
 
+	if (!res->action)
+		res->action = PCW_ACTION_CREATED;
 	switch (e->type) {
 	case PCW_FT_DIR:
 		err = pcw_mkdir(pfs, pd, name, e->perm, fill_attrs, &f, &dd);
@@ -732,6 +793,7 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 	case PCW_FT_HARDLINK:
 		err = pcw_link(pfs, pd, name, target);
 		ino = target;
+		res->attrs.ino = ino;
 		if (!err && data)
 			err = link_data(t, ino, parent, e, &f, data, res);
 		return err;
@@ -758,6 +820,7 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 	default:
 		return PCW_ET_BAD_ENTRY;
 	}
+	res->attrs.ino = ino;
 	if (err)
 		return err;
 	/* A hard link names an inode whose attributes its first entry set. */
@@ -766,6 +829,7 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 	return err;
 
 dir_done:
+	res->attrs.ino = ino;
 	if (!err)
 		err = defer_times(t, ino, &f.tm);
 	if (!err)
@@ -806,6 +870,7 @@ errcode_t pcw_tree_close(struct pcw_tree *t)
 	free(t->last_parent);
 	free(t->name);
 	free(t->norm);
+	free(t->target);
 	free(t->dir_path);
 	t->magic = 0;
 	free(t);

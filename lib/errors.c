@@ -88,6 +88,11 @@ static const struct {
 	{ PCW_ET_JOURNAL_CORRUPT,	EUCLEAN },
 	{ PCW_ET_JOURNAL_TX_TOO_BIG,	ENOSPC },	/* start_this_handle */
 	{ PCW_ET_JOURNAL_ABORTED,	EROFS },	/* the kernel's aborted journal */
+	{ PCW_ET_SLASH_NOT_DIR,		ENOTDIR },	/* cp f missing/ */
+	{ PCW_ET_DEVNUM_RANGE,		EOVERFLOW },
+	{ PCW_ET_NO_SUCH_USER,		ENOENT },
+	{ PCW_ET_NO_SUCH_GROUP,		ENOENT },
+	{ PCW_ET_NAMES_FILE,		EINVAL },
 	{ PCW_ET_IMMUTABLE,		EPERM },
 	{ PCW_ET_DIR_IMMUTABLE,		EPERM },
 	{ PCW_ET_DIR_APPEND,		EPERM },

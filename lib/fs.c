@@ -63,6 +63,22 @@ unsigned pcw_fs_block_size(const pcw_fs *pfs)
 	return pfs->fs->blocksize;
 }
 
+void pcw_fs_get_info(const pcw_fs *pfs, struct pcw_fs_info *info)
+{
+	struct ext2_super_block *sb = pfs->fs->super;
+
+	memset(info, 0, sizeof(*info));
+	info->block_size = pfs->fs->blocksize;
+	info->cluster_size = EXT2_CLUSTER_SIZE(sb);
+	info->inode_size = EXT2_INODE_SIZE(sb);
+	info->feature_compat = sb->s_feature_compat;
+	info->feature_incompat = sb->s_feature_incompat;
+	info->feature_ro_compat = sb->s_feature_ro_compat;
+	memcpy(info->uuid, sb->s_uuid, sizeof(info->uuid));
+	info->blocks_count = ext2fs_blocks_count(sb);
+	info->inodes_count = sb->s_inodes_count;
+}
+
 uint64_t pcw_fs_avail_bytes(const pcw_fs *pfs)
 {
 	blk64_t free_clusters = pcw_free_clusters(pfs->fs);
@@ -479,23 +495,38 @@ errcode_t pcw_fs_write_data(pcw_fs *pfs, blk64_t blk, size_t count,
 }
 
 /*
- * The superblock's lifetime writes (s_kbytes_written), which ext2fs_close2
- * adds from the channel's count: plus the data written around the channel.
+ * The superblock's lifetime writes (s_kbytes_written), added here as
+ * ext2fs_close2 would add them from the channel's count, plus the data
+ * written around the channel; the count is then zeroed so that the close
+ * finds nothing to add and leaves the superblock alone (see pcw_fs_close).
  * A reproducible run counts its data alone: how often metadata reached
  * the image depends on when batches were committed (a clock, a pipe that
  * ran dry), and two runs must give the same bytes.
  */
 static void count_written(pcw_fs *pfs)
 {
-	io_channel io = pfs->fs->io;
+	ext2_filsys fs = pfs->fs;
+	io_stats stats = NULL;
+	unsigned long long bytes;
+
+	if (!fs->io->manager->get_stats ||
+	    fs->io->manager->get_stats(fs->io, &stats) || !stats)
+		return;
+	bytes = (pfs->fixed_time ? 0 : stats->bytes_written) + pfs->data_bytes;
+	if (fs->super->s_kbytes_written && bytes)
+		fs->super->s_kbytes_written += (bytes >> 10) +
+			(fs->desc_blocks + 1) / (fs->blocksize / 1024);
+	stats->bytes_written = 0;
+}
+
+/* Zero the channel's count again: what the last commit wrote is counted. */
+static void forget_written(ext2_filsys fs)
+{
 	io_stats stats = NULL;
 
-	if (!io->manager->get_stats || io->manager->get_stats(io, &stats) ||
-	    !stats)
-		return;
-	if (pfs->fixed_time)
+	if (fs->io->manager->get_stats &&
+	    !fs->io->manager->get_stats(fs->io, &stats) && stats)
 		stats->bytes_written = 0;
-	stats->bytes_written += pfs->data_bytes;
 }
 
 /*
@@ -541,16 +572,35 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 			err2 = check_image_size(pfs);
 			if (!err)
 				err = err2;
-			/* The last commit; ext2fs_close2 writes through. */
-			err2 = pcw_io_finish(pfs->fs);
-			if (err2)
-				pfs->meta_error = true;
-			if (!err)
-				err = err2;
+			/*
+			 * The superblock as the close leaves it, flushed into
+			 * the last commit: one write of it at the end, so a
+			 * kill with --undo finds the undo file's copy of the
+			 * superblock out of date at one point of the run, not
+			 * at two (the last commit's, then the close's).  The
+			 * close then finds nothing dirty and nothing counted.
+			 */
 			if (pfs->was_valid && !pfs->meta_error)
 				pfs->fs->super->s_state |= EXT2_VALID_FS;
-			ext2fs_mark_super_dirty(pfs->fs);
 			count_written(pfs);
+			ext2fs_mark_super_dirty(pfs->fs);
+			err2 = ext2fs_flush2(pfs->fs, EXT2_FLAG_FLUSH_NO_SYNC);
+			if (!err2)
+				err2 = pcw_io_finish(pfs->fs);
+			if (!err2 && !(flags & EXT2_FLAG_FLUSH_NO_SYNC))
+				err2 = io_channel_flush(pfs->fs->io);
+			forget_written(pfs->fs);
+			if (err2) {
+				/* Not clean after all: written through now. */
+				pfs->meta_error = true;
+				pcw_io_finish(pfs->fs);
+				if (pfs->was_valid)
+					pfs->fs->super->s_state &=
+						~EXT2_VALID_FS;
+				ext2fs_mark_super_dirty(pfs->fs);
+			}
+			if (!err)
+				err = err2;
 			err2 = ext2fs_close2(pfs->fs, flags);
 			/*
 			 * ext2fs_close2 returns on an error without freeing:
@@ -599,6 +649,7 @@ void pcw_fs_abort(pcw_fs *pfs)
 		return;
 	pcw_dcache_free(pfs);
 	pcw_pagecache_free(pfs);
+	pcw_idnames_free(pfs);
 	pcw_dquot_free(pfs);
 	pcw_validity_free(pfs);
 	free(pfs->made_links);

@@ -82,6 +82,8 @@ struct pcw_fs {
 	bool		made_overflow;
 	pcw_report_fn	report;
 	void		*report_arg;
+	struct pcw_idnames *idnames;	/* the image's passwd and group,
+					   as read (idnames.c), or NULL */
 	struct pcw_dquot *dquot;	/* quota usage (quota.h), or NULL */
 	blk64_t		quota_reserve;	/* blocks its next sync may need */
 	bool		set_project;	/* new inodes get project */
@@ -386,6 +388,14 @@ errcode_t pcw_unlink(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 void pcw_note_symlink(pcw_fs *pfs, ext2_ino_t ino);
 bool pcw_made_symlink(const pcw_fs *pfs, ext2_ino_t ino);
 
+/* attrs.c: what INODE holds, as a report shows it */
+void pcw_inode_attrs(ext2_ino_t ino, const struct ext2_inode_large *inode,
+		     struct pcw_attrs *a);
+
+/* idnames.c: a mapping was opened on INO (its data may change); the end */
+void pcw_idnames_note_write(pcw_fs *pfs, ext2_ino_t ino);
+void pcw_idnames_free(pcw_fs *pfs);
+
 /*
  * times.c: the run's now (FIXED >= 0: that second, 0 ns); an inode's times
  * as the kernel stores them, clamped to what the inode holds (counted in
@@ -407,6 +417,9 @@ errcode_t pcw_may_setattr(const struct ext2_inode_large *inode);
 errcode_t pcw_may_write(const struct ext2_inode_large *inode, bool append);
 
 /* namei.c */
+/* The target of symlink INO (owned): in the inode, inline or in its block. */
+errcode_t pcw_read_link(pcw_fs *pfs, ext2_ino_t ino,
+			struct ext2_inode_large *inode, char **target);
 errcode_t pcw_walk(pcw_fs *pfs, ext2_ino_t start, const char *path, int flags,
 		   struct pcw_dest *d);
 errcode_t pcw_make_dirs(pcw_fs *pfs, const struct pcw_dest *d,

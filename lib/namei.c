@@ -28,8 +28,8 @@ void pcw_dest_free(struct pcw_dest *d)
 }
 
 /* The target of symlink INO: in the inode, inline, or in its one block. */
-static errcode_t read_link(pcw_fs *pfs, ext2_ino_t ino,
-			   struct ext2_inode_large *inode, char **target)
+errcode_t pcw_read_link(pcw_fs *pfs, ext2_ino_t ino,
+			struct ext2_inode_large *inode, char **target)
 {
 	ext2_filsys fs = pfs->fs;
 	uint64_t size = EXT2_I_SIZE(inode);
@@ -238,7 +238,7 @@ errcode_t pcw_walk(pcw_fs *pfs, ext2_ino_t start, const char *path, int flags,
 		{
 			char *target, *nbuf;
 
-			err = read_link(pfs, ino, &inode, &target);
+			err = pcw_read_link(pfs, ino, &inode, &target);
 			if (err)
 				goto out;
 			nbuf = malloc(strlen(target) + strlen(p) + 2);
@@ -281,11 +281,20 @@ errcode_t pcw_dest_lookup(pcw_fs *pfs, const char *path, int flags,
 	err = pcw_walk(pfs, EXT2_ROOT_INO, path, flags, d);
 	if (err)
 		return err;
+	/*
+	 * A path that ends in '/' names a directory, never a file to create:
+	 * a missing one is a directory to make with PCW_LOOKUP_PARENTS (the
+	 * caller puts its file in it), else "not a directory", as cp(1) says
+	 * of "cp f missing/".
+	 */
+	if (trailing_slash && !d->ino) {
+		if (!(flags & PCW_LOOKUP_PARENTS))
+			return PCW_ET_SLASH_NOT_DIR;
+		return PCW_ET_IS_DIR;
+	}
 	if (!d->ino || d->missing) {
 		struct pcw_dir *dd;
 
-		if (trailing_slash && !d->missing)
-			return ENOENT;
 		/* A directory pcwrite (and the kernel) can add a name to. */
 		err = pcw_dir_open(pfs, d->parent, &dd);
 		return err ? err : pcw_may_create(pfs, dd);
@@ -667,6 +676,9 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 			err = create_file(pfs, parent, d->name, fp, m->inode,
 					  &m->ino);
 	}
+	/* its data may change: a held copy of it is stale (idnames.c) */
+	if (m->ino)
+		pcw_idnames_note_write(pfs, m->ino);
 	if (err)
 		goto fail;
 
@@ -747,6 +759,7 @@ errcode_t pcw_mapping_finish(struct pcw_mapping *m,
 	}
 	if (info) {
 		memset(info, 0, sizeof(*info));
+		pcw_inode_attrs(m->ino, m->inode, &info->attrs);
 		info->size = m->i_disksize;
 		info->blocks = ext2fs_get_stat_i_blocks(m->fs,
 					(struct ext2_inode *)m->inode);

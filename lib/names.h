@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * names.h: what a source (archive.c) asks of tar's path options (names.c),
+ * names.h: what a source (src_*.c) asks of tar's path options (names.c),
  * private to lib/.  The options themselves are set through pcwrite.h's
  * pcw_names_* functions.
  */

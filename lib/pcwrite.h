@@ -217,6 +217,20 @@ errcode_t pcw_fs_close(pcw_fs *pfs);
 void pcw_fs_abort(pcw_fs *pfs);
 void pcw_fs_set_report(pcw_fs *pfs, pcw_report_fn fn, void *arg);
 unsigned pcw_fs_block_size(const pcw_fs *pfs);
+
+/* What a report says of the filesystem (pcw_fs_get_info). */
+struct pcw_fs_info {
+	unsigned	block_size;
+	unsigned	cluster_size;	/* the block size but with bigalloc */
+	unsigned	inode_size;
+	uint32_t	feature_compat;	/* the superblock's feature words, */
+	uint32_t	feature_incompat; /* as e2p_feature2string names them */
+	uint32_t	feature_ro_compat;
+	uint8_t		uuid[16];
+	uint64_t	blocks_count;
+	uint32_t	inodes_count;
+};
+void pcw_fs_get_info(const pcw_fs *pfs, struct pcw_fs_info *info);
 /* Free space in bytes a writer can still reserve. */
 uint64_t pcw_fs_avail_bytes(const pcw_fs *pfs);
 /*
@@ -261,13 +275,16 @@ struct pcw_dest {
 /*
  * Resolve PATH inside the image.  Intermediate symlinks are followed, an
  * absolute target relative to the image root.  Returns PCW_ET_IS_DIR when
- * PATH names a directory (d->ino is then that directory), PCW_ET_DEST_SYMLINK,
- * PCW_ET_NOT_REGULAR, PCW_ET_NO_PARENT, PCW_ET_NOT_DIR, PCW_ET_NAME_TOO_LONG;
- * what the kernel refuses for chattr flags: PCW_ET_IMMUTABLE (an immutable
- * file, an append-only one unless PCW_LOOKUP_APPEND), PCW_ET_DIR_IMMUTABLE
- * (a new name in an immutable directory: pcw_fs_error_dir() names it);
- * PCW_ET_DIR_CASEFOLD and PCW_ET_DIR_ENCRYPTED for a directory pcwrite
- * cannot use the names of (named the same way).
+ * PATH names a directory (d->ino is then that directory; 0 for a PATH that
+ * ends in '/' and is missing, a directory PCW_LOOKUP_PARENTS will make),
+ * PCW_ET_SLASH_NOT_DIR (PATH ends in '/', is missing, no PARENTS),
+ * PCW_ET_DEST_SYMLINK, PCW_ET_NOT_REGULAR, PCW_ET_NO_PARENT, PCW_ET_NOT_DIR,
+ * PCW_ET_NAME_TOO_LONG; what the kernel refuses for chattr flags:
+ * PCW_ET_IMMUTABLE (an immutable file, an append-only one unless
+ * PCW_LOOKUP_APPEND), PCW_ET_DIR_IMMUTABLE (a new name in an immutable
+ * directory: pcw_fs_error_dir() names it); PCW_ET_DIR_CASEFOLD and
+ * PCW_ET_DIR_ENCRYPTED for a directory pcwrite cannot use the names of
+ * (named the same way).
  */
 errcode_t pcw_dest_lookup(pcw_fs *pfs, const char *path, int flags,
 			  struct pcw_dest *d);
@@ -298,7 +315,18 @@ struct pcw_file_params {
 #define PCW_DEFAULT_DIRTY_LIMIT	(8ULL << 20)
 #define PCW_MAX_PAGE_SIZE	65536U
 
+/* The attributes an inode was given, as a report shows them. */
+struct pcw_attrs {
+	uint32_t	ino;		/* 0: not known (nothing was made) */
+	unsigned	mode;		/* permission bits, 07777 */
+	uint32_t	uid, gid;
+	int64_t		mtime;
+	uint32_t	mtime_nsec;
+	uint32_t	rdev_major, rdev_minor;	/* character and block devices */
+};
+
 struct pcw_file_info {
+	struct pcw_attrs attrs;		/* the inode as the file left it */
 	uint64_t	size;		/* final i_size */
 	uint64_t	extents;	/* extents (leaf entries) of the file */
 	uint64_t	blocks;		/* i_blocks in 512-byte units */
@@ -386,6 +414,8 @@ struct pcw_entry {
 	enum pcw_ftype	type;
 	unsigned	perm;		/* 07777 */
 	uint32_t	uid, gid;
+	const char	*uname, *gname;	/* the archive's names for them, or
+					   NULL (host trees: none given) */
 	bool		has_mtime, has_atime;
 	int64_t		mtime, atime;
 	uint32_t	mtime_nsec, atime_nsec;
@@ -498,6 +528,10 @@ struct pcw_tree;
 #define PCW_TREE_CLAMP_TIMES	0x0020	/* newer times become mtime
 					   (SOURCE_DATE_EPOCH) */
 #define PCW_TREE_NO_XATTRS	0x0040	/* drop extended attributes */
+#define PCW_TREE_PARENT_OWNER	0x1000	/* missing parents are owned by uid and
+					   gid (the entries keep their own) */
+#define PCW_TREE_ATTRS		0x2000	/* fill res->attrs and res->target (an
+					   inode read an entry) */
 
 struct pcw_tree_params {
 	int		flags;		/* PCW_TREE_* */
@@ -505,11 +539,35 @@ struct pcw_tree_params {
 	int64_t		mtime;
 	enum pcw_sparse	sparse;		/* for file data */
 	struct pcw_file_params file;	/* page size, dirty limit, delalloc */
+	/*
+	 * Called for each entry before it is made, with a copy of it the
+	 * caller may change (owner, permission bits); an error refuses the
+	 * entry.  NULL: the entries as the source gives them.
+	 */
+	errcode_t	(*adjust)(void *arg, struct pcw_entry *e);
+	void		*adjust_arg;
 };
+
+/* What pcw_tree_add did with an entry. */
+enum pcw_action {
+	PCW_ACTION_NONE = 0,	/* nothing (refused before it was made) */
+	PCW_ACTION_CREATED,	/* a new name */
+	PCW_ACTION_REPLACED,	/* an existing non-directory unlinked first */
+	PCW_ACTION_MERGED,	/* an existing directory took the attributes */
+	PCW_ACTION_KEPT,	/* what was there stays: a symlink to a
+				   directory, a hard link already in place */
+};
+/* "created", "replaced", "merged", "kept"; NULL for NONE */
+const char *pcw_action_name(enum pcw_action action);
 
 struct pcw_entry_result {
 	const char	*path;		/* in the image: DIR/entry */
 	enum pcw_ftype	type;
+	enum pcw_action	action;
+	struct pcw_attrs attrs;		/* what the entry's inode got (ino 0
+					   when nothing was made) */
+	const char	*target;	/* a symlink's target; a hard link's
+					   target path in the image; or NULL */
 	uint64_t	bytes;		/* data committed */
 	struct pcw_file_info info;	/* for data written */
 	bool		wrote_data;
@@ -541,6 +599,26 @@ errcode_t pcw_tree_add(struct pcw_tree *t, const struct pcw_entry *entry,
 errcode_t pcw_tree_commit(struct pcw_tree *t);
 /* Set the directories' times, after their children, commit; free T. */
 errcode_t pcw_tree_close(struct pcw_tree *t);
+
+/* ---- owners by name: the image's /etc/passwd and /etc/group (idnames.c) --------- */
+
+enum pcw_id_kind {
+	PCW_ID_USER,		/* /etc/passwd */
+	PCW_ID_GROUP,		/* /etc/group */
+};
+
+/*
+ * NAME's id in the image's /etc/passwd or /etc/group as the image holds
+ * them now, what this run wrote included; never the host's.  The path is
+ * resolved inside the image, its symlinks followed (the last one too); the
+ * lines are parsed as getpwnam(3) parses them, the first with NAME wins.
+ * Returns 0 and *id; PCW_ET_NO_SUCH_USER or PCW_ET_NO_SUCH_GROUP when no
+ * line has NAME or the file does not exist; PCW_ET_NAMES_FILE when it is
+ * not a regular file of at most 64 MiB; an error reading it.  Each file is
+ * read again only when it changed.
+ */
+errcode_t pcw_id_lookup(pcw_fs *pfs, enum pcw_id_kind kind, const char *name,
+			uint32_t *id);
 
 /* ---- reading: the names in a directory (list.c) ---------------------------------- */
 

@@ -45,7 +45,7 @@ usage_error() {
 	usage_error --page-size=131072 "$IMG" /f
 	usage_error --offset=-1 "$IMG" /f
 	usage_error --mode=999 "$IMG" /f
-	usage_error --owner=alice "$IMG" /f
+	usage_error --owner=-1 "$IMG" /f
 	usage_error --owner=4294967296 "$IMG" /f
 	usage_error --mtime=yesterday "$IMG" /f
 	usage_error "$IMG" /f - "$BATS_TEST_TMPDIR/data"
@@ -59,6 +59,20 @@ usage_error() {
 
 @test "an invalid SOURCE_DATE_EPOCH is a usage error" {
 	SOURCE_DATE_EPOCH=soon usage_error "$IMG" /f
+	SOURCE_DATE_EPOCH=-1 usage_error "$IMG" /f
+	# past 2^34 - 1 seconds (2514-05-30T01:53:03Z)
+	SOURCE_DATE_EPOCH=17179869184 usage_error "$IMG" /f
+	SOURCE_DATE_EPOCH=15032385535 run -0 "$PCWRITE" "$IMG" /f <"$BATS_TEST_TMPDIR/data"
+	[[ "$(dstat "$IMG" /f)" =~ mtime:\ 0x7fffffff:00000003 ]]
+	# past what an inode holds (2446-05-10T22:38:55Z): clamped to it, as the
+	# kernel clamps, and said once; never wrapped to 1969
+	local t
+	for t in 15032385536 17179869183; do
+		SOURCE_DATE_EPOCH=$t run -0 --separate-stderr "$PCWRITE" "$IMG" "/c$t" <"$BATS_TEST_TMPDIR/data"
+		[ "$stderr" = "pcwrite: $IMG: warning: timestamps outside what the inodes hold were clamped to 1901-12-13 20:45:52 .. 2446-05-10 22:38:55 UTC" ]
+		[[ "$(dstat "$IMG" "/c$t")" =~ mtime:\ 0x7fffffff:00000003 ]]
+	done
+	fsck_clean "$IMG"
 }
 
 @test "--report=summary prints one line a file on stderr" {
@@ -224,4 +238,157 @@ usage_error() {
 	st=$(dstat "$IMG" /)
 	[[ "$st" =~ ctime:\ 0x6553f100:00000000 ]]
 	[[ "$st" =~ mtime:\ 0x6553f100:00000000 ]]
+}
+
+@test "a DEST ending in '/' names a directory: -p makes it and puts the file in it, never a file of that name" {
+	local src=$BATS_TEST_TMPDIR/data
+	# parents missing: /d and /d/e made, the file is /d/e/data
+	run -0 --separate-stderr "$PCWRITE" -p "$IMG" /d/e/ "$src"
+	[ -z "$stderr" ]
+	[[ "$(dstat "$IMG" /d/e)" =~ Type:\ directory ]]
+	[[ "$(dstat "$IMG" /d/e)" =~ Mode:\ +0755 ]]
+	# the parent exists, the last directory does not
+	run -0 "$PCWRITE" -p "$IMG" /d/g/ "$src"
+	[[ "$(dstat "$IMG" /d/g)" =~ Type:\ directory ]]
+	# several sources into a missing DEST/
+	cp "$src" "$BATS_TEST_TMPDIR/other"
+	run -0 "$PCWRITE" -p "$IMG" /m/n/ "$src" "$BATS_TEST_TMPDIR/other"
+	fsck_clean "$IMG"
+	readback "$IMG" /d/e/data "$src"
+	readback "$IMG" /d/g/data "$src"
+	readback "$IMG" /m/n/other "$BATS_TEST_TMPDIR/other"
+	kernel_readback "$IMG" /d/e/data "$src"
+}
+
+@test "a missing DEST ending in '/' without -p is 'not a directory', as cp says; stdin into one is refused; the image unchanged" {
+	local src=$BATS_TEST_TMPDIR/data
+	"$PCWRITE" -p "$IMG" /d/f "$src"
+	cp "$IMG" "$BATS_TEST_TMPDIR/before"
+	# cp: "cannot create regular file 'nodir/': Not a directory"
+	run -1 --separate-stderr "$PCWRITE" "$IMG" /d/e/ "$src"
+	[ "$stderr" = "pcwrite: $IMG:/d/e/: not a directory (a DEST that ends in '/' names a directory; --parents makes it)" ]
+	run -1 --separate-stderr "$PCWRITE" "$IMG" /d/f/ "$src"
+	[ "$stderr" = "pcwrite: $IMG:/d/f/: a path component is not a directory" ]
+	run -1 --separate-stderr "$PCWRITE" "$IMG" /d/e/ <"$src"
+	[[ "$stderr" == *"not a directory"* ]]
+	# standard input has no name to put in the directory: nothing is made
+	run -1 --separate-stderr "$PCWRITE" -p "$IMG" /x/y/ <"$src"
+	[ "$stderr" = "pcwrite: $IMG:/x/y/: destination is a directory (standard input needs a file name)" ]
+	run -1 --separate-stderr "$PCWRITE" -p "$IMG" /d/z/ <"$src"
+	unchanged "$IMG" "$BATS_TEST_TMPDIR/before"
+	fsck_clean "$IMG"
+}
+
+@test "--report-file=- is standard output, for the text report too; no file named '-'" {
+	cd "$BATS_TEST_TMPDIR"
+	run -0 --separate-stderr "$PCWRITE" -r summary --report-file=- "$IMG" /f <data
+	[ "$output" = "/f: 10000 bytes written, size 10000, 3 pages, 1 extent: ok" ]
+	[ -z "$stderr" ]
+	run -0 --separate-stderr "$PCWRITE" -r json --report-file - "$IMG" /g <data
+	[ -z "$stderr" ]
+	[ "$(grep -c '"event":"page"' <<<"$output")" -eq 3 ]
+	[ ! -e ./- ]
+	# standard output that is the image is refused for it, as for JSON
+	cp "$IMG" before
+	run -2 --separate-stderr bash -c '"$1" -r summary --report-file=- "$2" /h <data 1<>"$2"' _ "$PCWRITE" "$IMG"
+	[ "$stderr" = "pcwrite: standard output: names the image being written" ]
+	unchanged "$IMG" before
+	# closed standard output: the report cannot go there
+	run -2 --separate-stderr bash -c '"$1" -r summary --report-file=- "$2" /h <data >&-' _ "$PCWRITE" "$IMG"
+	[ "${stderr_lines[0]}" = "pcwrite: standard output is closed, and the report goes there (--report-file=-)" ]
+	unchanged "$IMG" before
+}
+
+# mode_of IMAGE PATH: the permission bits debugfs shows, octal without
+# leading zeros (as stat -c %a prints them).
+mode_of() {
+	local m
+	m=$(dstat "$1" "$2" | sed -n 's/.*Mode: *\([0-7]*\).*/\1/p' | head -n1)
+	printf '%o\n' "$((8#$m))"
+}
+
+# mtime_of IMAGE PATH: seconds, from the inode's 32 signed bits and the
+# two epoch bits of its extra field (ext4's encoding past 2038).
+mtime_of() {
+	local l
+	l=$(dstat "$1" "$2" | sed -n 's/^ *mtime: 0x\([0-9a-f]*\):\([0-9a-f]*\).*/\1 \2/p')
+	set -- $l
+	local base=$((16#$1))
+	[ "$base" -ge 2147483648 ] && base=$((base - 4294967296))
+	echo $((base + ((16#${2:-0} & 3) << 32)))
+}
+
+@test "-m takes symbolic modes as chmod(1) does, from the SOURCE's mode (0644 for stdin)" {
+	local m n=0 src=$BATS_TEST_TMPDIR/data host=$BATS_TEST_TMPDIR/host
+	umask 0
+	for m in u+x,go-w a=rX =644 +644 -022 u=rwx,g=u-w,o= g=u 'u+s,+t' a-X \
+		 u+X go-rwx,u+X '=' u= a+rwxst 0755 4755 07755 'u=rw+x' \
+		 'o=g' '+t' 'g+s' '=rwx,g-w' 'ug=rx,o=' 'a+r,u+w'; do
+		for base in 0640 0751; do
+			n=$((n + 1))
+			chmod "$base" "$src"
+			run -0 "$PCWRITE" -m "$m" "$IMG" "/f$n" "$src"
+			cp "$src" "$host"
+			chmod "$base" "$host"
+			chmod -- "$m" "$host"
+			echo "-m $m on $base: chmod $(stat -c %a "$host"), pcwrite $(mode_of "$IMG" "/f$n")"
+			[ "$(mode_of "$IMG" "/f$n")" = "$(stat -c %a "$host")" ]
+		done
+	done
+	# standard input's base is 0644
+	run -0 "$PCWRITE" -m u+x,o-r "$IMG" /stdin <"$src"
+	[ "$(mode_of "$IMG" /stdin)" = 740 ]
+	# an existing file: the base is still the SOURCE's
+	chmod 0600 "$src"
+	run -0 "$PCWRITE" -m g+r "$IMG" /f1 "$src"
+	[ "$(mode_of "$IMG" /f1)" = 640 ]
+	fsck_clean "$IMG"
+}
+
+@test "-m: what chmod(1) refuses is a usage error" {
+	local m
+	for m in '' u , u+r, ,u+r 8 =8 u=644 17777 u=gx u=go 'u +x' U+x u+R =644x +64400; do
+		usage_error -m "$m" "$IMG" /f
+		chmod -- "$m" "$BATS_TEST_TMPDIR/data" 2>/dev/null && { echo "chmod takes '$m'"; false; }
+		[[ "${stderr_lines[0]}" == "pcwrite: invalid --mode '$m' (octal, at most 7777, or symbolic as chmod takes it: u+x,go-w)" ]]
+	done
+}
+
+@test "--mtime takes @SECONDS and ISO 8601 with a zone, as date -d and touch -d read them" {
+	local s n=0 host=$BATS_TEST_TMPDIR/host want
+	# a date alone is midnight UTC (date -d: local midnight; compared in UTC)
+	export TZ=UTC
+	for s in 1700000000 @1700000000 @0 2024-01-02 2024-02-29 \
+		 2024-01-02T03:04:05Z '2024-01-02 03:04:05+02:00' \
+		 2024-01-02T03:04:05-0700 '2024-01-02 03:04:05 +05:30' \
+		 2024-01-02T03:04Z 2024-01-02T03:04+01 1970-01-01T00:00:00Z \
+		 2038-01-19T03:14:08Z 2106-02-07T06:28:16Z 2446-05-10T22:38:55Z; do
+		n=$((n + 1))
+		run -0 "$PCWRITE" --mtime="$s" "$IMG" "/f$n" <"$BATS_TEST_TMPDIR/data"
+		case $s in [0-9]*[0-9]) [[ $s == *-* ]] || s=@$s ;; esac
+		want=$(date -d "$s" +%s)
+		touch -d "$s" "$host"
+		[ "$(stat -c %Y "$host")" = "$want" ]
+		echo "$s: date -d $want, pcwrite $(mtime_of "$IMG" "/f$n")"
+		[ "$(mtime_of "$IMG" "/f$n")" = "$want" ]
+	done
+	fsck_clean "$IMG"
+}
+
+@test "--mtime refuses a time of day without a zone, fractions, days the calendar lacks, and past 34 bits; past 2446 it clamps" {
+	local s
+	for s in yesterday 2024-01-02T03:04:05 '2024-01-02 03:04' 2024-01-02T03:04:05.5Z \
+		 2023-02-29 2024-02-30 2024-13-01 2024-01-02T24:00:00Z 2024-01-02T23:59:60Z \
+		 1969-12-31 @-1 -5 2514-05-30T01:53:04Z @17179869184 17179869184 '' @ 1e9 0x10; do
+		usage_error --mtime="$s" "$IMG" /f
+		[[ "${stderr_lines[0]}" == "pcwrite: invalid --mtime '$s' (seconds, @SECONDS, or ISO 8601 with a zone: "* ]]
+	done
+	# what an inode cannot hold is clamped to what it can, as the kernel
+	# clamps (times.bats), whichever form names the time
+	for s in 2446-05-10T22:38:56Z 2514-05-30T01:53:03Z @17179869183; do
+		run -0 --separate-stderr "$PCWRITE" --mtime="$s" "$IMG" /f <"$BATS_TEST_TMPDIR/data"
+		[ "$stderr" = "pcwrite: $IMG: warning: timestamps outside what the inodes hold were clamped to 1901-12-13 20:45:52 .. 2446-05-10 22:38:55 UTC" ]
+		[[ "$(dstat "$IMG" /f)" =~ mtime:\ 0x7fffffff:00000003 ]]
+	done
+	fsck_clean "$IMG"
 }

@@ -333,10 +333,10 @@ sections_in_order() {
 	done
 }
 
-@test "bash: --report values are none summary pages json" {
+@test "bash: --report values are none summary pages json entries" {
 	run -0 bash_complete pcwrite --report =
 	echo "offered: ${lines[*]}"
-	[ "${lines[*]}" = "none summary pages json" ]
+	[ "${lines[*]}" = "none summary pages json entries" ]
 	run -0 bash_complete pcwrite -r j
 	[ "$output" = "json" ]
 	run -0 bash_complete pcwrite --report = s

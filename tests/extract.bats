@@ -548,6 +548,99 @@ print(len(os.listdir(d)))" "$KMNT/d"
 	fsck_clean "$IMG"
 }
 
+@test "pax names in UTF-8 under LANG=C: no libarchive conversion warning, the names byte-exact" {
+	python3 - <<'PY'
+import io, tarfile
+with tarfile.open("u.tar", "w", format=tarfile.PAX_FORMAT, encoding="utf-8") as t:
+    for name in ("naïve-日本語", "dir-é/😀"):
+        ti = tarfile.TarInfo(name)
+        ti.size = 2
+        t.addfile(ti, io.BytesIO(b"ok"))
+# a name that is not UTF-8, as pax says it (hdrcharset=BINARY)
+with tarfile.open("b.tar", "w", format=tarfile.PAX_FORMAT,
+                  encoding="utf-8", errors="surrogateescape") as t:
+    ti = tarfile.TarInfo(b"lat\xe9".decode("utf-8", "surrogateescape"))
+    ti.size = 2
+    t.addfile(ti, io.BytesIO(b"ok"))
+PY
+	local loc
+	for loc in C POSIX C.UTF-8; do
+		cp "$IMG" img.$loc
+		run -0 --separate-stderr env -u LANG -u LANGUAGE LC_ALL=$loc "$PCWRITE" -x "img.$loc" / u.tar b.tar
+		echo "$loc: $stderr"
+		[ -z "$stderr" ]
+		fsck_clean "img.$loc"
+		[ "$(dcat "img.$loc" "/naïve-日本語")" = ok ]
+		[ "$(dcat "img.$loc" "/dir-é/😀")" = ok ]
+		[ "$(dcat "img.$loc" "$(printf '/lat\xe9')")" = ok ]
+	done
+	# messages keep their words whatever the locale
+	run -1 --separate-stderr env LC_ALL=C "$PCWRITE" -x img.C /nope u.tar
+	[ "$stderr" = "pcwrite: img.C:/nope: directory does not exist (use --parents)" ]
+}
+
+@test "a device number beyond what an inode holds is refused as such, never wrapped" {
+	python3 - <<'PY'
+import tarfile
+with tarfile.open("big.tar", "w", format=tarfile.PAX_FORMAT) as t:
+    ti = tarfile.TarInfo("big"); ti.type = tarfile.CHRTYPE
+    ti.devmajor = 4096; ti.devminor = 1; t.addfile(ti)
+with tarfile.open("minor.tar", "w", format=tarfile.PAX_FORMAT) as t:
+    ti = tarfile.TarInfo("minor"); ti.type = tarfile.BLKTYPE
+    ti.devmajor = 8; ti.devminor = 1048576; t.addfile(ti)
+# 2^32 + 5: a 32-bit field would keep 5
+with tarfile.open("wrap.tar", "w", format=tarfile.PAX_FORMAT) as t:
+    ti = tarfile.TarInfo("wrap"); ti.type = tarfile.CHRTYPE
+    ti.devmajor = 5; ti.devminor = 1
+    ti.pax_headers = {"SCHILY.devmajor": "4294967301"}; t.addfile(ti)
+with tarfile.open("max.tar", "w", format=tarfile.PAX_FORMAT) as t:
+    ti = tarfile.TarInfo("max"); ti.type = tarfile.CHRTYPE
+    ti.devmajor = 4095; ti.devminor = 1048575; t.addfile(ti)
+PY
+	local t
+	for t in big minor wrap; do
+		run -1 --separate-stderr "$PCWRITE" -x "$IMG" / $t.tar
+		[ "$stderr" = "pcwrite: $IMG:/$t: device number does not fit an inode (major above 4095 or minor above 1048575)" ]
+		! debugfs -R "stat /$t" "$IMG" 2>&1 | grep -q Type
+	done
+	run -0 "$PCWRITE" -x "$IMG" / max.tar
+	fsck_clean "$IMG"
+	debugfs -R "stat /max" "$IMG" 2>/dev/null | grep -q "Device major/minor number: 4095:1048575"
+}
+
+@test "-x -m and -R -m apply MODE to every entry, as GNU tar --mode does (and chmod with umask 0)" {
+	mkdir -p src/d src/sg src/priv
+	printf a >src/f; chmod 0640 src/f
+	printf b >src/x; chmod 0750 src/x
+	printf c >src/s; chmod 4755 src/s
+	chmod 2755 src/sg; chmod 0700 src/priv; chmod 1777 src/d
+	ln -s f src/l
+	local m p
+	for m in a+rX,o-w go-rwx,u+X 755 =644 u=rwX,go=rX g+s a-s 0; do
+		cp "$IMG" "img.m"
+		tar -C src -cf t.tar .
+		run -0 "$PCWRITE" -x -m "$m" img.m / t.tar
+		# GNU tar applies --mode when it writes the archive
+		tar --mode="$m" -C src -cf tm.tar .
+		rm -rf out && mkdir out && tar -C out --same-permissions -xf tm.tar
+		for p in f x s d sg priv; do
+			echo "-m $m: $p tar $(stat -c %a "out/$p"), pcwrite $(debugfs -R "stat /$p" img.m 2>/dev/null | sed -n 's/.*Mode: *\([0-7]*\).*/\1/p')"
+			[ "$(printf '%o' "$((8#$(debugfs -R "stat /$p" img.m 2>/dev/null | sed -n 's/.*Mode: *\([0-7]*\).*/\1/p')))")" = "$(stat -c %a "out/$p")" ]
+		done
+		fsck_clean img.m
+	done
+	# -R: the same, from the host tree
+	run -0 "$PCWRITE" -R -m go-w,a+rX "$IMG" / src
+	(umask 0; cp -a src chm && find chm ! -type l -exec chmod go-w,a+rX {} +)
+	for p in f x s d sg priv; do
+		[ "$(printf '%o' "$((8#$(debugfs -R "stat /$p" "$IMG" 2>/dev/null | sed -n 's/.*Mode: *\([0-7]*\).*/\1/p')))")" = "$(stat -c %a "chm/$p")" ]
+	done
+	fsck_clean "$IMG"
+	# -a and -o stay usage errors with a tree
+	run -2 --separate-stderr "$PCWRITE" -x -a "$IMG" / t.tar
+	[ "${stderr_lines[0]}" = "pcwrite: --append and --offset cannot be used with -x or -R" ]
+}
+
 # ---- chattr flags: entries the kernel refuses (link, unlink, chmod EPERM) ----
 
 # entries_tar FILE SPEC...: a pax tar; SPEC is NAME (a file "hi\n"),

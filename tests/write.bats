@@ -86,10 +86,11 @@ setup() {
 	# seq counts iterations, index is pos / 4096
 	run -0 awk -F'[:,]' '/"event":"page"/ { for (i = 1; i < NF; i++) { if ($i == "\"seq\"") s = $(i+1); if ($i == "\"index\"") x = $(i+1); if ($i == "\"pos\"") p = $(i+1) } if (s != NR - 1 || x != s || p != s * 4096) { print "bad record " NR; exit 1 } }' <<<"$(grep '"event":"page"' <<<"$json")"
 	grep -q '"event":"page","file":"/f","seq":75,"index":75,"pos":307200,"offset":0,"bytes":77,"copied":77,"status":77,"read_before":false,"reserved":1,"retry":false}' <<<"$json"
-	# writeback maps all 76 blocks; the file record closes the report
+	# writeback maps all 76 blocks; the file record, then the end record
 	wb=$(grep '"event":"writeback"' <<<"$json" | sed 's/.*"len":\([0-9]*\).*/\1/' | awk '{ s += $1 } END { print s }')
 	[ "$wb" -eq 76 ]
-	tail -n1 <<<"$json" | grep -q "{\"event\":\"file\",\"file\":\"/f\",\"bytes\":$n,\"size\":$n,\"pages\":76,\"extents\":1,\"status\":\"ok\"}"
+	tail -n2 <<<"$json" | head -n1 | grep -q "{\"event\":\"file\",\"file\":\"/f\",\"bytes\":$n,\"size\":$n,\"pages\":76,\"extents\":1,\"status\":\"ok\",\"action\":\"created\","
+	tail -n1 <<<"$json" | grep -q "{\"event\":\"end\",\"status\":0,\"files\":1,\"committed\":1,\"ok\":1,\"partial\":0,\"failed\":0,\"refused\":0,\"bytes\":$n}"
 	verify "$IMG" /f "$BATS_TEST_TMPDIR/data"
 }
 
@@ -157,7 +158,7 @@ setup() {
 	[ "$n" -gt $((3 * 1024 * 1024)) ]
 	[ "$(inode_size "$IMG" /big)" = "$n" ]
 	grep -q '"status":-28' <<<"$output"
-	tail -n1 <<<"$output" | grep -q "\"bytes\":$n,\"size\":$n,.*\"status\":\"partial\""
+	grep '"event":"file"' <<<"$output" | tail -n1 | grep -q "\"bytes\":$n,\"size\":$n,.*\"status\":\"partial\""
 	fsck_clean "$IMG"
 	head -c "$n" "$BATS_TEST_TMPDIR/data" >"$BATS_TEST_TMPDIR/prefix"
 	readback "$IMG" /big "$BATS_TEST_TMPDIR/prefix"

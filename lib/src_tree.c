@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * src_tree.c: -R's source, a host tree: an fts walk, sorted so that the
+ * same tree gives the same image, each file's attributes, extended
+ * attributes and ACLs from libarchive's read_disk (src_archive.c makes the
+ * entry).  And pcw_source_next() for both kinds of source, with tar's
+ * path options applied to the entry read.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include "names.h"
+#include "src.h"
+
+static int by_name(const FTSENT **a, const FTSENT **b)
+{
+	return strcmp((*a)->fts_name, (*b)->fts_name);
+}
+
+errcode_t pcw_source_open_tree(const char *dir,
+			       const struct pcw_source_params *p,
+			       struct pcw_source **ret)
+{
+	struct pcw_source *s = pcw_src_new(p, -1, dir);
+	char *paths[2];
+	int flags = ARCHIVE_READDISK_NO_FFLAGS | ARCHIVE_READDISK_NO_SPARSE;
+	errcode_t err = ENOMEM;
+
+	if (!s)
+		return ENOMEM;
+	s->disk = archive_read_disk_new();
+	s->disk_plain = archive_read_disk_new();
+	s->ae = archive_entry_new();
+	if (!s->name || !s->disk || !s->disk_plain || !s->ae)
+		goto fail;
+	if (p->flags & PCW_SOURCE_NO_XATTRS)
+		flags |= ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL;
+	archive_read_disk_set_behavior(s->disk, flags);
+	archive_read_disk_set_behavior(s->disk_plain, flags |
+		ARCHIVE_READDISK_NO_XATTR | ARCHIVE_READDISK_NO_ACL);
+	err = pcw_iter_init(&s->iter, &pcw_iter_fd_ops, NULL,
+			    p->page_size ? p->page_size : 4096);
+	if (err)
+		goto fail;
+	paths[0] = s->name;
+	paths[1] = NULL;
+	s->fts = fts_open(paths, FTS_PHYSICAL | FTS_NOCHDIR, by_name);
+	if (!s->fts) {
+		err = errno;
+		goto fail;
+	}
+	s->root_len = strlen(dir);
+	while (s->root_len > 1 && dir[s->root_len - 1] == '/')
+		s->root_len--;
+	*ret = s;
+	return 0;
+fail:
+	pcw_source_close(s);
+	return err;
+}
+
+static errcode_t tar_name(struct pcw_source *s, const char *rel)
+{
+	char *n = malloc(strlen(rel) + 3);
+
+	if (!n)
+		return ENOMEM;
+	if (strcmp(rel, "."))
+		sprintf(n, "./%s", rel);
+	else
+		strcpy(n, ".");
+	free(s->tname);
+	s->tname = n;
+	return 0;
+}
+
+static errcode_t tree_next(struct pcw_source *s, const struct pcw_entry **entry,
+			   struct pcw_iter **data)
+{
+	FTSENT *f;
+	struct archive *disk;
+	errcode_t err;
+
+	if (s->data_fd >= 0) {
+		close(s->data_fd);
+		s->data_fd = -1;
+	}
+	while ((f = fts_read(s->fts))) {
+		const char *rel;
+		const char *first = NULL;
+		struct stat st;
+		int fd = -1;
+
+		free(s->path);
+		s->path = strdup(f->fts_path);
+		if (!s->path)
+			return ENOMEM;
+		switch (f->fts_info) {
+		case FTS_DP:
+			continue;
+		case FTS_DNR:
+		case FTS_ERR:
+		case FTS_NS:
+			pcw_src_set_msg(s, "%s", strerror(f->fts_errno), NULL);
+			return f->fts_errno ? (errcode_t)f->fts_errno
+					    : PCW_ET_SOURCE;
+		case FTS_DC:
+			pcw_src_set_msg(s, "directory cycle", NULL, NULL);
+			return PCW_ET_SOURCE;
+		}
+		rel = f->fts_level == 0 ? "." : f->fts_path + s->root_len +
+						 (s->root_len > 1 ||
+						  f->fts_path[0] != '/');
+		err = tar_name(s, rel);
+		if (err)
+			return err;
+		/*
+		 * --exclude, as tar -c does: an excluded directory is not
+		 * read, and no hard link is made to an excluded file.
+		 */
+		if (s->p.names && pcw_names_excluded(s->p.names, s->tname)) {
+			if (f->fts_info == FTS_D)
+				fts_set(s->fts, f, FTS_SKIP);
+			continue;
+		}
+		if (s->p.skip && s->p.skip(s->p.skip_arg, f->fts_statp)) {
+			if (s->p.warn)
+				s->p.warn(s->p.warn_arg, f->fts_path,
+					  "file is the image (or its undo or "
+					  "report file); not copied");
+			if (f->fts_info == FTS_D)
+				fts_set(s->fts, f, FTS_SKIP);
+			continue;
+		}
+		if (!S_ISDIR(f->fts_statp->st_mode) &&
+		    f->fts_statp->st_nlink > 1) {
+			first = pcw_src_link_seen(s, f->fts_statp, s->tname, NULL, &err);
+			if (err)
+				return err;
+		}
+		if (S_ISREG(f->fts_statp->st_mode) && !first) {
+			fd = open(f->fts_accpath, O_RDONLY | O_NOFOLLOW |
+				  O_CLOEXEC | O_NOATIME);
+			if (fd < 0 && errno == EPERM)
+				fd = open(f->fts_accpath, O_RDONLY | O_NOFOLLOW |
+					  O_CLOEXEC);
+			if (fd < 0 || fstat(fd, &st) < 0) {
+				pcw_src_set_msg(s, "%s", strerror(errno), NULL);
+				err = errno;
+				if (fd >= 0)
+					close(fd);
+				return err;
+			}
+			if (st.st_ino != f->fts_statp->st_ino ||
+			    st.st_dev != f->fts_statp->st_dev) {
+				close(fd);
+				pcw_src_set_msg(s, "file changed as it was read", NULL,
+					NULL);
+				return PCW_ET_SOURCE;
+			}
+			s->data_fd = fd;
+		}
+		archive_entry_clear(s->ae);
+		archive_entry_copy_pathname(s->ae, s->tname);
+		archive_entry_copy_sourcepath(s->ae, f->fts_accpath);
+		/*
+		 * An open file with no extended attributes has no ACL either
+		 * (ACLs are system.posix_acl_* attributes): one flistxattr
+		 * instead of libarchive's ACL probe, fstat and flistxattr.
+		 */
+		disk = fd >= 0 && flistxattr(fd, NULL, 0) == 0 ? s->disk_plain
+							       : s->disk;
+		if (archive_read_disk_entry_from_file(disk, s->ae,
+				S_ISDIR(f->fts_statp->st_mode) ? -1 : fd,
+				f->fts_statp) < ARCHIVE_WARN) {
+			pcw_src_archive_msg(s, disk);
+			return PCW_ET_SOURCE;
+		}
+		if (first)
+			archive_entry_copy_hardlink(s->ae, first);
+		err = pcw_src_from_entry(s, s->ae);
+		if (err)
+			return err;
+		*entry = &s->entry;
+		*data = NULL;
+		if (fd >= 0) {
+			pcw_iter_reset(&s->iter);
+			s->iter.fd = fd;
+			s->iter.is_reg = true;
+			s->iter.dense = pcw_iter_st_dense(&st);
+			s->iter.src_pos = 0;
+			*data = &s->iter;
+		}
+		return 0;
+	}
+	if (errno) {
+		pcw_src_set_msg(s, "%s", strerror(errno), NULL);
+		return errno;
+	}
+	return PCW_ET_END;
+}
+
+/*
+ * tar's path options on the entry just read: its name and link target as
+ * they are to be made; PCW_ET_END when the entry is left out (stripped
+ * to nothing), for the caller to read the next one.
+ */
+static errcode_t apply_names(struct pcw_source *s)
+{
+	struct pcw_entry *e = &s->entry;
+	char *xpath, *xlink;
+	bool skip;
+	errcode_t err;
+
+	err = pcw_names_entry(s->p.names, e->type, e->path, e->link, &xpath,
+			      &xlink, &skip);
+	if (err)
+		return err;
+	free(s->xpath);
+	free(s->xlink);
+	s->xpath = xpath;
+	s->xlink = xlink;
+	e->path = xpath;
+	e->link = xlink;
+	return skip ? PCW_ET_END : 0;
+}
+
+errcode_t pcw_source_next(struct pcw_source *s, const struct pcw_entry **entry,
+			  struct pcw_iter **data)
+{
+	errcode_t err;
+
+	if (!s || s->magic != PCW_MAGIC_SOURCE)
+		return EINVAL;
+	*entry = NULL;
+	*data = NULL;
+	do
+		err = s->fts ? tree_next(s, entry, data)
+			     : pcw_src_archive_next(s, entry, data);
+	while (!err && s->p.names && (err = apply_names(s)) == PCW_ET_END);
+	if (err) {
+		*entry = NULL;
+		*data = NULL;
+	}
+	if (err == PCW_ET_END && s->cwd_fd >= 0) {
+		/* Back from the manifest's directory. */
+		if (fchdir(s->cwd_fd) < 0)
+			err = errno;
+		close(s->cwd_fd);
+		s->cwd_fd = -1;
+	}
+	return err;
+}
