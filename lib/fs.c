@@ -393,6 +393,16 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 	err = ext2fs_read_bitmaps(pfs->fs);
 	if (!err)
 		err = pcw_check_metadata_in_use(pfs->fs);
+	if (!err)
+		err = pcw_validity_attach(pfs);
+	/*
+	 * The quota files again, now that the system zone can be built: a
+	 * quota block on metadata is refused here, as the kernel's mount
+	 * refuses to enable quota on it (pcw_check_fs ran before the bitmaps
+	 * and descriptors were checked, so without the zone).
+	 */
+	if (!err)
+		err = pcw_quota_check(pfs->fs);
 	if (err)
 		goto fail;
 	pfs->was_valid = true;
@@ -428,6 +438,10 @@ errcode_t pcw_fs_begin_write(pcw_fs *pfs)
 		pfs->fs = fs;
 	}
 	fs = pfs->fs;
+	/* The handle --undo opened: the same checks on its allocations. */
+	err = pcw_validity_attach(pfs);
+	if (err)
+		return err;
 	/* Quota usage is charged from the first inode write on. */
 	if (!pfs->dquot) {
 		err = pcw_dquot_open(pfs);
@@ -637,6 +651,7 @@ void pcw_fs_abort(pcw_fs *pfs)
 	pcw_pagecache_free(pfs);
 	pcw_idnames_free(pfs);
 	pcw_dquot_free(pfs);
+	pcw_validity_free(pfs);
 	free(pfs->made_links);
 	if (pfs->fs)
 		ext2fs_free(pfs->fs);
