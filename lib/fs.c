@@ -587,9 +587,15 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 			err2 = ext2fs_flush2(pfs->fs, EXT2_FLAG_FLUSH_NO_SYNC);
 			if (!err2)
 				err2 = pcw_io_finish(pfs->fs);
-			if (!err2 && !(flags & EXT2_FLAG_FLUSH_NO_SYNC))
-				err2 = io_channel_flush(pfs->fs->io);
 			forget_written(pfs->fs);
+			if (!err2 && !(flags & EXT2_FLAG_FLUSH_NO_SYNC)) {
+				/* A failed fsync is said as such (the
+				 * writes were made: not a failed commit). */
+				err2 = io_channel_flush(pfs->fs->io);
+				if (!err)
+					err = err2;
+				err2 = 0;
+			}
 			if (err2) {
 				/* Not clean after all: written through now. */
 				pfs->meta_error = true;
