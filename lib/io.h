@@ -182,6 +182,29 @@ void pcw_io_mark_dir(ext2_filsys fs, blk64_t blk);
 errcode_t pcw_io_write_data(ext2_filsys fs, blk64_t blk, size_t count,
 			    const void *buf, uint64_t *around);
 
+/*
+ * The jbd2 writer (io_journal.c) over FS's internal journal (FS->io, before
+ * pcw_io_push: the channel below the layer).  pcw_io_journal_check runs
+ * journal.h's refusals and writes nothing.
+ */
+struct pcw_journal_params;
+struct pcw_journal_stats;
+errcode_t pcw_io_journal_check(ext2_filsys fs);
+errcode_t pcw_io_journal_writer(ext2_filsys fs,
+				const struct pcw_journal_params *params,
+				struct pcw_io_writer **ret);
+/* Is FS's layer committing through the journal? */
+bool pcw_io_journaled(ext2_filsys fs);
+void pcw_io_journal_get_stats(ext2_filsys fs, struct pcw_journal_stats *st);
+
+/*
+ * Should the caller close the transaction now, between two entries?  The
+ * held set is past half of what one commit may hold: the kernel's
+ * start_this_handle waits for a commit when the running transaction
+ * nears its limit, so that no handle (no entry) straddles two of them.
+ */
+bool pcw_io_commit_due(ext2_filsys fs);
+
 /* What a commit wrote, for tests and benchmarks. */
 struct pcw_io_stats {
 	uint64_t	commits, early_commits;

@@ -56,6 +56,7 @@ struct pcw_hold {
 	size_t		max_dirty, max_clean;	/* entries */
 	bool		holding;	/* else every write goes straight down */
 	bool		in_commit;
+	bool		dead;		/* a failed journal: drop every write */
 
 	/* io_commit.c */
 	struct hold_ranges fresh;	/* allocated since the last commit */
