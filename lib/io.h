@@ -170,6 +170,13 @@ bool pcw_io_held(ext2_filsys fs);
  */
 errcode_t pcw_io_commit(ext2_filsys fs);
 
+/*
+ * ext2fs_block_alloc_stats_range, told to the layer (libext2fs 1.47.0's
+ * range callback loses the range): every range update in lib/ uses this.
+ */
+void pcw_block_alloc_stats_range(ext2_filsys fs, blk64_t blk, blk_t num,
+				 int inuse);
+
 /* BLK, written through fs->io, is a directory block (PCW_IO_DIR). */
 void pcw_io_mark_dir(ext2_filsys fs, blk64_t blk);
 

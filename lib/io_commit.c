@@ -264,6 +264,20 @@ static void on_stats_range(ext2_filsys fs, blk64_t blk, blk_t num, int inuse)
 		h->old_stats_range(fs, blk, num, inuse);
 }
 
+/*
+ * libext2fs 1.47.0's ext2fs_block_alloc_stats_range calls its callback with
+ * the range already consumed (the block after it, and 0 blocks): the layer
+ * would never hear of a range allocated or freed (its group not a
+ * candidate when a free and an allocation leave its counts as they were, a
+ * freed range not held busy).  pcwrite's own range updates come here.
+ */
+void pcw_block_alloc_stats_range(ext2_filsys fs, blk64_t blk, blk_t num,
+				 int inuse)
+{
+	ext2fs_block_alloc_stats_range(fs, blk, num, inuse);
+	note_stats(fs, blk, num, inuse);
+}
+
 void pcw_hold_note_write(struct pcw_hold *h, blk64_t blk)
 {
 	long g = itable_group(h, blk);
