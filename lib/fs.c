@@ -444,8 +444,13 @@ errcode_t pcw_fs_begin_write(pcw_fs *pfs)
 	if (pfs->journaled) {
 		struct pcw_journal_params jp = { 0 };
 
+		/*
+		 * A reproducible run: commit times from its clock, and the log
+		 * wiped at the end (a pipe that ran dry cut a transaction
+		 * somewhere another run did not).
+		 */
 		if (pfs->fixed_time) {
-			jp.flags = PCW_JOURNAL_FIXED_TIME;
+			jp.flags = PCW_JOURNAL_FIXED_TIME | PCW_JOURNAL_WIPE;
 			jp.commit_sec = pfs->now;
 		}
 		err = pcw_io_journal_writer(fs, &jp, &io.writer);
