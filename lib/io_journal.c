@@ -37,7 +37,23 @@ struct jwriter {
 	size_t		cap;
 	struct pcw_journal_stats last;	/* after the journal was closed */
 	uint64_t	splits;		/* commits logged as several */
+	errcode_t	err;		/* what aborted the journal */
 };
+
+/*
+ * After a failure the journal answers PCW_ET_JOURNAL_ABORTED: the caller
+ * hears the error that aborted it instead (a full undo filesystem, EIO),
+ * as the in-place writer would go on returning it, so that one failure is
+ * one message.
+ */
+static errcode_t jw_err(struct jwriter *jw, errcode_t err)
+{
+	if (err == PCW_ET_JOURNAL_ABORTED && jw->err)
+		return jw->err;
+	if (err && !jw->err)
+		jw->err = err;
+	return err;
+}
 
 static const char jwriter_name[] = "jbd2";
 
@@ -66,7 +82,8 @@ static errcode_t jw_commit(struct pcw_io_writer *w, io_channel dev,
 		jw->jb[i].data = b[i].data;
 	}
 	if (pcw_journal_fits(jw->j, n, nrev))
-		return pcw_journal_commit(jw->j, jw->jb, n, revoked, nrev);
+		return jw_err(jw, pcw_journal_commit(jw->j, jw->jb, n, revoked,
+						     nrev));
 	max = pcw_journal_max_blocks(jw->j);
 	if (!max)
 		return PCW_ET_JOURNAL_TX_TOO_BIG;
@@ -81,7 +98,7 @@ static errcode_t jw_commit(struct pcw_io_writer *w, io_channel dev,
 					 done ? NULL : revoked,
 					 done ? 0 : nrev);
 		if (err)
-			return err;
+			return jw_err(jw, err);
 	}
 	return 0;
 }
@@ -112,7 +129,7 @@ static errcode_t jw_checkpoint(struct pcw_io_writer *w, io_channel dev)
 	pcw_journal_get_stats(jw->j, &jw->last);
 	err = pcw_journal_close(jw->j);
 	jw->j = NULL;
-	return err;
+	return jw_err(jw, err);
 }
 
 /* A run that stops without its end: the log stays as a crash leaves it. */
