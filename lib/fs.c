@@ -403,11 +403,12 @@ fail:
 }
 
 /*
- * The first write of a run: clear the clean flag on disk, so an image whose
- * writer is killed is marked for fsck rather than trusted.  From then on
- * every metadata write is held by the I/O layer (io.c) until a commit,
- * which writes the changed groups' bitmaps and descriptors before what uses
- * them.
+ * The first write of a run.  In place: clear the clean flag on disk, so an
+ * image whose writer is killed is marked for fsck rather than trusted.
+ * With the journal the flag stays (the first commit sets needs_recovery).
+ * From then on every metadata write is held by the I/O layer (io.c) until
+ * a commit: a jbd2 transaction (io_journal.c), or in place the changed
+ * groups' bitmaps and descriptors before what uses them.
  */
 errcode_t pcw_fs_begin_write(pcw_fs *pfs)
 {

@@ -62,12 +62,13 @@
  *
  * The seam for the journal: a commit writer (struct pcw_io_writer) receives
  * the commit's blocks and the metadata blocks freed in it.  The in-place
- * writer here (pcw_io_inplace_writer) writes them in the order given.  A
- * jbd2 writer (pcw_journal_commit / _checkpoint / _lookup / _fits on branch
- * jbd2) declares itself atomic: the layer then skips the PCW_IO_FREE pass
- * (a transaction lands whole) and hands over whole blocks; revoked is the
- * list jbd2 needs for freed metadata; reads below the layer ask the
- * writer's lookup first (committed, not yet checkpointed copies).
+ * writer (io_inplace.c) writes them in the order given.  The jbd2 writer
+ * (io_journal.c, over journal.c) declares itself atomic: the layer then
+ * skips the PCW_IO_FREE pass (a transaction lands whole), holds freed
+ * blocks busy until the commit that frees them (io_commit.c), and hands
+ * over whole blocks; revoked is the list jbd2 needs for freed metadata;
+ * reads below the layer ask the writer's lookup first (committed, not yet
+ * checkpointed copies).
  */
 #ifndef PCW_IO_H
 #define PCW_IO_H
