@@ -10,6 +10,7 @@
 #define PCW_INTERNAL_H
 
 #include <stdbool.h>
+#include <time.h>
 #include <ext2fs/ext2fs.h>
 
 #include "pcwrite.h"
@@ -89,6 +90,8 @@ struct pcw_fs {
 	bool		set_project;	/* new inodes get project */
 	uint32_t	project;
 	struct pcw_validity *validity;	/* validate.c: the system zone */
+	bool		journaled;	/* commits go through the jbd2 journal */
+	uint32_t	commit_sec;	/* a transaction's longest life */
 };
 
 /* ---- pages: a page and its buffer_heads, one bit per block ---------------- */
@@ -536,6 +539,15 @@ errcode_t pcw_check_metadata_in_use(ext2_filsys fs);
  * it to the batch).
  */
 errcode_t pcw_fs_commit(pcw_fs *pfs);
+/*
+ * Should a tree close its batch (a transaction) after PENDING entries, the
+ * first at SINCE, the clock at NOW?  ERR: the entry failed.
+ */
+#define PCW_TREE_BATCH_ENTRIES	256	/* without a journal */
+#define PCW_TREE_BATCH_NSEC	(50 * 1000000LL)
+#define PCW_COMMIT_SEC		5	/* ext4's default commit= */
+bool pcw_fs_commit_due(pcw_fs *pfs, unsigned pending, errcode_t err,
+		       const struct timespec *since, const struct timespec *now);
 /*
  * undo.c: --undo.  Reopen the image through libext2fs's undo manager (over
  * a backing manager that writes each record before the image block it

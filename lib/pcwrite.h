@@ -157,6 +157,8 @@ errcode_t pcw_guard_check_path(const struct pcw_guard *guard,
 #define PCW_OPEN_NO_SYNC	0x0001	/* skip the final fsync */
 #define PCW_OPEN_PROJECT	0x0002	/* new inodes get project id PROJECT
 					   (needs the project feature) */
+#define PCW_OPEN_NO_JOURNAL	0x0004	/* write metadata in place even where
+					   the filesystem has a journal */
 
 /*
  * What a message needs beyond the error code: the device behind
@@ -188,6 +190,13 @@ struct pcw_open_params {
 	struct pcw_guard *guard;	/* or NULL: the undo file is added */
 	struct pcw_conflict *conflict;	/* or NULL: filled on a conflict */
 	uint32_t	project;	/* with PCW_OPEN_PROJECT */
+	/*
+	 * With a journal: a transaction closes at most this many seconds
+	 * after its first entry (ext4's commit= mount option); 0: 5.  Not
+	 * used by a reproducible run (NOW set): its boundaries must not
+	 * depend on a clock.
+	 */
+	uint32_t	commit_sec;
 };
 
 /*

@@ -29,6 +29,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "io.h"
 
 struct truncate_set {
 	ext2_filsys		fs;
@@ -164,7 +165,7 @@ static void free_set(struct truncate_set *s)
 
 		/* Whole clusters, in one update of the counts. */
 		if (len)
-			ext2fs_block_alloc_stats_range(fs, first, len, -1);
+			pcw_block_alloc_stats_range(fs, first, len, -1);
 		/* A last cluster the filesystem ends inside. */
 		if (first + len < stop)
 			ext2fs_block_alloc_stats2(fs, first + len, -1);
