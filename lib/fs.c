@@ -25,6 +25,7 @@
 
 #include "internal.h"
 #include "io.h"
+#include "journal.h"
 #include "quota.h"
 
 /*
@@ -408,6 +409,20 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 	err = pcw_check_fs(pfs->fs);
 	if (err)
 		goto fail;
+	/*
+	 * The journal is used where there is one (issue 13): one pcwrite
+	 * cannot write (external, fast_commit, an unknown format) is refused
+	 * before anything is written; --no-journal writes in place.
+	 */
+	pfs->commit_sec = params->commit_sec ? params->commit_sec :
+			  PCW_COMMIT_SEC;
+	if (ext2fs_has_feature_journal(pfs->fs->super) &&
+	    !(params->flags & PCW_OPEN_NO_JOURNAL)) {
+		err = pcw_io_journal_check(pfs->fs);
+		if (err)
+			goto fail;
+		pfs->journaled = true;
+	}
 	if (params->flags & PCW_OPEN_PROJECT) {
 		if (!ext2fs_has_feature_project(pfs->fs->super)) {
 			err = PCW_ET_NO_PROJECT;
@@ -424,6 +439,16 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 	err = ext2fs_read_bitmaps(pfs->fs);
 	if (!err)
 		err = pcw_check_metadata_in_use(pfs->fs);
+	if (!err)
+		err = pcw_validity_attach(pfs);
+	/*
+	 * The quota files again, now that the system zone can be built: a
+	 * quota block on metadata is refused here, as the kernel's mount
+	 * refuses to enable quota on it (pcw_check_fs ran before the bitmaps
+	 * and descriptors were checked, so without the zone).
+	 */
+	if (!err)
+		err = pcw_quota_check(pfs->fs);
 	if (err)
 		goto fail;
 	pfs->was_valid = true;
@@ -435,11 +460,12 @@ fail:
 }
 
 /*
- * The first write of a run: clear the clean flag on disk, so an image whose
- * writer is killed is marked for fsck rather than trusted.  From then on
- * every metadata write is held by the I/O layer (io.c) until a commit,
- * which writes the changed groups' bitmaps and descriptors before what uses
- * them.
+ * The first write of a run.  In place: clear the clean flag on disk, so an
+ * image whose writer is killed is marked for fsck rather than trusted.
+ * With the journal the flag stays (the first commit sets needs_recovery).
+ * From then on every metadata write is held by the I/O layer (io.c) until
+ * a commit: a jbd2 transaction (io_journal.c), or in place the changed
+ * groups' bitmaps and descriptors before what uses them.
  */
 errcode_t pcw_fs_begin_write(pcw_fs *pfs)
 {
@@ -459,6 +485,10 @@ errcode_t pcw_fs_begin_write(pcw_fs *pfs)
 		pfs->fs = fs;
 	}
 	fs = pfs->fs;
+	/* The handle --undo opened: the same checks on its allocations. */
+	err = pcw_validity_attach(pfs);
+	if (err)
+		return err;
 	/* Quota usage is charged from the first inode write on. */
 	if (!pfs->dquot) {
 		err = pcw_dquot_open(pfs);
@@ -473,22 +503,51 @@ errcode_t pcw_fs_begin_write(pcw_fs *pfs)
 		io.data_fd = pfs->lock_fd;
 		io.data_offset = pfs->image_offset;
 	}
+	if (pfs->journaled) {
+		struct pcw_journal_params jp = { 0 };
+
+		/*
+		 * A reproducible run: commit times from its clock, and the log
+		 * wiped at the end (a pipe that ran dry cut a transaction
+		 * somewhere another run did not).
+		 */
+		if (pfs->fixed_time) {
+			jp.flags = PCW_JOURNAL_FIXED_TIME | PCW_JOURNAL_WIPE;
+			jp.commit_sec = pfs->now;
+		}
+		err = pcw_io_journal_writer(fs, &jp, &io.writer);
+		if (err)
+			return err;
+		/* A transaction's worth is held: its limit, not 4 MiB. */
+		io.max_held = io.writer->max_blocks(io.writer) *
+			      (size_t)fs->blocksize;
+	}
 	err = pcw_io_push(fs, &io);
-	if (err)
+	if (err) {
+		if (io.writer && !pcw_io_held(fs))
+			io.writer->free(io.writer);
 		return err;
+	}
 	if (ext2fs_has_feature_mmp(fs->super)) {
 		fs->flags &= ~EXT2_FLAG_SKIP_MMP;
 		err = ext2fs_mmp_start(fs);
 		if (err)
 			return err;
 	}
-	fs->super->s_state &= ~EXT2_VALID_FS;
-	ext2fs_mark_super_dirty(fs);
-	fs->flags |= EXT2_FLAG_SUPER_ONLY;
-	err = ext2fs_flush2(fs, EXT2_FLAG_FLUSH_NO_SYNC);
-	fs->flags &= ~EXT2_FLAG_SUPER_ONLY;
-	if (err)
-		return err;
+	/*
+	 * With a journal VALID_FS stays set, as the kernel keeps it: the
+	 * first commit sets needs_recovery instead, and an interrupted run
+	 * leaves an image to replay, not one to refuse.
+	 */
+	if (!pfs->journaled) {
+		fs->super->s_state &= ~EXT2_VALID_FS;
+		ext2fs_mark_super_dirty(fs);
+		fs->flags |= EXT2_FLAG_SUPER_ONLY;
+		err = ext2fs_flush2(fs, EXT2_FLAG_FLUSH_NO_SYNC);
+		fs->flags &= ~EXT2_FLAG_SUPER_ONLY;
+		if (err)
+			return err;
+	}
 	pcw_io_start(fs);
 	pfs->writing = true;
 	return 0;
@@ -582,6 +641,29 @@ errcode_t pcw_fs_commit(pcw_fs *pfs)
 	return qerr ? qerr : err;
 }
 
+bool pcw_fs_commit_due(pcw_fs *pfs, unsigned pending, errcode_t err,
+		       const struct timespec *since, const struct timespec *now)
+{
+	int64_t ns = (now->tv_sec - since->tv_sec) * 1000000000LL +
+		     (now->tv_nsec - since->tv_nsec);
+
+	/* A failed entry is committed at once: the run stops there. */
+	if (err)
+		return true;
+	if (!pfs->journaled)
+		return pending >= PCW_TREE_BATCH_ENTRIES ||
+		       ns >= PCW_TREE_BATCH_NSEC;
+	/*
+	 * A transaction closes as the kernel's do: near its size limit, or
+	 * after the commit interval (not in a reproducible run: its
+	 * boundaries must not depend on a clock); the caller also closes it
+	 * before waiting for input, and at the end.
+	 */
+	if (pcw_io_commit_due(pfs->fs))
+		return true;
+	return !pfs->fixed_time && ns >= (int64_t)pfs->commit_sec * 1000000000LL;
+}
+
 errcode_t pcw_fs_close(pcw_fs *pfs)
 {
 	errcode_t err = 0, err2;
@@ -617,9 +699,15 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 			err2 = ext2fs_flush2(pfs->fs, EXT2_FLAG_FLUSH_NO_SYNC);
 			if (!err2)
 				err2 = pcw_io_finish(pfs->fs);
-			if (!err2 && !(flags & EXT2_FLAG_FLUSH_NO_SYNC))
-				err2 = io_channel_flush(pfs->fs->io);
 			forget_written(pfs->fs);
+			if (!err2 && !(flags & EXT2_FLAG_FLUSH_NO_SYNC)) {
+				/* A failed fsync is said as such (the
+				 * writes were made: not a failed commit). */
+				err2 = io_channel_flush(pfs->fs->io);
+				if (!err)
+					err = err2;
+				err2 = 0;
+			}
 			if (err2) {
 				/* Not clean after all: written through now. */
 				pfs->meta_error = true;
@@ -681,6 +769,7 @@ void pcw_fs_abort(pcw_fs *pfs)
 	pcw_pagecache_free(pfs);
 	pcw_idnames_free(pfs);
 	pcw_dquot_free(pfs);
+	pcw_validity_free(pfs);
 	free(pfs->made_links);
 	if (pfs->fs)
 		ext2fs_free(pfs->fs);

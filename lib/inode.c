@@ -396,8 +396,13 @@ void pcw_inode_set_rdev(struct ext2_inode_large *inode, uint32_t major,
 
 /* ---- links ------------------------------------------------------------------------ */
 
-/* A hard link: NAME in PARENT for the existing non-directory INO. */
-/* INO, which must not be a directory (hard links never name one). */
+/*
+ * INO, which must not be a directory (hard links never name one), read
+ * and checked as ext4_iget checks it (no block of its map on metadata):
+ * the kernel's link(2) and unlink(2) meet the inode through a lookup that
+ * fails there, so neither a new name nor a removed one reaches an inode
+ * e2fsck would clear.
+ */
 static errcode_t read_nondir(ext2_filsys fs, ext2_ino_t ino,
 			     struct ext2_inode_large *inode)
 {
@@ -406,6 +411,8 @@ static errcode_t read_nondir(ext2_filsys fs, ext2_ino_t ino,
 	memset(inode, 0, sizeof(*inode));
 	err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)inode,
 				     sizeof(*inode));
+	if (!err)
+		err = pcw_iget_check(fs, inode);
 	if (err)
 		return err;
 	return LINUX_S_ISDIR(inode->i_mode) ? PCW_ET_IS_DIR : 0;
@@ -426,6 +433,7 @@ static errcode_t relink(pcw_fs *pfs, ext2_ino_t ino,
 	return err;
 }
 
+/* A hard link: NAME in PARENT for the existing non-directory INO. */
 errcode_t pcw_link(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 		   ext2_ino_t ino)
 {
@@ -450,6 +458,17 @@ errcode_t pcw_link(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 	return relink(pfs, ino, &inode, 1);
 }
 
+/* Does INODE own blocks (not a fast symlink's or a device's i_block)? */
+static bool has_blocks(const struct ext2_inode_large *inode)
+{
+	unsigned type = inode->i_mode & LINUX_S_IFMT;
+
+	return (type == LINUX_S_IFREG || type == LINUX_S_IFDIR ||
+		(type == LINUX_S_IFLNK &&
+		 !ext2fs_is_fast_symlink((struct ext2_inode *)inode))) &&
+	       !(inode->i_flags & EXT4_INLINE_DATA_FL);
+}
+
 /*
  * The last link of INO is gone: free its blocks (not a fast symlink's or a
  * device's: their i_block holds no block numbers), its references to
@@ -462,10 +481,7 @@ static errcode_t inode_release(pcw_fs *pfs, ext2_ino_t ino,
 	unsigned type = inode->i_mode & LINUX_S_IFMT;
 	errcode_t err = 0;
 
-	if ((type == LINUX_S_IFREG || type == LINUX_S_IFDIR ||
-	     (type == LINUX_S_IFLNK &&
-	      !ext2fs_is_fast_symlink((struct ext2_inode *)inode))) &&
-	    !(inode->i_flags & EXT4_INLINE_DATA_FL))
+	if (has_blocks(inode))
 		err = pcw_truncate_blocks(fs, ino, inode);
 	/* Values in EA inodes first: the block names some of them. */
 	if (!err)
@@ -508,6 +524,22 @@ errcode_t pcw_unlink(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 	/* Attribute values in inodes of their own: not ours to free. */
 	if (inode.i_flags & EXT4_EA_INODE_FL)
 		return PCW_ET_UNSUPP_INODE;
+	/*
+	 * At the last link, what inode_release checks is checked before the
+	 * name goes: its block map below the root, its i_blocks, its values'
+	 * EA inodes.  The kernel drops the name and frees at eviction, where
+	 * damage is logged and left; pcwrite would stop half-way, the inode
+	 * left with no name (e2fsck: "Unattached inode").
+	 */
+	if (inode.i_links_count <= 1) {
+		blk64_t ea;
+
+		err = has_blocks(&inode) ?
+		      pcw_truncate_check(pfs->fs, ino, &inode) :
+		      pcw_ea_charge(pfs->fs, ino, &ea);
+		if (err)
+			return err;
+	}
 	err = pcw_dir_remove(pfs, parent, name, strlen(name));
 	if (err)
 		return err;

@@ -10,6 +10,7 @@
 #define PCW_INTERNAL_H
 
 #include <stdbool.h>
+#include <time.h>
 #include <ext2fs/ext2fs.h>
 
 #include "pcwrite.h"
@@ -92,6 +93,9 @@ struct pcw_fs {
 	blk64_t		quota_reserve;	/* blocks its next sync may need */
 	bool		set_project;	/* new inodes get project */
 	uint32_t	project;
+	struct pcw_validity *validity;	/* validate.c: the system zone */
+	bool		journaled;	/* commits go through the jbd2 journal */
+	uint32_t	commit_sec;	/* a transaction's longest life */
 };
 
 /* ---- pages: a page and its buffer_heads, one bit per block ---------------- */
@@ -434,11 +438,15 @@ errcode_t pcw_make_dirs(pcw_fs *pfs, const struct pcw_dest *d,
  * blocks), each cluster once.  On success i_block is empty (zeroed,
  * EXTENTS_FL cleared) and i_blocks keeps only the xattr block and the
  * values in EA inodes (pcw_ea_charge); the caller writes the inode.  A file
- * whose blocks are outside the filesystem, free in the bitmap or more than
- * i_blocks counts is refused with PCW_ET_CORRUPT, nothing changed.
+ * whose blocks are outside the filesystem or in its metadata (the system
+ * zone), free in the bitmap or more than i_blocks counts is refused with
+ * PCW_ET_CORRUPT, nothing changed.
  */
 errcode_t pcw_truncate_blocks(ext2_filsys fs, ext2_ino_t ino,
 			      struct ext2_inode_large *inode);
+/* The same checks, nothing freed: 0 when pcw_truncate_blocks would succeed. */
+errcode_t pcw_truncate_check(ext2_filsys fs, ext2_ino_t ino,
+			     struct ext2_inode_large *inode);
 
 /*
  * ea_inode.c: attribute values in inodes of their own (ea_inode), charged
@@ -509,6 +517,21 @@ errcode_t pcw_host_backing(dev_t rdev, char *path, size_t len);
 /* errno for a page record's status */
 int pcw_errno(errcode_t err);
 
+/*
+ * validate.c: the system zone (metadata, journal, bad blocks), as the
+ * kernel's block_validity.c.  pcw_validity_attach (at the first write, and
+ * on the handle --undo opens) routes libext2fs's block allocations through
+ * pcw_inode_block_valid: [start, start+len) is inside the filesystem and
+ * outside the zone, as ext4_inode_block_valid (0 or PCW_ET_CORRUPT); also
+ * for the blocks of existing files written into or freed.
+ */
+struct pcw_validity;
+errcode_t pcw_validity_attach(pcw_fs *pfs);
+void pcw_validity_free(pcw_fs *pfs);
+errcode_t pcw_inode_block_valid(ext2_filsys fs, blk64_t start, blk64_t len);
+/* ext4_iget's checks: INODE's xattr block and block map root, the same way */
+errcode_t pcw_iget_check(ext2_filsys fs, const struct ext2_inode_large *inode);
+
 /* check.c: refusals before the first write (pcw_fs_open) */
 errcode_t pcw_check_fs(ext2_filsys fs);
 errcode_t pcw_check_metadata_in_use(ext2_filsys fs);
@@ -520,6 +543,15 @@ errcode_t pcw_check_metadata_in_use(ext2_filsys fs);
  * it to the batch).
  */
 errcode_t pcw_fs_commit(pcw_fs *pfs);
+/*
+ * Should a tree close its batch (a transaction) after PENDING entries, the
+ * first at SINCE, the clock at NOW?  ERR: the entry failed.
+ */
+#define PCW_TREE_BATCH_ENTRIES	256	/* without a journal */
+#define PCW_TREE_BATCH_NSEC	(50 * 1000000LL)
+#define PCW_COMMIT_SEC		5	/* ext4's default commit= */
+bool pcw_fs_commit_due(pcw_fs *pfs, unsigned pending, errcode_t err,
+		       const struct timespec *since, const struct timespec *now);
 /*
  * undo.c: --undo.  Reopen the image through libext2fs's undo manager (over
  * a backing manager that writes each record before the image block it

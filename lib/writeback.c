@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "io.h"
 
 /*
  * Space is counted in clusters (a cluster is a block but on bigalloc).
@@ -270,12 +271,12 @@ errcode_t pcw_alloc_run(struct pcw_mapping *m, blk64_t lblk, blk64_t len,
 		return err;
 	if ((start & EXT2FS_CLUSTER_MASK(fs)) || got <= off)
 		return PCW_ET_CORRUPT;	/* cannot happen with a cluster bitmap */
-	ext2fs_block_alloc_stats_range(fs, start, got, +1);
+	pcw_block_alloc_stats_range(fs, start, got, +1);
 	/* i_blocks is counted in clusters on bigalloc. */
 	err = ext2fs_iblk_add_blocks(fs, (struct ext2_inode *)m->inode,
 				     EXT2FS_B2C(fs, got + ratio - 1));
 	if (err) {
-		ext2fs_block_alloc_stats_range(fs, start, got, -1);
+		pcw_block_alloc_stats_range(fs, start, got, -1);
 		return err;
 	}
 	a->cstart = start;
@@ -294,7 +295,7 @@ void pcw_free_run(struct pcw_mapping *m, const struct pcw_alloc *a)
 {
 	if (!a->clen)
 		return;
-	ext2fs_block_alloc_stats_range(m->fs, a->cstart, a->clen, -1);
+	pcw_block_alloc_stats_range(m->fs, a->cstart, a->clen, -1);
 	ext2fs_iblk_sub_blocks(m->fs, (struct ext2_inode *)m->inode,
 			       a->clusters);
 	if (m->goal == a->cstart + a->clen)
