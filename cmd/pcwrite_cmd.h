@@ -78,12 +78,13 @@ struct cli_attrs;
 struct cli_render;
 
 /*
- * cmd/'s files, each using only those listed after it: pcwrite.c (main)
- * -> write.c, tree.c, list.c (the modes) -> image.c (opening the image
- * for a write run) -> report.c (rendering, the reporter) -> vlist.c,
- * closeout.c -> msg.c, signals.c -> progress.c -> quote.c; options.c and
- * its parsers (mode.c, mtime.c, owners.c, tarpath.c), attrs.c and
- * host_files.c beside them.  Only the library below.
+ * cmd/'s files in layers, each file calling only files of lower layers
+ * (tests/cmd_layers.bats checks it on the objects): pcwrite.c (main) ->
+ * write.c, tree.c, list.c (the modes) -> image.c (opening the image for a
+ * write run) -> report.c (rendering, the reporter), options.c -> vlist.c,
+ * closeout.c, attrs.c -> msg.c, signals.c, owners.c -> progress.c,
+ * host_files.c, mode.c, mtime.c, tarpath.c -> quote.c.  Only the library
+ * below.
  */
 
 /* write.c: pcwrite IMAGE DEST [SOURCE...] */
