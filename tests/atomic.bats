@@ -187,3 +187,41 @@ kill_points() {
 	[ "$total" -gt 3 ]
 	[ "$other" -gt 0 ]
 }
+
+# crash_states OPTS...: the same overwrite recorded by tests/eio_shim.c and
+# every crash state crash.py builds from the log (each flush point, and
+# $PCW_CRASH_SUBSETS random subsets of the writes after it, default 5,
+# applied in random order: a power cut with a disk that reorders) judged
+# with --atomic /f=OLD,NEW: replayed, e2fsck -fn clean and /f old or new.
+crash_states() {
+	local base=$T/base
+	cc -shared -fPIC -o "$BATS_FILE_TMPDIR/eio_shim.so" \
+		"$BATS_TEST_DIRNAME/eio_shim.c" -ldl
+	mkimg "$base" 32M -t ext4 -b 1024 -O metadata_csum
+	"$PCWRITE" "$base" /f <"$T/old"
+	cp "$base" "$T/w"
+	: >"$T/rep"
+	LD_PRELOAD="$BATS_FILE_TMPDIR/eio_shim.so" PCW_CRASH_LOG="$T/log" \
+		PCW_CRASH_IMAGE=$(stat -c %d:%i "$T/w") \
+		PCW_CRASH_REPORT=$(stat -c %d:%i "$T/rep") \
+		"$PCWRITE" --report=json "$@" "$T/w" /f <"$T/new" >"$T/rep"
+	python3 "$BATS_TEST_DIRNAME/crash.py" check "$base" "$T/log" \
+		--atomic "/f=$T/old,$T/new" --kernel no \
+		--subsets "${PCW_CRASH_SUBSETS:-5}" \
+		--seed "${PCW_CRASH_SEED:-$RANDOM$RANDOM}" 2>&1
+}
+
+@test "--atomic: every crash state of a recorded run (power cut, writes reordered) holds the old or the new file, e2fsck clean" {
+	run crash_states --atomic
+	echo "$output"
+	echo "# $(echo "$output" | grep -E 'states (old|checked)' | tr '\n' ' ')" >&3
+	[[ $output == *", 0 failing"* ]]
+	[[ $output =~ --atomic\ /f:\ [1-9][0-9]*\ states\ old,\ [1-9][0-9]*\ new ]]
+}
+
+@test "the control: crash states of a --no-journal overwrite hold neither old nor new" {
+	run crash_states --no-journal
+	echo "$output"
+	echo "# $(echo "$output" | grep -E 'states checked|neither' | head -2 | tr '\n' ' ')" >&3
+	[[ $output == *"atomic path neither old nor new"* ]]
+}
