@@ -58,6 +58,19 @@ int cli_image_open(const struct cli_control *ctl, struct pcw_guard *guard,
 		status = EXIT_USAGE;
 		goto abort;
 	}
+	/* --atomic swaps in one journal transaction: no journal, no swap */
+	if (ctl->atomic) {
+		struct pcw_fs_info fi;
+
+		pcw_fs_get_info(img->pfs, &fi);
+		if (!(fi.feature_compat & 0x0004)) {	/* has_journal */
+			cli_msg_usage("--atomic needs a journal; the image has "
+				      "none%s", "");
+			img->end_msg = "--atomic needs a journal";
+			status = EXIT_USAGE;
+			goto abort;
+		}
+	}
 	/* -u/-g names, in the image as it is before the first write */
 	status = cli_owner_names(ctl, img->pfs, &img->uid, &img->gid,
 				 &img->end_err);

@@ -190,6 +190,9 @@ static errcode_t write_one(pcw_fs *pfs, const struct cli_control *ctl,
 	struct pcw_iter *iter = NULL;
 	struct pcw_file_info info;
 	struct cli_file_record rec;
+	struct pcw_atomic *atomic = NULL;
+	struct pcw_dest tmp;
+	const struct pcw_dest *dest = &job->d;
 	uint64_t pos = 0, written = 0;
 	errcode_t err, err2;
 	bool mapping_opened;
@@ -217,7 +220,15 @@ static errcode_t write_one(pcw_fs *pfs, const struct cli_control *ctl,
 	fp.report_name = job->dest;
 
 	cli_progress_start(reporter->progress, job->dest, job->size);
-	err = pcw_mapping_open(pfs, &job->d, &fp, &mapping);
+	err = 0;
+	if (ctl->atomic) {
+		/* The new inode, written as a fresh file, named at the end. */
+		err = pcw_atomic_begin(pfs, &job->d, &fp, &atomic, &tmp);
+		dest = &tmp;
+		fp.flags |= PCW_FILE_FRESH;
+	}
+	if (!err)
+		err = pcw_mapping_open(pfs, dest, &fp, &mapping);
 	if (!err)
 		err = pcw_iter_open_fd(job->fd, pcw_mapping_page_size(mapping), &iter);
 	if (!err) {
@@ -240,6 +251,16 @@ static errcode_t write_one(pcw_fs *pfs, const struct cli_control *ctl,
 	}
 	pcw_iter_free(iter);
 	cli_progress_end(reporter->progress);
+	if (atomic && !err) {
+		err = pcw_atomic_swap(atomic);
+		/* Not swapped: the path holds the old file, nothing written. */
+		if (err)
+			written = 0, info.size = 0;
+	} else if (atomic) {
+		pcw_atomic_abort(atomic);
+		written = 0;
+		info.size = 0;
+	}
 
 	/*
 	 * What is on disk: writeback may have dropped the data from some

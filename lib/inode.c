@@ -474,8 +474,8 @@ static bool has_blocks(const struct ext2_inode_large *inode)
  * device's: their i_block holds no block numbers), its references to
  * EA inodes, its attribute block, and the inode.
  */
-static errcode_t inode_release(pcw_fs *pfs, ext2_ino_t ino,
-			       struct ext2_inode_large *inode)
+errcode_t pcw_inode_release(pcw_fs *pfs, ext2_ino_t ino,
+			     struct ext2_inode_large *inode)
 {
 	ext2_filsys fs = pfs->fs;
 	unsigned type = inode->i_mode & LINUX_S_IFMT;
@@ -545,7 +545,7 @@ errcode_t pcw_unlink(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 		return err;
 	if (inode.i_links_count > 1)
 		return relink(pfs, ino, &inode, -1);
-	return inode_release(pfs, ino, &inode);
+	return pcw_inode_release(pfs, ino, &inode);
 }
 
 /* ---- the symlinks this run made ---------------------------------------------------- */

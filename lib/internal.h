@@ -390,6 +390,9 @@ errcode_t pcw_symlink(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 		      ext2_ino_t *ret);
 errcode_t pcw_link(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 		   ext2_ino_t ino);
+/* The last link is gone: free INODE's blocks, attributes and itself. */
+errcode_t pcw_inode_release(pcw_fs *pfs, ext2_ino_t ino,
+			    struct ext2_inode_large *inode);
 errcode_t pcw_unlink(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 		     ext2_ino_t ino);
 void pcw_note_symlink(pcw_fs *pfs, ext2_ino_t ino);
