@@ -181,6 +181,53 @@ static errcode_t resolve_dests(pcw_fs *pfs, const struct cli_control *ctl,
 	return 0;
 }
 
+/*
+ * The file record of one file (WRITTEN bytes committed, INFO what the
+ * mapping left, OPENED: a mapping was opened), and its message.
+ */
+static void report_one(const struct cli_control *ctl,
+		       struct cli_reporter *reporter, const struct job *job,
+		       errcode_t err, uint64_t written,
+		       const struct pcw_file_info *i, bool opened)
+{
+	struct cli_file_record rec;
+	char extra[64];
+
+	memset(&rec, 0, sizeof(rec));
+	rec.file = job->dest;
+	rec.bytes = written;
+	rec.size = i->size;
+	rec.pages = i->pages;
+	rec.extents = i->extents;
+	rec.status = !err ? "ok" : written ? "partial" : "failed";
+	rec.err = err;
+	rec.signal = err == EINTR ? pcw_signal_pending() : 0;
+	if (opened) {
+		/* the inode as the file left it */
+		rec.attrs = i->attrs;
+		rec.action = !job->d.ino ? "created" :
+			     ctl->append || ctl->have_offset ? "updated" :
+			     "replaced";
+	}
+	cli_render_file(reporter->render, &rec);
+
+	cli_progress_clear();
+	if (err == EINTR && pcw_signal_pending()) {
+		snprintf(extra, sizeof(extra), "%" PRIu64 " bytes written",
+			 written);
+		cli_report_stopped(ctl, reporter, job->dest, extra);
+	} else if (err) {
+		snprintf(extra, sizeof(extra), " (%" PRIu64 " bytes written)",
+			 written);
+		cli_msg_error(ctl->image, job->dest, err, extra);
+	} else if (cli_verbosity > 0) {
+		fprintf(stderr, "pcwrite: %s:%s: %" PRIu64 " bytes written, "
+			"size %" PRIu64 ", %" PRIu64 " extent%s\n",
+			cli_quote(ctl->image), cli_quote(job->dest), written,
+			i->size, i->extents, i->extents == 1 ? "" : "s");
+	}
+}
+
 /* Write one file; returns 0, or the error already reported. */
 static errcode_t write_one(pcw_fs *pfs, const struct cli_control *ctl,
 			   struct job *job, struct cli_reporter *reporter)
@@ -189,14 +236,12 @@ static errcode_t write_one(pcw_fs *pfs, const struct cli_control *ctl,
 	struct pcw_mapping *mapping = NULL;
 	struct pcw_iter *iter = NULL;
 	struct pcw_file_info info;
-	struct cli_file_record rec;
 	struct pcw_atomic *atomic = NULL;
 	struct pcw_dest tmp;
 	const struct pcw_dest *dest = &job->d;
 	uint64_t pos = 0, written = 0;
 	errcode_t err, err2;
 	bool mapping_opened;
-	char extra[64];
 
 	memset(&fp, 0, sizeof(fp));
 	memset(&info, 0, sizeof(info));
@@ -270,39 +315,7 @@ static errcode_t write_one(pcw_fs *pfs, const struct cli_control *ctl,
 		written = info.lost_from > pos ? info.lost_from - pos : 0;
 	if (info.size < pos + written)
 		written = info.size > pos ? info.size - pos : 0;
-	memset(&rec, 0, sizeof(rec));
-	rec.file = job->dest;
-	rec.bytes = written;
-	rec.size = info.size;
-	rec.pages = info.pages;
-	rec.extents = info.extents;
-	rec.status = !err ? "ok" : written ? "partial" : "failed";
-	rec.err = err;
-	rec.signal = err == EINTR ? pcw_signal_pending() : 0;
-	if (mapping_opened) {
-		/* the inode as the file left it */
-		rec.attrs = info.attrs;
-		rec.action = !job->d.ino ? "created" :
-			     ctl->append || ctl->have_offset ? "updated" :
-			     "replaced";
-	}
-	cli_render_file(reporter->render, &rec);
-
-	cli_progress_clear();
-	if (err == EINTR && pcw_signal_pending()) {
-		snprintf(extra, sizeof(extra), "%" PRIu64 " bytes written",
-			 written);
-		cli_report_stopped(ctl, reporter, job->dest, extra);
-	} else if (err) {
-		snprintf(extra, sizeof(extra), " (%" PRIu64 " bytes written)",
-			 written);
-		cli_msg_error(ctl->image, job->dest, err, extra);
-	} else if (cli_verbosity > 0) {
-		fprintf(stderr, "pcwrite: %s:%s: %" PRIu64 " bytes written, "
-			"size %" PRIu64 ", %" PRIu64 " extent%s\n",
-			cli_quote(ctl->image), cli_quote(job->dest), written,
-			info.size, info.extents, info.extents == 1 ? "" : "s");
-	}
+	report_one(ctl, reporter, job, err, written, &info, mapping_opened);
 	return err;
 }
 
