@@ -627,14 +627,10 @@ void pcw_dcache_free(pcw_fs *pfs)
 	free(c->hash);
 	free(c);
 	pfs->dcache = NULL;
+	pfs->dcache_dirs = 0;
 }
 
 /* Write the times of every directory that gained or lost a name. */
-unsigned pcw_dcache_dirs(const pcw_fs *pfs)
-{
-	return pfs->dcache ? pfs->dcache->count : 0;
-}
-
 errcode_t pcw_dcache_flush(pcw_fs *pfs)
 {
 	struct pcw_dcache *c = pfs->dcache;
@@ -880,6 +876,7 @@ done:
 	d->hash_next = c->hash[ino & c->mask];
 	c->hash[ino & c->mask] = d;
 	c->count++;
+	pfs->dcache_dirs = c->count;
 	*ret = d;
 	return 0;
 fail:
@@ -1906,6 +1903,7 @@ void pcw_dir_forget(pcw_fs *pfs, ext2_ino_t ino)
 			*pp = d->hash_next;
 			dir_free(d);
 			c->count--;
+			pfs->dcache_dirs = c->count;
 			return;
 		}
 }
@@ -2006,6 +2004,7 @@ errcode_t pcw_dir_new(pcw_fs *pfs, ext2_ino_t ino,
 	d->hash_next = c->hash[ino & c->mask];
 	c->hash[ino & c->mask] = d;
 	c->count++;
+	pfs->dcache_dirs = c->count;
 	*ret = d;
 	return 0;
 fail:

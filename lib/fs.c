@@ -27,31 +27,6 @@
 #include "io.h"
 #include "quota.h"
 
-void pcw_emit(pcw_fs *pfs, const struct pcw_event *ev)
-{
-	if (pfs->report)
-		pfs->report(ev, pfs->report_arg);
-}
-
-int pcw_errno(errcode_t err)
-{
-	if (err > 0 && err < 4096)
-		return (int)err;
-	switch (err) {
-	case EXT2_ET_BLOCK_ALLOC_FAIL:
-	case EXT2_ET_INODE_ALLOC_FAIL:
-	case EXT2_ET_DIR_NO_SPACE:
-	case PCW_ET_DIR_INDEX_FULL:
-		return ENOSPC;
-	case EXT2_ET_NO_MEMORY:
-		return ENOMEM;
-	case PCW_ET_FILE_TOO_BIG:
-		return EFBIG;
-	default:
-		return EIO;
-	}
-}
-
 void pcw_fs_set_report(pcw_fs *pfs, pcw_report_fn fn, void *arg)
 {
 	pfs->report = fn;
@@ -166,28 +141,6 @@ static errcode_t lock_backing(pcw_fs *pfs, const struct stat *st,
 }
 
 /*
- * ext2fs_open2's error for IMAGE at OFFSET, as the caller should see it:
- * libext2fs says "bad magic" or "short read" for anything that is not a
- * filesystem, and an offset past the end of the image is neither.
- */
-errcode_t pcw_open_error(const char *image, uint64_t offset, errcode_t err)
-{
-	blk64_t bytes;
-
-	if (err == EBUSY)
-		return PCW_ET_BUSY;
-	if (err != EXT2_ET_BAD_MAGIC && err != EXT2_ET_SHORT_READ &&
-	    err != EXT2_ET_UNEXPECTED_BLOCK_SIZE && err != EXT2_ET_SB_CSUM_INVALID)
-		return err;
-	if (offset && ext2fs_get_device_size2(image, 1, &bytes) == 0 &&
-	    offset >= bytes)
-		return PCW_ET_OFFSET_PAST_END;
-	if (err == EXT2_ET_SB_CSUM_INVALID)
-		return err;
-	return offset ? PCW_ET_NO_FS_AT_OFFSET : PCW_ET_NOT_EXT;
-}
-
-/*
  * The image must hold every byte of its filesystem.  A regular file
  * shorter than that (truncated) takes a write past its end without a
  * complaint, it just grows, and the run would report success on an image
@@ -217,26 +170,6 @@ static errcode_t check_image_room(pcw_fs *pfs, const struct stat *st)
 	return 0;
 }
 
-/*
- * A regular-file image is still as long as its filesystem: another process
- * may have truncated it during the run.  A write past the end of a file
- * just extends it, so only its size can tell.
- */
-static errcode_t check_image_size(pcw_fs *pfs)
-{
-	struct stat st;
-
-	if (!pfs->image_is_file)
-		return 0;
-	if (fstat(pfs->lock_fd, &st) < 0)
-		return errno;
-	if ((uint64_t)st.st_size < pfs->fs_end) {
-		pfs->meta_error = true;
-		return PCW_ET_IMAGE_SHRANK;
-	}
-	return 0;
-}
-
 /* PATH from the root: the current directory's name in front of a relative one. */
 static char *absolute_path(const char *path)
 {
@@ -252,6 +185,12 @@ static char *absolute_path(const char *path)
 		sprintf(abs, "%s/%s", cwd, path);
 	free(cwd);
 	return abs;
+}
+
+/* Quota usage is charged from the first inode write on (io_run.c). */
+static errcode_t quota_begin(pcw_fs *pfs)
+{
+	return pfs->dquot ? 0 : pcw_dquot_open(pfs);
 }
 
 errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
@@ -273,6 +212,8 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 		return ENOMEM;
 	}
 	pfs->magic = PCW_MAGIC_FS;
+	pfs->begin_hook = quota_begin;
+	pfs->commit_hook = pcw_dquot_sync;
 	pfs->lock_fd = pfs->excl_fd = pfs->backing_fd = -1;
 	pfs->image_offset = params->image_offset;
 	pfs->undo_fd = params->undo_file ? params->undo_fd : -1;
@@ -374,7 +315,11 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 		}
 	}
 	pfs->fs->now = pfs->now;
-	err = pcw_check_fs(pfs->fs);
+	err = pcw_check_state(pfs->fs);
+	if (!err)
+		err = pcw_quota_check(pfs->fs);
+	if (!err)
+		err = pcw_check_layout(pfs->fs);
 	if (err)
 		goto fail;
 	if (params->flags & PCW_OPEN_PROJECT) {
@@ -401,83 +346,6 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 fail:
 	pcw_fs_abort(pfs);
 	return err;
-}
-
-/*
- * The first write of a run: clear the clean flag on disk, so an image whose
- * writer is killed is marked for fsck rather than trusted.  From then on
- * every metadata write is held by the I/O layer (io.c) until a commit,
- * which writes the changed groups' bitmaps and descriptors before what uses
- * them.
- */
-errcode_t pcw_fs_begin_write(pcw_fs *pfs)
-{
-	struct pcw_io_params io = { .data_fd = -1 };
-	ext2_filsys fs;
-	errcode_t err;
-
-	if (!pfs || pfs->magic != PCW_MAGIC_FS)
-		return PCW_ET_MAGIC_FS;
-	if (pfs->writing)
-		return pcw_undo_room(pfs, 0);	/* room to finish, or stop here */
-	if (pfs->undo_file) {
-		err = pcw_undo_reopen(pfs, &fs);
-		if (err)
-			return err;
-		ext2fs_free(pfs->fs);
-		pfs->fs = fs;
-	}
-	fs = pfs->fs;
-	/* Quota usage is charged from the first inode write on. */
-	if (!pfs->dquot) {
-		err = pcw_dquot_open(pfs);
-		if (err)
-			return err;
-	}
-	/*
-	 * File data goes to the image's descriptor, around the layer; through
-	 * --undo's manager, so that it saves every block first.
-	 */
-	if (fs->io->manager == unix_io_manager) {
-		io.data_fd = pfs->lock_fd;
-		io.data_offset = pfs->image_offset;
-	}
-	err = pcw_io_push(fs, &io);
-	if (err)
-		return err;
-	if (ext2fs_has_feature_mmp(fs->super)) {
-		fs->flags &= ~EXT2_FLAG_SKIP_MMP;
-		err = ext2fs_mmp_start(fs);
-		if (err)
-			return err;
-	}
-	fs->super->s_state &= ~EXT2_VALID_FS;
-	ext2fs_mark_super_dirty(fs);
-	fs->flags |= EXT2_FLAG_SUPER_ONLY;
-	err = ext2fs_flush2(fs, EXT2_FLAG_FLUSH_NO_SYNC);
-	fs->flags &= ~EXT2_FLAG_SUPER_ONLY;
-	if (err)
-		return err;
-	pcw_io_start(fs);
-	pfs->writing = true;
-	return 0;
-}
-
-/*
- * File data goes to the image at once, around the blocks the I/O layer
- * holds (a block freed during the batch loses its held copy there, so the
- * commit never writes stale metadata over the data).
- */
-errcode_t pcw_fs_write_data(pcw_fs *pfs, blk64_t blk, size_t count,
-			    const void *buf)
-{
-	errcode_t err;
-
-	/* --undo saves each block first: room for them, or the run stops. */
-	err = pcw_undo_room(pfs, count);
-	if (err)
-		return err;
-	return pcw_io_write_data(pfs->fs, blk, count, buf, &pfs->data_bytes);
 }
 
 /*
@@ -515,31 +383,6 @@ static void forget_written(ext2_filsys fs)
 		stats->bytes_written = 0;
 }
 
-/*
- * A file (or a batch of a tree's entries) is done: one commit of the I/O
- * layer (not synced).  A file reported done survives a killed process
- * (tests/kill9.bats), and what the killed run leaves has no block or inode
- * in use that the bitmaps call free.
- */
-errcode_t pcw_fs_commit(pcw_fs *pfs)
-{
-	errcode_t err, qerr;
-
-	if (!pfs || pfs->magic != PCW_MAGIC_FS)
-		return PCW_ET_MAGIC_FS;
-	if (!pfs->writing || !pfs->fs)
-		return 0;
-	err = check_image_size(pfs);
-	if (err)
-		return err;
-	/* The quota files follow the inodes of this commit. */
-	qerr = pcw_dquot_sync(pfs);
-	err = pcw_io_commit(pfs->fs);
-	if (err)
-		pfs->meta_error = true;
-	return qerr ? qerr : err;
-}
-
 errcode_t pcw_fs_close(pcw_fs *pfs)
 {
 	errcode_t err = 0, err2;
@@ -555,7 +398,7 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 			err2 = pcw_dquot_sync(pfs);
 			if (!err)
 				err = err2;
-			err2 = check_image_size(pfs);
+			err2 = pcw_check_image_size(pfs);
 			if (!err)
 				err = err2;
 			/*

@@ -88,6 +88,15 @@ struct pcw_fs {
 	blk64_t		quota_reserve;	/* blocks its next sync may need */
 	bool		set_project;	/* new inodes get project */
 	uint32_t	project;
+	unsigned	dcache_dirs;	/* directories the run's cache holds
+					   (written at the close: --undo's
+					   estimate counts them) */
+	/*
+	 * The layers above, called by the I/O layer (io_run.c), set by
+	 * pcw_fs_open: at the first write, and before each commit.
+	 */
+	errcode_t	(*begin_hook)(pcw_fs *pfs);
+	errcode_t	(*commit_hook)(pcw_fs *pfs);
 };
 
 /* ---- pages: a page and its buffer_heads, one bit per block ---------------- */
@@ -472,8 +481,9 @@ errcode_t pcw_ea_release(pcw_fs *pfs, ext2_ino_t ino);
    block-mapped file (s_maxbytes, s_bitmap_maxbytes) */
 uint64_t pcw_max_file_bytes(ext2_filsys fs, bool extent_file);
 
-/* fs.c */
+/* io_run.c: the events of the report; the first write; the image's size */
 void pcw_emit(pcw_fs *pfs, const struct pcw_event *ev);
+errcode_t pcw_check_image_size(pcw_fs *pfs);
 
 /* host.c: the block devices of the system, as the checks of fs.c see them */
 struct pcw_bdev {
@@ -506,7 +516,8 @@ errcode_t pcw_host_backing(dev_t rdev, char *path, size_t len);
 int pcw_errno(errcode_t err);
 
 /* check.c: refusals before the first write (pcw_fs_open) */
-errcode_t pcw_check_fs(ext2_filsys fs);
+errcode_t pcw_check_state(ext2_filsys fs);
+errcode_t pcw_check_layout(ext2_filsys fs);
 errcode_t pcw_check_metadata_in_use(ext2_filsys fs);
 
 /*
@@ -527,8 +538,6 @@ errcode_t pcw_undo_reopen(pcw_fs *pfs, ext2_filsys *ret);
 errcode_t pcw_undo_room(pcw_fs *pfs, uint64_t count);
 errcode_t pcw_undo_finish(pcw_fs *pfs);
 void pcw_undo_release(pcw_fs *pfs);
-/* dir.c: how many directories the run holds (their inodes are written at the end) */
-unsigned pcw_dcache_dirs(const pcw_fs *pfs);
 
 /* COUNT blocks of file data from BUF to block BLK of the image. */
 errcode_t pcw_fs_write_data(pcw_fs *pfs, blk64_t blk, size_t count,
