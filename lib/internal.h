@@ -156,6 +156,9 @@ struct pcw_fsdata {
  *	cache, dirty, owned by the mapping.
  * writepages: write back every dirty page.  *nr_written counts blocks; the
  *	error is returned separately and the mapping stays consistent.
+ * release_pages: the cache is about to drop its clean pages
+ *	(release_folio): blocks they hold that no data reached (nodelalloc's
+ *	pending blocks) go back.
  */
 struct pcw_aops {
 	errcode_t	(*write_begin)(struct pcw_mapping *mapping, uint64_t pos,
@@ -167,6 +170,7 @@ struct pcw_aops {
 				     struct pcw_fsdata *fsdata);
 	errcode_t	(*writepages)(struct pcw_mapping *mapping,
 				      uint64_t *nr_written);
+	void		(*release_pages)(struct pcw_mapping *mapping);
 };
 
 extern const struct pcw_aops pcw_da_aops;	/* delayed allocation */
@@ -188,13 +192,32 @@ struct pcw_map {
 	bool		unwritten;
 };
 
-struct pcw_mapping {
-	int		magic;
+/*
+ * ext4_inode_info: what the layers under the page cache (space, block
+ * maps, the inode's own fields) know of an open file; the mapping holds one
+ * (mapping->host in the kernel, EXT4_I() of it).  Space functions and the
+ * block map take this, never the mapping.
+ */
+struct pcw_inode_info {
 	pcw_fs		*pfs;
 	ext2_filsys	fs;
 	ext2_ino_t	ino;
 	struct ext2_inode_large	*inode;	/* EXT2_INODE_SIZE bytes */
 	ext2_extent_handle_t	handle;	/* aliases *inode (extent files) */
+	blk64_t		goal;		/* where the next run should go */
+	bool		goal_extends;	/* goal continues the file's last run */
+	blk64_t		reserved;	/* this file's delayed blocks */
+	blk64_t		pending;	/* this file's pending blocks */
+	blk64_t		extent_end;	/* first block past the last extent */
+	bool		dirty_inode;
+	/* block lookup cache: the last extent (or hole) found */
+	struct pcw_map	cached;
+	bool		cached_valid;
+};
+
+struct pcw_mapping {
+	int		magic;
+	struct pcw_inode_info ei;	/* the file under the pages */
 	const struct pcw_aops	*a_ops;
 	const char	*name;
 
@@ -219,21 +242,10 @@ struct pcw_mapping {
 
 	/* writeback */
 	struct pcw_wb_block *wb;
-	blk64_t		goal;
-	bool		goal_extends;	/* goal continues the file's last run */
-	blk64_t		reserved;	/* this file's delayed blocks */
-	blk64_t		pending;	/* this file's pending blocks */
 	uint64_t	data_from;	/* the lowest byte committed past
 					   i_disksize since the last writeback
 					   (below it, up to i_disksize, a hole) */
-	bool		dirty_inode;
 	uint64_t	lost_from;	/* first byte dropped by a failed writeback */
-
-	blk64_t		extent_end;	/* first block past the last extent */
-
-	/* block lookup cache: the last extent (or hole) found */
-	struct pcw_map	cached;
-	bool		cached_valid;
 
 	uint64_t	seq;		/* loop iterations reported */
 	bool		tree_commits;	/* an entry of a tree: pcw_tree_add
@@ -251,8 +263,6 @@ errcode_t pcw_grab_page(struct pcw_mapping *mapping, uint64_t index,
 void pcw_set_page_dirty(struct pcw_mapping *mapping, struct pcw_page *page);
 void pcw_drop_clean_pages(struct pcw_mapping *mapping);
 errcode_t pcw_balance_dirty_pages(struct pcw_mapping *mapping);
-errcode_t pcw_mapping_preload(struct pcw_mapping *mapping, const void *data,
-			      size_t size);
 errcode_t pcw_zero_eof_tail(struct pcw_mapping *mapping, uint64_t pos);
 static inline uint64_t pcw_page_full_mask(const struct pcw_mapping *m)
 {
@@ -260,9 +270,9 @@ static inline uint64_t pcw_page_full_mask(const struct pcw_mapping *m)
 }
 
 /* The longest run mapped as one extent and written with one I/O. */
-static inline blk64_t pcw_max_run(const struct pcw_mapping *m)
+static inline blk64_t pcw_max_run(ext2_filsys fs)
 {
-	blk64_t io = PCW_MAX_IO_BYTES >> m->blkbits;
+	blk64_t io = PCW_MAX_IO_BYTES / fs->blocksize;
 
 	return io < PCW_MAX_EXTENT_LEN ? io : PCW_MAX_EXTENT_LEN;
 }
@@ -280,7 +290,9 @@ static inline uint64_t pcw_covered_blocks(const struct pcw_mapping *m,
 	return mask;
 }
 
-/* da_aops.c / nd_aops.c: shared pieces of the two tables */
+/* buffer.c: fs/buffer.c's helpers, shared by the two tables */
+errcode_t pcw_mapping_preload(struct pcw_mapping *mapping, const void *data,
+			      size_t size);
 errcode_t pcw_block_prepare(struct pcw_mapping *mapping, uint64_t pos,
 			    unsigned len, struct pcw_page **pagep,
 			    uint64_t *holes, struct pcw_fsdata *fsdata);
@@ -303,33 +315,40 @@ int64_t pcw_nd_write_end(struct pcw_mapping *mapping, uint64_t pos,
 
 /* writeback.c */
 errcode_t pcw_writepages(struct pcw_mapping *mapping, uint64_t *nr_written);
+void pcw_drop_delayed(struct pcw_mapping *mapping);
+errcode_t pcw_write_inode(struct pcw_mapping *mapping);
+
+/* balloc.c: space (fs, file, goal: never a mapping) */
 /* What pcw_alloc_run gave: blocks for the data, and the clusters it took. */
 struct pcw_alloc {
 	blk64_t		pblk, len;	/* physical blocks for the run's head */
 	blk64_t		cstart, clen;	/* newly allocated blocks (whole clusters) */
 	blk64_t		clusters;	/* clusters newly allocated */
 };
-errcode_t pcw_alloc_run(struct pcw_mapping *mapping, blk64_t lblk,
-			blk64_t len, bool reserved, struct pcw_alloc *a);
-void pcw_free_run(struct pcw_mapping *mapping, const struct pcw_alloc *a);
+errcode_t pcw_new_blocks(struct pcw_inode_info *ei, blk64_t lblk, blk64_t len,
+			 bool reserved, bool background, struct pcw_alloc *a);
+void pcw_free_run(struct pcw_inode_info *ei, const struct pcw_alloc *a);
 blk64_t pcw_free_clusters(ext2_filsys fs);
-blk64_t pcw_cluster_pblk(struct pcw_mapping *mapping, blk64_t lc);
-void pcw_drop_delayed(struct pcw_mapping *mapping);
-errcode_t pcw_write_inode(struct pcw_mapping *mapping);
-void pcw_release_reservation(struct pcw_mapping *mapping, blk64_t n);
 errcode_t pcw_fs_check_space(pcw_fs *pfs, blk64_t n);
-errcode_t pcw_reserve(struct pcw_mapping *mapping, blk64_t n);
-bool pcw_nonda_switch(const struct pcw_mapping *mapping);
+errcode_t pcw_reserve(struct pcw_inode_info *ei, blk64_t n);
+void pcw_release_reservation(struct pcw_inode_info *ei, blk64_t n);
+bool pcw_nonda_switch(const pcw_fs *pfs);
+void pcw_pending_add(struct pcw_inode_info *ei, blk64_t n);
+void pcw_pending_mapped(struct pcw_inode_info *ei, blk64_t n);
+void pcw_pending_free(struct pcw_inode_info *ei, blk64_t pblk);
 
 /* extents.c: logical -> physical, for extent and block-mapped files */
-errcode_t pcw_map_lookup(struct pcw_mapping *mapping, blk64_t lblk,
+errcode_t pcw_map_lookup(struct pcw_inode_info *ei, blk64_t lblk,
 			 struct pcw_map *map);
-errcode_t pcw_map_insert(struct pcw_mapping *mapping, blk64_t lblk,
+errcode_t pcw_map_insert(struct pcw_inode_info *ei, blk64_t lblk,
 			 blk64_t pblk, blk64_t len, bool unwritten);
-errcode_t pcw_map_convert(struct pcw_mapping *mapping, blk64_t lblk,
+errcode_t pcw_map_convert(struct pcw_inode_info *ei, blk64_t lblk,
 			  blk64_t len);
-errcode_t pcw_extent_end(struct pcw_mapping *mapping, blk64_t *end);
-errcode_t pcw_count_extents(struct pcw_mapping *mapping, uint64_t *count);
+errcode_t pcw_extent_end(struct pcw_inode_info *ei, blk64_t *end);
+errcode_t pcw_count_extents(struct pcw_inode_info *ei, uint64_t *count);
+blk64_t pcw_cluster_pblk(struct pcw_inode_info *ei, blk64_t lc);
+errcode_t pcw_alloc_run(struct pcw_inode_info *ei, blk64_t lblk, blk64_t len,
+			bool reserved, bool background, struct pcw_alloc *a);
 
 errcode_t pcw_extent_insert(ext2_extent_handle_t h, blk64_t lblk,
 			    blk64_t pblk, blk64_t len, bool unwritten);

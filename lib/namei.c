@@ -642,8 +642,8 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 	m->magic = PCW_MAGIC_MAPPING;
 	m->lost_from = UINT64_MAX;
 	m->data_from = UINT64_MAX;
-	m->pfs = pfs;
-	m->fs = fs;
+	m->ei.pfs = pfs;
+	m->ei.fs = fs;
 	m->name = fp->report_name ? fp->report_name : "";
 	m->page_size = page_size;
 	m->page_shift = __builtin_ctz(page_size);
@@ -652,16 +652,16 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 	m->bpp = page_size / fs->blocksize;
 	m->a_ops = (fp->flags & PCW_FILE_NO_DELALLOC) ? &pcw_aops
 						       : &pcw_da_aops;
-	m->inode = calloc(1, EXT2_INODE_SIZE(fs->super) > sizeof(*m->inode) ?
-			     EXT2_INODE_SIZE(fs->super) : sizeof(*m->inode));
-	if (!m->inode) {
+	m->ei.inode = calloc(1, EXT2_INODE_SIZE(fs->super) > sizeof(*m->ei.inode) ?
+			     EXT2_INODE_SIZE(fs->super) : sizeof(*m->ei.inode));
+	if (!m->ei.inode) {
 		err = ENOMEM;
 		goto fail;
 	}
 
 	if (d->ino) {
-		m->ino = d->ino;
-		err = open_existing(pfs, d->ino, fp, m->inode, &inline_data,
+		m->ei.ino = d->ino;
+		err = open_existing(pfs, d->ino, fp, m->ei.inode, &inline_data,
 				    &inline_size);
 	} else {
 		parent = d->parent;
@@ -670,26 +670,26 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 			err = pcw_make_dirs(pfs, d, fill_parent, (void *)fp,
 					    &parent);
 		if (!err)
-			err = create_file(pfs, parent, d->name, fp, m->inode,
-					  &m->ino);
+			err = create_file(pfs, parent, d->name, fp, m->ei.inode,
+					  &m->ei.ino);
 	}
 	/* its data may change: a held copy of it is stale (idnames.c) */
-	if (m->ino)
-		pcw_idnames_note_write(pfs, m->ino);
+	if (m->ei.ino)
+		pcw_idnames_note_write(pfs, m->ei.ino);
 	if (err)
 		goto fail;
 
-	if (m->inode->i_flags & EXT4_EXTENTS_FL) {
-		err = ext2fs_extent_open2(fs, m->ino,
-					  (struct ext2_inode *)m->inode,
-					  &m->handle);
+	if (m->ei.inode->i_flags & EXT4_EXTENTS_FL) {
+		err = ext2fs_extent_open2(fs, m->ei.ino,
+					  (struct ext2_inode *)m->ei.inode,
+					  &m->ei.handle);
 		if (!err)
-			err = pcw_extent_end(m, &m->extent_end);
+			err = pcw_extent_end(&m->ei, &m->ei.extent_end);
 		if (err)
 			goto fail;
 	}
-	m->i_size = m->i_disksize = EXT2_I_SIZE(m->inode);
-	m->maxbytes = pcw_max_file_bytes(fs, m->handle != NULL);
+	m->i_size = m->i_disksize = EXT2_I_SIZE(m->ei.inode);
+	m->maxbytes = pcw_max_file_bytes(fs, m->ei.handle != NULL);
 	m->start = (fp->flags & PCW_FILE_KEEP) ? fp->offset
 		   : (fp->flags & PCW_FILE_APPEND) ? m->i_size : 0;
 	err = pcw_mapping_init_cache(m, fp->dirty_limit ? fp->dirty_limit
@@ -748,27 +748,27 @@ errcode_t pcw_mapping_finish(struct pcw_mapping *m,
 	pcw_drop_delayed(m);
 	pcw_drop_clean_pages(m);
 	/* writepages wrote it, unless something changed after. */
-	if (m->dirty_inode ||
-	    m->i_disksize != (uint64_t)EXT2_I_SIZE(m->inode)) {
+	if (m->ei.dirty_inode ||
+	    m->i_disksize != (uint64_t)EXT2_I_SIZE(m->ei.inode)) {
 		err2 = pcw_write_inode(m);
 		if (!err)
 			err = err2;
 	}
 	if (info) {
 		memset(info, 0, sizeof(*info));
-		pcw_inode_attrs(m->ino, m->inode, &info->attrs);
+		pcw_inode_attrs(m->ei.ino, m->ei.inode, &info->attrs);
 		info->size = m->i_disksize;
-		info->blocks = ext2fs_get_stat_i_blocks(m->fs,
-					(struct ext2_inode *)m->inode);
+		info->blocks = ext2fs_get_stat_i_blocks(m->ei.fs,
+					(struct ext2_inode *)m->ei.inode);
 		info->pages = m->seq;
 		info->lost_from = m->lost_from;
-		err2 = pcw_count_extents(m, &info->extents);
+		err2 = pcw_count_extents(&m->ei, &info->extents);
 		if (!err)
 			err = err2;
 	}
 	/* The file is done: its metadata leaves the block cache. */
 	if (!m->tree_commits) {
-		err2 = pcw_fs_commit(m->pfs);
+		err2 = pcw_fs_commit(m->ei.pfs);
 		if (!err)
 			err = err2;
 	}
@@ -779,12 +779,12 @@ void pcw_mapping_free(struct pcw_mapping *m)
 {
 	if (!m)
 		return;
-	if (m->reserved)
-		pcw_release_reservation(m, m->reserved);
-	if (m->handle)
-		ext2fs_extent_free(m->handle);
+	if (m->ei.reserved)
+		pcw_release_reservation(&m->ei, m->ei.reserved);
+	if (m->ei.handle)
+		ext2fs_extent_free(m->ei.handle);
 	pcw_mapping_free_cache(m);
-	free(m->inode);
+	free(m->ei.inode);
 	m->magic = 0;
 	free(m);
 }

@@ -39,7 +39,7 @@ static void report_page(struct pcw_mapping *mapping, uint64_t pos,
 	ev.u.page.reserved = fsdata ? fsdata->reserved : 0;
 	ev.u.page.read_before = fsdata ? fsdata->read_before : 0;
 	ev.u.page.retry = retry;
-	pcw_emit(mapping->pfs, &ev);
+	pcw_emit(mapping->ei.pfs, &ev);
 }
 
 errcode_t pcw_perform_write(struct pcw_mapping *mapping, struct pcw_iter *i,
