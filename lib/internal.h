@@ -396,6 +396,10 @@ errcode_t pcw_inode_alloc(pcw_fs *pfs, ext2_ino_t parent, unsigned mode,
 			  struct ext2_inode_large *inode, ext2_ino_t *ret);
 errcode_t pcw_inode_commit_new(pcw_fs *pfs, ext2_ino_t ino,
 			       struct ext2_inode_large *inode);
+void pcw_inode_uncommit(pcw_fs *pfs, ext2_ino_t ino,
+			struct ext2_inode_large *inode);
+errcode_t pcw_inode_release(pcw_fs *pfs, ext2_ino_t ino,
+			    struct ext2_inode_large *inode);
 typedef void (*pcw_fill_fn)(struct ext2_inode_large *inode, void *arg);
 errcode_t pcw_check_create(pcw_fs *pfs, ext2_ino_t parent, const char *name,
 			   blk64_t extra);
@@ -451,6 +455,8 @@ errcode_t pcw_walk(pcw_fs *pfs, ext2_ino_t start, const char *path, int flags,
 		   struct pcw_dest *d);
 errcode_t pcw_make_dirs(pcw_fs *pfs, const struct pcw_dest *d,
 			pcw_fill_fn fill, void *arg, ext2_ino_t *parent);
+/* --parents: a new directory's owner (ARG: the pcw_file_params) */
+void pcw_fill_parent(struct ext2_inode_large *inode, void *arg);
 
 
 /*

@@ -44,11 +44,12 @@ LIB = {
     'undo': 3.2, 'io_run': 3.3, 'io_run.h': 3.2,
     # 4: space
     'balloc': 4.0, 'balloc.h': 4.0,
-    # 5: block maps; truncation; values in EA inodes; the quota files
-    # (files themselves: their blocks come from balloc, map through extents)
-    'extents': 5.0, 'truncate': 5.1, 'ea_inode': 5.2,
-    'quota_tree': 5.3, 'dquot': 5.4,
-    'extents.h': 5.0, 'quota.h': 5.3,
+    # 5: block maps; EA-inode references read; truncation; values in EA
+    # inodes changed; the quota files (files themselves: their blocks come
+    # from balloc and map through extents)
+    'extents': 5.0, 'ea_refs': 5.1, 'truncate': 5.2, 'ea_inode': 5.3,
+    'quota_tree': 5.4, 'dquot': 5.5,
+    'extents.h': 5.0, 'ea_refs.h': 5.1, 'quota.h': 5.4,
     # 6: the page cache and fs/buffer.c's helpers
     'mapping': 6.0, 'buffer': 6.1, 'mapping.h': 6.0,
     # 7: address_space_operations and writeback
