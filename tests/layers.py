@@ -57,7 +57,7 @@ LIB = {
     # 8: inodes: allocation, times, owner
     'times': 8.0, 'inode': 8.1, 'inode.h': 8.0,
     # 9: directories
-    'dcache': 9.0, 'htree': 9.1, 'dir': 9.2,
+    'dirent': 9.0, 'dcache': 9.1, 'htree': 9.2, 'dir': 9.3,
     'dir.h': 9.0, 'dir_int.h': 9.0,
     # 10: names: the kernel's may_* checks, the path walk, create/link/
     # unlink; the image's passwd and group, read through the walk
