@@ -16,7 +16,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "internal.h"
+#include "balloc.h"
 
 /*
  * Space is counted in clusters (a cluster is a block but on bigalloc).

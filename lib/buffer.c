@@ -12,7 +12,7 @@
 
 #include <string.h>
 
-#include "internal.h"
+#include "mapping.h"
 
 static inline unsigned popcount64(uint64_t v)
 {

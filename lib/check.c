@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "internal.h"
+#include "host.h"
 
 /*
  * The geometry every other computation rests on, as e2fsck's superblock

@@ -10,7 +10,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "internal.h"
+#include "aops.h"
 
 /*
  * ext4_da_write_begin(): reserve one block for every new delayed block the

@@ -6,7 +6,7 @@
 #ifndef PCW_DIR_INT_H
 #define PCW_DIR_INT_H
 
-#include "internal.h"
+#include "dir.h"
 
 #define DX_ROOT_COUNT_OFF	32	/* ".", "..", dx_root_info */
 #define DX_NODE_COUNT_OFF	8	/* the fake dirent */

@@ -53,7 +53,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "extents.h"
 #include "ea_refs.h"
 
 /*

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "extents.h"
 #include "ea_refs.h"
 
 void pcw_ea_refs_free(struct ea_refs *r)

@@ -27,7 +27,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "file.h"
 #include "quota.h"
 #include "iter.h"
 

@@ -14,7 +14,7 @@
 #include <errno.h>
 #include <ext2fs/ext2_err.h>
 
-#include "internal.h"
+#include "base.h"
 
 static const struct {
 	errcode_t	code;

@@ -14,7 +14,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "internal.h"
+#include "extents.h"
 
 static bool is_extent_file(const struct pcw_inode_info *ei)
 {

@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "file.h"
 
 static void fill_file(struct ext2_inode_large *inode, void *arg)
 {

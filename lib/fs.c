@@ -23,7 +23,7 @@
 #include <unistd.h>
 #include <linux/fs.h>
 
-#include "internal.h"
+#include "file.h"
 #include "io.h"
 #include "quota.h"
 

@@ -17,7 +17,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "io_run.h"
 #include "io.h"
 
 void pcw_emit(pcw_fs *pfs, const struct pcw_event *ev)

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "mapping.h"
 
 static unsigned hash_index(const struct pcw_mapping *m, uint64_t index)
 {

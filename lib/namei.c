@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "namei.h"
 
 #define PCW_MAX_FOLLOW	40	/* the kernel's MAXSYMLINKS */
 

@@ -19,7 +19,7 @@
 
 #include <string.h>
 
-#include "internal.h"
+#include "aops.h"
 
 /*
  * ext4_get_block(create=1) for the hole blocks of one page: allocate each

@@ -16,7 +16,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "internal.h"
+#include "file.h"
 #include "iter.h"
 
 static void report_page(struct pcw_mapping *mapping, uint64_t pos,
@@ -120,7 +120,8 @@ again:
 			break;
 		}
 
-		copied = pcw_iter_copy_to_page(i, page, offset, bytes, pos);
+		copied = pcw_iter_copy_to_page(i, page->data + offset, bytes,
+					       pos);
 
 		status = a_ops->write_end(mapping, pos, bytes, copied, page,
 					  &fsdata);

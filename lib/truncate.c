@@ -27,7 +27,7 @@
 
 #include <string.h>
 
-#include "internal.h"
+#include "extents.h"
 
 struct truncate_set {
 	ext2_filsys		fs;

@@ -48,7 +48,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "io_run.h"
 
 /* The undo file's layout (lib/ext2fs/undo_io.c): the header's fields. */
 #define UNDO_MAGIC		"E2UNDO02"

@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "aops.h"
 
 /* Write the in-memory inode, its size being what is on disk. */
 errcode_t pcw_write_inode(struct pcw_mapping *m)
