@@ -226,6 +226,59 @@ static errcode_t check_start(ext2_filsys fs, const struct pcw_dest *d,
 	       PCW_ET_FILE_TOO_BIG : 0;
 }
 
+/*
+ * A refusal before the first write leaves the image untouched: the room
+ * for a new file (or its first missing parent) and its name is checked
+ * before the superblock is marked.
+ */
+static errcode_t check_new(pcw_fs *pfs, const struct pcw_dest *d)
+{
+	const char *first = d->missing ? d->missing : d->name;
+	char name[EXT2_NAME_LEN + 1];
+	size_t len;
+
+	if (d->ino)
+		return 0;
+	len = strcspn(first, "/");
+	if (len > EXT2_NAME_LEN)
+		return PCW_ET_NAME_TOO_LONG;
+	memcpy(name, first, len);
+	name[len] = 0;
+	return pcw_check_create(pfs, d->parent, name, d->missing ? 1 : 0);
+}
+
+/* A mapping with PAGE_SIZE pages and an inode buffer, nothing opened yet. */
+static struct pcw_mapping *mapping_alloc(pcw_fs *pfs, unsigned page_size,
+					 const struct pcw_file_params *fp)
+{
+	ext2_filsys fs = pfs->fs;
+	size_t isize = EXT2_INODE_SIZE(fs->super);
+	struct pcw_mapping *m = calloc(1, sizeof(*m));
+
+	if (!m)
+		return NULL;
+	m->magic = PCW_MAGIC_MAPPING;
+	m->lost_from = UINT64_MAX;
+	m->data_from = UINT64_MAX;
+	m->ei.pfs = pfs;
+	m->ei.fs = fs;
+	m->name = fp->report_name ? fp->report_name : "";
+	m->page_size = page_size;
+	m->page_shift = __builtin_ctz(page_size);
+	m->blocksize = fs->blocksize;
+	m->blkbits = __builtin_ctz(fs->blocksize);
+	m->bpp = page_size / fs->blocksize;
+	m->a_ops = (fp->flags & PCW_FILE_NO_DELALLOC) ? &pcw_aops
+						       : &pcw_da_aops;
+	m->ei.inode = calloc(1, isize > sizeof(*m->ei.inode) ?
+			     isize : sizeof(*m->ei.inode));
+	if (!m->ei.inode) {
+		free(m);
+		return NULL;
+	}
+	return m;
+}
+
 errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 			   const struct pcw_file_params *fp,
 			   struct pcw_mapping **ret)
@@ -246,25 +299,9 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 	if ((page_size & (page_size - 1)) || page_size < fs->blocksize ||
 	    page_size > PCW_MAX_PAGE_SIZE)
 		return PCW_ET_BAD_PAGE_SIZE;
-	/*
-	 * A refusal before the first write leaves the image untouched: the
-	 * room for the new file (or its first missing parent) and its name
-	 * is checked before the superblock is marked.
-	 */
-	if (!d->ino) {
-		const char *first = d->missing ? d->missing : d->name;
-		size_t len = strcspn(first, "/");
-		char name[EXT2_NAME_LEN + 1];
-
-		if (len > EXT2_NAME_LEN)
-			return PCW_ET_NAME_TOO_LONG;
-		memcpy(name, first, len);
-		name[len] = 0;
-		err = pcw_check_create(pfs, d->parent, name, d->missing ? 1 : 0);
-		if (err)
-			return err;
-	}
-	err = check_start(fs, d, fp);
+	err = check_new(pfs, d);
+	if (!err)
+		err = check_start(fs, d, fp);
 	if (err)
 		return err;
 	err = pcw_fs_begin_write(pfs);
@@ -272,28 +309,9 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 		return err;
 	fs = pfs->fs;	/* --undo opens the image anew */
 
-	m = calloc(1, sizeof(*m));
+	m = mapping_alloc(pfs, page_size, fp);
 	if (!m)
 		return ENOMEM;
-	m->magic = PCW_MAGIC_MAPPING;
-	m->lost_from = UINT64_MAX;
-	m->data_from = UINT64_MAX;
-	m->ei.pfs = pfs;
-	m->ei.fs = fs;
-	m->name = fp->report_name ? fp->report_name : "";
-	m->page_size = page_size;
-	m->page_shift = __builtin_ctz(page_size);
-	m->blocksize = fs->blocksize;
-	m->blkbits = __builtin_ctz(fs->blocksize);
-	m->bpp = page_size / fs->blocksize;
-	m->a_ops = (fp->flags & PCW_FILE_NO_DELALLOC) ? &pcw_aops
-						       : &pcw_da_aops;
-	m->ei.inode = calloc(1, EXT2_INODE_SIZE(fs->super) > sizeof(*m->ei.inode) ?
-			     EXT2_INODE_SIZE(fs->super) : sizeof(*m->ei.inode));
-	if (!m->ei.inode) {
-		err = ENOMEM;
-		goto fail;
-	}
 
 	if (d->ino) {
 		m->ei.ino = d->ino;

@@ -187,6 +187,67 @@ static char *absolute_path(const char *path)
 	return abs;
 }
 
+/*
+ * The lock first: a second pcwrite on the image is refused here.  Then the
+ * file under a loop device, and the image as opened is what the run's host
+ * files are checked against.
+ */
+static errcode_t lock_image(pcw_fs *pfs, const char *image,
+			    const struct pcw_open_params *params,
+			    struct stat *st, struct pcw_host_id *image_id)
+{
+	errcode_t err;
+
+	pfs->lock_fd = open(image, O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (pfs->lock_fd < 0)
+		return errno == EBUSY ? PCW_ET_BUSY : (errcode_t)errno;
+	if (fstat(pfs->lock_fd, st) < 0)
+		return errno;
+	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode))
+		return PCW_ET_NOT_EXT;
+	if (flock(pfs->lock_fd, LOCK_EX | LOCK_NB) < 0)
+		return (errno == EWOULDBLOCK) ? PCW_ET_LOCKED : (errcode_t)errno;
+	err = pcw_host_id_stat(st, image_id);
+	if (!err)
+		err = lock_backing(pfs, st, image_id);
+	if (!err && params->guard &&
+	    pcw_guard_check_id(params->guard, image_id) != PCW_ET_HOST_IMAGE)
+		err = pcw_guard_add(params->guard, image_id, PCW_ET_HOST_IMAGE);
+	return err;
+}
+
+/*
+ * The filesystem itself, once opened, in this order: its state, its quota
+ * files, its layout, --project's feature, its descriptors, its bitmaps
+ * against its own metadata.
+ */
+static errcode_t check_filesystem(pcw_fs *pfs,
+				  const struct pcw_open_params *params)
+{
+	errcode_t err;
+
+	err = pcw_check_state(pfs->fs);
+	if (!err)
+		err = pcw_quota_check(pfs->fs);
+	if (!err)
+		err = pcw_check_layout(pfs->fs);
+	if (err)
+		return err;
+	if (params->flags & PCW_OPEN_PROJECT) {
+		if (!ext2fs_has_feature_project(pfs->fs->super))
+			return PCW_ET_NO_PROJECT;
+		pfs->set_project = true;
+		pfs->project = params->project;
+	}
+	/* Descriptors pointing at the wrong places, as e2fsck checks first. */
+	if (ext2fs_check_desc(pfs->fs))
+		return PCW_ET_CORRUPT;
+	err = ext2fs_read_bitmaps(pfs->fs);
+	if (!err)
+		err = pcw_check_metadata_in_use(pfs->fs);
+	return err;
+}
+
 /* Quota usage is charged from the first inode write on (io_run.c). */
 static errcode_t quota_begin(pcw_fs *pfs)
 {
@@ -242,31 +303,7 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 			goto fail;
 	}
 
-	/* The lock first: a second pcwrite on the image is refused here. */
-	pfs->lock_fd = open(image, O_RDWR | O_CLOEXEC | O_NOCTTY);
-	if (pfs->lock_fd < 0) {
-		err = errno == EBUSY ? PCW_ET_BUSY : (errcode_t)errno;
-		goto fail;
-	}
-	if (fstat(pfs->lock_fd, &st) < 0) {
-		err = errno;
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		err = PCW_ET_NOT_EXT;
-		goto fail;
-	}
-	if (flock(pfs->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		err = (errno == EWOULDBLOCK) ? PCW_ET_LOCKED : (errcode_t)errno;
-		goto fail;
-	}
-	err = pcw_host_id_stat(&st, &image_id);
-	if (!err)
-		err = lock_backing(pfs, &st, &image_id);
-	/* The image as opened: what the run's host files are checked against. */
-	if (!err && params->guard &&
-	    pcw_guard_check_id(params->guard, &image_id) != PCW_ET_HOST_IMAGE)
-		err = pcw_guard_add(params->guard, &image_id, PCW_ET_HOST_IMAGE);
+	err = lock_image(pfs, image, params, &st, &image_id);
 	if (err)
 		goto fail;
 
@@ -315,29 +352,7 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 		}
 	}
 	pfs->fs->now = pfs->now;
-	err = pcw_check_state(pfs->fs);
-	if (!err)
-		err = pcw_quota_check(pfs->fs);
-	if (!err)
-		err = pcw_check_layout(pfs->fs);
-	if (err)
-		goto fail;
-	if (params->flags & PCW_OPEN_PROJECT) {
-		if (!ext2fs_has_feature_project(pfs->fs->super)) {
-			err = PCW_ET_NO_PROJECT;
-			goto fail;
-		}
-		pfs->set_project = true;
-		pfs->project = params->project;
-	}
-	/* Descriptors pointing at the wrong places, as e2fsck checks first. */
-	if (ext2fs_check_desc(pfs->fs)) {
-		err = PCW_ET_CORRUPT;
-		goto fail;
-	}
-	err = ext2fs_read_bitmaps(pfs->fs);
-	if (!err)
-		err = pcw_check_metadata_in_use(pfs->fs);
+	err = check_filesystem(pfs, params);
 	if (err)
 		goto fail;
 	pfs->was_valid = true;
