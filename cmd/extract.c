@@ -389,7 +389,9 @@ int pcw_tree_main(const struct pcw_control *ctl, unsigned closed)
 	memset(&params, 0, sizeof(params));
 	memset(&conflict, 0, sizeof(conflict));
 	params.flags = (ctl->no_sync ? PCW_OPEN_NO_SYNC : 0) |
-		       (ctl->have_project ? PCW_OPEN_PROJECT : 0);
+		       (ctl->have_project ? PCW_OPEN_PROJECT : 0) |
+		       (ctl->no_journal ? PCW_OPEN_NO_JOURNAL : 0);
+	params.commit_sec = ctl->commit_sec;
 	params.project = ctl->project;
 	params.image_offset = ctl->image_offset;
 	params.image_size = ctl->image_size;

@@ -30,6 +30,7 @@ enum {
 	OPT_REPORT, OPT_REPORT_FILE, OPT_PROGRESS, OPT_QUIET, OPT_VERBOSE,
 	OPT_VERSION, OPT_HELP, OPT_USAGE,
 	OPT_STRIP, OPT_EXCLUDE, OPT_EXCLUDE_FROM, OPT_TRANSFORM,
+	OPT_NO_JOURNAL, OPT_COMMIT,
 };
 #define BIT(o)	(1ULL << (o))
 
@@ -74,6 +75,7 @@ struct opt_strings {
 	char *report, *report_file, *dirty, *page, *offset, *mode, *owner;
 	char *group, *project, *mtime, *image_offset, *sparse, *undo, *partition;
 	char *owner_map, *group_map, *names;
+	char *commit;
 	char *tarpath;		/* the last of tar's path options, taken at once */
 };
 
@@ -96,6 +98,7 @@ static void free_strings(struct opt_strings *o)
 	free(o->owner_map);
 	free(o->group_map);
 	free(o->names);
+	free(o->commit);
 	free(o->tarpath);
 	memset(o, 0, sizeof(*o));
 }
@@ -418,6 +421,12 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		  "FILE" },
 		{ "no-sync", 0, POPT_ARG_NONE, NULL, OPT_NO_SYNC,
 		  "skip the final fsync of the image", NULL },
+		{ "no-journal", 0, POPT_ARG_NONE, NULL, OPT_NO_JOURNAL,
+		  "write metadata in place, not through the filesystem's "
+		  "journal", NULL },
+		{ "commit", 0, POPT_ARG_STRING, &o->commit, OPT_COMMIT,
+		  "close a journal transaction after at most this long "
+		  "(default 5)", "SECONDS" },
 		POPT_TABLEEND
 	};
 	struct poptOption report_options[] = {
@@ -555,6 +564,13 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	ctl->no_xattrs = seen & BIT(OPT_NO_XATTRS);
 	ctl->no_delalloc = seen & BIT(OPT_NO_DELALLOC);
 	ctl->no_sync = seen & BIT(OPT_NO_SYNC);
+	ctl->no_journal = seen & BIT(OPT_NO_JOURNAL);
+	if (o->commit) {
+		if (parse_u64(o->commit, 86400, &v) || !v)
+			usage_error(&p, "invalid --commit '%s' (seconds, 1 to "
+				    "86400)", o->commit);
+		ctl->commit_sec = v;
+	}
 	ctl->progress = seen & BIT(OPT_PROGRESS);
 	ctl->have_offset = seen & BIT(OPT_OFFSET);
 	ctl->have_mode = seen & BIT(OPT_MODE);

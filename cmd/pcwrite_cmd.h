@@ -55,6 +55,8 @@ struct pcw_control {
 	uint64_t	page_size;	/* 0: default */
 	uint64_t	dirty_limit;
 	bool		no_delalloc, no_sync;
+	bool		no_journal;	/* --no-journal */
+	uint32_t	commit_sec;	/* --commit; 0: the library's 5 */
 	uint64_t	image_offset;
 	unsigned	partition;	/* --partition: from 1; 0 none */
 	uint64_t	image_size;	/* the partition's size, or 0 */

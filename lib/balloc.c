@@ -222,12 +222,12 @@ errcode_t pcw_new_blocks(struct pcw_inode_info *ei, blk64_t lblk, blk64_t len,
 		return err;
 	if ((start & EXT2FS_CLUSTER_MASK(fs)) || got <= off)
 		return PCW_ET_CORRUPT;	/* cannot happen with a cluster bitmap */
-	ext2fs_block_alloc_stats_range(fs, start, got, +1);
+	pcw_block_alloc_stats_range(fs, start, got, +1);
 	/* i_blocks is counted in clusters on bigalloc. */
 	err = ext2fs_iblk_add_blocks(fs, (struct ext2_inode *)ei->inode,
 				     EXT2FS_B2C(fs, got + ratio - 1));
 	if (err) {
-		ext2fs_block_alloc_stats_range(fs, start, got, -1);
+		pcw_block_alloc_stats_range(fs, start, got, -1);
 		return err;
 	}
 	a->cstart = start;
@@ -246,7 +246,7 @@ void pcw_free_run(struct pcw_inode_info *ei, const struct pcw_alloc *a)
 {
 	if (!a->clen)
 		return;
-	ext2fs_block_alloc_stats_range(ei->fs, a->cstart, a->clen, -1);
+	pcw_block_alloc_stats_range(ei->fs, a->cstart, a->clen, -1);
 	ext2fs_iblk_sub_blocks(ei->fs, (struct ext2_inode *)ei->inode,
 			       a->clusters);
 	if (ei->goal == a->cstart + a->clen)

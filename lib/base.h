@@ -13,6 +13,7 @@
 #define PCW_BASE_H
 
 #include <stdbool.h>
+#include <time.h>
 #include <ext2fs/ext2fs.h>
 
 #include "pcwrite.h"
@@ -84,6 +85,9 @@ struct pcw_fs {
 	 */
 	errcode_t	(*begin_hook)(pcw_fs *pfs);
 	errcode_t	(*commit_hook)(pcw_fs *pfs);
+	struct pcw_validity *validity;	/* validate.c: the system zone */
+	bool		journaled;	/* commits go through the jbd2 journal */
+	uint32_t	commit_sec;	/* a transaction's longest life */
 };
 
 /* fs.c: ext2fs_open2's error for IMAGE at OFFSET, as callers see it */

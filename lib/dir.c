@@ -135,6 +135,10 @@ static errcode_t dir_load(pcw_fs *pfs, ext2_ino_t ino, struct pcw_dir **ret)
 	err = PCW_ET_NOT_DIR;
 	if (!LINUX_S_ISDIR(d->inode->i_mode) || !d->inode->i_links_count)
 		goto fail;
+	/* Its block map must not point into metadata, as ext4_iget checks. */
+	err = pcw_iget_check(fs, d->inode);
+	if (err)
+		goto fail;
 	/* Names hashed and compared in ways pcwrite does not (yet) know. */
 	err = (d->inode->i_flags & EXT4_ENCRYPT_FL) ? PCW_ET_DIR_ENCRYPTED :
 	      (d->inode->i_flags & EXT4_CASEFOLD_FL) ? PCW_ET_DIR_CASEFOLD : 0;
@@ -164,10 +168,9 @@ static errcode_t dir_load(pcw_fs *pfs, ext2_ino_t ino, struct pcw_dir **ret)
 	err = PCW_ET_CORRUPT;
 	if (d->nblocks != d->cap)
 		goto fail;
-	/* No holes, and every block ours in the bitmap. */
+	/* No holes, and every block ours in the bitmap and not metadata. */
 	for (b = 0; b < d->nblocks; b++)
-		if (d->pblk[b] < fs->super->s_first_data_block ||
-		    d->pblk[b] >= ext2fs_blocks_count(fs->super) ||
+		if (pcw_inode_block_valid(fs, d->pblk[b], 1) ||
 		    !ext2fs_test_block_bitmap2(fs->block_map, d->pblk[b]))
 			goto fail;
 	d->htree = (d->inode->i_flags & EXT2_INDEX_FL) &&

@@ -39,7 +39,7 @@ static errcode_t ref_check(ext2_filsys fs, ext2_ino_t owner,
 			   const struct ext2_inode_large *oi,
 			   struct ext2_ext_attr_entry *e, blk64_t *clusters)
 {
-	struct ext2_inode ea;
+	struct ext2_inode_large ea;
 	__u32 hash, signed_hash;
 	errcode_t err;
 
@@ -50,7 +50,12 @@ static errcode_t ref_check(ext2_filsys fs, ext2_ino_t owner,
 	if (fs->inode_map &&
 	    !ext2fs_test_inode_bitmap2(fs->inode_map, e->e_value_inum))
 		return PCW_ET_CORRUPT;
-	err = ext2fs_read_inode(fs, e->e_value_inum, &ea);
+	memset(&ea, 0, sizeof(ea));
+	err = ext2fs_read_inode_full(fs, e->e_value_inum,
+				     (struct ext2_inode *)&ea, sizeof(ea));
+	/* Its map and xattr block off metadata, as ext4_iget checks them. */
+	if (!err)
+		err = pcw_iget_check(fs, &ea);
 	if (err)
 		return err;
 	err = ext2fs_ext_attr_hash_entry3(fs, e, NULL, &hash, &signed_hash);
@@ -61,7 +66,7 @@ static errcode_t ref_check(ext2_filsys fs, ext2_ino_t owner,
 		       ea.i_generation == oi->i_generation ?
 		       PCW_ET_UNSUPP_INODE : PCW_ET_CORRUPT;
 	if (!(ea.i_flags & EXT4_EA_INODE_FL) || !ea.i_links_count ||
-	    !ext2fs_get_ea_inode_ref(&ea))
+	    !ext2fs_get_ea_inode_ref((struct ext2_inode *)&ea))
 		return PCW_ET_CORRUPT;
 	*clusters = pcw_ea_value_clusters(fs, e->e_value_size);
 	return 0;
@@ -141,8 +146,8 @@ errcode_t pcw_ea_collect(ext2_filsys fs, ext2_ino_t ino, struct ea_refs *r)
 	r->blk = ext2fs_file_acl_block(fs, (struct ext2_inode *)r->inode);
 	if (!r->blk)
 		return 0;
-	if (r->blk < fs->super->s_first_data_block ||
-	    r->blk >= ext2fs_blocks_count(fs->super))
+	/* In the filesystem and off metadata: it may be written back. */
+	if (pcw_inode_block_valid(fs, r->blk, 1))
 		return PCW_ET_CORRUPT;
 	r->block = malloc(fs->blocksize);
 	if (!r->block)

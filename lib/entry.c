@@ -73,8 +73,7 @@ struct pcw_tree {
  * this long, whichever comes first; what the caller reports as done waits
  * for the commit (res->committed).
  */
-#define TREE_BATCH_ENTRIES	256
-#define TREE_BATCH_NSEC		(50 * 1000000LL)
+/* (PCW_TREE_BATCH_*: io_run.h; with a journal, pcw_fs_commit_due.) */
 
 /* The entry's times, as the run's options say. */
 struct times {
@@ -605,9 +604,7 @@ errcode_t pcw_tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 	if (!t->pending++)
 		t->since = now;
 	/* A failed entry is committed at once: the run stops there. */
-	if (err || t->pending >= TREE_BATCH_ENTRIES ||
-	    (now.tv_sec - t->since.tv_sec) * 1000000000LL +
-	    (now.tv_nsec - t->since.tv_nsec) >= TREE_BATCH_NSEC) {
+	if (pcw_fs_commit_due(t->pfs, t->pending, err, &t->since, &now)) {
 		err2 = pcw_tree_commit(t);
 		res->committed = !err2;
 		if (!err)

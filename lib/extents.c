@@ -65,6 +65,8 @@ errcode_t pcw_map_lookup(struct pcw_inode_info *ei, blk64_t lblk,
 
 		err = ext2fs_bmap2(ei->fs, ei->ino, (struct ext2_inode *)ei->inode,
 				   NULL, 0, lblk, NULL, &pblk);
+		if (!err && pblk)
+			err = pcw_inode_block_valid(ei->fs, pblk, 1);
 		if (err)
 			return err;
 		map->pblk = pblk;
@@ -86,6 +88,13 @@ errcode_t pcw_map_lookup(struct pcw_inode_info *ei, blk64_t lblk,
 	if (err)
 		return err;
 	err = ext2fs_extent_get(ei->handle, EXT2_EXTENT_CURRENT, &e);
+	if (err)
+		return err;
+	/*
+	 * A block written into or read from must be the file's, as the
+	 * kernel's check_block_validity has it: not metadata.
+	 */
+	err = pcw_inode_block_valid(ei->fs, e.e_pblk, e.e_len);
 	if (err)
 		return err;
 	map->lblk = e.e_lblk;

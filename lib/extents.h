@@ -28,11 +28,15 @@ errcode_t pcw_extent_insert(ext2_extent_handle_t h, blk64_t lblk,
  * blocks), each cluster once.  On success i_block is empty (zeroed,
  * EXTENTS_FL cleared) and i_blocks keeps only the xattr block and the
  * values in EA inodes (pcw_ea_charge); the caller writes the inode.  A file
- * whose blocks are outside the filesystem, free in the bitmap or more than
- * i_blocks counts is refused with PCW_ET_CORRUPT, nothing changed.
+ * whose blocks are outside the filesystem or in its metadata (the system
+ * zone), free in the bitmap or more than i_blocks counts is refused with
+ * PCW_ET_CORRUPT, nothing changed.
  */
 errcode_t pcw_truncate_blocks(ext2_filsys fs, ext2_ino_t ino,
 			      struct ext2_inode_large *inode);
+/* The same checks, nothing freed: 0 when pcw_truncate_blocks would succeed. */
+errcode_t pcw_truncate_check(ext2_filsys fs, ext2_ino_t ino,
+			     struct ext2_inode_large *inode);
 
 /*
  * ea_inode.c: attribute values in inodes of their own (ea_inode), charged

@@ -137,6 +137,9 @@ static errcode_t open_existing(pcw_fs *pfs, ext2_ino_t ino,
 
 	err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)inode,
 				     isize);
+	/* Its block map must not point into metadata, as ext4_iget checks. */
+	if (!err)
+		err = pcw_iget_check(fs, inode);
 	if (err)
 		return err;
 	/* Made empty a moment ago by a tree, with its attributes. */

@@ -25,6 +25,7 @@
 
 #include "file.h"
 #include "io.h"
+#include "journal.h"
 #include "quota.h"
 
 void pcw_fs_set_report(pcw_fs *pfs, pcw_report_fn fn, void *arg)
@@ -218,8 +219,9 @@ static errcode_t lock_image(pcw_fs *pfs, const char *image,
 
 /*
  * The filesystem itself, once opened, in this order: its state, its quota
- * files, its layout, --project's feature, its descriptors, its bitmaps
- * against its own metadata.
+ * files, its layout, its journal, --project's feature, its descriptors, its
+ * bitmaps against its own metadata, the system zone, the quota files
+ * against it.
  */
 static errcode_t check_filesystem(pcw_fs *pfs,
 				  const struct pcw_open_params *params)
@@ -233,6 +235,20 @@ static errcode_t check_filesystem(pcw_fs *pfs,
 		err = pcw_check_layout(pfs->fs);
 	if (err)
 		return err;
+	/*
+	 * The journal is used where there is one (issue 13): one pcwrite
+	 * cannot write (external, fast_commit, an unknown format) is refused
+	 * before anything is written; --no-journal writes in place.
+	 */
+	pfs->commit_sec = params->commit_sec ? params->commit_sec :
+			  PCW_COMMIT_SEC;
+	if (ext2fs_has_feature_journal(pfs->fs->super) &&
+	    !(params->flags & PCW_OPEN_NO_JOURNAL)) {
+		err = pcw_io_journal_check(pfs->fs);
+		if (err)
+			return err;
+		pfs->journaled = true;
+	}
 	if (params->flags & PCW_OPEN_PROJECT) {
 		if (!ext2fs_has_feature_project(pfs->fs->super))
 			return PCW_ET_NO_PROJECT;
@@ -245,6 +261,17 @@ static errcode_t check_filesystem(pcw_fs *pfs,
 	err = ext2fs_read_bitmaps(pfs->fs);
 	if (!err)
 		err = pcw_check_metadata_in_use(pfs->fs);
+	if (!err)
+		err = pcw_validity_attach(pfs);
+	/*
+	 * The quota files again, now that the system zone can be built: a
+	 * quota block on metadata is refused here, as the kernel's mount
+	 * refuses to enable quota on it (pcw_check_state and _layout ran
+	 * before the bitmaps and descriptors were checked, so without the
+	 * zone).
+	 */
+	if (!err)
+		err = pcw_quota_check(pfs->fs);
 	return err;
 }
 
@@ -431,9 +458,15 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 			err2 = ext2fs_flush2(pfs->fs, EXT2_FLAG_FLUSH_NO_SYNC);
 			if (!err2)
 				err2 = pcw_io_finish(pfs->fs);
-			if (!err2 && !(flags & EXT2_FLAG_FLUSH_NO_SYNC))
-				err2 = io_channel_flush(pfs->fs->io);
 			forget_written(pfs->fs);
+			if (!err2 && !(flags & EXT2_FLAG_FLUSH_NO_SYNC)) {
+				/* A failed fsync is said as such (the
+				 * writes were made: not a failed commit). */
+				err2 = io_channel_flush(pfs->fs->io);
+				if (!err)
+					err = err2;
+				err2 = 0;
+			}
 			if (err2) {
 				/* Not clean after all: written through now. */
 				pfs->meta_error = true;
@@ -495,6 +528,7 @@ void pcw_fs_abort(pcw_fs *pfs)
 	pcw_pagecache_free(pfs);
 	pcw_idnames_free(pfs);
 	pcw_dquot_free(pfs);
+	pcw_validity_free(pfs);
 	free(pfs->made_links);
 	if (pfs->fs)
 		ext2fs_free(pfs->fs);

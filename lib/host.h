@@ -34,6 +34,21 @@ errcode_t pcw_host_flush_devices(const struct pcw_bdev *devs, size_t n,
 /* The regular file under loop device (or partition) RDEV. */
 errcode_t pcw_host_backing(dev_t rdev, char *path, size_t len);
 
+/*
+ * validate.c: the system zone (metadata, journal, bad blocks), as the
+ * kernel's block_validity.c.  pcw_validity_attach (at the first write, and
+ * on the handle --undo opens) routes libext2fs's block allocations through
+ * pcw_inode_block_valid: [start, start+len) is inside the filesystem and
+ * outside the zone, as ext4_inode_block_valid (0 or PCW_ET_CORRUPT); also
+ * for the blocks of existing files written into or freed.
+ */
+struct pcw_validity;
+errcode_t pcw_validity_attach(pcw_fs *pfs);
+void pcw_validity_free(pcw_fs *pfs);
+errcode_t pcw_inode_block_valid(ext2_filsys fs, blk64_t start, blk64_t len);
+/* ext4_iget's checks: INODE's xattr block and block map root, the same way */
+errcode_t pcw_iget_check(ext2_filsys fs, const struct ext2_inode_large *inode);
+
 /* check.c: refusals before the first write (pcw_fs_open) */
 errcode_t pcw_check_state(ext2_filsys fs);
 errcode_t pcw_check_layout(ext2_filsys fs);

@@ -138,9 +138,18 @@ void pcw_inode_set_rdev(struct ext2_inode_large *inode, uint32_t major,
 						       ((minor & ~0xffU) << 12));
 }
 
-/* ---- links ------------------------------------------------------------------------ */
+/* ---- the last link ---------------------------------------------------------------- */
 
-/* A hard link: NAME in PARENT for the existing non-directory INO. */
+/* Does INODE own blocks (not a fast symlink's or a device's i_block)? */
+static bool has_blocks(const struct ext2_inode_large *inode)
+{
+	unsigned type = inode->i_mode & LINUX_S_IFMT;
+
+	return (type == LINUX_S_IFREG || type == LINUX_S_IFDIR ||
+		(type == LINUX_S_IFLNK &&
+		 !ext2fs_is_fast_symlink((struct ext2_inode *)inode))) &&
+	       !(inode->i_flags & EXT4_INLINE_DATA_FL);
+}
 
 /*
  * The last link of INO is gone (ext4_evict_inode): free its blocks (not a
@@ -155,10 +164,7 @@ errcode_t pcw_inode_release(pcw_fs *pfs, ext2_ino_t ino,
 	unsigned type = inode->i_mode & LINUX_S_IFMT;
 	errcode_t err = 0;
 
-	if ((type == LINUX_S_IFREG || type == LINUX_S_IFDIR ||
-	     (type == LINUX_S_IFLNK &&
-	      !ext2fs_is_fast_symlink((struct ext2_inode *)inode))) &&
-	    !(inode->i_flags & EXT4_INLINE_DATA_FL))
+	if (has_blocks(inode))
 		err = pcw_truncate_blocks(fs, ino, inode);
 	/* Values in EA inodes first: the block names some of them. */
 	if (!err)
@@ -179,6 +185,22 @@ errcode_t pcw_inode_release(pcw_fs *pfs, ext2_ino_t ino,
 	}
 	ext2fs_inode_alloc_stats2(fs, ino, -1, type == LINUX_S_IFDIR);
 	return 0;
+}
+
+/*
+ * What pcw_inode_release checks, checked before the last name goes: its
+ * block map below the root, its i_blocks, its values' EA inodes.  The
+ * kernel drops the name and frees at eviction, where damage is logged and
+ * left; pcwrite would stop half-way, the inode left with no name (e2fsck:
+ * "Unattached inode").
+ */
+errcode_t pcw_inode_release_check(pcw_fs *pfs, ext2_ino_t ino,
+				  struct ext2_inode_large *inode)
+{
+	blk64_t ea;
+
+	return has_blocks(inode) ? pcw_truncate_check(pfs->fs, ino, inode) :
+				   pcw_ea_charge(pfs->fs, ino, &ea);
 }
 
 /* ---- the symlinks this run made ---------------------------------------------------- */

@@ -26,6 +26,8 @@ void pcw_inode_uncommit(pcw_fs *pfs, ext2_ino_t ino,
 			struct ext2_inode_large *inode);
 errcode_t pcw_inode_release(pcw_fs *pfs, ext2_ino_t ino,
 			    struct ext2_inode_large *inode);
+errcode_t pcw_inode_release_check(pcw_fs *pfs, ext2_ino_t ino,
+				  struct ext2_inode_large *inode);
 typedef void (*pcw_fill_fn)(struct ext2_inode_large *inode, void *arg);
 void pcw_note_symlink(pcw_fs *pfs, ext2_ino_t ino);
 bool pcw_made_symlink(const pcw_fs *pfs, ext2_ino_t ino);

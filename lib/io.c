@@ -273,7 +273,7 @@ static errcode_t hold_read(struct pcw_hold *h, uint64_t off, uint64_t len,
 	blk64_t u = off / h->unit, last, r, k;
 	errcode_t err;
 
-	if (!len)
+	if (!len || h->dead)
 		return 0;
 	last = (end - 1) / h->unit;
 	while (u <= last) {
@@ -368,14 +368,11 @@ static errcode_t pass_through(struct pcw_hold *h, uint64_t off, uint64_t len,
 	return err;
 }
 
-/* Commit before the held set (or the writer's transaction) overflows. */
-static errcode_t make_room(struct pcw_hold *h, blk64_t units)
+/* The most dirty units one commit may hold. */
+static size_t dirty_limit(struct pcw_hold *h)
 {
 	size_t limit = h->max_dirty, wmax;
-	errcode_t err;
 
-	if (h->in_commit)
-		return 0;
 	if (h->writer->max_blocks && (wmax = h->writer->max_blocks(h->writer))) {
 		/* the commit adds bitmaps, descriptors and the superblock */
 		size_t extra = 2 * h->fs->group_desc_count + h->fs->desc_blocks + 1;
@@ -384,6 +381,30 @@ static errcode_t make_room(struct pcw_hold *h, blk64_t units)
 		if (wmax < limit)
 			limit = wmax;
 	}
+	return limit;
+}
+
+bool pcw_io_commit_due(ext2_filsys fs)
+{
+	struct pcw_hold *h = pcw_hold_of(fs);
+
+	return h && h->holding && h->dirty.n &&
+	       h->dirty.n >= dirty_limit(h) / 2;
+}
+
+/*
+ * Commit before the held set (or the writer's transaction) overflows: in
+ * the middle of whatever is being written, which only the in-place order
+ * covers; callers between entries ask pcw_io_commit_due first.
+ */
+static errcode_t make_room(struct pcw_hold *h, blk64_t units)
+{
+	size_t limit;
+	errcode_t err;
+
+	if (h->in_commit)
+		return 0;
+	limit = dirty_limit(h);
 	if (h->dirty.n + units <= limit || !h->dirty.n)
 		return 0;
 	err = pcw_hold_commit(h);
@@ -399,7 +420,7 @@ static errcode_t hold_write(struct pcw_hold *h, uint64_t off, uint64_t len,
 	blk64_t u = off / h->unit, last;
 	errcode_t err;
 
-	if (!len)
+	if (!len || h->dead)
 		return 0;
 	last = (end - 1) / h->unit;
 	if (!h->holding || (h->mmp_blk && u <= h->mmp_blk && h->mmp_blk <= last))
@@ -707,6 +728,13 @@ errcode_t pcw_io_finish(ext2_filsys fs)
 	if (!err && h->writer->checkpoint)
 		err = h->writer->checkpoint(h->writer, h->lower);
 	h->holding = false;
+	/*
+	 * A journal that failed leaves the image as a crash would, for the
+	 * next mount's replay: nothing more is written in place (ext2fs_close2
+	 * would write the superblock and descriptors of what never committed).
+	 */
+	if (err && h->writer->atomic)
+		h->dead = true;
 	/* What a failed commit left is not written after all. */
 	while (h->dirty.head >= 0)
 		entry_free(h, h->dirty.head);

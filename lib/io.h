@@ -62,12 +62,13 @@
  *
  * The seam for the journal: a commit writer (struct pcw_io_writer) receives
  * the commit's blocks and the metadata blocks freed in it.  The in-place
- * writer here (pcw_io_inplace_writer) writes them in the order given.  A
- * jbd2 writer (pcw_journal_commit / _checkpoint / _lookup / _fits on branch
- * jbd2) declares itself atomic: the layer then skips the PCW_IO_FREE pass
- * (a transaction lands whole) and hands over whole blocks; revoked is the
- * list jbd2 needs for freed metadata; reads below the layer ask the
- * writer's lookup first (committed, not yet checkpointed copies).
+ * writer (io_inplace.c) writes them in the order given.  The jbd2 writer
+ * (io_journal.c, over journal.c) declares itself atomic: the layer then
+ * skips the PCW_IO_FREE pass (a transaction lands whole), holds freed
+ * blocks busy until the commit that frees them (io_commit.c), and hands
+ * over whole blocks; revoked is the list jbd2 needs for freed metadata;
+ * reads below the layer ask the writer's lookup first (committed, not yet
+ * checkpointed copies).
  */
 #ifndef PCW_IO_H
 #define PCW_IO_H
@@ -170,6 +171,13 @@ bool pcw_io_held(ext2_filsys fs);
  */
 errcode_t pcw_io_commit(ext2_filsys fs);
 
+/*
+ * ext2fs_block_alloc_stats_range, told to the layer (libext2fs 1.47.0's
+ * range callback loses the range): every range update in lib/ uses this.
+ */
+void pcw_block_alloc_stats_range(ext2_filsys fs, blk64_t blk, blk_t num,
+				 int inuse);
+
 /* BLK, written through fs->io, is a directory block (PCW_IO_DIR). */
 void pcw_io_mark_dir(ext2_filsys fs, blk64_t blk);
 
@@ -181,6 +189,29 @@ void pcw_io_mark_dir(ext2_filsys fs, blk64_t blk);
  */
 errcode_t pcw_io_write_data(ext2_filsys fs, blk64_t blk, size_t count,
 			    const void *buf, uint64_t *around);
+
+/*
+ * The jbd2 writer (io_journal.c) over FS's internal journal (FS->io, before
+ * pcw_io_push: the channel below the layer).  pcw_io_journal_check runs
+ * journal.h's refusals and writes nothing.
+ */
+struct pcw_journal_params;
+struct pcw_journal_stats;
+errcode_t pcw_io_journal_check(ext2_filsys fs);
+errcode_t pcw_io_journal_writer(ext2_filsys fs,
+				const struct pcw_journal_params *params,
+				struct pcw_io_writer **ret);
+/* Is FS's layer committing through the journal? */
+bool pcw_io_journaled(ext2_filsys fs);
+void pcw_io_journal_get_stats(ext2_filsys fs, struct pcw_journal_stats *st);
+
+/*
+ * Should the caller close the transaction now, between two entries?  The
+ * held set is past half of what one commit may hold: the kernel's
+ * start_this_handle waits for a commit when the running transaction
+ * nears its limit, so that no handle (no entry) straddles two of them.
+ */
+bool pcw_io_commit_due(ext2_filsys fs);
 
 /* What a commit wrote, for tests and benchmarks. */
 struct pcw_io_stats {

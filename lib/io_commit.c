@@ -24,11 +24,22 @@
  * descriptor's checksum and free count to match) and a second write, after
  * everything else, clears it.  A journal lands whole: one exact write.
  *
- * What is not done: a block freed and allocated again before the commit
- * (and file data written into it at once) can still be referenced by the
- * old structure on disk until the commit's later phases; the kernel holds
- * freed blocks back until the transaction that freed them is on disk
- * (issue 13, item 3: the journal's job).
+ * Freed blocks, with a journal (an atomic writer).  A block freed in a
+ * transaction is still used by the structures of the transaction before
+ * it, which is what a crash replays to: it must not be allocated again,
+ * and file data written there in place, until the transaction that freed
+ * it is durable.  ext4 keeps such blocks busy in its buddy cache until its
+ * commit callback (ext4_process_freed_data).  Here the lowest common point
+ * of every free (truncate, writeback, EA inodes and blocks, directories)
+ * is libext2fs's block alloc-stats callback: after the free, the block is
+ * marked in the bitmap in memory again (the free counts stay as freed), so
+ * no allocator hands it out; the bitmaps a commit writes have it clear;
+ * once the commit returns (durable) it is released in memory.  A freed
+ * metadata block also loses its held copy and gets a revoke record.
+ *
+ * What is not done in place (no journal): a block freed and allocated again
+ * before the commit (and file data written into it at once) can still be
+ * referenced by the old structure on disk until the commit's later phases.
  */
 #include "config.h"
 
@@ -221,6 +232,11 @@ static void note_stats(ext2_filsys fs, blk64_t blk, blk64_t n, int inuse)
 		ranges_add(&h->fresh, first, end - first);
 		return;
 	}
+	if (h->writer->atomic) {
+		ranges_add(&h->busy, first, end - first);
+		ext2fs_mark_block_bitmap_range2(fs->block_map, first,
+						end - first);
+	}
 	if (end - first <= h->clean.n + h->dirty.n || h->writer->lookup) {
 		for (b = first; b < end; b++)
 			if (pcw_hold_find(h, b) >= 0 ||
@@ -246,6 +262,20 @@ static void on_stats_range(ext2_filsys fs, blk64_t blk, blk_t num, int inuse)
 	note_stats(fs, blk, num, inuse);
 	if (h && h->old_stats_range)
 		h->old_stats_range(fs, blk, num, inuse);
+}
+
+/*
+ * libext2fs 1.47.0's ext2fs_block_alloc_stats_range calls its callback with
+ * the range already consumed (the block after it, and 0 blocks): the layer
+ * would never hear of a range allocated or freed (its group not a
+ * candidate when a free and an allocation leave its counts as they were, a
+ * freed range not held busy).  pcwrite's own range updates come here.
+ */
+void pcw_block_alloc_stats_range(ext2_filsys fs, blk64_t blk, blk_t num,
+				 int inuse)
+{
+	ext2fs_block_alloc_stats_range(fs, blk, num, inuse);
+	note_stats(fs, blk, num, inuse);
 }
 
 void pcw_hold_note_write(struct pcw_hold *h, blk64_t blk)
@@ -308,12 +338,15 @@ void pcw_hold_teardown(struct pcw_hold *h)
 	free(h->special);
 	free(h->fresh.start);
 	free(h->fresh.len);
+	free(h->busy.start);
+	free(h->busy.len);
 	free(h->revoked);
 	h->touched = NULL;
 	h->disk_desc = NULL;
 	h->itables = NULL;
 	h->special = NULL;
 	h->fresh.start = h->fresh.len = h->revoked = NULL;
+	h->busy.start = h->busy.len = NULL;
 }
 
 /* ---- the bitmaps of one group ------------------------------------------ */
@@ -350,6 +383,42 @@ static errcode_t build_bb(ext2_filsys fs, dgrp_t g, unsigned char *buf)
 		ext2fs_set_bit(j, buf);
 	memset(buf + j / 8, 0xff, fs->blocksize - j / 8);
 	return 0;
+}
+
+/* Clear in BUF (group G's block bitmap) the blocks freed but held busy. */
+static void clear_busy(const struct pcw_hold *h, dgrp_t g, unsigned char *buf)
+{
+	ext2_filsys fs = h->fs;
+	blk64_t gfirst = ext2fs_group_first_block2(fs, g);
+	blk64_t glast = ext2fs_group_last_block2(fs, g);
+	blk64_t base = EXT2FS_B2C(fs, fs->super->s_first_data_block) +
+		       (blk64_t)g * EXT2_CLUSTERS_PER_GROUP(fs->super);
+	size_t i;
+
+	for (i = 0; i < h->busy.n; i++) {
+		blk64_t s = h->busy.start[i], e = s + h->busy.len[i] - 1, b;
+
+		if (e < gfirst || s > glast)
+			continue;
+		if (s < gfirst)
+			s = gfirst;
+		if (e > glast)
+			e = glast;
+		for (b = EXT2FS_B2C(fs, s); b <= EXT2FS_B2C(fs, e); b++)
+			ext2fs_clear_bit(b - base, buf);
+	}
+}
+
+/* Busy blocks go back to the allocator: the frees are durable. */
+static void release_busy(struct pcw_hold *h)
+{
+	size_t i;
+
+	for (i = 0; i < h->busy.n; i++)
+		ext2fs_unmark_block_bitmap_range2(h->fs->block_map,
+						  h->busy.start[i],
+						  h->busy.len[i]);
+	h->busy.n = 0;
 }
 
 static errcode_t build_ib(ext2_filsys fs, dgrp_t g, unsigned char *buf)
@@ -445,6 +514,8 @@ static errcode_t build_cand(struct pcw_hold *h, struct cand *c,
 		if (!c->bb)
 			return EXT2_ET_NO_MEMORY;
 		err = build_bb(fs, g, c->bb);
+		if (!err)
+			clear_busy(h, g, c->bb);
 		if (!err)
 			err = one_bitmap(h, ext2fs_block_bitmap_loc(fs, g),
 				!(csum && (dd->bg_flags & EXT2_BG_BLOCK_UNINIT)),
@@ -763,6 +834,7 @@ out:
 					TOUCH_BEFORE : 0;
 		h->fresh.n = 0;
 		h->nrev = 0;
+		release_busy(h);
 	}
 	commit_free(&k);
 	return err;

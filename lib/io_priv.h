@@ -56,9 +56,14 @@ struct pcw_hold {
 	size_t		max_dirty, max_clean;	/* entries */
 	bool		holding;	/* else every write goes straight down */
 	bool		in_commit;
+	bool		dead;		/* a failed journal: drop every write */
 
 	/* io_commit.c */
 	struct hold_ranges fresh;	/* allocated since the last commit */
+	struct hold_ranges busy;	/* freed since the last commit, with an
+					   atomic writer: still marked in the
+					   bitmap in memory, clear in the one a
+					   commit writes (io_commit.c) */
 	blk64_t		*revoked;	/* held metadata freed since then */
 	size_t		nrev, caprev;
 	unsigned char	*touched;	/* per group: a bitmap may have changed

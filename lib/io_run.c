@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 
 #include "io_run.h"
+#include "journal.h"
 #include "io.h"
 
 void pcw_emit(pcw_fs *pfs, const struct pcw_event *ev)
@@ -27,11 +28,12 @@ void pcw_emit(pcw_fs *pfs, const struct pcw_event *ev)
 }
 
 /*
- * The first write of a run: clear the clean flag on disk, so an image whose
- * writer is killed is marked for fsck rather than trusted.  From then on
- * every metadata write is held by the I/O layer (io.c) until a commit,
- * which writes the changed groups' bitmaps and descriptors before what uses
- * them.
+ * The first write of a run.  In place: clear the clean flag on disk, so an
+ * image whose writer is killed is marked for fsck rather than trusted.
+ * With the journal the flag stays (the first commit sets needs_recovery).
+ * From then on every metadata write is held by the I/O layer (io.c) until
+ * a commit: a jbd2 transaction (io_journal.c), or in place the changed
+ * groups' bitmaps and descriptors before what uses them.
  */
 errcode_t pcw_fs_begin_write(pcw_fs *pfs)
 {
@@ -51,6 +53,10 @@ errcode_t pcw_fs_begin_write(pcw_fs *pfs)
 		pfs->fs = fs;
 	}
 	fs = pfs->fs;
+	/* The handle --undo opened: the same checks on its allocations. */
+	err = pcw_validity_attach(pfs);
+	if (err)
+		return err;
 	/* The layers above (quota: charged from the first inode write on). */
 	if (pfs->begin_hook) {
 		err = pfs->begin_hook(pfs);
@@ -65,22 +71,51 @@ errcode_t pcw_fs_begin_write(pcw_fs *pfs)
 		io.data_fd = pfs->lock_fd;
 		io.data_offset = pfs->image_offset;
 	}
+	if (pfs->journaled) {
+		struct pcw_journal_params jp = { 0 };
+
+		/*
+		 * A reproducible run: commit times from its clock, and the log
+		 * wiped at the end (a pipe that ran dry cut a transaction
+		 * somewhere another run did not).
+		 */
+		if (pfs->fixed_time) {
+			jp.flags = PCW_JOURNAL_FIXED_TIME | PCW_JOURNAL_WIPE;
+			jp.commit_sec = pfs->now;
+		}
+		err = pcw_io_journal_writer(fs, &jp, &io.writer);
+		if (err)
+			return err;
+		/* A transaction's worth is held: its limit, not 4 MiB. */
+		io.max_held = io.writer->max_blocks(io.writer) *
+			      (size_t)fs->blocksize;
+	}
 	err = pcw_io_push(fs, &io);
-	if (err)
+	if (err) {
+		if (io.writer && !pcw_io_held(fs))
+			io.writer->free(io.writer);
 		return err;
+	}
 	if (ext2fs_has_feature_mmp(fs->super)) {
 		fs->flags &= ~EXT2_FLAG_SKIP_MMP;
 		err = ext2fs_mmp_start(fs);
 		if (err)
 			return err;
 	}
-	fs->super->s_state &= ~EXT2_VALID_FS;
-	ext2fs_mark_super_dirty(fs);
-	fs->flags |= EXT2_FLAG_SUPER_ONLY;
-	err = ext2fs_flush2(fs, EXT2_FLAG_FLUSH_NO_SYNC);
-	fs->flags &= ~EXT2_FLAG_SUPER_ONLY;
-	if (err)
-		return err;
+	/*
+	 * With a journal VALID_FS stays set, as the kernel keeps it: the
+	 * first commit sets needs_recovery instead, and an interrupted run
+	 * leaves an image to replay, not one to refuse.
+	 */
+	if (!pfs->journaled) {
+		fs->super->s_state &= ~EXT2_VALID_FS;
+		ext2fs_mark_super_dirty(fs);
+		fs->flags |= EXT2_FLAG_SUPER_ONLY;
+		err = ext2fs_flush2(fs, EXT2_FLAG_FLUSH_NO_SYNC);
+		fs->flags &= ~EXT2_FLAG_SUPER_ONLY;
+		if (err)
+			return err;
+	}
 	pcw_io_start(fs);
 	pfs->writing = true;
 	return 0;
@@ -148,4 +183,27 @@ errcode_t pcw_fs_commit(pcw_fs *pfs)
 	if (err)
 		pfs->meta_error = true;
 	return qerr ? qerr : err;
+}
+
+bool pcw_fs_commit_due(pcw_fs *pfs, unsigned pending, errcode_t err,
+		       const struct timespec *since, const struct timespec *now)
+{
+	int64_t ns = (now->tv_sec - since->tv_sec) * 1000000000LL +
+		     (now->tv_nsec - since->tv_nsec);
+
+	/* A failed entry is committed at once: the run stops there. */
+	if (err)
+		return true;
+	if (!pfs->journaled)
+		return pending >= PCW_TREE_BATCH_ENTRIES ||
+		       ns >= PCW_TREE_BATCH_NSEC;
+	/*
+	 * A transaction closes as the kernel's do: near its size limit, or
+	 * after the commit interval (not in a reproducible run: its
+	 * boundaries must not depend on a clock); the caller also closes it
+	 * before waiting for input, and at the end.
+	 */
+	if (pcw_io_commit_due(pfs->fs))
+		return true;
+	return !pfs->fixed_time && ns >= (int64_t)pfs->commit_sec * 1000000000LL;
 }

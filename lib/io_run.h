@@ -20,6 +20,15 @@ errcode_t pcw_check_image_size(pcw_fs *pfs);
  */
 errcode_t pcw_fs_commit(pcw_fs *pfs);
 /*
+ * Should a tree close its batch (a transaction) after PENDING entries, the
+ * first at SINCE, the clock at NOW?  ERR: the entry failed.
+ */
+#define PCW_TREE_BATCH_ENTRIES	256	/* without a journal */
+#define PCW_TREE_BATCH_NSEC	(50 * 1000000LL)
+#define PCW_COMMIT_SEC		5	/* ext4's default commit= */
+bool pcw_fs_commit_due(pcw_fs *pfs, unsigned pending, errcode_t err,
+		       const struct timespec *since, const struct timespec *now);
+/*
  * undo.c: --undo.  Reopen the image through libext2fs's undo manager (over
  * a backing manager that writes each record before the image block it
  * protects); check that the undo file has room for COUNT more blocks and

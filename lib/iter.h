@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
+#include "pcwrite_test.h"	/* pcw_copy_fault_fn */
+
 /*
  * Where an iterator's bytes come from: a file descriptor (a pipe, a file,
  * a tty) or the data of an archive entry.  read() delivers up to N bytes

@@ -634,6 +634,8 @@ static errcode_t journal_load(struct pcw_journal *j)
 	       jbd2_get32(j->jsb + JSB_HEAD) : 0;
 	j->head = head >= j->first && head < j->maxlen ? head : j->first;
 	j->tail = j->head;
+	j->start_head = j->head;
+	j->start_tid = j->next_tid;
 	j->sb_blk = SB_OFFSET / j->bs;
 	j->sb_off = SB_OFFSET % j->bs;
 	return 0;
@@ -680,6 +682,48 @@ errcode_t pcw_journal_open(ext2_filsys fs, io_channel raw,
 
 /* ---- close ------------------------------------------------------------- */
 
+/*
+ * PCW_JOURNAL_WIPE: zeroes over the log blocks this session wrote (from
+ * where it began, as many as it wrote, the whole log at most), then the
+ * journal superblock with the sequence and head it had at open.  Safe: the
+ * log is already empty on disk (s_start 0), and no block of it holds a
+ * transaction of this session any more, so reusing its tids is too.
+ */
+static errcode_t wipe_log(struct pcw_journal *j)
+{
+	uint32_t size = j->maxlen - j->first, pos = j->start_head, n, k;
+	uint64_t left = j->st.journal_blocks;
+	unsigned char *zero;
+	uint64_t written = j->st.journal_blocks;
+	errcode_t err = 0;
+
+	if (left > size)
+		left = size;
+	n = (1U << 20) / j->bs ? (1U << 20) / j->bs : 1;
+	zero = calloc(n, j->bs);
+	if (!zero)
+		return EXT2_ET_NO_MEMORY;
+	while (!err && left) {
+		k = left < n ? (uint32_t)left : n;
+		if (k > j->maxlen - pos)
+			k = j->maxlen - pos;
+		err = pcw_jlog_write(j, pos, k, zero);
+		pos = pcw_jlog_next(j, pos, k);
+		left -= k;
+	}
+	free(zero);
+	/* What was zeroed is not what the run logged. */
+	j->st.journal_blocks = written;
+	if (!err) {
+		j->next_tid = j->start_tid;
+		j->head = j->start_head;
+		err = pcw_jsb_write(j, 0, true);
+	}
+	if (!err)
+		err = pcw_jflush(j);
+	return err;
+}
+
 void pcw_journal_abandon(struct pcw_journal *j)
 {
 	if (!j || j->magic != PCW_MAGIC_JOURNAL)
@@ -715,6 +759,9 @@ errcode_t pcw_journal_close(struct pcw_journal *j)
 			err = pcw_jflush(j);
 		if (!err)
 			j->live = false;
+		/* The log is empty and says so: its blocks may go. */
+		if (!err && (j->params.flags & PCW_JOURNAL_WIPE))
+			err = wipe_log(j);
 	}
 	if (!err && j->flags_set) {
 		err = pcw_jsb_set_flags(j, false);

@@ -59,6 +59,13 @@ struct pcw_jblock {
 };
 
 #define PCW_JOURNAL_FIXED_TIME	0x1	/* every commit block at commit_sec */
+/*
+ * At close, once the log is empty: zero every log block this session wrote
+ * and put the journal superblock's sequence and head back as they were, so
+ * that the image does not depend on where transactions were cut (a
+ * reproducible run: a pipe that ran dry cuts one).
+ */
+#define PCW_JOURNAL_WIPE	0x2
 
 struct pcw_journal_params {
 	unsigned int	flags;

@@ -52,6 +52,7 @@ struct pcw_journal {
 	uint32_t	head;		/* next log block to write */
 	uint32_t	tail;		/* oldest transaction not checkpointed */
 	uint32_t	next_tid;
+	uint32_t	start_head, start_tid;	/* at open: PCW_JOURNAL_WIPE */
 	bool		live;		/* s_start != 0 on disk */
 	bool		flags_set;	/* needs_recovery written in place */
 	int64_t		last_sec;	/* last commit time */

@@ -304,11 +304,8 @@ static errcode_t commit_locked(struct pcw_journal *j,
 {
 	uint32_t tid = j->next_tid, pos, crc1 = ~0U;
 	size_t i, k;
-	errcode_t err;
+	errcode_t err = 0;
 
-	err = make_room(j, footprint(j, n, nrev), n);
-	if (err)
-		return err;
 	pos = j->head;
 	/*
 	 * The session's first transaction.  The filesystem superblock says
@@ -387,6 +384,16 @@ errcode_t pcw_journal_commit(struct pcw_journal *j,
 	 * no memory for a held copy, aborts it, so that no later checkpoint
 	 * writes in place what was never committed.
 	 */
+	/*
+	 * Room first: a checkpoint must still write the held copies of the
+	 * blocks this transaction revokes.  Their last committed contents
+	 * are what the image holds until this transaction commits; dropped
+	 * first, a checkpoint would move the tail past them with the stale
+	 * copy in place (the kernel keeps a revoked buffer on the checkpoint
+	 * list of its old transaction until the new one commits).
+	 */
+	if (!err)
+		err = pcw_jabort(j, make_room(j, footprint(j, n, nrev), n));
 	if (!err) {
 		nr = take_revokes(j, revoked, nrev, sorted, n, rev);
 		if (n || nr)

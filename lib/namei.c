@@ -659,7 +659,13 @@ out:
 	return err;
 }
 
-/* INO, which must not be a directory (hard links never name one). */
+/*
+ * INO, which must not be a directory (hard links never name one), read
+ * and checked as ext4_iget checks it (no block of its map on metadata):
+ * the kernel's link(2) and unlink(2) meet the inode through a lookup that
+ * fails there, so neither a new name nor a removed one reaches an inode
+ * e2fsck would clear.
+ */
 static errcode_t read_nondir(ext2_filsys fs, ext2_ino_t ino,
 			     struct ext2_inode_large *inode)
 {
@@ -668,6 +674,8 @@ static errcode_t read_nondir(ext2_filsys fs, ext2_ino_t ino,
 	memset(inode, 0, sizeof(*inode));
 	err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)inode,
 				     sizeof(*inode));
+	if (!err)
+		err = pcw_iget_check(fs, inode);
 	if (err)
 		return err;
 	return LINUX_S_ISDIR(inode->i_mode) ? PCW_ET_IS_DIR : 0;
@@ -688,6 +696,7 @@ static errcode_t relink(pcw_fs *pfs, ext2_ino_t ino,
 	return err;
 }
 
+/* A hard link: NAME in PARENT for the existing non-directory INO. */
 errcode_t pcw_link(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 		   ext2_ino_t ino)
 {
@@ -730,6 +739,11 @@ errcode_t pcw_unlink(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 	/* Attribute values in inodes of their own: not ours to free. */
 	if (inode.i_flags & EXT4_EA_INODE_FL)
 		return PCW_ET_UNSUPP_INODE;
+	if (inode.i_links_count <= 1) {
+		err = pcw_inode_release_check(pfs, ino, &inode);
+		if (err)
+			return err;
+	}
 	err = pcw_dir_remove(pfs, parent, name, strlen(name));
 	if (err)
 		return err;

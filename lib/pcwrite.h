@@ -32,9 +32,17 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <et/com_err.h>
-#include <ext2fs/ext2_fs.h>
 
 #include "pcw_err.h"
+
+/*
+ * The longest name of a directory entry, in bytes: ext2/3/4's
+ * EXT2_NAME_LEN, here so that this header needs no libext2fs header.
+ */
+#define PCW_NAME_MAX		255
+#if defined(EXT2_NAME_LEN) && EXT2_NAME_LEN != PCW_NAME_MAX
+#error "PCW_NAME_MAX is not EXT2_NAME_LEN"	/* lib/ includes ext2fs.h first */
+#endif
 
 typedef struct pcw_fs pcw_fs;
 struct pcw_mapping;
@@ -149,6 +157,8 @@ errcode_t pcw_guard_check_path(const struct pcw_guard *guard,
 #define PCW_OPEN_NO_SYNC	0x0001	/* skip the final fsync */
 #define PCW_OPEN_PROJECT	0x0002	/* new inodes get project id PROJECT
 					   (needs the project feature) */
+#define PCW_OPEN_NO_JOURNAL	0x0004	/* write metadata in place even where
+					   the filesystem has a journal */
 
 /*
  * What a message needs beyond the error code: the device behind
@@ -180,6 +190,13 @@ struct pcw_open_params {
 	struct pcw_guard *guard;	/* or NULL: the undo file is added */
 	struct pcw_conflict *conflict;	/* or NULL: filled on a conflict */
 	uint32_t	project;	/* with PCW_OPEN_PROJECT */
+	/*
+	 * With a journal: a transaction closes at most this many seconds
+	 * after its first entry (ext4's commit= mount option); 0: 5.  Not
+	 * used by a reproducible run (NOW set): its boundaries must not
+	 * depend on a clock.
+	 */
+	uint32_t	commit_sec;
 };
 
 /*
@@ -267,7 +284,7 @@ errcode_t pcw_fs_error_dir(pcw_fs *pfs, char **path);
 struct pcw_dest {
 	uint32_t	ino;		/* the existing file, or 0 */
 	uint32_t	parent;		/* its directory (deepest existing one) */
-	char		name[EXT2_NAME_LEN + 1];
+	char		name[PCW_NAME_MAX + 1];
 	char		*missing;	/* with PARENTS: components still to
 					   create below parent, or NULL (owned) */
 };
@@ -356,12 +373,6 @@ void pcw_mapping_free(struct pcw_mapping *mapping);
 
 errcode_t pcw_iter_open_fd(int fd, size_t page_size, struct pcw_iter **ret);
 void pcw_iter_free(struct pcw_iter *iter);
-/*
- * Fault injection for tests: before each copy, FN says how many of BYTES may
- * be copied at POS (fewer makes a short copy).
- */
-typedef size_t (*pcw_copy_fault_fn)(void *arg, uint64_t pos, size_t bytes);
-void pcw_iter_set_fault(struct pcw_iter *iter, pcw_copy_fault_fn fn, void *arg);
 
 enum pcw_sparse {
 	PCW_SPARSE_AUTO,	/* holes of a sparse source file stay holes */

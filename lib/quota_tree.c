@@ -62,6 +62,7 @@ struct pcw_qfile {
 	bool		*dirty;
 	uint64_t	size_blocks;	/* i_size in blocks, while mapping */
 	bool		past_eof;	/* a block mapped past i_size */
+	bool		on_meta;	/* a block in the system zone */
 };
 
 static inline uint32_t get32(const unsigned char *p)
@@ -163,7 +164,6 @@ static int map_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt,
 {
 	struct pcw_qfile *qf = priv;
 
-	(void)fs;
 	(void)ref_blk;
 	(void)ref_offset;
 	if (blockcnt < 0)
@@ -171,6 +171,15 @@ static int map_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt,
 	/* Nothing past i_size (a damaged map could name block 2^31). */
 	if ((uint64_t)blockcnt >= qf->size_blocks) {
 		qf->past_eof = true;
+		return BLOCK_ABORT;
+	}
+	/*
+	 * Not metadata: the kernel's quota writes map each block through
+	 * ext4_map_blocks, whose check_block_validity refuses those; written
+	 * into, it would overwrite an inode table or a bitmap.
+	 */
+	if (pcw_inode_block_valid(fs, *blocknr, 1)) {
+		qf->on_meta = true;
 		return BLOCK_ABORT;
 	}
 	if (grow_arrays(qf, (uint64_t)blockcnt + 1))
@@ -233,10 +242,16 @@ errcode_t pcw_qfile_open(ext2_filsys fs, int type, ext2_ino_t ino,
 	if (!(qf->inode->i_flags & EXT4_EXTENTS_FL) &&
 	    EXT2FS_CLUSTER_RATIO(fs) > 1)
 		goto fail;
+	/* ext4_iget's checks of its map's root, as the kernel's at mount. */
+	err = pcw_iget_check(fs, qf->inode);
+	if (err)
+		goto fail;
 	size = EXT2_I_SIZE(qf->inode);
 	qf->size_blocks = (size + fs->blocksize - 1) / fs->blocksize;
 	err = ext2fs_block_iterate3(fs, ino, BLOCK_FLAG_READ_ONLY |
 				    BLOCK_FLAG_DATA_ONLY, NULL, map_block, qf);
+	if (!err && qf->on_meta)
+		err = PCW_ET_CORRUPT;
 	if (err)
 		goto fail;
 	err = PCW_ET_QUOTA;

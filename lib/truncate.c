@@ -13,10 +13,11 @@
  * pcwrite frees through a set instead.  Every cluster the file references,
  * data and tree (or indirect) blocks, is marked in a scratch cluster bitmap;
  * then each marked cluster is freed once, and i_blocks keeps only the xattr
- * block and the values in EA inodes.  A cluster referenced twice, whatever the shape of the tree, is
- * still one bit.  The set is complete before anything is freed, so a file
- * whose blocks lie outside the filesystem, are free in the block bitmap, or
- * outnumber its i_blocks is refused with nothing changed.
+ * block and the values in EA inodes.  A cluster referenced twice, whatever
+ * the shape of the tree, is still one bit.  The set is complete before
+ * anything is freed, so a file whose blocks lie outside the filesystem or in
+ * its metadata, are free in the block bitmap, or outnumber its i_blocks is
+ * refused with nothing changed.
  *
  * Not ext2fs_punch: for extent files in 1.47.0 it fails part-way with
  * "Illegal block number" on a file owning the filesystem's last block, and
@@ -50,6 +51,12 @@ static errcode_t mark_range(struct truncate_set *s, blk64_t pblk, blk64_t len)
 		return PCW_ET_CORRUPT;
 	if (!ext2fs_find_first_zero_block_bitmap2(fs->block_map, pblk,
 						  pblk + len - 1, &free_blk))
+		return PCW_ET_CORRUPT;
+	/*
+	 * Not metadata, as ext4_free_blocks checks ("Freeing blocks not in
+	 * datazone"): freed, it would be allocated again and overwritten.
+	 */
+	if (pcw_inode_block_valid(fs, pblk, len))
 		return PCW_ET_CORRUPT;
 	ext2fs_mark_block_bitmap_range2(s->clusters, pblk, len);
 	return 0;
@@ -157,11 +164,69 @@ static void free_set(struct truncate_set *s)
 
 		/* Whole clusters, in one update of the counts. */
 		if (len)
-			ext2fs_block_alloc_stats_range(fs, first, len, -1);
+			pcw_block_alloc_stats_range(fs, first, len, -1);
 		/* A last cluster the filesystem ends inside. */
 		if (first + len < stop)
 			ext2fs_block_alloc_stats2(fs, first + len, -1);
 	}
+}
+
+/*
+ * The set of INODE's clusters, every check made: S->clusters holds them
+ * (the caller frees it), *EA the clusters its values in EA inodes cost it.
+ * Nothing is changed.
+ */
+static errcode_t build_set(struct truncate_set *s, ext2_filsys fs,
+			   ext2_ino_t ino, struct ext2_inode_large *inode,
+			   blk64_t *ea)
+{
+	struct ext2_inode *raw = (struct ext2_inode *)inode;
+	unsigned long long need;
+	__u16 saved = fs->default_bitmap_type;
+	blk64_t count;
+	errcode_t err;
+
+	memset(s, 0, sizeof(*s));
+	s->fs = fs;
+	/* A tree of extents, not one bit per block of the filesystem. */
+	fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
+	err = ext2fs_allocate_block_bitmap(fs, "pcwrite truncate",
+					   &s->clusters);
+	fs->default_bitmap_type = saved;
+	if (err)
+		return err;
+
+	if (inode->i_flags & EXT4_EXTENTS_FL)
+		err = mark_extent_tree(s, ino, inode);
+	else if (ext2fs_inode_has_valid_blocks2(fs, raw))
+		err = mark_indirect(s, ino);
+	if (err)
+		return err;
+
+	/*
+	 * i_blocks must hold what is about to be taken from it; it keeps
+	 * the extended-attribute block, if any.
+	 */
+	count = count_set(s) + (ext2fs_file_acl_block(fs, raw) ? 1 : 0);
+	need = (unsigned long long)count * EXT2FS_CLUSTER_RATIO(fs) *
+	       (fs->blocksize / 512);
+	if (need > ext2fs_get_stat_i_blocks(fs, raw))
+		return PCW_ET_CORRUPT;
+	/* The values it keeps in EA inodes are charged to it too. */
+	return pcw_ea_charge(fs, ino, ea);
+}
+
+errcode_t pcw_truncate_check(ext2_filsys fs, ext2_ino_t ino,
+			     struct ext2_inode_large *inode)
+{
+	struct truncate_set s;
+	blk64_t ea;
+	errcode_t err;
+
+	err = build_set(&s, fs, ino, inode, &ea);
+	if (s.clusters)
+		ext2fs_free_block_bitmap(s.clusters);
+	return err;
 }
 
 errcode_t pcw_truncate_blocks(ext2_filsys fs, ext2_ino_t ino,
@@ -169,40 +234,10 @@ errcode_t pcw_truncate_blocks(ext2_filsys fs, ext2_ino_t ino,
 {
 	struct truncate_set s;
 	struct ext2_inode *raw = (struct ext2_inode *)inode;
-	unsigned long long need;
-	__u16 saved = fs->default_bitmap_type;
-	blk64_t count, ea;
+	blk64_t ea;
 	errcode_t err;
 
-	memset(&s, 0, sizeof(s));
-	s.fs = fs;
-	/* A tree of extents, not one bit per block of the filesystem. */
-	fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
-	err = ext2fs_allocate_block_bitmap(fs, "pcwrite truncate", &s.clusters);
-	fs->default_bitmap_type = saved;
-	if (err)
-		return err;
-
-	if (inode->i_flags & EXT4_EXTENTS_FL)
-		err = mark_extent_tree(&s, ino, inode);
-	else if (ext2fs_inode_has_valid_blocks2(fs, raw))
-		err = mark_indirect(&s, ino);
-	if (err)
-		goto out;
-
-	/*
-	 * i_blocks must hold what is about to be taken from it; it keeps
-	 * the extended-attribute block, if any.
-	 */
-	count = count_set(&s) + (ext2fs_file_acl_block(fs, raw) ? 1 : 0);
-	need = (unsigned long long)count * EXT2FS_CLUSTER_RATIO(fs) *
-	       (fs->blocksize / 512);
-	if (need > ext2fs_get_stat_i_blocks(fs, raw)) {
-		err = PCW_ET_CORRUPT;
-		goto out;
-	}
-	/* The values it keeps in EA inodes are charged to it too. */
-	err = pcw_ea_charge(fs, ino, &ea);
+	err = build_set(&s, fs, ino, inode, &ea);
 	if (err)
 		goto out;
 
@@ -220,6 +255,7 @@ errcode_t pcw_truncate_blocks(ext2_filsys fs, ext2_ino_t ino,
 	memset(inode->i_block, 0, sizeof(inode->i_block));
 	inode->i_flags &= ~EXT4_EXTENTS_FL;
 out:
-	ext2fs_free_block_bitmap(s.clusters);
+	if (s.clusters)
+		ext2fs_free_block_bitmap(s.clusters);
 	return err;
 }

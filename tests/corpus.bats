@@ -10,7 +10,14 @@
 # whatever pcwrite's exit status; one it could check (exit below 8) must
 # still be checkable.  A successful write must read back through debugfs,
 # its blocks marked in use in the block bitmap.  Each image is tried with
-# 20 KiB and with 300 KiB of data, on a fresh copy each time.
+# 20 KiB and with 300 KiB of data, and with -x of a small tar (files, a
+# directory, a symlink, a hard link), on a fresh copy each time.
+#
+# Images that were damaged before: an exit-0 run must not add a problem to
+# e2fsck -fn's report (tests/fuzz/problems.py compares the two), except on
+# the images of FULL_SCAN, whose damage only a full scan finds (a block two
+# files claim): pcwrite, as the kernel, can make that worse (README,
+# Reliability).  The counts, by class of the problems added, are printed.
 #
 # One test loops over all images (bats' per-test overhead is high); its
 # failure output lists every offending image with the reason.
@@ -23,8 +30,16 @@
 load test_helper
 
 CORPUS_DEST=/pcw-corpus-test
+CORPUS_TAR_DIR=/pcw-corpus-tar
 PCW_TIMEOUT=30
 FSCK_TIMEOUT=10	# e2fsck 1.47.0 loops forever on a few images
+
+# Damage only a full scan finds; an exit-0 run may add e2fsck problems here.
+#   f_dup_ba: blocks a file claims are free in the bitmap (the counts
+#     agree): a new file or directory block lands on them.
+#   f_ind_inode_collision: a file's indirect blocks are inode table blocks:
+#     a new inode in them is read as block numbers of that file.
+FULL_SCAN=" f_dup_ba f_ind_inode_collision "
 
 setup_file() {
 	CORPUS=${PCW_CORPUS:-$SHARED/corpus/e2fsprogs-tests}
@@ -48,6 +63,10 @@ fsck_status() {
 # The per-image state shared by check_one and its callers.
 declare -a FAILURES
 N_REFUSED=0 N_WRITTEN=0 N_FAILED=0 N_CLEAN=0 N_FSCK_HANG=0 N_RUNS=0
+# runs on images e2fsck rejected: that changed the image, of those exit 0;
+# exit-0 runs that added e2fsck problems, and their images and classes
+N_DIRTY_CHANGED=0 N_DIRTY_CHANGED_OK=0 N_NEW_RUNS=0
+declare -gA NEW_IMAGES=() NEW_CLASSES=()
 
 fail_img() {
 	FAILURES+=("$1")
@@ -64,18 +83,43 @@ keep_failure() {
 	cp "$W/fsck.after" "$dir/$name.$variant.fsck.after" 2>/dev/null || true
 }
 
+# readback_tar: the small tar's entries, read back through debugfs.
+readback_tar() {
+	local f d=$CORPUS_TAR_DIR/t
+	for f in a b sub/c hard; do
+		if ! debugfs -R "cat $d/$f" "$W/img" 2>/dev/null | cmp -s - "$W/tree/t/$f"; then
+			echo "$d/$f reads back wrong"
+			return
+		fi
+	done
+	if ! debugfs -R "stat $d/link" "$W/img" 2>/dev/null | grep -q 'Fast link dest: "a"'; then
+		echo "$d/link is not the symlink to a"
+	fi
+}
+
 # check_one NAME VARIANT DATA BEFORE: run pcwrite on a fresh copy of the
-# image ($W/orig, whose e2fsck -fn status is BEFORE) and classify.
+# image ($W/orig, whose e2fsck -fn status is BEFORE) and classify; DATA is
+# a file for stdin, or "tar" for -x of $W/small.tar.
 check_one() {
 	local name=$1 variant=$2 data=$3 before=$4
-	local after=- rc nlines first reasons=() tag="$1 [$2]"
+	local after=- rc nlines first reasons=() tag="$1 [$2]" new="" bad
 
 	cp --sparse=always "$W/orig" "$W/img"
 
 	rc=0
-	timeout --foreground -s KILL "$PCW_TIMEOUT" "$PCWRITE" --no-sync "$W/img" "$CORPUS_DEST" \
-		<"$data" >"$W/stdout" 2>"$W/stderr" || rc=$?
+	if [ "$data" = tar ]; then
+		timeout --foreground -s KILL "$PCW_TIMEOUT" "$PCWRITE" --no-sync -x -p \
+			"$W/img" "$CORPUS_TAR_DIR" "$W/small.tar" \
+			</dev/null >"$W/stdout" 2>"$W/stderr" || rc=$?
+	else
+		timeout --foreground -s KILL "$PCW_TIMEOUT" "$PCWRITE" --no-sync "$W/img" "$CORPUS_DEST" \
+			<"$data" >"$W/stdout" 2>"$W/stderr" || rc=$?
+	fi
 	N_RUNS=$((N_RUNS + 1))
+	if [ "$before" -ne 0 ] && ! cmp -s "$W/orig" "$W/img"; then
+		N_DIRTY_CHANGED=$((N_DIRTY_CHANGED + 1))
+		[ "$rc" -eq 0 ] && N_DIRTY_CHANGED_OK=$((N_DIRTY_CHANGED_OK + 1))
+	fi
 
 	nlines=$(wc -l <"$W/stderr")
 	first=$(head -n1 "$W/stderr")
@@ -102,16 +146,38 @@ check_one() {
 	# below 8) must still be checkable: exit 8 is an operational error,
 	# such as a superblock it can no longer read.  Not where e2fsck timed
 	# out before: it loops on a few damaged images.
-	if [ "$before" -lt 8 ]; then
+	#
+	# Problems e2fsck did not report before: whenever e2fsck finished
+	# both times (its exit 8 or 12 too: it reports what it found before
+	# stopping).
+	if [ "$before" -lt 124 ]; then
 		after=$(fsck_status "$W/img" "$W/fsck.after")
 		if [ "$before" -eq 0 ] && [ "$after" -ne 0 ]; then
 			reasons+=("e2fsck -fn passed before, exits $after after")
-		elif [ "$after" -ge 8 ]; then
+		elif [ "$before" -lt 8 ] && [ "$after" -ge 8 ]; then
 			reasons+=("e2fsck -fn exited $before before (checkable), $after after: $(grep -v '^e2fsck [0-9]' "$W/fsck.after" | grep . | head -n1)")
+		fi
+		if [ "$after" -lt 124 ]; then
+			new=$(python3 "$BATS_TEST_DIRNAME/fuzz/problems.py" \
+				"$W/fsck.before" "$W/fsck.after")
+		fi
+	fi
+	if [ -n "$new" ] && [ "$rc" -eq 0 ]; then
+		local c
+		N_NEW_RUNS=$((N_NEW_RUNS + 1))
+		NEW_IMAGES[$name]=1
+		for c in $(cut -f1 <<<"$new" | sort -u); do
+			NEW_CLASSES[$c]=$(( ${NEW_CLASSES[$c]:-0} + 1 ))
+		done
+		if [[ "$FULL_SCAN" != *" $name "* ]]; then
+			reasons+=("exit 0, and e2fsck reports $(wc -l <<<"$new") problem(s) it did not report before: $(cut -f2 <<<"$new" | head -n3 | paste -sd '|')")
 		fi
 	fi
 
-	if [ "$rc" -eq 0 ]; then
+	if [ "$rc" -eq 0 ] && [ "$data" = tar ]; then
+		bad=$(readback_tar)
+		[ -z "$bad" ] || reasons+=("exit 0 but $bad")
+	elif [ "$rc" -eq 0 ]; then
 		if ! debugfs -R "cat $CORPUS_DEST" "$W/img" >"$W/readback" 2>"$W/debugfs.err"; then
 			reasons+=("exit 0 but debugfs cat failed: $(head -n1 "$W/debugfs.err")")
 		elif ! cmp -s "$W/readback" "$data"; then
@@ -166,6 +232,14 @@ check_one() {
 	W=$BATS_TEST_TMPDIR
 	mkdata "$W/data.20k" $((20 * 1024))
 	mkdata "$W/data.300k" $((300 * 1024))
+	# the small tar: files, a directory, a symlink, a hard link
+	mkdir -p "$W/tree/t/sub"
+	mkdata "$W/tree/t/a" 5000
+	mkdata "$W/tree/t/b" 70000
+	mkdata "$W/tree/t/sub/c" 100
+	ln -s a "$W/tree/t/link"
+	ln "$W/tree/t/a" "$W/tree/t/hard"
+	tar -C "$W/tree" -cf "$W/small.tar" t
 
 	local gz name n=0 start=$SECONDS before
 	for gz in "$CORPUS"/*.img.gz; do
@@ -188,10 +262,16 @@ check_one() {
 		# indirect blocks on ext2/3, and more room to run out of space.
 		check_one "$name" 20k "$W/data.20k" "$before"
 		check_one "$name" 300k "$W/data.300k" "$before"
+		check_one "$name" tar tar "$before"
 		rm -f "$W/orig" "$W/img" "$W/readback"
 	done
 
-	echo "# corpus: $n images ($N_CLEAN e2fsck-clean, $N_FSCK_HANG where e2fsck timed out), $N_RUNS runs (20 KiB and 300 KiB each): $N_REFUSED exit 1 (refused, or stopped cleanly), $N_WRITTEN written, $N_FAILED failed; $((SECONDS - start))s" >&3
+	local c classes=""
+	for c in $(printf '%s\n' "${!NEW_CLASSES[@]}" | sort); do
+		classes+=" $c ${NEW_CLASSES[$c]},"
+	done
+	echo "# corpus: $n images ($N_CLEAN e2fsck-clean, $N_FSCK_HANG where e2fsck timed out), $N_RUNS runs (20 KiB, 300 KiB, -x of a small tar each): $N_REFUSED exit 1 (refused, or stopped cleanly), $N_WRITTEN written, $N_FAILED failed; $((SECONDS - start))s" >&3
+	echo "# images e2fsck rejected: $N_DIRTY_CHANGED runs changed one, $N_DIRTY_CHANGED_OK of them with exit 0; $N_NEW_RUNS exit-0 runs added e2fsck problems, on ${#NEW_IMAGES[@]} images (${!NEW_IMAGES[*]}); runs by class of the problems added:${classes%,}" >&3
 
 	[ "$n" -gt 0 ] || skip "no image matches PCW_CORPUS_FILTER=${PCW_CORPUS_FILTER:-}"
 	if [ "$N_FAILED" -ne 0 ]; then

@@ -28,19 +28,23 @@ Layouts:
   journal, for wrap-around)
 
   crash_sweep.py [-w W,W] [-l L,L] [--states N] [--subsets N] [--seed S]
-                 [--jobs N] [--planted] [--json OUT] [--pcwrite P] [--work DIR]
+                 [--jobs N] [--planted] [--strict] [--opt=OPTION]
+                 [--json OUT] [--pcwrite P] [--work DIR]
 
 --planted adds the harness's self-check: the run once more with
 PCW_CRASH_DROP (the shim drops one metadata write, acknowledging it), which
 the harness must find failing.  Prints per case the states checked and
 failing and the e2fsck problem classes, then a table.  Exit status 0 when
 every final state (every write durable) is clean and, with --planted, the
-planted bug was found; 1 otherwise.  Failing crash states do not change the
-exit status (today pcwrite has no journal: they are the "before" numbers).
+planted bug was found; 1 otherwise.  Failing crash states change the exit
+status only with --strict (the journal's promise: none); with
+--opt=--no-journal (the in-place writer) they are the "before" numbers.
 
 The long sweep (every workload and layout, 20 subsets per flush point, no
-cap; about 20 minutes here):
-  tests/crash_sweep.py --json /tmp/crash-sweep.json
+cap):
+  tests/crash_sweep.py --strict --planted --json /tmp/crash-sweep.json
+and the same in place, for comparison:
+  tests/crash_sweep.py --opt=--no-journal --json /tmp/crash-inplace.json
 """
 import argparse, json, os, random, shutil, signal, stat, subprocess, sys
 import tempfile
@@ -276,8 +280,9 @@ def record(args, img, log, report, run, stdin, drop=None):
         env["PCW_CRASH_DROP"] = str(drop)
     if os.path.exists(log):
         os.unlink(log)
-    cmd = [args.pcwrite, "--report=json", run[0], img] + run[1:] \
-        if run[0].startswith("-") else [args.pcwrite, "--report=json", img] + run
+    pcw = [args.pcwrite, "--report=json"] + args.opt
+    cmd = pcw + [run[0], img] + run[1:] if run[0].startswith("-") \
+        else pcw + [img] + run
     with open(report, "wb") as out:
         if stdin:
             # A stream: the data through a pipe, as `cat f | pcwrite`.
@@ -415,6 +420,11 @@ def main():
     ap.add_argument("--json")
     ap.add_argument("--pcwrite", default=env("PCWRITE") or
                     os.path.join(HERE, "..", "pcwrite"))
+    ap.add_argument("--opt", action="append", default=[],
+                    help="an option for the recorded pcwrite run "
+                    "(--opt=--no-journal: the in-place writer)")
+    ap.add_argument("--strict", action="store_true",
+                    help="exit 1 when a crash state needs repair")
     ap.add_argument("--shim")
     ap.add_argument("--work", default=crash.work_dir())
     args = ap.parse_args()
@@ -434,6 +444,8 @@ def main():
                 r = case(args, src, wl, layout, args.planted)
                 results.append(r)
                 ok = ok and r["final_clean"] and r.get("planted_found", True)
+                if args.strict and r["failing"]:
+                    ok = False
         table(results)
         if args.json:
             with open(args.json, "w") as f:

@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: GPL-2.0-or-later
 # install.bats: what a packager gets.  `make install DESTDIR=...` of this
 # build tree puts the program, the shared library (soname 0, only the
-# public API exported), its headers under include/pcwrite/, pcwrite.pc, the
-# man pages and both completions where configure said; a program built
+# public API exported, each in the version node PCWRITE_0), its headers
+# under include/pcwrite/ (no libext2fs header needed, no test hooks),
+# pcwrite.pc, the man pages and both completions where configure said, and
+# no libtool .la; make uninstall takes it all away again; a program built
 # against that installed copy (pkg-config with PKG_CONFIG_SYSROOT_DIR, the
 # way a cross or package build does) writes a file into a fresh image that
 # e2fsck and debugfs accept; and ./pcwrite in the build tree is the program
@@ -61,14 +63,28 @@ setup() {
 	[ -z "$stderr" ]
 }
 
-@test "the shared library: soname libpcwrite.so.0, a real ELF library, only the public API exported" {
+@test "the shared library: soname libpcwrite.so.0, a real ELF library, only the public API exported, each in PCWRITE_0" {
 	local so=$ROOT$DIR_libdir/libpcwrite.so.0
 	run -0 readelf -d "$so"
 	[[ "$output" == *"Library soname: [libpcwrite.so.0]"* ]]
 	# The exported functions are lib/libpcwrite.sym, which is every
-	# function pcwrite.h declares and the com_err table: nothing internal.
-	nm -D --defined-only "$so" | awk '{ print $3 }' | sort >"$BATS_TEST_TMPDIR/exported"
+	# function pcwrite.h declares and the com_err table: nothing internal,
+	# not the tests' hook (lib/pcwrite_test.h).  Each one is in the
+	# version node PCWRITE_0, the default version (@@), and that node is
+	# the only one the library defines.
+	nm -D --defined-only --with-symbol-versions "$so" | awk '{ print $2, $3 }' \
+		>"$BATS_TEST_TMPDIR/nm"
+	cat "$BATS_TEST_TMPDIR/nm"
+	grep -qxF 'A PCWRITE_0' "$BATS_TEST_TMPDIR/nm"
+	grep -vxF 'A PCWRITE_0' "$BATS_TEST_TMPDIR/nm" | awk '{ print $2 }' \
+		>"$BATS_TEST_TMPDIR/versioned"
+	run -1 grep -v '@@PCWRITE_0$' "$BATS_TEST_TMPDIR/versioned"
+	sed 's/@@PCWRITE_0$//' "$BATS_TEST_TMPDIR/versioned" | sort >"$BATS_TEST_TMPDIR/exported"
 	diff -u "$SRCDIR/lib/libpcwrite.sym" "$BATS_TEST_TMPDIR/exported"
+	run -1 grep -x 'pcw_iter_set_fault' "$BATS_TEST_TMPDIR/exported"
+	run -0 readelf -V "$so"
+	[ "$(grep -c 'Name: PCWRITE_0$' <<<"$output")" -ge 1 ]
+	[ "$(grep -oE 'Name: [A-Z][A-Z0-9_]*$' <<<"$output" | sort -u)" = "Name: PCWRITE_0" ]
 	{
 		"${CC:-cc}" -E -P -I"$ROOT$DIR_pcwriteincludedir" -x c "$ROOT$DIR_pcwriteincludedir/pcwrite.h" |
 			grep -oE '\bpcw_[a-z0-9_]+ *\(' | sed 's/ *(//'
@@ -76,6 +92,36 @@ setup() {
 			initialize_pcw_error_table_r
 	} | sort -u >"$BATS_TEST_TMPDIR/declared"
 	diff -u "$BATS_TEST_TMPDIR/declared" "$BATS_TEST_TMPDIR/exported"
+}
+
+@test "make install: no libtool archive (.la), no test header; pcwrite.h needs no libext2fs header" {
+	run -0 find "$ROOT" -name '*.la'
+	[ -z "$output" ]
+	# the library's files in $libdir: the static archive, the library and its two links
+	run -0 bash -c "cd '$ROOT$DIR_libdir' && ls -d libpcwrite*"
+	echo "$output"
+	[[ "$(tr '\n' ' ' <<<"$output")" =~ ^libpcwrite\.a\ libpcwrite\.so\ libpcwrite\.so\.0\ libpcwrite\.so\.0\.[0-9.]+\ $ ]]
+	[ ! -e "$ROOT$DIR_pcwriteincludedir/pcwrite_test.h" ]
+	run -1 grep -r 'pcw_iter_set_fault\|pcw_copy_fault_fn' "$ROOT$DIR_pcwriteincludedir"
+	# the public header, with what it includes: no <ext2fs/...> among them
+	command -v "${CC:-cc}" >/dev/null || skip "no C compiler"
+	run -0 "${CC:-cc}" -M -I"$ROOT${DIR_pcwriteincludedir%/pcwrite}" -x c - <<<'#include <pcwrite/pcwrite.h>'
+	echo "$output"
+	[[ "$output" == *"$ROOT$DIR_pcwriteincludedir/pcwrite.h"* ]]
+	[[ "$output" != *ext2fs/* ]]
+	run -0 grep -c 'PCW_NAME_MAX' "$ROOT$DIR_pcwriteincludedir/pcwrite.h"
+}
+
+@test "make uninstall DESTDIR removes everything make install put there, the library included" {
+	local r=$BATS_TEST_TMPDIR/r
+	env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$BUILDDIR" install DESTDIR="$r" \
+		>"$BATS_TEST_TMPDIR/install.log" 2>&1 || { cat "$BATS_TEST_TMPDIR/install.log"; false; }
+	[ -e "$r$DIR_libdir/libpcwrite.so.0" ]
+	run -0 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s -C "$BUILDDIR" uninstall DESTDIR="$r"
+	echo "$output"
+	run -0 find "$r" ! -type d
+	echo "left: $output"
+	[ -z "$output" ]
 }
 
 @test "pcwrite.pc: the version, -lpcwrite, the include directory above pcwrite/" {

@@ -726,3 +726,101 @@ failing() {
 	# block; then T2's first descriptor run, and the second fails
 	failing -W 6
 }
+
+# ---- pcwrite through the journal (lib/io_journal.c) -------------------------
+
+@test "a freed block is not handed out again before its transaction commits (tests/test_busy)" {
+	local tb=${TJ%/*}/test_busy
+	[ -x "$tb" ] || skip "tests/test_busy not built (make tests/test_busy)"
+	mkimg "$T/img" 64M -t ext4
+	run -0 "$tb" "$T/img"
+	echo "$output"
+	[[ "$output" == *"after the commit: block"*"(one of the freed)"* ]]
+	fsck_clean "$T/img"
+}
+
+@test "pcwrite commits through the journal by default: the sequence moves on, the log ends empty, no needs_recovery; --no-journal leaves the journal alone" {
+	local seq
+	mkimg "$T/img" 64M -t ext4 -b 1024
+	seq=$(( $(jfield "$T/img" "Journal sequence") ))
+	"$PCWRITE" "$T/img" /a "$T/a"
+	"$PCWRITE" "$T/img" /b "$T/b"
+	[ $(( $(jfield "$T/img" "Journal sequence") )) -ge $((seq + 2)) ]
+	[ "$(jfield "$T/img" "Journal start")" = 0 ]
+	[ "$(jfield "$T/img" "Filesystem state")" = clean ]
+	! dumpe2fs -h "$T/img" 2>/dev/null | grep -q '^Filesystem features:.*needs_recovery'
+	fsck_clean "$T/img"
+	readback "$T/img" /a "$T/a"
+	readback "$T/img" /b "$T/b"
+	seq=$(( $(jfield "$T/img" "Journal sequence") ))
+	"$PCWRITE" --no-journal "$T/img" /c "$T/a"
+	[ $(( $(jfield "$T/img" "Journal sequence") )) -eq "$seq" ]
+	fsck_clean "$T/img"
+	readback "$T/img" /c "$T/a"
+}
+
+# A run killed after a commit and before its checkpoint: the log holds the
+# transactions, e2fsck -fn says only that recovery is needed, logdump reads
+# them, and both replays give the files back.
+@test "killed between a commit and its checkpoint: e2fsck -fn reports only the recovery, logdump reads the transactions, e2fsck and the kernel replay" {
+	local n total
+	mkimg "$T/img" 64M -t ext4 -b 4096
+	mkdir "$T/src"
+	for n in $(seq 1 40); do head -c $((n * 700)) /dev/urandom >"$T/src/f$n"; done
+	tar -cf "$T/a.tar" -C "$T/src" .
+	cp "$T/img" "$T/img.0"
+	cc -shared -fPIC -o "$T/kill_shim.so" "$BATS_TEST_DIRNAME/kill_shim.c" -ldl
+	PCW_KILL_INO=$(stat -c %i "$T/img") PCW_KILL_LOG="$T/log" \
+		LD_PRELOAD="$T/kill_shim.so" "$PCWRITE" -x "$T/img" / "$T/a.tar"
+	# the first write to the metadata area, outside the log, after a log
+	# write: the checkpoint's first
+	jstart=$(debugfs -R "bmap <8> 1" "$T/img.0" 2>/dev/null)
+	n=$(awk -v j=$((jstart * 4096)) '$2 >= j && $2 < j + 4194304 { last = $1; next }
+		$2 >= 0 && $2 < 4194304 && last && !found { print $1; found = 1 }' "$T/log")
+	[ -n "$n" ]
+	cp "$T/img.0" "$T/img"
+	st=0
+	PCW_KILL_INO=$(stat -c %i "$T/img") PCW_KILL_AT=$n \
+		LD_PRELOAD="$T/kill_shim.so" "$PCWRITE" -x "$T/img" / "$T/a.tar" 2>/dev/null || st=$?
+	[ "$st" -eq 137 ]
+	[ "$(jfield "$T/img" "Filesystem state")" = clean ]
+	[ "$(jfield "$T/img" "Journal start")" != 0 ]
+	fsck_needs_recovery "$T/img"
+	[ "$(tids "$T/img" | wc -l)" -ge 1 ]
+	cp "$T/img" "$T/k"
+	replay_e2fsck "$T/img"
+	for n in $(seq 1 40); do readback "$T/img" "/f$n" "$T/src/f$n"; done
+	jmount "$T/k"
+	for n in $(seq 1 40); do cmp "$JMNT/f$n" "$T/src/f$n"; done
+	jumount
+	fsck_clean "$T/k"
+}
+
+@test "an external journal and fast_commit are refused (exit 1, one line, nothing written); --no-journal writes them in place" {
+	mkimg "$T/fc" 64M -t ext4 -O fast_commit
+	cp "$T/fc" "$T/fc.0"
+	run -1 --separate-stderr "$PCWRITE" "$T/fc" /a "$T/a"
+	[ "$stderr" = "pcwrite: $T/fc: journal has fast commits (fast_commit), which pcwrite does not write (use --no-journal)" ]
+	cmp "$T/fc" "$T/fc.0"
+	run -0 "$PCWRITE" --no-journal "$T/fc" /a "$T/a"
+	readback "$T/fc" /a "$T/a"
+	fsck_clean "$T/fc"
+
+	# A filesystem whose journal is on another device: no journal inode.
+	mkimg "$T/ext" 64M -t ext4
+	debugfs -w -R "ssv journal_inum 0" "$T/ext" 2>/dev/null
+	cp "$T/ext" "$T/ext.0"
+	run -1 --separate-stderr "$PCWRITE" "$T/ext" /a "$T/a"
+	[ "$stderr" = "pcwrite: $T/ext: filesystem uses an external journal, which pcwrite does not write (use --no-journal)" ]
+	cmp "$T/ext" "$T/ext.0"
+}
+
+@test "--commit takes 1 to 86400 seconds; anything else is a usage error (exit 2)" {
+	mkimg "$T/img" 64M -t ext4
+	run -0 "$PCWRITE" --commit=1 "$T/img" /a "$T/a"
+	for bad in 0 -1 x 86401 ''; do
+		run -2 --separate-stderr "$PCWRITE" --commit="$bad" "$T/img" /b "$T/a"
+		[ "${stderr_lines[0]}" = "pcwrite: invalid --commit '$bad' (seconds, 1 to 86400)" ]
+	done
+	fsck_clean "$T/img"
+}

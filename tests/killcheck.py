@@ -24,10 +24,17 @@ killcheck.py touch MNT REPORT
     The kernel (a read-write mount of the killed image, before any fsck)
     makes a file and a directory in every directory the report calls done.
 
-killcheck.py verify MNT REPORT TREE
+killcheck.py verify MNT REPORT TREE [OLD]
     After e2fsck -fy, through a kernel mount: every file the report calls
     done reads back as TREE holds it, every directory is still one and
     holds what the kernel made in it, and /lost+found holds none of them.
+    With OLD (the tree the image held before the run): every other file of
+    TREE that is in the image holds OLD's content or TREE's, whole (a
+    block freed by replacing it was not reused before the replacement was
+    durable, and data never reaches a block before the metadata that
+    frees it); one file may be empty: the entry being replaced at the kill
+    (pcwrite truncates it first, as O_TRUNC does, and a report's page
+    record commits what came before it).
 """
 import json, os, re, stat, sys
 
@@ -102,7 +109,7 @@ def touch(mnt, report):
     return 1 if fails else 0
 
 
-def verify(mnt, report, tree):
+def verify(mnt, report, tree, old=None):
     fails = []
     inos = {}
     for p in reported(report, "file"):
@@ -124,6 +131,28 @@ def verify(mnt, report, tree):
                 fails.append("%s: lost what the kernel made in it" % d)
         except OSError as e:
             fails.append("%s: %s" % (d, e))
+    if old:
+        done = set(reported(report, "file"))
+        empty_seen = None
+        for dirpath, _, names in os.walk(tree):
+            for n in names:
+                p = os.path.join(dirpath, n)[len(tree):]
+                if p in done or not os.path.isfile(mnt + p):
+                    continue
+                with open(mnt + p, "rb") as a:
+                    got = a.read()
+                ok = False
+                if not got and not empty_seen:
+                    empty_seen, ok = p, True
+                for t in (tree, old):
+                    try:
+                        with open(t + p, "rb") as b:
+                            ok = ok or got == b.read()
+                    except OSError:
+                        pass
+                if not ok:
+                    fails.append("%s (not reported): neither the old content "
+                                 "nor the new" % p)
     lf = os.path.join(mnt, "lost+found")
     for name in os.listdir(lf) if os.path.isdir(lf) else []:
         ino = os.lstat(os.path.join(lf, name)).st_ino
@@ -140,7 +169,7 @@ if __name__ == "__main__":
         sys.exit(fsck())
     if cmd == "touch" and len(sys.argv) == 4:
         sys.exit(touch(sys.argv[2], sys.argv[3]))
-    if cmd == "verify" and len(sys.argv) == 5:
-        sys.exit(verify(sys.argv[2], sys.argv[3], sys.argv[4]))
+    if cmd == "verify" and len(sys.argv) in (5, 6):
+        sys.exit(verify(*sys.argv[2:]))
     sys.stderr.write(__doc__)
     sys.exit(2)

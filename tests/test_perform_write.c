@@ -19,6 +19,7 @@
 #include <ext2fs/ext2_err.h>
 
 #include "pcwrite.h"
+#include "pcwrite_test.h"
 
 static int failures, checks;
 

@@ -142,7 +142,10 @@ undo_fills_during_x() {
 	[ "${#stderr_lines[@]}" -eq 2 ]
 	[[ "${stderr_lines[0]}" =~ ^pcwrite:\ undo\ file\ \'$U\':\ No\ space\ left\ on\ device\;\ the\ run\ stopped\ at ]]
 	[ "${stderr_lines[1]}" = "pcwrite: $IMG: filesystem left marked not clean; run e2fsck -f" ]
-	dumpe2fs -h "$IMG" 2>/dev/null | grep -q '^Filesystem state: *not clean'
+	# not clean, or (the journal) a log to replay, or (the journal, stopped
+	# before its first commit) consistent as it was
+	dumpe2fs -h "$IMG" 2>/dev/null | grep -qE '^Filesystem state: *not clean|^Filesystem features:.*needs_recovery' ||
+		fsck_clean "$IMG"
 	run -0 --separate-stderr e2undo "$U" "$IMG"
 	[[ "$stderr" == *"Incomplete undo record"* ]]
 	run e2fsck -fy "$IMG"
