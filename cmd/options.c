@@ -30,7 +30,7 @@ enum {
 	OPT_REPORT, OPT_REPORT_FILE, OPT_PROGRESS, OPT_QUIET, OPT_VERBOSE,
 	OPT_VERSION, OPT_HELP, OPT_USAGE,
 	OPT_STRIP, OPT_EXCLUDE, OPT_EXCLUDE_FROM, OPT_TRANSFORM,
-	OPT_NO_JOURNAL, OPT_COMMIT,
+	OPT_NO_JOURNAL, OPT_COMMIT, OPT_ATOMIC,
 };
 #define BIT(o)	(1ULL << (o))
 
@@ -43,6 +43,11 @@ static const struct {
 	  "-x, -R and --list exclude each other" },
 	{ BIT(OPT_APPEND) | BIT(OPT_OFFSET) | BIT(OPT_NO_CLOBBER),
 	  "--append, --offset and --no-clobber exclude each other" },
+	/* --atomic writes a new inode: nothing of the old one to append to */
+	{ BIT(OPT_ATOMIC) | BIT(OPT_APPEND) | BIT(OPT_OFFSET),
+	  "--atomic cannot be used with --append or --offset" },
+	{ BIT(OPT_ATOMIC) | BIT(OPT_NO_JOURNAL),
+	  "--atomic needs the journal: it cannot be used with --no-journal" },
 	{ BIT(OPT_IMAGE_OFFSET) | BIT(OPT_PARTITION),
 	  "--image-offset and --partition exclude each other" },
 	/*
@@ -424,6 +429,9 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		{ "no-journal", 0, POPT_ARG_NONE, NULL, OPT_NO_JOURNAL,
 		  "write metadata in place, not through the filesystem's "
 		  "journal", NULL },
+		{ "atomic", 0, POPT_ARG_NONE, NULL, OPT_ATOMIC,
+		  "replace DEST by a new inode swapped in with one journal "
+		  "transaction: a crash leaves the old file or the new", NULL },
 		{ "commit", 0, POPT_ARG_STRING, &o->commit, OPT_COMMIT,
 		  "close a journal transaction after at most this long "
 		  "(default 5)", "SECONDS" },
@@ -565,6 +573,10 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 	ctl->no_delalloc = seen & BIT(OPT_NO_DELALLOC);
 	ctl->no_sync = seen & BIT(OPT_NO_SYNC);
 	ctl->no_journal = seen & BIT(OPT_NO_JOURNAL);
+	ctl->atomic = seen & BIT(OPT_ATOMIC);
+	if (ctl->atomic && ctl->run != MODE_WRITE)
+		usage_error(&p, "%s", "--atomic goes with single files, not "
+			    "-x or -R");
 	if (o->commit) {
 		if (parse_u64(o->commit, 86400, &v) || !v)
 			usage_error(&p, "invalid --commit '%s' (seconds, 1 to "

@@ -482,6 +482,9 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 	struct pcw_iter *iter = NULL;
 	struct pcw_file_info info;
 	struct pcw_file_record rec;
+	struct pcw_atomic *atomic = NULL;
+	struct pcw_dest tmp;
+	const struct pcw_dest *dest = &job->d;
 	uint64_t pos = 0, written = 0;
 	errcode_t err, err2;
 	bool mapping_opened;
@@ -509,7 +512,15 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 	fp.report_name = job->dest;
 
 	pcw_progress_start(reporter->progress, job->dest, job->size);
-	err = pcw_mapping_open(pfs, &job->d, &fp, &mapping);
+	err = 0;
+	if (ctl->atomic) {
+		/* The new inode, written as a fresh file, named at the end. */
+		err = pcw_atomic_begin(pfs, &job->d, &fp, &atomic, &tmp);
+		dest = &tmp;
+		fp.flags |= PCW_FILE_FRESH;
+	}
+	if (!err)
+		err = pcw_mapping_open(pfs, dest, &fp, &mapping);
 	if (!err)
 		err = pcw_iter_open_fd(job->fd, pcw_mapping_page_size(mapping), &iter);
 	if (!err) {
@@ -532,6 +543,16 @@ static errcode_t write_one(pcw_fs *pfs, const struct pcw_control *ctl,
 	}
 	pcw_iter_free(iter);
 	pcw_progress_end(reporter->progress);
+	if (atomic && !err) {
+		err = pcw_atomic_swap(atomic);
+		/* Not swapped: the path holds the old file, nothing written. */
+		if (err)
+			written = 0, info.size = 0;
+	} else if (atomic) {
+		pcw_atomic_abort(atomic);
+		written = 0;
+		info.size = 0;
+	}
 
 	/*
 	 * What is on disk: writeback may have dropped the data from some
@@ -759,6 +780,22 @@ int main(int argc, const char **argv)
 		usage_msg("--page-size is below the image's block size (%s)", bs);
 		end_msg = "--page-size is below the image's block size";
 		goto out;
+	}
+	/* --atomic swaps in one journal transaction: no journal, no swap */
+	if (ctl.atomic) {
+		struct pcw_fs_info fi;
+
+		pcw_fs_get_info(pfs, &fi);
+		if (!(fi.feature_compat & 0x0004)) {	/* has_journal */
+			pcw_msg_fs = NULL;
+			pcw_fs_abort(pfs);
+			pfs = NULL;
+			usage_status = EXIT_USAGE;
+			usage_msg("--atomic needs a journal; the image has none%s",
+				  "");
+			end_msg = "--atomic needs a journal";
+			goto out;
+		}
 	}
 	/* -u/-g names, in the image (exit 2 for a name it does not have) */
 	usage_status = cli_owner_names(&ctl, pfs, &ctl.uid, &ctl.gid, &end_err);

@@ -56,6 +56,7 @@ struct pcw_control {
 	uint64_t	dirty_limit;
 	bool		no_delalloc, no_sync;
 	bool		no_journal;	/* --no-journal */
+	bool		atomic;		/* --atomic */
 	uint32_t	commit_sec;	/* --commit; 0: the library's 5 */
 	uint64_t	image_offset;
 	unsigned	partition;	/* --partition: from 1; 0 none */

@@ -369,6 +369,24 @@ errcode_t pcw_mapping_finish(struct pcw_mapping *mapping,
 			     struct pcw_file_info *info);
 void pcw_mapping_free(struct pcw_mapping *mapping);
 
+/*
+ * --atomic (atomic.c): replace (or create) DEST by a new inode, the way
+ * rename(2) over an O_TMPFILE file does.  pcw_atomic_begin makes the inode
+ * with no name, on the orphan list, with the old file's mode, owner, group
+ * and extended attributes (FP's SET_MODE, SET_UID and SET_GID override
+ * them), and fills TMP to open it with pcw_mapping_open (PCW_FILE_FRESH).
+ * After pcw_mapping_finish, pcw_atomic_swap switches the name to it and
+ * drops the old inode's link in one journal transaction; after a failed
+ * write, pcw_atomic_abort frees it.  Both free A.  Needs the journal:
+ * PCW_ET_ATOMIC_NO_JOURNAL, nothing written, without one.
+ */
+struct pcw_atomic;
+errcode_t pcw_atomic_begin(pcw_fs *pfs, const struct pcw_dest *d,
+			   const struct pcw_file_params *fp,
+			   struct pcw_atomic **ret, struct pcw_dest *tmp);
+errcode_t pcw_atomic_swap(struct pcw_atomic *a);
+errcode_t pcw_atomic_abort(struct pcw_atomic *a);
+
 /* ---- the source -------------------------------------------------------------- */
 
 errcode_t pcw_iter_open_fd(int fd, size_t page_size, struct pcw_iter **ret);

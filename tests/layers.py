@@ -64,7 +64,7 @@ LIB = {
     # unlink; the image's passwd and group, read through the walk
     'may': 10.0, 'namei': 10.1, 'idnames': 10.2, 'namei.h': 10.0,
     # 11: one file's write; entries and their sources; listing
-    'perform_write': 11.0, 'file': 11.1, 'file.h': 11.0,
+    'perform_write': 11.0, 'file': 11.1, 'atomic': 11.1, 'file.h': 11.0,
     'acl': 11.0, 'src': 11.1, 'src_archive': 11.2, 'src_tree': 11.3,
     'src.h': 11.0,
     'entry': 11.5, 'list': 11.5,

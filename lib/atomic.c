@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * atomic.c: --atomic, a file replaced the way rename(2) over an O_TMPFILE
+ * file replaces it on a mounted ext4.
+ *
+ * The kernel's recipe (open(O_TMPFILE), write, linkat or renameat): the
+ * new contents go into an inode no directory names, kept on the orphan
+ * list (ext4_orphan_add from ext4_tmpfile) so that a crash frees it; the
+ * name is then switched to it, the inode taken off the orphan list and
+ * the old inode's link dropped, all inside one jbd2 handle (ext4_rename
+ * starts one handle for the whole of it).  Here: pcw_atomic_begin makes
+ * the inode and puts it on the list, the caller writes it through an
+ * ordinary mapping (whose finish commits: the data and the orphan are on
+ * disk), and pcw_atomic_swap makes every change of the switch and commits
+ * it as one transaction.  A crash before that commit is durable replays to
+ * the old name and an orphan that replay (e2fsck, or the kernel's
+ * ext4_orphan_cleanup) frees; after it, to the new file.
+ *
+ * Where pcwrite simplifies: the old inode, at its last link, is freed in
+ * the swap's own transaction (ext4_rename puts it on the orphan list and
+ * ext4_evict_inode truncates it in later handles); freeing writes only the
+ * inode, bitmaps and descriptors and revokes its tree blocks, which fits
+ * one transaction.  The orphan is always on the classic list
+ * (s_last_orphan, i_dtime the next one), which the kernel and e2fsck also
+ * process on a filesystem with orphan_file.  Needs the journal: the caller
+ * refuses --atomic without one (in place, the switch is several writes).
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "file.h"
+#include "io.h"
+
+struct pcw_atomic {
+	pcw_fs		*pfs;
+	ext2_ino_t	old;		/* the file replaced, or 0 */
+	ext2_ino_t	ino;		/* the new inode, on the orphan list */
+	ext2_ino_t	parent;		/* the directory that gets the name */
+	char		name[PCW_NAME_MAX + 1];
+};
+
+/* What fill_parent does for a new file's directories: -u and -g. */
+static void fill_owner(struct ext2_inode_large *inode, void *arg)
+{
+	const struct pcw_file_params *fp = arg;
+
+	if (fp->flags & PCW_FILE_SET_UID)
+		pcw_inode_set_owner(inode, fp->uid, inode_gid(*inode));
+	if (fp->flags & PCW_FILE_SET_GID)
+		pcw_inode_set_owner(inode, inode_uid(*inode), fp->gid);
+}
+
+/* ext4_orphan_add / _del for the classic list. */
+static void orphan_add(ext2_filsys fs, ext2_ino_t ino,
+		       struct ext2_inode_large *inode)
+{
+	inode->i_dtime = fs->super->s_last_orphan;
+	fs->super->s_last_orphan = ino;
+	ext2fs_mark_super_dirty(fs);
+}
+
+static errcode_t orphan_del(ext2_filsys fs, ext2_ino_t ino,
+			    struct ext2_inode_large *inode)
+{
+	ext2_ino_t cur = fs->super->s_last_orphan, next = inode->i_dtime;
+	struct ext2_inode_large prev;
+	unsigned steps = 0;
+	errcode_t err;
+
+	inode->i_dtime = 0;
+	if (cur == ino) {
+		fs->super->s_last_orphan = next;
+		ext2fs_mark_super_dirty(fs);
+		return 0;
+	}
+	/* Someone else's orphan in front of ours: unlink ours from the chain. */
+	while (cur && steps++ < fs->super->s_inodes_count) {
+		err = ext2fs_read_inode_full(fs, cur, (struct ext2_inode *)&prev,
+					     sizeof(prev));
+		if (err)
+			return err;
+		if (prev.i_dtime == ino) {
+			prev.i_dtime = next;
+			return ext2fs_write_inode_full(fs, cur,
+					(struct ext2_inode *)&prev,
+					sizeof(prev));
+		}
+		cur = prev.i_dtime;
+	}
+	return PCW_ET_CORRUPT;
+}
+
+struct collect {
+	struct pcw_xattr *x;
+	size_t		n;
+};
+
+static int collect_one(char *name, char *value, size_t size, void *data)
+{
+	struct collect *col = data;
+
+	col->x[col->n].name = name;
+	col->x[col->n].value = value;
+	col->x[col->n].size = size;
+	col->n++;
+	return 0;
+}
+
+/* The old inode's attributes, every one, on the new one. */
+static errcode_t copy_xattrs(pcw_fs *pfs, ext2_ino_t from, ext2_ino_t to)
+{
+	ext2_filsys fs = pfs->fs;
+	struct ext2_xattr_handle *src = NULL, *dst = NULL;
+	struct pcw_xattr *x = NULL;
+	struct pcw_ea_change c;
+	struct collect col = { NULL, 0 };
+	size_t n = 0, k;
+	errcode_t err, err2;
+
+	if (!ext2fs_has_feature_xattr(fs->super))
+		return 0;
+	err = ext2fs_xattrs_open(fs, from, &src);
+	if (!err)
+		err = ext2fs_xattrs_read(src);
+	if (!err)
+		err = ext2fs_xattrs_count(src, &n);
+	if (err || !n)
+		goto out;
+	x = calloc(n, sizeof(*x));
+	if (!x) {
+		err = ENOMEM;
+		goto out;
+	}
+	/* The names and values stay in SRC's memory until it closes. */
+	col.x = x;
+	err = ext2fs_xattrs_iterate(src, collect_one, &col);
+	n = col.n;
+	if (err)
+		goto out;
+	err = pcw_ea_change_begin(pfs, to, x, n, &c);
+	if (err)
+		goto out;
+	err = ext2fs_xattrs_open(fs, to, &dst);
+	if (!err)
+		err = ext2fs_xattrs_read(dst);
+	for (k = 0; !err && k < n; k++)
+		err = ext2fs_xattr_set(dst, x[k].name, x[k].value, x[k].size);
+	if (dst) {
+		err2 = ext2fs_xattrs_close(&dst);
+		if (!err)
+			err = err2;
+	}
+	err2 = pcw_ea_change_end(pfs, to, &c);
+	if (!err)
+		err = err2;
+	if (err == EXT2_ET_EA_NO_SPACE)
+		err = PCW_ET_XATTR_SPACE;
+	if (err == EXT2_ET_BLOCK_ALLOC_FAIL)
+		err = ENOSPC;
+out:
+	free(x);
+	if (src)
+		ext2fs_xattrs_close(&src);
+	return err;
+}
+
+errcode_t pcw_atomic_begin(pcw_fs *pfs, const struct pcw_dest *d,
+			   const struct pcw_file_params *fp,
+			   struct pcw_atomic **ret, struct pcw_dest *tmp)
+{
+	struct ext2_inode_large old, inode;
+	struct pcw_atomic *a;
+	ext2_filsys fs;
+	ext2_ino_t parent = d->parent;
+	unsigned mode;
+	errcode_t err;
+
+	*ret = NULL;
+	memset(tmp, 0, sizeof(*tmp));
+	if (!pfs || pfs->magic != PCW_MAGIC_FS)
+		return PCW_ET_MAGIC_FS;
+	fs = pfs->fs;
+	if (strlen(d->name) > EXT2_NAME_LEN)
+		return PCW_ET_NAME_TOO_LONG;
+	memset(&old, 0, sizeof(old));
+	if (d->ino) {
+		err = ext2fs_read_inode_full(fs, d->ino, (struct ext2_inode *)&old,
+					     sizeof(old));
+		if (!err)
+			err = pcw_iget_check(fs, &old);
+		/* As open(O_TRUNC), chmod and chown would ask (may.c). */
+		if (!err)
+			err = pcw_may_write(&old, false);
+		if (!err && (fp->flags & (PCW_FILE_SET_MODE | PCW_FILE_SET_UID |
+					  PCW_FILE_SET_GID)))
+			err = pcw_may_setattr(&old);
+		if (err)
+			return err;
+	} else {
+		const char *first = d->missing ? d->missing : d->name;
+		size_t len = strcspn(first, "/");
+		char name[EXT2_NAME_LEN + 1];
+
+		if (len > EXT2_NAME_LEN)
+			return PCW_ET_NAME_TOO_LONG;
+		memcpy(name, first, len);
+		name[len] = 0;
+		err = pcw_check_create(pfs, d->parent, name, d->missing ? 1 : 0);
+		if (err)
+			return err;
+	}
+	err = pcw_fs_begin_write(pfs);
+	if (err)
+		return err;
+	fs = pfs->fs;	/* --undo opens the image anew */
+	if (!pcw_io_journaled(fs))
+		return PCW_ET_ATOMIC_NO_JOURNAL;
+	if (d->missing) {
+		err = pcw_make_dirs(pfs, d, fill_owner, (void *)fp, &parent);
+		if (err)
+			return err;
+	}
+
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return ENOMEM;
+	a->pfs = pfs;
+	a->old = d->ino;
+	a->parent = parent;
+	strcpy(a->name, d->name);
+
+	mode = LINUX_S_IFREG | (d->ino ? (old.i_mode & 07777) : 0644);
+	if (fp->flags & PCW_FILE_SET_MODE)
+		mode = LINUX_S_IFREG | (fp->mode & 07777);
+	err = pcw_inode_alloc(pfs, parent, mode, &inode, &a->ino);
+	if (err)
+		goto fail;
+	if (d->ino)
+		pcw_inode_set_owner(&inode, inode_uid(old), inode_gid(old));
+	fill_owner(&inode, (void *)fp);
+	/* The inode has no name: O_TMPFILE's i_nlink 0, on the orphan list. */
+	inode.i_links_count = 0;
+	if (ext2fs_has_feature_extents(fs->super))
+		err = pcw_init_extent_tree(fs, a->ino, &inode);
+	if (err)
+		goto fail;
+	orphan_add(fs, a->ino, &inode);
+	err = pcw_inode_commit_new(pfs, a->ino, &inode);
+	if (err)
+		goto fail;
+	if (d->ino) {
+		err = copy_xattrs(pfs, d->ino, a->ino);
+		if (err) {
+			pcw_atomic_abort(a);
+			return err;
+		}
+	}
+	tmp->ino = a->ino;
+	tmp->parent = parent;
+	strcpy(tmp->name, d->name);
+	*ret = a;
+	return 0;
+fail:
+	free(a);
+	return err;
+}
+
+/* Free the unnamed inode (a failed write): off the list, then released. */
+errcode_t pcw_atomic_abort(struct pcw_atomic *a)
+{
+	struct ext2_inode_large inode;
+	ext2_filsys fs;
+	errcode_t err;
+
+	if (!a)
+		return 0;
+	fs = a->pfs->fs;
+	err = ext2fs_read_inode_full(fs, a->ino, (struct ext2_inode *)&inode,
+				     sizeof(inode));
+	if (!err)
+		err = orphan_del(fs, a->ino, &inode);
+	if (!err)
+		err = pcw_inode_release(a->pfs, a->ino, &inode);
+	if (!err)
+		err = pcw_fs_commit(a->pfs);
+	free(a);
+	return err;
+}
+
+/*
+ * One transaction: the name to the new inode, the new inode off the orphan
+ * list with its link, the old inode's link dropped (freed at its last).
+ */
+errcode_t pcw_atomic_swap(struct pcw_atomic *a)
+{
+	pcw_fs *pfs = a->pfs;
+	ext2_filsys fs = pfs->fs;
+	struct ext2_inode_large inode;
+	struct pcw_dir *dd;
+	errcode_t err;
+
+	/* Nothing of an earlier change shares the swap's transaction. */
+	err = pcw_fs_commit(pfs);
+	if (!err)
+		err = pcw_dir_open(pfs, a->parent, &dd);
+	if (!err && a->old)
+		err = pcw_unlink(pfs, dd, a->name, a->old);
+	if (err) {
+		pcw_atomic_abort(a);
+		return err;
+	}
+	err = pcw_dir_add(pfs, dd, a->name, strlen(a->name), a->ino,
+			  EXT2_FT_REG_FILE);
+	if (!err)
+		err = ext2fs_read_inode_full(fs, a->ino,
+					     (struct ext2_inode *)&inode,
+					     sizeof(inode));
+	if (!err)
+		err = orphan_del(fs, a->ino, &inode);
+	if (!err) {
+		inode.i_links_count = 1;
+		pcw_inode_set_now(pfs, &inode, PCW_TIME_C);
+		err = ext2fs_write_inode_full(fs, a->ino,
+					      (struct ext2_inode *)&inode,
+					      sizeof(inode));
+	}
+	if (!err)
+		err = pcw_fs_commit(pfs);
+	if (err)
+		pfs->meta_error = true;
+	free(a);
+	return err;
+}

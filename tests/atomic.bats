@@ -1,0 +1,268 @@
+#!/usr/bin/env bats
+# SPDX-License-Identifier: GPL-2.0-or-later
+# atomic.bats: --atomic (issue 13 item 7).  The new content goes into a new
+# inode on the orphan list; the name is switched to it, the orphan taken
+# off the list and the old inode's link dropped in one journal transaction.
+#
+# The crash proof: pcwrite killed (tests/kill_shim.c) just before each of
+# its image writes of an --atomic overwrite, every one of them; each state
+# replayed with e2fsck -E journal_only (journal and orphans, as the kernel
+# at mount) must be e2fsck -fn clean and hold at PATH exactly the old or
+# the new content.  The same kills on a plain overwrite leave other
+# content (a short or empty file) at some points: the control.
+
+load test_helper
+
+setup_file() {
+	command -v cc >/dev/null || skip "no C compiler for the shim"
+	cc -shared -fPIC -o "$BATS_FILE_TMPDIR/kill_shim.so" \
+		"$BATS_TEST_DIRNAME/kill_shim.c" -ldl
+	setup_file_image 32M
+}
+
+setup() {
+	T=$BATS_TEST_TMPDIR
+	IMG=$T/img
+	copy_image "$IMG"
+	mkdata "$T/old" 300000
+	mkdata "$T/new" 200000
+}
+
+teardown() {
+	detach_attached
+}
+
+@test "--atomic: the new content replaces the old, attributes carried over" {
+	"$PCWRITE" -m 0640 -u 1234 -g 99 "$IMG" /f <"$T/old"
+	debugfs -w -R "ea_set /f user.k v1" "$IMG"
+	old_ino=$(debugfs -R "stat /f" "$IMG" 2>/dev/null | sed -n 's/^Inode: \([0-9]*\).*/\1/p')
+	run "$PCWRITE" --atomic "$IMG" /f <"$T/new"
+	[ "$status" -eq 0 ]
+	verify "$IMG" /f "$T/new"
+	st=$(dstat "$IMG" /f)
+	echo "$st"
+	echo "$st" | grep -q 'Mode:  0640'
+	echo "$st" | grep -q 'User:  1234   Group:    99'
+	echo "$st" | grep -q 'Links: 1 '
+	echo "$st" | grep -q 'user.k (2) = "v1"'
+	# a new inode; the old one is free again
+	new_ino=$(echo "$st" | sed -n 's/^Inode: \([0-9]*\).*/\1/p')
+	[ "$new_ino" != "$old_ino" ]
+	debugfs -R "testi <$old_ino>" "$IMG" 2>&1 | grep -q 'is not in use'
+	# nothing left on the orphan list
+	[ "$(dumpe2fs -h "$IMG" 2>/dev/null | sed -n 's/^First orphan inode: *//p')" = "" ]
+}
+
+@test "--atomic: -m, -u and -g override the old file's" {
+	"$PCWRITE" -m 0640 -u 1234 "$IMG" /f <"$T/old"
+	run "$PCWRITE" --atomic -m 0600 -u 7 -g 8 "$IMG" /f <"$T/new"
+	[ "$status" -eq 0 ]
+	verify "$IMG" /f "$T/new"
+	dstat "$IMG" /f | grep -q 'Mode:  0600'
+	dstat "$IMG" /f | grep -q 'User:     7   Group:     8'
+}
+
+@test "--atomic: other hard links keep the old content" {
+	"$PCWRITE" "$IMG" /f <"$T/old"
+	debugfs -w -R "ln /f /g" "$IMG"
+	debugfs -w -R "sif /f links_count 2" "$IMG"
+	fsck_clean "$IMG"
+	run "$PCWRITE" --atomic "$IMG" /f <"$T/new"
+	[ "$status" -eq 0 ]
+	verify "$IMG" /f "$T/new"
+	readback "$IMG" /g "$T/old"
+	dstat "$IMG" /g | grep -q 'Links: 1 '
+}
+
+@test "--atomic: a new file, and one in missing parents with -p" {
+	run "$PCWRITE" --atomic "$IMG" /n <"$T/new"
+	[ "$status" -eq 0 ]
+	run "$PCWRITE" --atomic -p "$IMG" /a/b/n <"$T/old"
+	[ "$status" -eq 0 ]
+	verify "$IMG" /n "$T/new"
+	verify "$IMG" /a/b/n "$T/old"
+}
+
+@test "--atomic: ENOSPC where old and new do not fit together; the old file stays" {
+	mkimg "$IMG" 16M -t ext4 -b 4096
+	# 60% of the free space: in place it fits, twice it does not
+	free=$(dumpe2fs -h "$IMG" 2>/dev/null | sed -n 's/^Free blocks: *//p')
+	mkdata "$T/big" $((free * 4096 * 6 / 10))
+	"$PCWRITE" "$IMG" /f <"$T/big"
+	mkdata "$T/big2" $((free * 4096 * 6 / 10))
+	# in place it fits (--no-journal: with the journal the freed blocks
+	# wait for the commit, as the kernel's do)
+	cp "$IMG" "$T/img2"
+	run "$PCWRITE" --no-journal "$T/img2" /f <"$T/big2"
+	[ "$status" -eq 0 ]
+	run "$PCWRITE" --atomic "$IMG" /f <"$T/big2"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ $output == *"No space left on device"* ]]
+	fsck_clean "$IMG"
+	readback "$IMG" /f "$T/big"
+	[ "$(dumpe2fs -h "$IMG" 2>/dev/null | sed -n 's/^First orphan inode: *//p')" = "" ]
+}
+
+@test "--atomic: refused with -a, --offset, --no-journal, -x, -R (exit 2, image unchanged)" {
+	"$PCWRITE" "$IMG" /f <"$T/old"
+	cp "$IMG" "$T/copy"
+	for opts in "-a" "--offset=10" "--no-journal"; do
+		run "$PCWRITE" --atomic $opts "$IMG" /f <"$T/new"
+		echo "$opts: $output"
+		[ "$status" -eq 2 ]
+		[ "${#lines[@]}" -le 2 ]
+		[[ ${lines[0]} == pcwrite:* ]]
+	done
+	run "$PCWRITE" --atomic -R "$IMG" / "$T"
+	[ "$status" -eq 2 ]
+	unchanged "$IMG" "$T/copy"
+}
+
+@test "--atomic: refused on a filesystem without a journal (ext2), image unchanged" {
+	mkimg "$IMG" 16M -t ext2
+	"$PCWRITE" "$IMG" /f <"$T/old"
+	cp "$IMG" "$T/copy"
+	run "$PCWRITE" --atomic "$IMG" /f <"$T/new"
+	echo "$output"
+	[ "$status" -eq 2 ]
+	[ "$output" = "pcwrite: --atomic needs a journal; the image has none" ] ||
+		[[ ${lines[0]} == "pcwrite: --atomic needs a journal; the image has none" ]]
+	unchanged "$IMG" "$T/copy"
+}
+
+# kill_points OPTS...: overwrite /f (holding $T/old) with $T/new, killed just
+# before each image write in turn; prints "points old new other unclean"
+# (unclean: e2fsck -fn not clean after the replay; the content is then
+# still counted, read by debugfs).
+kill_points() {
+	local base=$T/base n total old=0 new=0 other=0 unclean=0 rc
+	mkimg "$base" 32M -t ext4 -b 1024 -O metadata_csum${KP_FEATURES:+,$KP_FEATURES}
+	"$PCWRITE" "$base" /f <"$T/old"
+	cp "$base" "$T/w"
+	PCW_KILL_INO=$(stat -c %i "$T/w") PCW_KILL_COUNT="$T/count" \
+		LD_PRELOAD="$BATS_FILE_TMPDIR/kill_shim.so" \
+		"$PCWRITE" "$@" "$T/w" /f <"$T/new"
+	total=$(cat "$T/count")
+	for ((n = 1; n <= total; n++)); do
+		cp "$base" "$T/w"
+		rc=0
+		PCW_KILL_INO=$(stat -c %i "$T/w") PCW_KILL_AT=$n \
+			LD_PRELOAD="$BATS_FILE_TMPDIR/kill_shim.so" \
+			"$PCWRITE" "$@" "$T/w" /f <"$T/new" 2>/dev/null || rc=$?
+		[ "$rc" -eq 137 ] || { echo "point $n: exit $rc, not killed" >&2; return 1; }
+		if [ -n "${KP_KERNEL:-}" ]; then
+			# the kernel's own replay: a read-write loop mount
+			local dev mnt=$T/mnt
+			mkdir -p "$mnt"
+			dev=$(attach "$T/w") || return 1
+			mount -t ext4 "$dev" "$mnt" || { losetup -d "$dev"; return 1; }
+			umount "$mnt"
+			losetup -d "$dev"
+		else
+			rc=0
+			e2fsck -E journal_only -p "$T/w" >/dev/null 2>&1 || rc=$?
+			[ "$rc" -le 1 ] || { echo "point $n: journal_only rc $rc" >&2; return 1; }
+		fi
+		if ! e2fsck -fn "$T/w" >"$T/fsck" 2>&1; then
+			echo "point $n: e2fsck -fn not clean" >&2
+			cat "$T/fsck" >&2
+			unclean=$((unclean + 1))
+		fi
+		debugfs -R "cat /f" "$T/w" >"$T/got" 2>/dev/null
+		if cmp -s "$T/got" "$T/old"; then
+			old=$((old + 1))
+		elif cmp -s "$T/got" "$T/new"; then
+			new=$((new + 1))
+		else
+			other=$((other + 1))
+		fi
+	done
+	echo "$total $old $new $other $unclean"
+}
+
+@test "--atomic: killed before each of its image writes, the path holds the old or the new file, e2fsck clean" {
+	read -r total old new other unclean < <(kill_points --atomic)
+	echo "# --atomic: $total kill points: $old old, $new new, $other other, $unclean needing repair" >&3
+	[ "$total" -gt 10 ]
+	[ "$other" -eq 0 ]
+	[ "$unclean" -eq 0 ]
+	[ "$old" -gt 0 ]
+	[ "$new" -gt 0 ]
+}
+
+# Replayed by the kernel (a read-write mount): e2fsck 1.47.0's -E
+# journal_only leaves orphan_present set after a replay on such a
+# filesystem, which e2fsck -fn then reports (a plain overwrite killed the
+# same way shows it too: the journal's, not --atomic's).
+@test "--atomic on a filesystem with orphan_file: killed before each image write, replayed by a read-write mount: old or new, e2fsck clean" {
+	kernel_require
+	KP_FEATURES=orphan_file KP_KERNEL=1
+	read -r total old new other unclean < <(kill_points --atomic)
+	echo "# --atomic, orphan_file: $total kill points: $old old, $new new, $other other, $unclean needing repair" >&3
+	[ "$total" -gt 10 ]
+	[ "$other" -eq 0 ]
+	[ "$unclean" -eq 0 ]
+}
+
+@test "--atomic: SIGTERM in the middle of the data keeps the old file, nothing left on the orphan list" {
+	"$PCWRITE" "$IMG" /f <"$T/old"
+	{ head -c 100000 "$T/new"; sleep 2; tail -c +100001 "$T/new"; } |
+		"$PCWRITE" --atomic "$IMG" /f 2>"$T/err" &
+	pid=$!
+	sleep 1
+	kill -TERM "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	cat "$T/err"
+	[ "$rc" -eq 143 ]
+	grep -q 'stopped by SIGTERM (0 bytes written)' "$T/err"
+	fsck_clean "$IMG"
+	readback "$IMG" /f "$T/old"
+	[ "$(dumpe2fs -h "$IMG" 2>/dev/null | sed -n 's/^First orphan inode: *//p')" = "" ]
+}
+
+@test "the control: a --no-journal overwrite killed the same way leaves other content" {
+	read -r total old new other unclean < <(kill_points --no-journal)
+	echo "# --no-journal overwrite: $total kill points: $old old, $new new, $other other, $unclean needing repair" >&3
+	[ "$total" -gt 3 ]
+	[ "$other" -gt 0 ]
+}
+
+# crash_states OPTS...: the same overwrite recorded by tests/eio_shim.c and
+# every crash state crash.py builds from the log (each flush point, and
+# $PCW_CRASH_SUBSETS random subsets of the writes after it, default 5,
+# applied in random order: a power cut with a disk that reorders) judged
+# with --atomic /f=OLD,NEW: replayed, e2fsck -fn clean and /f old or new.
+crash_states() {
+	local base=$T/base
+	cc -shared -fPIC -o "$BATS_FILE_TMPDIR/eio_shim.so" \
+		"$BATS_TEST_DIRNAME/eio_shim.c" -ldl
+	mkimg "$base" 32M -t ext4 -b 1024 -O metadata_csum
+	"$PCWRITE" "$base" /f <"$T/old"
+	cp "$base" "$T/w"
+	: >"$T/rep"
+	LD_PRELOAD="$BATS_FILE_TMPDIR/eio_shim.so" PCW_CRASH_LOG="$T/log" \
+		PCW_CRASH_IMAGE=$(stat -c %d:%i "$T/w") \
+		PCW_CRASH_REPORT=$(stat -c %d:%i "$T/rep") \
+		"$PCWRITE" --report=json "$@" "$T/w" /f <"$T/new" >"$T/rep"
+	python3 "$BATS_TEST_DIRNAME/crash.py" check "$base" "$T/log" \
+		--atomic "/f=$T/old,$T/new" --kernel no \
+		--subsets "${PCW_CRASH_SUBSETS:-5}" \
+		--seed "${PCW_CRASH_SEED:-$RANDOM$RANDOM}" 2>&1
+}
+
+@test "--atomic: every crash state of a recorded run (power cut, writes reordered) holds the old or the new file, e2fsck clean" {
+	run crash_states --atomic
+	echo "$output"
+	echo "# $(echo "$output" | grep -E 'states (old|checked)' | tr '\n' ' ')" >&3
+	[[ $output == *", 0 failing"* ]]
+	[[ $output =~ --atomic\ /f:\ [1-9][0-9]*\ states\ old,\ [1-9][0-9]*\ new ]]
+}
+
+@test "the control: crash states of a --no-journal overwrite hold neither old nor new" {
+	run crash_states --no-journal
+	echo "$output"
+	echo "# $(echo "$output" | grep -E 'states checked|neither' | head -2 | tr '\n' ' ')" >&3
+	[[ $output == *"atomic path neither old nor new"* ]]
+}
