@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "file.h"
 #include "io.h"
 
 struct pcw_atomic {

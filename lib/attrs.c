@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "internal.h"
+#include "base.h"
 
 const char *pcw_action_name(enum pcw_action action)
 {

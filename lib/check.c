@@ -12,8 +12,7 @@
 
 #include <stdbool.h>
 
-#include "internal.h"
-#include "quota.h"
+#include "host.h"
 
 /*
  * The geometry every other computation rests on, as e2fsck's superblock
@@ -46,11 +45,14 @@ static errcode_t check_geometry(ext2_filsys fs)
 	return 0;
 }
 
-/* The state and features pcwrite will not write into. */
-errcode_t pcw_check_fs(ext2_filsys fs)
+/*
+ * The state and features pcwrite will not write into: pcw_check_state,
+ * then (fs.c) the quota files' (dquot.c: pcwrite keeps quota usage in v2r1
+ * files it can read), then pcw_check_layout, in this order.
+ */
+errcode_t pcw_check_state(ext2_filsys fs)
 {
 	struct ext2_super_block *sb = fs->super;
-	errcode_t err;
 
 	if (ext2fs_has_feature_journal_dev(sb))
 		return PCW_ET_NOT_EXT;
@@ -64,10 +66,13 @@ errcode_t pcw_check_fs(ext2_filsys fs)
 		return PCW_ET_ORPHANS;
 	if (ext2fs_has_feature_readonly(sb))
 		return PCW_ET_READONLY_FS;
-	/* pcwrite keeps quota usage (dquot.c) in v2r1 files it can read. */
-	err = pcw_quota_check(fs);
-	if (err)
-		return err;
+	return 0;
+}
+
+errcode_t pcw_check_layout(ext2_filsys fs)
+{
+	struct ext2_super_block *sb = fs->super;
+
 	if (ext2fs_has_feature_shared_blocks(sb))
 		return PCW_ET_UNSUPP_FEATURE;
 	/* bigalloc without extents is not a layout ext4 can mount. */

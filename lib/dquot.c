@@ -28,7 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "extents.h"
 #include "quota.h"
 
 /* What one inode costs: its ids, bytes and inodes (0 when not counted). */

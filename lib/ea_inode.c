@@ -53,172 +53,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
-
-struct ea_ref {
-	ext2_ino_t	ino;		/* the EA inode */
-	blk64_t		clusters;	/* the owner's charge for it */
-};
-
-/* The references an owner holds, in its body and in its block. */
-struct ea_refs {
-	struct ea_ref	*v;
-	size_t		n, cap;
-	size_t		nbody;		/* v[0, nbody) are the body's */
-	blk64_t		charge;		/* clusters, body and block */
-	blk64_t		blk;		/* the attribute block, or 0 */
-	__u32		refcount;	/* its h_refcount */
-	char		*block;		/* its contents (blocksize) */
-	struct ext2_inode_large *inode;	/* the owner, whole */
-};
-
-static void refs_free(struct ea_refs *r)
-{
-	free(r->v);
-	free(r->block);
-	free(r->inode);
-	memset(r, 0, sizeof(*r));
-}
-
-static blk64_t value_clusters(ext2_filsys fs, uint64_t size)
-{
-	uint64_t cluster = (uint64_t)fs->blocksize << fs->cluster_ratio_bits;
-
-	return (size + cluster - 1) / cluster;
-}
-
-/*
- * The EA inode an entry names, checked as e2fsck checks it: a number in
- * range, an inode in use with EA_INODE_FL and a reference, and the entry's
- * hash made from the EA inode's (else a Lustre back pointer or damage).
- */
-static errcode_t ref_check(ext2_filsys fs, ext2_ino_t owner,
-			   const struct ext2_inode_large *oi,
-			   struct ext2_ext_attr_entry *e, blk64_t *clusters)
-{
-	struct ext2_inode_large ea;
-	__u32 hash, signed_hash;
-	errcode_t err;
-
-	if (e->e_value_inum < EXT2_FIRST_INODE(fs->super) ||
-	    e->e_value_inum > fs->super->s_inodes_count ||
-	    e->e_value_offs != 0)
-		return PCW_ET_CORRUPT;
-	if (fs->inode_map &&
-	    !ext2fs_test_inode_bitmap2(fs->inode_map, e->e_value_inum))
-		return PCW_ET_CORRUPT;
-	memset(&ea, 0, sizeof(ea));
-	err = ext2fs_read_inode_full(fs, e->e_value_inum,
-				     (struct ext2_inode *)&ea, sizeof(ea));
-	/* Its map and xattr block off metadata, as ext4_iget checks them. */
-	if (!err)
-		err = pcw_iget_check(fs, &ea);
-	if (err)
-		return err;
-	err = ext2fs_ext_attr_hash_entry3(fs, e, NULL, &hash, &signed_hash);
-	if (err)
-		return err;
-	if (e->e_hash != hash && e->e_hash != signed_hash)
-		return ea.i_mtime == owner &&
-		       ea.i_generation == oi->i_generation ?
-		       PCW_ET_UNSUPP_INODE : PCW_ET_CORRUPT;
-	if (!(ea.i_flags & EXT4_EA_INODE_FL) || !ea.i_links_count ||
-	    !ext2fs_get_ea_inode_ref((struct ext2_inode *)&ea))
-		return PCW_ET_CORRUPT;
-	*clusters = value_clusters(fs, e->e_value_size);
-	return 0;
-}
-
-/* Every entry of [start, end) that names an EA inode, into R. */
-static errcode_t scan(ext2_filsys fs, ext2_ino_t owner, char *start,
-		      char *end, struct ea_refs *r)
-{
-	struct ext2_ext_attr_entry *e = (void *)start;
-	errcode_t err;
-
-	while ((char *)e + sizeof(__u32) <= end && !EXT2_EXT_IS_LAST_ENTRY(e)) {
-		if ((char *)e + sizeof(*e) > end ||
-		    (char *)e + EXT2_EXT_ATTR_LEN(e->e_name_len) > end)
-			return PCW_ET_CORRUPT;
-		if (e->e_value_inum) {
-			blk64_t c;
-
-			err = ref_check(fs, owner, r->inode, e, &c);
-			if (err)
-				return err;
-			if (r->n == r->cap) {
-				size_t cap = r->cap ? r->cap * 2 : 4;
-				struct ea_ref *v = realloc(r->v,
-							   cap * sizeof(*v));
-
-				if (!v)
-					return ENOMEM;
-				r->v = v;
-				r->cap = cap;
-			}
-			r->v[r->n].ino = e->e_value_inum;
-			r->v[r->n].clusters = c;
-			r->n++;
-			r->charge += c;
-		}
-		e = EXT2_EXT_ATTR_NEXT(e);
-	}
-	return 0;
-}
-
-/* The references INO holds, with its whole inode and its block. */
-static errcode_t collect(ext2_filsys fs, ext2_ino_t ino, struct ea_refs *r)
-{
-	unsigned isize = EXT2_INODE_SIZE(fs->super);
-	size_t size = isize > sizeof(*r->inode) ? isize : sizeof(*r->inode);
-	struct ext2_ext_attr_header *h;
-	errcode_t err;
-
-	memset(r, 0, sizeof(*r));
-	r->inode = calloc(1, size);
-	if (!r->inode)
-		return ENOMEM;
-	err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)r->inode,
-				     isize);
-	if (err)
-		return err;
-	/* The body: a magic word after i_extra_isize, then the entries. */
-	if (isize > EXT2_GOOD_OLD_INODE_SIZE &&
-	    !(r->inode->i_extra_isize & 3) &&
-	    EXT2_GOOD_OLD_INODE_SIZE + r->inode->i_extra_isize +
-	    sizeof(__u32) <= isize) {
-		char *p = (char *)r->inode + EXT2_GOOD_OLD_INODE_SIZE +
-			  r->inode->i_extra_isize;
-		__u32 magic;
-
-		memcpy(&magic, p, sizeof(magic));
-		if (magic == EXT2_EXT_ATTR_MAGIC) {
-			err = scan(fs, ino, p + sizeof(magic),
-				   (char *)r->inode + isize, r);
-			if (err)
-				return err;
-		}
-	}
-	r->nbody = r->n;
-	r->blk = ext2fs_file_acl_block(fs, (struct ext2_inode *)r->inode);
-	if (!r->blk)
-		return 0;
-	/* In the filesystem and off metadata: it may be written back. */
-	if (pcw_inode_block_valid(fs, r->blk, 1))
-		return PCW_ET_CORRUPT;
-	r->block = malloc(fs->blocksize);
-	if (!r->block)
-		return ENOMEM;
-	err = ext2fs_read_ext_attr3(fs, r->blk, r->block, ino);
-	if (err)
-		return err;
-	h = (struct ext2_ext_attr_header *)r->block;
-	if (h->h_magic != EXT2_EXT_ATTR_MAGIC || h->h_blocks != 1 ||
-	    !h->h_refcount)
-		return PCW_ET_CORRUPT;
-	r->refcount = h->h_refcount;
-	return scan(fs, ino, (char *)(h + 1), r->block + fs->blocksize, r);
-}
+#include "extents.h"
+#include "ea_refs.h"
 
 /*
  * The EA inode's last reference is gone: its blocks, then the inode
@@ -333,7 +169,7 @@ static errcode_t room(pcw_fs *pfs, const struct pcw_xattr *x, size_t n)
 	size_t k;
 
 	for (k = 0; k < n; k++)
-		need += value_clusters(fs, x[k].size) + 1;
+		need += pcw_ea_value_clusters(fs, x[k].size) + 1;
 	if (fs->super->s_free_inodes_count < n)
 		return ENOSPC;
 	return pcw_fs_check_space(pfs, need);
@@ -353,7 +189,7 @@ errcode_t pcw_ea_change_begin(pcw_fs *pfs, ext2_ino_t ino,
 		return 0;
 	err = room(pfs, x, n);
 	if (!err)
-		err = collect(fs, ino, &r);
+		err = pcw_ea_collect(fs, ino, &r);
 	if (err)
 		goto out;
 	/* What the owner pays must be in i_blocks before any of it goes. */
@@ -390,7 +226,7 @@ errcode_t pcw_ea_change_begin(pcw_fs *pfs, ext2_ino_t ino,
 		c->active = false;
 	}
 out:
-	refs_free(&r);
+	pcw_ea_refs_free(&r);
 	return err;
 }
 
@@ -414,7 +250,7 @@ errcode_t pcw_ea_change_end(pcw_fs *pfs, ext2_ino_t ino,
 	c->pinned = NULL;
 	c->active = false;
 	if (!err)
-		err = collect(fs, ino, &r);
+		err = pcw_ea_collect(fs, ino, &r);
 	else
 		memset(&r, 0, sizeof(r));
 	if (!err && r.charge != c->charge) {
@@ -434,24 +270,9 @@ errcode_t pcw_ea_change_end(pcw_fs *pfs, ext2_ino_t ino,
 			err = ext2fs_write_inode_full(fs, ino,
 				(struct ext2_inode *)&inode, sizeof(inode));
 	}
-	refs_free(&r);
+	pcw_ea_refs_free(&r);
 	if (err)
 		pfs->meta_error = true;
-	return err;
-}
-
-errcode_t pcw_ea_charge(ext2_filsys fs, ext2_ino_t ino, blk64_t *clusters)
-{
-	struct ea_refs r;
-	errcode_t err;
-
-	*clusters = 0;
-	if (!ext2fs_has_feature_ea_inode(fs->super))
-		return 0;
-	err = collect(fs, ino, &r);
-	if (!err)
-		*clusters = r.charge;
-	refs_free(&r);
 	return err;
 }
 
@@ -464,11 +285,11 @@ errcode_t pcw_ea_release(pcw_fs *pfs, ext2_ino_t ino)
 
 	if (!ext2fs_has_feature_ea_inode(fs->super))
 		return 0;
-	err = collect(fs, ino, &r);
+	err = pcw_ea_collect(fs, ino, &r);
 	/* A shared block keeps its references for its other owners. */
 	n = r.refcount > 1 ? r.nbody : r.n;
 	for (k = 0; !err && k < n; k++)
 		err = ref_adjust(pfs, r.v[k].ino, -1);
-	refs_free(&r);
+	pcw_ea_refs_free(&r);
 	return err;
 }

@@ -27,7 +27,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "internal.h"
+#include "file.h"
 #include "quota.h"
 #include "iter.h"
 
@@ -73,7 +73,7 @@ struct pcw_tree {
  * this long, whichever comes first; what the caller reports as done waits
  * for the commit (res->committed).
  */
-/* (PCW_TREE_BATCH_*: internal.h; with a journal, pcw_fs_commit_due.) */
+/* (PCW_TREE_BATCH_*: io_run.h; with a journal, pcw_fs_commit_due.) */
 
 /* The entry's times, as the run's options say. */
 struct times {

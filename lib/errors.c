@@ -14,7 +14,7 @@
 #include <errno.h>
 #include <ext2fs/ext2_err.h>
 
-#include "internal.h"
+#include "base.h"
 
 static const struct {
 	errcode_t	code;
@@ -137,4 +137,45 @@ int pcw_error_errno(errcode_t err)
 		if (errnos[i].code == err)
 			return errnos[i].errnum;
 	return EIO;
+}
+
+int pcw_errno(errcode_t err)
+{
+	if (err > 0 && err < 4096)
+		return (int)err;
+	switch (err) {
+	case EXT2_ET_BLOCK_ALLOC_FAIL:
+	case EXT2_ET_INODE_ALLOC_FAIL:
+	case EXT2_ET_DIR_NO_SPACE:
+	case PCW_ET_DIR_INDEX_FULL:
+		return ENOSPC;
+	case EXT2_ET_NO_MEMORY:
+		return ENOMEM;
+	case PCW_ET_FILE_TOO_BIG:
+		return EFBIG;
+	default:
+		return EIO;
+	}
+}
+
+/*
+ * ext2fs_open2's error for IMAGE at OFFSET, as the caller should see it:
+ * libext2fs says "bad magic" or "short read" for anything that is not a
+ * filesystem, and an offset past the end of the image is neither.
+ */
+errcode_t pcw_open_error(const char *image, uint64_t offset, errcode_t err)
+{
+	blk64_t bytes;
+
+	if (err == EBUSY)
+		return PCW_ET_BUSY;
+	if (err != EXT2_ET_BAD_MAGIC && err != EXT2_ET_SHORT_READ &&
+	    err != EXT2_ET_UNEXPECTED_BLOCK_SIZE && err != EXT2_ET_SB_CSUM_INVALID)
+		return err;
+	if (offset && ext2fs_get_device_size2(image, 1, &bytes) == 0 &&
+	    offset >= bytes)
+		return PCW_ET_OFFSET_PAST_END;
+	if (err == EXT2_ET_SB_CSUM_INVALID)
+		return err;
+	return offset ? PCW_ET_NO_FS_AT_OFFSET : PCW_ET_NOT_EXT;
 }

@@ -14,11 +14,11 @@
 #include <errno.h>
 #include <string.h>
 
-#include "internal.h"
+#include "extents.h"
 
-static bool is_extent_file(const struct pcw_mapping *m)
+static bool is_extent_file(const struct pcw_inode_info *ei)
 {
-	return m->handle != NULL;
+	return ei->handle != NULL;
 }
 
 /*
@@ -34,74 +34,74 @@ static bool handle_is_empty(ext2_extent_handle_t h)
 	       info.max_depth == 0 && info.num_entries == 0;
 }
 
-static bool tree_is_empty(struct pcw_mapping *m)
+static bool tree_is_empty(struct pcw_inode_info *ei)
 {
-	return handle_is_empty(m->handle);
+	return handle_is_empty(ei->handle);
 }
 
-static void cache_map(struct pcw_mapping *m, const struct pcw_map *map)
+static void cache_map(struct pcw_inode_info *ei, const struct pcw_map *map)
 {
-	m->cached = *map;
-	m->cached_valid = true;
+	ei->cached = *map;
+	ei->cached_valid = true;
 }
 
-errcode_t pcw_map_lookup(struct pcw_mapping *m, blk64_t lblk,
+errcode_t pcw_map_lookup(struct pcw_inode_info *ei, blk64_t lblk,
 			 struct pcw_map *map)
 {
 	struct ext2fs_extent e;
 	errcode_t err;
 
-	if (m->cached_valid && lblk >= m->cached.lblk &&
-	    lblk - m->cached.lblk < m->cached.len) {
-		*map = m->cached;
+	if (ei->cached_valid && lblk >= ei->cached.lblk &&
+	    lblk - ei->cached.lblk < ei->cached.len) {
+		*map = ei->cached;
 		return 0;
 	}
 	memset(map, 0, sizeof(*map));
 	map->lblk = lblk;
 	map->len = 1;
 
-	if (!is_extent_file(m)) {
+	if (!is_extent_file(ei)) {
 		blk64_t pblk = 0;
 
-		err = ext2fs_bmap2(m->fs, m->ino, (struct ext2_inode *)m->inode,
+		err = ext2fs_bmap2(ei->fs, ei->ino, (struct ext2_inode *)ei->inode,
 				   NULL, 0, lblk, NULL, &pblk);
 		if (!err && pblk)
-			err = pcw_inode_block_valid(m->fs, pblk, 1);
+			err = pcw_inode_block_valid(ei->fs, pblk, 1);
 		if (err)
 			return err;
 		map->pblk = pblk;
 		return 0;
 	}
 
-	if (lblk >= m->extent_end) {
+	if (lblk >= ei->extent_end) {
 		/*
 		 * Past the last extent (a stream, an append) the hole runs to
 		 * the end of the file's range: remember that.
 		 */
 		map->len = (1ULL << 32) - lblk;
-		cache_map(m, map);
+		cache_map(ei, map);
 		return 0;
 	}
-	err = ext2fs_extent_goto2(m->handle, 0, lblk);
+	err = ext2fs_extent_goto2(ei->handle, 0, lblk);
 	if (err == EXT2_ET_EXTENT_NOT_FOUND)
 		return 0;	/* a hole before the last extent */
 	if (err)
 		return err;
-	err = ext2fs_extent_get(m->handle, EXT2_EXTENT_CURRENT, &e);
+	err = ext2fs_extent_get(ei->handle, EXT2_EXTENT_CURRENT, &e);
 	if (err)
 		return err;
 	/*
 	 * A block written into or read from must be the file's, as the
 	 * kernel's check_block_validity has it: not metadata.
 	 */
-	err = pcw_inode_block_valid(m->fs, e.e_pblk, e.e_len);
+	err = pcw_inode_block_valid(ei->fs, e.e_pblk, e.e_len);
 	if (err)
 		return err;
 	map->lblk = e.e_lblk;
 	map->pblk = e.e_pblk;
 	map->len = e.e_len;
 	map->unwritten = !!(e.e_flags & EXT2_EXTENT_FLAGS_UNINIT);
-	cache_map(m, map);
+	cache_map(ei, map);
 	return 0;
 }
 
@@ -178,12 +178,12 @@ errcode_t pcw_extent_insert(ext2_extent_handle_t h, blk64_t lblk,
 	return ext2fs_extent_fix_parents(h);
 }
 
-static errcode_t insert_extent(struct pcw_mapping *m, blk64_t lblk,
+static errcode_t insert_extent(struct pcw_inode_info *ei, blk64_t lblk,
 			       blk64_t pblk, blk64_t len, bool unwritten)
 {
-	if (lblk + len > m->extent_end)
-		m->extent_end = lblk + len;
-	return pcw_extent_insert(m->handle, lblk, pblk, len, unwritten);
+	if (lblk + len > ei->extent_end)
+		ei->extent_end = lblk + len;
+	return pcw_extent_insert(ei->handle, lblk, pblk, len, unwritten);
 }
 
 /*
@@ -193,7 +193,7 @@ static errcode_t insert_extent(struct pcw_mapping *m, blk64_t lblk,
  * range is mapped again as initialized, merging with an initialized extent
  * before it when the two are adjacent.
  */
-static errcode_t convert_unwritten(struct pcw_mapping *m, blk64_t lblk,
+static errcode_t convert_unwritten(struct pcw_inode_info *ei, blk64_t lblk,
 				   blk64_t len)
 {
 	struct ext2fs_extent e, head, tail;
@@ -201,10 +201,10 @@ static errcode_t convert_unwritten(struct pcw_mapping *m, blk64_t lblk,
 	errcode_t err;
 
 	while (len) {
-		err = ext2fs_extent_goto2(m->handle, 0, lblk);
+		err = ext2fs_extent_goto2(ei->handle, 0, lblk);
 		if (err)
 			return err;
-		err = ext2fs_extent_get(m->handle, EXT2_EXTENT_CURRENT, &e);
+		err = ext2fs_extent_get(ei->handle, EXT2_EXTENT_CURRENT, &e);
 		if (err)
 			return err;
 		n = e.e_lblk + e.e_len - lblk;
@@ -224,22 +224,22 @@ static errcode_t convert_unwritten(struct pcw_mapping *m, blk64_t lblk,
 		tail.e_len = e.e_lblk + e.e_len - tail.e_lblk;
 
 		if (head.e_len && tail.e_len) {
-			err = ext2fs_extent_replace(m->handle, 0, &head);
+			err = ext2fs_extent_replace(ei->handle, 0, &head);
 			if (!err)
-				err = ext2fs_extent_insert(m->handle,
+				err = ext2fs_extent_insert(ei->handle,
 						EXT2_EXTENT_INSERT_AFTER, &tail);
 		} else if (head.e_len) {
-			err = ext2fs_extent_replace(m->handle, 0, &head);
+			err = ext2fs_extent_replace(ei->handle, 0, &head);
 		} else if (tail.e_len) {
-			err = ext2fs_extent_replace(m->handle, 0, &tail);
+			err = ext2fs_extent_replace(ei->handle, 0, &tail);
 		} else {
-			err = ext2fs_extent_delete(m->handle, 0);
+			err = ext2fs_extent_delete(ei->handle, 0);
 		}
 		/* Deleting the only extent leaves no current entry to fix. */
-		if (!err && !tree_is_empty(m))
-			err = ext2fs_extent_fix_parents(m->handle);
+		if (!err && !tree_is_empty(ei))
+			err = ext2fs_extent_fix_parents(ei->handle);
 		if (!err)
-			err = insert_extent(m, lblk, pblk, n, false);
+			err = insert_extent(ei, lblk, pblk, n, false);
 		if (err)
 			return err;
 		lblk += n;
@@ -249,17 +249,17 @@ static errcode_t convert_unwritten(struct pcw_mapping *m, blk64_t lblk,
 }
 
 /* Data landed in unwritten blocks [lblk, lblk+len): they read as data now. */
-errcode_t pcw_map_convert(struct pcw_mapping *m, blk64_t lblk, blk64_t len)
+errcode_t pcw_map_convert(struct pcw_inode_info *ei, blk64_t lblk, blk64_t len)
 {
 	errcode_t err;
 
-	m->cached_valid = false;
-	m->dirty_inode = true;
-	if (!is_extent_file(m))
+	ei->cached_valid = false;
+	ei->dirty_inode = true;
+	if (!is_extent_file(ei))
 		return 0;
-	err = convert_unwritten(m, lblk, len);
+	err = convert_unwritten(ei, lblk, len);
 	if (err)
-		m->pfs->meta_error = true;	/* the tree may be half-changed */
+		ei->pfs->meta_error = true;	/* the tree may be half-changed */
 	return err;
 }
 
@@ -268,43 +268,43 @@ errcode_t pcw_map_convert(struct pcw_mapping *m, blk64_t lblk, blk64_t len)
  * as an unwritten extent (reads as zeroes until the data is written and
  * the range converted); ignored for block-mapped files.
  */
-errcode_t pcw_map_insert(struct pcw_mapping *m, blk64_t lblk, blk64_t pblk,
+errcode_t pcw_map_insert(struct pcw_inode_info *ei, blk64_t lblk, blk64_t pblk,
 			 blk64_t len, bool unwritten)
 {
 	errcode_t err = 0;
 	blk64_t k;
 
-	m->cached_valid = false;
-	m->dirty_inode = true;
-	if (!is_extent_file(m)) {
+	ei->cached_valid = false;
+	ei->dirty_inode = true;
+	if (!is_extent_file(ei)) {
 		/* BMAP_ALLOC: indirect blocks are allocated as needed. */
 		for (k = 0; k < len; k++) {
 			blk64_t p = pblk + k;
 
-			err = ext2fs_bmap2(m->fs, m->ino,
-					   (struct ext2_inode *)m->inode, NULL,
+			err = ext2fs_bmap2(ei->fs, ei->ino,
+					   (struct ext2_inode *)ei->inode, NULL,
 					   BMAP_SET | BMAP_ALLOC, lblk + k,
 					   NULL, &p);
 			if (err)
 				break;
 		}
 		if (err) {
-			m->pfs->meta_error = true;
+			ei->pfs->meta_error = true;
 			/* Unmap what was mapped: the caller frees the run. */
 			while (k-- > 0) {
 				blk64_t zero = 0;
 
-				ext2fs_bmap2(m->fs, m->ino,
-					     (struct ext2_inode *)m->inode,
+				ext2fs_bmap2(ei->fs, ei->ino,
+					     (struct ext2_inode *)ei->inode,
 					     NULL, BMAP_SET, lblk + k, NULL,
 					     &zero);
 			}
 		}
 		return err;
 	}
-	err = insert_extent(m, lblk, pblk, len, unwritten);
+	err = insert_extent(ei, lblk, pblk, len, unwritten);
 	if (err)
-		m->pfs->meta_error = true;	/* a split may have failed part-way */
+		ei->pfs->meta_error = true;	/* a split may have failed part-way */
 	return err;
 }
 
@@ -326,46 +326,106 @@ static int count_block(ext2_filsys fs, blk64_t *blocknr, e2_blkcnt_t blockcnt,
  * opened.  (EXT2_EXTENT_LAST_LEAF is not used: on a deeper tree it can
  * stop in the current leaf.)
  */
-errcode_t pcw_extent_end(struct pcw_mapping *m, blk64_t *end)
+errcode_t pcw_extent_end(struct pcw_inode_info *ei, blk64_t *end)
 {
 	struct ext2fs_extent e;
 	errcode_t err;
 
 	*end = 0;
-	if (!is_extent_file(m))
+	if (!is_extent_file(ei))
 		return 0;
-	err = ext2fs_extent_get(m->handle, EXT2_EXTENT_ROOT, &e);
+	err = ext2fs_extent_get(ei->handle, EXT2_EXTENT_ROOT, &e);
 	while (!err) {
 		if ((e.e_flags & EXT2_EXTENT_FLAGS_LEAF) &&
 		    e.e_lblk + e.e_len > *end)
 			*end = e.e_lblk + e.e_len;
-		err = ext2fs_extent_get(m->handle, EXT2_EXTENT_NEXT_LEAF, &e);
+		err = ext2fs_extent_get(ei->handle, EXT2_EXTENT_NEXT_LEAF, &e);
 	}
 	return (err == EXT2_ET_EXTENT_NO_NEXT) ? 0 : err;
 }
 
 /* Extents of the file (for a block-mapped file: physically contiguous runs). */
-errcode_t pcw_count_extents(struct pcw_mapping *m, uint64_t *count)
+errcode_t pcw_count_extents(struct pcw_inode_info *ei, uint64_t *count)
 {
 	struct ext2fs_extent e;
 	errcode_t err;
 
 	*count = 0;
-	if (!is_extent_file(m)) {
+	if (!is_extent_file(ei)) {
 		uint64_t st[2] = { 0, 0 };
 
-		if (m->inode->i_flags & EXT4_INLINE_DATA_FL)
+		if (ei->inode->i_flags & EXT4_INLINE_DATA_FL)
 			return 0;
-		err = ext2fs_block_iterate3(m->fs, m->ino, BLOCK_FLAG_READ_ONLY,
+		err = ext2fs_block_iterate3(ei->fs, ei->ino, BLOCK_FLAG_READ_ONLY,
 					    NULL, count_block, st);
 		*count = st[0];
 		return err;
 	}
-	err = ext2fs_extent_get(m->handle, EXT2_EXTENT_ROOT, &e);
+	err = ext2fs_extent_get(ei->handle, EXT2_EXTENT_ROOT, &e);
 	while (!err) {
 		if (e.e_flags & EXT2_EXTENT_FLAGS_LEAF)
 			(*count)++;
-		err = ext2fs_extent_get(m->handle, EXT2_EXTENT_NEXT, &e);
+		err = ext2fs_extent_get(ei->handle, EXT2_EXTENT_NEXT, &e);
 	}
 	return (err == EXT2_ET_EXTENT_NO_NEXT) ? 0 : err;
+}
+
+/*
+ * The physical cluster already backing logical cluster LC (bigalloc: one
+ * block of the cluster is mapped), or 0.  Blocks of a logical cluster all
+ * live in one physical cluster, at the same offset.
+ */
+blk64_t pcw_cluster_pblk(struct pcw_inode_info *ei, blk64_t lc)
+{
+	unsigned ratio = EXT2FS_CLUSTER_RATIO(ei->fs), k;
+	blk64_t first = lc * ratio;
+
+	for (k = 0; k < ratio; k++) {
+		struct pcw_map map;
+
+		if (pcw_map_lookup(ei, first + k, &map) || !map.pblk)
+			continue;
+		return map.pblk + (first + k - map.lblk) - k;
+	}
+	return 0;
+}
+
+/*
+ * Allocate for the LEN blocks from logical block LBLK, as many as one range
+ * gives (pcw_new_blocks).  On bigalloc a logical cluster that already has a
+ * physical cluster takes its blocks from it, as ext4_ext_map_blocks() asks
+ * get_implied_cluster_alloc() before the allocator.  BACKGROUND: a piece of
+ * a stream written back while more is coming.
+ */
+errcode_t pcw_alloc_run(struct pcw_inode_info *ei, blk64_t lblk, blk64_t len,
+			bool reserved, bool background, struct pcw_alloc *a)
+{
+	ext2_filsys fs = ei->fs;
+	unsigned ratio = EXT2FS_CLUSTER_RATIO(fs);
+	blk64_t off = lblk & EXT2FS_CLUSTER_MASK(fs);
+
+	memset(a, 0, sizeof(*a));
+	if (len > pcw_max_run(fs) - off)
+		len = pcw_max_run(fs) - off;
+	if (ratio > 1) {
+		blk64_t lc = EXT2FS_B2C(fs, lblk);
+		blk64_t lc_end = EXT2FS_B2C(fs, lblk + len - 1);
+		blk64_t pc = pcw_cluster_pblk(ei, lc);
+
+		if (pc) {
+			a->pblk = pc + off;
+			a->len = ratio - off < len ? ratio - off : len;
+			return 0;
+		}
+		/*
+		 * New clusters only up to the next logical cluster that has
+		 * a physical one already (written earlier, at an offset).
+		 */
+		for (lc++; lc <= lc_end; lc++)
+			if (pcw_cluster_pblk(ei, lc)) {
+				len = EXT2FS_C2B(fs, lc) - lblk;
+				break;
+			}
+	}
+	return pcw_new_blocks(ei, lblk, len, reserved, background, a);
 }

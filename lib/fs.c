@@ -23,32 +23,15 @@
 #include <unistd.h>
 #include <linux/fs.h>
 
-#include "internal.h"
+#include "file.h"
 #include "io.h"
 #include "journal.h"
 #include "quota.h"
 
-/*
- * The report callback only reports: while it runs, a commit is refused
- * (pcw_fs_commit).  Entries a caller holds until their commit event must
- * not be overtaken: a warning, and with PCW_TREE_ORDER_EVENTS a page or
- * writeback event, first commits the entries before it (which emits
- * PCW_EV_COMMIT).  The kernel has no such ordering: its tracepoints and
- * its journal commits are unrelated.  A failed commit leaves the entries
- * waiting; the tree's next commit (at the latest pcw_tree_close) says it.
- */
-void pcw_emit(pcw_fs *pfs, const struct pcw_event *ev)
+void pcw_fs_set_report(pcw_fs *pfs, pcw_report_fn fn, void *arg)
 {
-	if (!pfs->report)
-		return;
-	if (pfs->uncommitted && !pfs->in_report &&
-	    (ev->type == PCW_EV_WARNING ||
-	     (pfs->order_events && (ev->type == PCW_EV_PAGE ||
-				    ev->type == PCW_EV_WRITEBACK))))
-		pcw_fs_commit(pfs);
-	pfs->in_report++;
-	pfs->report(ev, pfs->report_arg);
-	pfs->in_report--;
+	pfs->report = fn;
+	pfs->report_arg = arg;
 }
 
 void pcw_fs_warn(void *arg, const char *path, const char *msg)
@@ -63,31 +46,6 @@ void pcw_fs_warn(void *arg, const char *path, const char *msg)
 	ev.file = path;
 	ev.u.warning.msg = msg;
 	pcw_emit(pfs, &ev);
-}
-
-int pcw_errno(errcode_t err)
-{
-	if (err > 0 && err < 4096)
-		return (int)err;
-	switch (err) {
-	case EXT2_ET_BLOCK_ALLOC_FAIL:
-	case EXT2_ET_INODE_ALLOC_FAIL:
-	case EXT2_ET_DIR_NO_SPACE:
-	case PCW_ET_DIR_INDEX_FULL:
-		return ENOSPC;
-	case EXT2_ET_NO_MEMORY:
-		return ENOMEM;
-	case PCW_ET_FILE_TOO_BIG:
-		return EFBIG;
-	default:
-		return EIO;
-	}
-}
-
-void pcw_fs_set_report(pcw_fs *pfs, pcw_report_fn fn, void *arg)
-{
-	pfs->report = fn;
-	pfs->report_arg = arg;
 }
 
 unsigned pcw_fs_block_size(const pcw_fs *pfs)
@@ -198,28 +156,6 @@ static errcode_t lock_backing(pcw_fs *pfs, const struct stat *st,
 }
 
 /*
- * ext2fs_open2's error for IMAGE at OFFSET, as the caller should see it:
- * libext2fs says "bad magic" or "short read" for anything that is not a
- * filesystem, and an offset past the end of the image is neither.
- */
-errcode_t pcw_open_error(const char *image, uint64_t offset, errcode_t err)
-{
-	blk64_t bytes;
-
-	if (err == EBUSY)
-		return PCW_ET_BUSY;
-	if (err != EXT2_ET_BAD_MAGIC && err != EXT2_ET_SHORT_READ &&
-	    err != EXT2_ET_UNEXPECTED_BLOCK_SIZE && err != EXT2_ET_SB_CSUM_INVALID)
-		return err;
-	if (offset && ext2fs_get_device_size2(image, 1, &bytes) == 0 &&
-	    offset >= bytes)
-		return PCW_ET_OFFSET_PAST_END;
-	if (err == EXT2_ET_SB_CSUM_INVALID)
-		return err;
-	return offset ? PCW_ET_NO_FS_AT_OFFSET : PCW_ET_NOT_EXT;
-}
-
-/*
  * The image must hold every byte of its filesystem.  A regular file
  * shorter than that (truncated) takes a write past its end without a
  * complaint, it just grows, and the run would report success on an image
@@ -249,26 +185,6 @@ static errcode_t check_image_room(pcw_fs *pfs, const struct stat *st)
 	return 0;
 }
 
-/*
- * A regular-file image is still as long as its filesystem: another process
- * may have truncated it during the run.  A write past the end of a file
- * just extends it, so only its size can tell.
- */
-static errcode_t check_image_size(pcw_fs *pfs)
-{
-	struct stat st;
-
-	if (!pfs->image_is_file)
-		return 0;
-	if (fstat(pfs->lock_fd, &st) < 0)
-		return errno;
-	if ((uint64_t)st.st_size < pfs->fs_end) {
-		pfs->meta_error = true;
-		return PCW_ET_IMAGE_SHRANK;
-	}
-	return 0;
-}
-
 /* PATH from the root: the current directory's name in front of a relative one. */
 static char *absolute_path(const char *path)
 {
@@ -284,6 +200,99 @@ static char *absolute_path(const char *path)
 		sprintf(abs, "%s/%s", cwd, path);
 	free(cwd);
 	return abs;
+}
+
+/*
+ * The lock first: a second pcwrite on the image is refused here.  Then the
+ * file under a loop device, and the image as opened is what the run's host
+ * files are checked against.
+ */
+static errcode_t lock_image(pcw_fs *pfs, const char *image,
+			    const struct pcw_open_params *params,
+			    struct stat *st, struct pcw_host_id *image_id)
+{
+	errcode_t err;
+
+	pfs->lock_fd = open(image, O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (pfs->lock_fd < 0)
+		return errno == EBUSY ? PCW_ET_BUSY : (errcode_t)errno;
+	if (fstat(pfs->lock_fd, st) < 0)
+		return errno;
+	if (!S_ISREG(st->st_mode) && !S_ISBLK(st->st_mode))
+		return PCW_ET_NOT_EXT;
+	if (flock(pfs->lock_fd, LOCK_EX | LOCK_NB) < 0)
+		return (errno == EWOULDBLOCK) ? PCW_ET_LOCKED : (errcode_t)errno;
+	err = pcw_host_id_stat(st, image_id);
+	if (!err)
+		err = lock_backing(pfs, st, image_id);
+	if (!err && params->guard &&
+	    pcw_guard_check_id(params->guard, image_id) != PCW_ET_HOST_IMAGE)
+		err = pcw_guard_add(params->guard, image_id, PCW_ET_HOST_IMAGE);
+	return err;
+}
+
+/*
+ * The filesystem itself, once opened, in this order: its state, its quota
+ * files, its layout, its journal, --project's feature, its descriptors, its
+ * bitmaps against its own metadata, the system zone, the quota files
+ * against it.
+ */
+static errcode_t check_filesystem(pcw_fs *pfs,
+				  const struct pcw_open_params *params)
+{
+	errcode_t err;
+
+	err = pcw_check_state(pfs->fs);
+	if (!err)
+		err = pcw_quota_check(pfs->fs);
+	if (!err)
+		err = pcw_check_layout(pfs->fs);
+	if (err)
+		return err;
+	/*
+	 * The journal is used where there is one (issue 13): one pcwrite
+	 * cannot write (external, fast_commit, an unknown format) is refused
+	 * before anything is written; --no-journal writes in place.
+	 */
+	pfs->commit_sec = params->commit_sec ? params->commit_sec :
+			  PCW_COMMIT_SEC;
+	if (ext2fs_has_feature_journal(pfs->fs->super) &&
+	    !(params->flags & PCW_OPEN_NO_JOURNAL)) {
+		err = pcw_io_journal_check(pfs->fs);
+		if (err)
+			return err;
+		pfs->journaled = true;
+	}
+	if (params->flags & PCW_OPEN_PROJECT) {
+		if (!ext2fs_has_feature_project(pfs->fs->super))
+			return PCW_ET_NO_PROJECT;
+		pfs->set_project = true;
+		pfs->project = params->project;
+	}
+	/* Descriptors pointing at the wrong places, as e2fsck checks first. */
+	if (ext2fs_check_desc(pfs->fs))
+		return PCW_ET_CORRUPT;
+	err = ext2fs_read_bitmaps(pfs->fs);
+	if (!err)
+		err = pcw_check_metadata_in_use(pfs->fs);
+	if (!err)
+		err = pcw_validity_attach(pfs);
+	/*
+	 * The quota files again, now that the system zone can be built: a
+	 * quota block on metadata is refused here, as the kernel's mount
+	 * refuses to enable quota on it (pcw_check_state and _layout ran
+	 * before the bitmaps and descriptors were checked, so without the
+	 * zone).
+	 */
+	if (!err)
+		err = pcw_quota_check(pfs->fs);
+	return err;
+}
+
+/* Quota usage is charged from the first inode write on (io_run.c). */
+static errcode_t quota_begin(pcw_fs *pfs)
+{
+	return pfs->dquot ? 0 : pcw_dquot_open(pfs);
 }
 
 errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
@@ -305,6 +314,8 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 		return ENOMEM;
 	}
 	pfs->magic = PCW_MAGIC_FS;
+	pfs->begin_hook = quota_begin;
+	pfs->commit_hook = pcw_dquot_sync;
 	pfs->lock_fd = pfs->excl_fd = pfs->backing_fd = -1;
 	pfs->image_offset = params->image_offset;
 	pfs->undo_fd = params->undo_file ? params->undo_fd : -1;
@@ -333,31 +344,7 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 			goto fail;
 	}
 
-	/* The lock first: a second pcwrite on the image is refused here. */
-	pfs->lock_fd = open(image, O_RDWR | O_CLOEXEC | O_NOCTTY);
-	if (pfs->lock_fd < 0) {
-		err = errno == EBUSY ? PCW_ET_BUSY : (errcode_t)errno;
-		goto fail;
-	}
-	if (fstat(pfs->lock_fd, &st) < 0) {
-		err = errno;
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)) {
-		err = PCW_ET_NOT_EXT;
-		goto fail;
-	}
-	if (flock(pfs->lock_fd, LOCK_EX | LOCK_NB) < 0) {
-		err = (errno == EWOULDBLOCK) ? PCW_ET_LOCKED : (errcode_t)errno;
-		goto fail;
-	}
-	err = pcw_host_id_stat(&st, &image_id);
-	if (!err)
-		err = lock_backing(pfs, &st, &image_id);
-	/* The image as opened: what the run's host files are checked against. */
-	if (!err && params->guard &&
-	    pcw_guard_check_id(params->guard, &image_id) != PCW_ET_HOST_IMAGE)
-		err = pcw_guard_add(params->guard, &image_id, PCW_ET_HOST_IMAGE);
+	err = lock_image(pfs, image, params, &st, &image_id);
 	if (err)
 		goto fail;
 
@@ -406,49 +393,7 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 		}
 	}
 	pfs->fs->now = pfs->now;
-	err = pcw_check_fs(pfs->fs);
-	if (err)
-		goto fail;
-	/*
-	 * The journal is used where there is one (issue 13): one pcwrite
-	 * cannot write (external, fast_commit, an unknown format) is refused
-	 * before anything is written; --no-journal writes in place.
-	 */
-	pfs->commit_sec = params->commit_sec ? params->commit_sec :
-			  PCW_COMMIT_SEC;
-	if (ext2fs_has_feature_journal(pfs->fs->super) &&
-	    !(params->flags & PCW_OPEN_NO_JOURNAL)) {
-		err = pcw_io_journal_check(pfs->fs);
-		if (err)
-			goto fail;
-		pfs->journaled = true;
-	}
-	if (params->flags & PCW_OPEN_PROJECT) {
-		if (!ext2fs_has_feature_project(pfs->fs->super)) {
-			err = PCW_ET_NO_PROJECT;
-			goto fail;
-		}
-		pfs->set_project = true;
-		pfs->project = params->project;
-	}
-	/* Descriptors pointing at the wrong places, as e2fsck checks first. */
-	if (ext2fs_check_desc(pfs->fs)) {
-		err = PCW_ET_CORRUPT;
-		goto fail;
-	}
-	err = ext2fs_read_bitmaps(pfs->fs);
-	if (!err)
-		err = pcw_check_metadata_in_use(pfs->fs);
-	if (!err)
-		err = pcw_validity_attach(pfs);
-	/*
-	 * The quota files again, now that the system zone can be built: a
-	 * quota block on metadata is refused here, as the kernel's mount
-	 * refuses to enable quota on it (pcw_check_fs ran before the bitmaps
-	 * and descriptors were checked, so without the zone).
-	 */
-	if (!err)
-		err = pcw_quota_check(pfs->fs);
+	err = check_filesystem(pfs, params);
 	if (err)
 		goto fail;
 	pfs->was_valid = true;
@@ -457,117 +402,6 @@ errcode_t pcw_fs_open(const char *image, const struct pcw_open_params *params,
 fail:
 	pcw_fs_abort(pfs);
 	return err;
-}
-
-/*
- * The first write of a run.  In place: clear the clean flag on disk, so an
- * image whose writer is killed is marked for fsck rather than trusted.
- * With the journal the flag stays (the first commit sets needs_recovery).
- * From then on every metadata write is held by the I/O layer (io.c) until
- * a commit: a jbd2 transaction (io_journal.c), or in place the changed
- * groups' bitmaps and descriptors before what uses them.
- */
-errcode_t pcw_fs_begin_write(pcw_fs *pfs)
-{
-	struct pcw_io_params io = { .data_fd = -1 };
-	ext2_filsys fs;
-	errcode_t err;
-
-	if (!pfs || pfs->magic != PCW_MAGIC_FS)
-		return PCW_ET_MAGIC_FS;
-	if (pfs->writing)
-		return pcw_undo_room(pfs, 0);	/* room to finish, or stop here */
-	if (pfs->undo_file) {
-		err = pcw_undo_reopen(pfs, &fs);
-		if (err)
-			return err;
-		ext2fs_free(pfs->fs);
-		pfs->fs = fs;
-	}
-	fs = pfs->fs;
-	/* The handle --undo opened: the same checks on its allocations. */
-	err = pcw_validity_attach(pfs);
-	if (err)
-		return err;
-	/* Quota usage is charged from the first inode write on. */
-	if (!pfs->dquot) {
-		err = pcw_dquot_open(pfs);
-		if (err)
-			return err;
-	}
-	/*
-	 * File data goes to the image's descriptor, around the layer; through
-	 * --undo's manager, so that it saves every block first.
-	 */
-	if (fs->io->manager == unix_io_manager) {
-		io.data_fd = pfs->lock_fd;
-		io.data_offset = pfs->image_offset;
-	}
-	if (pfs->journaled) {
-		struct pcw_journal_params jp = { 0 };
-
-		/*
-		 * A reproducible run: commit times from its clock, and the log
-		 * wiped at the end (a pipe that ran dry cut a transaction
-		 * somewhere another run did not).
-		 */
-		if (pfs->fixed_time) {
-			jp.flags = PCW_JOURNAL_FIXED_TIME | PCW_JOURNAL_WIPE;
-			jp.commit_sec = pfs->now;
-		}
-		err = pcw_io_journal_writer(fs, &jp, &io.writer);
-		if (err)
-			return err;
-		/* A transaction's worth is held: its limit, not 4 MiB. */
-		io.max_held = io.writer->max_blocks(io.writer) *
-			      (size_t)fs->blocksize;
-	}
-	err = pcw_io_push(fs, &io);
-	if (err) {
-		if (io.writer && !pcw_io_held(fs))
-			io.writer->free(io.writer);
-		return err;
-	}
-	if (ext2fs_has_feature_mmp(fs->super)) {
-		fs->flags &= ~EXT2_FLAG_SKIP_MMP;
-		err = ext2fs_mmp_start(fs);
-		if (err)
-			return err;
-	}
-	/*
-	 * With a journal VALID_FS stays set, as the kernel keeps it: the
-	 * first commit sets needs_recovery instead, and an interrupted run
-	 * leaves an image to replay, not one to refuse.
-	 */
-	if (!pfs->journaled) {
-		fs->super->s_state &= ~EXT2_VALID_FS;
-		ext2fs_mark_super_dirty(fs);
-		fs->flags |= EXT2_FLAG_SUPER_ONLY;
-		err = ext2fs_flush2(fs, EXT2_FLAG_FLUSH_NO_SYNC);
-		fs->flags &= ~EXT2_FLAG_SUPER_ONLY;
-		if (err)
-			return err;
-	}
-	pcw_io_start(fs);
-	pfs->writing = true;
-	return 0;
-}
-
-/*
- * File data goes to the image at once, around the blocks the I/O layer
- * holds (a block freed during the batch loses its held copy there, so the
- * commit never writes stale metadata over the data).
- */
-errcode_t pcw_fs_write_data(pcw_fs *pfs, blk64_t blk, size_t count,
-			    const void *buf)
-{
-	errcode_t err;
-
-	/* --undo saves each block first: room for them, or the run stops. */
-	err = pcw_undo_room(pfs, count);
-	if (err)
-		return err;
-	return pcw_io_write_data(pfs->fs, blk, count, buf, &pfs->data_bytes);
 }
 
 /*
@@ -605,65 +439,6 @@ static void forget_written(ext2_filsys fs)
 		stats->bytes_written = 0;
 }
 
-/*
- * A file (or a batch of a tree's entries) is done: one commit of the I/O
- * layer (not synced).  A file reported done survives a killed process
- * (tests/kill9.bats), and what the killed run leaves has no block or inode
- * in use that the bitmaps call free.
- */
-errcode_t pcw_fs_commit(pcw_fs *pfs)
-{
-	errcode_t err, qerr;
-
-	if (!pfs || pfs->magic != PCW_MAGIC_FS)
-		return PCW_ET_MAGIC_FS;
-	if (pfs->in_report)
-		return PCW_ET_COMMIT_IN_CALLBACK;
-	if (!pfs->writing || !pfs->fs)
-		return 0;
-	err = check_image_size(pfs);
-	if (err)
-		return err;
-	/* The quota files follow the inodes of this commit. */
-	qerr = pcw_dquot_sync(pfs);
-	err = pcw_io_commit(pfs->fs);
-	if (err)
-		pfs->meta_error = true;
-	if (!err && !qerr && pfs->uncommitted) {
-		struct pcw_event ev;
-
-		memset(&ev, 0, sizeof(ev));
-		ev.type = PCW_EV_COMMIT;
-		ev.u.commit.entries = pfs->uncommitted;
-		pfs->uncommitted = 0;
-		pcw_emit(pfs, &ev);
-	}
-	return qerr ? qerr : err;
-}
-
-bool pcw_fs_commit_due(pcw_fs *pfs, unsigned pending, errcode_t err,
-		       const struct timespec *since, const struct timespec *now)
-{
-	int64_t ns = (now->tv_sec - since->tv_sec) * 1000000000LL +
-		     (now->tv_nsec - since->tv_nsec);
-
-	/* A failed entry is committed at once: the run stops there. */
-	if (err)
-		return true;
-	if (!pfs->journaled)
-		return pending >= PCW_TREE_BATCH_ENTRIES ||
-		       ns >= PCW_TREE_BATCH_NSEC;
-	/*
-	 * A transaction closes as the kernel's do: near its size limit, or
-	 * after the commit interval (not in a reproducible run: its
-	 * boundaries must not depend on a clock); the caller also closes it
-	 * before waiting for input, and at the end.
-	 */
-	if (pcw_io_commit_due(pfs->fs))
-		return true;
-	return !pfs->fixed_time && ns >= (int64_t)pfs->commit_sec * 1000000000LL;
-}
-
 errcode_t pcw_fs_close(pcw_fs *pfs)
 {
 	errcode_t err = 0, err2;
@@ -681,7 +456,7 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 			err2 = pcw_dquot_sync(pfs);
 			if (!err)
 				err = err2;
-			err2 = check_image_size(pfs);
+			err2 = pcw_check_image_size(pfs);
 			if (!err)
 				err = err2;
 			/*

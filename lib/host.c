@@ -36,7 +36,7 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "host.h"
 
 /* Loop devices over loop devices: deeper than this is not followed. */
 #define MAX_DEPTH	8

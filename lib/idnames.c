@@ -35,7 +35,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "namei.h"
 
 /* A passwd larger than this is not a passwd: refused, not read. */
 #define NAMES_MAX_BYTES	(64U << 20)

@@ -17,7 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "base.h"
 #include "iter.h"
 
 /* Read in chunks of this much at least, so a fast source costs few reads. */
@@ -152,11 +152,12 @@ static errcode_t fd_read(struct pcw_iter *i, unsigned char *buf, size_t n,
 }
 
 /*
- * iov_iter_copy_from_user_atomic(): copy up to BYTES into the page at
- * OFFSET.  Copies less only when a fault is injected.
+ * iov_iter_copy_from_user_atomic(): copy up to BYTES into the page, at TO
+ * (its data at the write's offset: the iterator knows no page's layout).
+ * Copies less only when a fault is injected.
  */
-size_t pcw_iter_copy_to_page(struct pcw_iter *i, struct pcw_page *page,
-			     unsigned offset, size_t bytes, uint64_t pos)
+size_t pcw_iter_copy_to_page(struct pcw_iter *i, unsigned char *to,
+			     size_t bytes, uint64_t pos)
 {
 	size_t n = pcw_iter_count(i);
 
@@ -168,7 +169,7 @@ size_t pcw_iter_copy_to_page(struct pcw_iter *i, struct pcw_page *page,
 		if (allowed < n)
 			n = allowed;
 	}
-	memcpy(page->data + offset, i->buf + i->head, n);
+	memcpy(to, i->buf + i->head, n);
 	return n;
 }
 

@@ -56,8 +56,8 @@ bool pcw_iter_st_dense(const struct stat *st);
 
 errcode_t pcw_iter_fault_in(struct pcw_iter *i, size_t bytes);
 size_t pcw_iter_count(const struct pcw_iter *i);
-size_t pcw_iter_copy_to_page(struct pcw_iter *i, struct pcw_page *page,
-			     unsigned offset, size_t bytes, uint64_t pos);
+size_t pcw_iter_copy_to_page(struct pcw_iter *i, unsigned char *to,
+			     size_t bytes, uint64_t pos);
 void pcw_iter_advance(struct pcw_iter *i, size_t bytes);
 
 #endif

@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "file.h"
 
 struct list_ctx {
 	ext2_filsys	fs;

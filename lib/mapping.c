@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "mapping.h"
 
 static unsigned hash_index(const struct pcw_mapping *m, uint64_t index)
 {
@@ -32,7 +32,7 @@ static unsigned hash_index(const struct pcw_mapping *m, uint64_t index)
  */
 errcode_t pcw_mapping_init_cache(struct pcw_mapping *m, uint64_t dirty_limit)
 {
-	struct pcw_pagecache *pc = m->pfs->pcache;
+	struct pcw_pagecache *pc = m->ei.pfs->pcache;
 	uint64_t n = dirty_limit / m->page_size;
 	unsigned h;
 
@@ -44,7 +44,7 @@ errcode_t pcw_mapping_init_cache(struct pcw_mapping *m, uint64_t dirty_limit)
 		   pc->bpp != m->bpp || pc->nslots != n)) {
 		if (pc->in_use)
 			return EBUSY;
-		pcw_pagecache_free(m->pfs);
+		pcw_pagecache_free(m->ei.pfs);
 		pc = NULL;
 	}
 	if (!pc) {
@@ -64,10 +64,10 @@ errcode_t pcw_mapping_init_cache(struct pcw_mapping *m, uint64_t dirty_limit)
 				   sizeof(*pc->pblks));
 		pc->hash = malloc(sizeof(*pc->hash) * h);
 		pc->wb = malloc(sizeof(*pc->wb) * (size_t)pc->nslots * pc->bpp);
-		m->pfs->pcache = pc;
+		m->ei.pfs->pcache = pc;
 		if (!pc->arena || !pc->pages || !pc->pblks || !pc->hash ||
 		    !pc->wb) {
-			pcw_pagecache_free(m->pfs);
+			pcw_pagecache_free(m->ei.pfs);
 			return ENOMEM;
 		}
 		memset(pc->hash, 0xff, sizeof(*pc->hash) * h);
@@ -106,8 +106,8 @@ void pcw_mapping_free_cache(struct pcw_mapping *m)
 		return;
 	clear_hash(m);
 	m->next_slot = 0;
-	if (m->pfs->pcache)
-		m->pfs->pcache->in_use = false;
+	if (m->ei.pfs->pcache)
+		m->ei.pfs->pcache->in_use = false;
 	m->arena = NULL;
 	m->pages = NULL;
 	m->pblks = NULL;
@@ -212,7 +212,7 @@ void pcw_drop_clean_pages(struct pcw_mapping *m)
 	if (m->nr_dirty)
 		return;		/* writeback failed part-way: keep them */
 	/* Blocks allocated for data that never came would be lost with them. */
-	pcw_free_pending(m);
+	m->a_ops->release_pages(m);
 	clear_hash(m);
 	for (s = 0; s < m->next_slot; s++)
 		m->pages[s].used = false;
@@ -272,14 +272,14 @@ errcode_t pcw_zero_eof_tail(struct pcw_mapping *m, uint64_t pos)
 	if (!(page->uptodate & (1ULL << b))) {
 		if (page->delayed & (1ULL << b))
 			return 0;	/* in memory only, zero past EOF already */
-		err = pcw_map_lookup(m, isize >> m->blkbits, &map);
+		err = pcw_map_lookup(&m->ei, isize >> m->blkbits, &map);
 		if (err)
 			return err;
 		if (!map.pblk || map.unwritten)
 			return 0;	/* a hole or unwritten: zeroes */
 		page->mapped |= 1ULL << b;
 		page->pblk[b] = map.pblk + ((isize >> m->blkbits) - map.lblk);
-		err = io_channel_read_blk64(m->fs->io, page->pblk[b],
+		err = io_channel_read_blk64(m->ei.fs->io, page->pblk[b],
 					    -(int)m->blocksize,
 					    page->data + (b << m->blkbits));
 		if (err)
@@ -290,44 +290,5 @@ errcode_t pcw_zero_eof_tail(struct pcw_mapping *m, uint64_t pos)
 	       m->blocksize - off);
 	page->dirty |= 1ULL << b;
 	pcw_set_page_dirty(m, page);
-	return 0;
-}
-
-/*
- * Put DATA at the start of the file as dirty, delayed pages: what
- * ext4_da_convert_inline_data_to_extent() does with an inline file's bytes.
- */
-errcode_t pcw_mapping_preload(struct pcw_mapping *m, const void *data,
-			      size_t size)
-{
-	const unsigned char *p = data;
-	uint64_t pos;
-	errcode_t err;
-
-	for (pos = 0; pos < size; pos += m->page_size) {
-		struct pcw_page *page;
-		size_t n = size - pos < m->page_size ? size - pos : m->page_size;
-		uint64_t blocks = pcw_page_full_mask(m);
-		unsigned nb = (n + m->blocksize - 1) >> m->blkbits;
-		bool created;
-
-		if (nb < 64)
-			blocks &= (1ULL << nb) - 1;
-		err = pcw_grab_page(m, pos >> m->page_shift, &page, &created);
-		if (!err)
-			err = pcw_reserve(m, pcw_clusters_to_reserve(m,
-						page->index, blocks));
-		if (err)
-			return err;
-		memcpy(page->data, p + pos, n);
-		/* The rest of the last block reads as zeroes. */
-		memset(page->data + n, 0, ((size_t)nb << m->blkbits) - n);
-		page->uptodate |= blocks;
-		page->delayed |= blocks;
-		page->dirty |= blocks;
-		pcw_set_page_dirty(m, page);
-	}
-	m->i_size = size;
-	m->data_from = 0;
 	return 0;
 }

@@ -13,7 +13,7 @@
  */
 #include "config.h"
 
-#include "internal.h"
+#include "base.h"
 
 /* MAX_LFS_FILESIZE on a 64-bit kernel: loff_t's largest value. */
 #define PCW_MAX_LFS_FILESIZE	((uint64_t)INT64_MAX)

@@ -24,7 +24,7 @@
  */
 #include "config.h"
 
-#include "internal.h"
+#include "namei.h"
 
 #define FLAGS_RO	(EXT2_IMMUTABLE_FL | EXT2_APPEND_FL)
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * namei.c: path resolution inside the image, parents, create; opening a
- * file for writing (truncate itself is in truncate.c).
+ * namei.c: path resolution inside the image, parents, and the operations
+ * on names that fs/ext4/namei.c holds: create, mkdir, symlink, link, unlink.
+ * Opening a file's mapping is file.c's.
  *
  * Paths are resolved inside the image, never on the host, the way the
  * kernel's link_path_walk() does: a symlink in an intermediate component is
@@ -17,9 +18,18 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "namei.h"
 
 #define PCW_MAX_FOLLOW	40	/* the kernel's MAXSYMLINKS */
+
+/*
+ * Each create, link and unlink checks the room it needs (an inode, the
+ * blocks) before its first change, and undoes what it did when a later step
+ * fails: a failed mkdir leaves no inode, no block and no name behind (the
+ * kernel gets the same from its journal).  The order on disk is the
+ * kernel's: the new inode is written before the name that points to it,
+ * and a name is removed before the inode it pointed to is freed.
+ */
 
 void pcw_dest_free(struct pcw_dest *d)
 {
@@ -321,7 +331,7 @@ errcode_t pcw_dest_lookup(pcw_fs *pfs, const char *path, int flags,
 }
 
 /* --parents: a new directory's owner as --owner/--group say, mode 0755. */
-static void fill_parent(struct ext2_inode_large *inode, void *arg)
+void pcw_fill_parent(struct ext2_inode_large *inode, void *arg)
 {
 	const struct pcw_file_params *fp = arg;
 
@@ -378,420 +388,6 @@ errcode_t pcw_make_dirs(pcw_fs *pfs, const struct pcw_dest *d,
 	return err;
 }
 
-static void fill_file(struct ext2_inode_large *inode, void *arg)
-{
-	const struct pcw_file_params *fp = arg;
-
-	inode->i_mode = LINUX_S_IFREG |
-			((fp->flags & PCW_FILE_SET_MODE) ? (fp->mode & 07777)
-							 : 0644);
-	fill_parent(inode, arg);
-}
-
-/* A new regular file in PARENT. */
-static errcode_t create_file(pcw_fs *pfs, ext2_ino_t parent, const char *name,
-			     const struct pcw_file_params *fp,
-			     struct ext2_inode_large *inode, ext2_ino_t *ret)
-{
-	struct pcw_dir *dd;
-	errcode_t err;
-
-	err = pcw_dir_open(pfs, parent, &dd);
-	if (!err)
-		err = pcw_create(pfs, dd, name, LINUX_S_IFREG | 0644, fill_file,
-				 (void *)fp, inode, ret);
-	return err;
-}
-
-/*
- * An inline-data file becomes an ordinary one (ext4 converts it when a write
- * outgrows the inode; pcwrite converts on every write, since libext2fs
- * 1.47.0's inline write path corrupts data).  The old contents, if kept,
- * come back in *data for the page cache.  ext2fs_punch strips the inline
- * data and its system.data attribute; the inode is read again after it, as
- * the attribute lives in the inode's extra space.
- */
-static errcode_t unpack_inline(pcw_fs *pfs, ext2_ino_t ino,
-			       struct ext2_inode_large *inode, bool keep,
-			       void **data, size_t *size)
-{
-	ext2_filsys fs = pfs->fs;
-	unsigned isize = EXT2_INODE_SIZE(fs->super);
-	uint64_t file_size = EXT2_I_SIZE(inode);
-	size_t sz = 0;
-	void *buf = NULL;
-	struct pcw_ea_change eac;
-	errcode_t err, err2;
-
-	*data = NULL;
-	*size = 0;
-	if (keep) {
-		err = ext2fs_inline_data_size(fs, ino, &sz);
-		if (err)
-			return err;
-		buf = calloc(1, sz + 1);
-		if (!buf)
-			return ENOMEM;
-		err = ext2fs_inline_data_get(fs, ino, (struct ext2_inode *)inode,
-					     buf, &sz);
-		if (err)
-			goto fail;
-		/* The inline area is returned whole: the file is i_size long. */
-		if (sz > file_size)
-			sz = file_size;
-		/* Room for the bytes as blocks, checked before they go. */
-		err = pcw_fs_check_space(pfs, EXT2FS_B2C(fs,
-					 (sz + fs->blocksize - 1) / fs->blocksize));
-		if (err)
-			goto fail;
-	}
-	/*
-	 * ext2fs_punch writes INODE, then rewrites the attributes without
-	 * system.data; INODE is read again after begin, which may have given
-	 * it an attribute block of its own.
-	 */
-	err = pcw_ea_change_begin(pfs, ino, NULL, 0, &eac);
-	if (err)
-		goto fail;
-	err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)inode, isize);
-	if (!err)
-		err = ext2fs_punch(fs, ino, (struct ext2_inode *)inode, NULL,
-				   0, ~0ULL);
-	err2 = pcw_ea_change_end(pfs, ino, &eac);
-	if (!err)
-		err = err2;
-	if (!err)
-		err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)inode,
-					     isize);
-	if (err)
-		goto fail;
-	inode->i_flags &= ~EXT4_INLINE_DATA_FL;
-	memset(inode->i_block, 0, sizeof(inode->i_block));
-	if (ext2fs_has_feature_extents(fs->super)) {
-		err = pcw_init_extent_tree(fs, ino, inode);
-		if (err)
-			goto fail;
-	}
-	/* Past the inline bytes the file reads as zeroes: a hole now. */
-	err = ext2fs_inode_size_set(fs, (struct ext2_inode *)inode,
-				    keep ? file_size : 0);
-	if (err)
-		goto fail;
-	*data = buf;
-	*size = sz;
-	return 0;
-fail:
-	free(buf);
-	return err;
-}
-
-/*
- * An existing file: truncate it (the shell's '>') unless appending or
- * writing at an offset; it keeps its inode, and its mode and owner unless
- * told otherwise.
- */
-static errcode_t open_existing(pcw_fs *pfs, ext2_ino_t ino,
-			       const struct pcw_file_params *fp,
-			       struct ext2_inode_large *inode,
-			       void **inline_data, size_t *inline_size)
-{
-	ext2_filsys fs = pfs->fs;
-	unsigned isize = EXT2_INODE_SIZE(fs->super);
-	errcode_t err;
-
-	err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)inode,
-				     isize);
-	/* Its block map must not point into metadata, as ext4_iget checks. */
-	if (!err)
-		err = pcw_iget_check(fs, inode);
-	if (err)
-		return err;
-	/* Made empty a moment ago by a tree, with its attributes. */
-	if (fp->flags & PCW_FILE_FRESH)
-		return 0;
-	if (inode->i_flags & EXT4_INLINE_DATA_FL) {
-		err = unpack_inline(pfs, ino, inode,
-				    fp->flags & (PCW_FILE_APPEND | PCW_FILE_KEEP),
-				    inline_data, inline_size);
-		if (err)
-			return err;
-	} else if (!(fp->flags & (PCW_FILE_APPEND | PCW_FILE_KEEP))) {
-		/* A refusal (a damaged file) has changed nothing. */
-		err = pcw_truncate_blocks(fs, ino, inode);
-		if (err)
-			return err;
-		err = ext2fs_inode_size_set(fs, (struct ext2_inode *)inode, 0);
-		if (err)
-			return err;
-		/* The empty file is an extent file on an extent filesystem,
-		   as a new one would be, whatever it was before. */
-		if (ext2fs_has_feature_extents(fs->super)) {
-			err = pcw_init_extent_tree(fs, ino, inode);
-			if (err)
-				return err;
-		}
-	}
-	if (fp->flags & PCW_FILE_SET_MODE)
-		inode->i_mode = (inode->i_mode & ~07777) | (fp->mode & 07777);
-	fill_parent(inode, (void *)fp);
-	pcw_inode_set_now(pfs, inode, PCW_TIME_M | PCW_TIME_C);
-	return 0;
-}
-
-/*
- * Before anything is written: generic_write_checks(), a write that starts
- * at or past the largest file size fails with EFBIG, the image untouched.
- * The file's kind is what it will be once opened: an existing file written
- * at an offset or appended to keeps its mapping; anything else (a new file,
- * a truncated one, an inline one unpacked) is an extent file on an extent
- * filesystem.
- */
-static errcode_t check_start(ext2_filsys fs, const struct pcw_dest *d,
-			     const struct pcw_file_params *fp)
-{
-	struct ext2_inode_large inode;
-	bool extent_file = ext2fs_has_feature_extents(fs->super);
-	uint64_t start;
-	errcode_t err;
-
-	if (d->ino && !(fp->flags & PCW_FILE_FRESH)) {
-		memset(&inode, 0, sizeof(inode));
-		err = ext2fs_read_inode_full(fs, d->ino,
-					     (struct ext2_inode *)&inode,
-					     sizeof(inode));
-		/* As open(2) and chmod/chown would ask (see may.c). */
-		if (!err)
-			err = pcw_may_write(&inode, fp->flags & PCW_FILE_APPEND);
-		if (!err && (fp->flags & (PCW_FILE_SET_MODE | PCW_FILE_SET_UID |
-					  PCW_FILE_SET_GID)))
-			err = pcw_may_setattr(&inode);
-		if (err)
-			return err;
-	}
-	if (!(fp->flags & (PCW_FILE_APPEND | PCW_FILE_KEEP)))
-		return 0;
-	start = (fp->flags & PCW_FILE_KEEP) ? fp->offset : 0;
-	if (d->ino) {
-		err = ext2fs_read_inode_full(fs, d->ino,
-					     (struct ext2_inode *)&inode,
-					     sizeof(inode));
-		if (err)
-			return err;
-		if (!(inode.i_flags & EXT4_INLINE_DATA_FL))
-			extent_file = inode.i_flags & EXT4_EXTENTS_FL;
-		/*
-		 * Block-mapped on bigalloc: no kernel writes it (bigalloc
-		 * needs extents), and pending blocks are freed a block at a
-		 * time, which on bigalloc would free a shared cluster twice.
-		 */
-		if (!extent_file && EXT2FS_CLUSTER_RATIO(fs) > 1)
-			return PCW_ET_UNSUPP_INODE;
-		if (fp->flags & PCW_FILE_APPEND)
-			start = EXT2_I_SIZE(&inode);
-	}
-	return start >= pcw_max_file_bytes(fs, extent_file) ?
-	       PCW_ET_FILE_TOO_BIG : 0;
-}
-
-errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
-			   const struct pcw_file_params *fp,
-			   struct pcw_mapping **ret)
-{
-	struct pcw_mapping *m;
-	ext2_filsys fs;
-	unsigned page_size;
-	ext2_ino_t parent;
-	void *inline_data = NULL;
-	size_t inline_size = 0;
-	errcode_t err;
-
-	if (!pfs || pfs->magic != PCW_MAGIC_FS)
-		return PCW_ET_MAGIC_FS;
-	fs = pfs->fs;
-	page_size = fp->page_size ? fp->page_size
-				  : (fs->blocksize > 4096 ? fs->blocksize : 4096);
-	if ((page_size & (page_size - 1)) || page_size < fs->blocksize ||
-	    page_size > PCW_MAX_PAGE_SIZE)
-		return PCW_ET_BAD_PAGE_SIZE;
-	/*
-	 * A refusal before the first write leaves the image untouched: the
-	 * room for the new file (or its first missing parent) and its name
-	 * is checked before the superblock is marked.
-	 */
-	if (!d->ino) {
-		const char *first = d->missing ? d->missing : d->name;
-		size_t len = strcspn(first, "/");
-		char name[EXT2_NAME_LEN + 1];
-
-		if (len > EXT2_NAME_LEN)
-			return PCW_ET_NAME_TOO_LONG;
-		memcpy(name, first, len);
-		name[len] = 0;
-		err = pcw_check_create(pfs, d->parent, name, d->missing ? 1 : 0);
-		if (err)
-			return err;
-	}
-	err = check_start(fs, d, fp);
-	if (err)
-		return err;
-	err = pcw_fs_begin_write(pfs);
-	if (err)
-		return err;
-	fs = pfs->fs;	/* --undo opens the image anew */
-
-	m = calloc(1, sizeof(*m));
-	if (!m)
-		return ENOMEM;
-	m->magic = PCW_MAGIC_MAPPING;
-	m->lost_from = UINT64_MAX;
-	m->data_from = UINT64_MAX;
-	m->pfs = pfs;
-	m->fs = fs;
-	m->name = fp->report_name ? fp->report_name : "";
-	m->page_size = page_size;
-	m->page_shift = __builtin_ctz(page_size);
-	m->blocksize = fs->blocksize;
-	m->blkbits = __builtin_ctz(fs->blocksize);
-	m->bpp = page_size / fs->blocksize;
-	m->a_ops = (fp->flags & PCW_FILE_NO_DELALLOC) ? &pcw_aops
-						       : &pcw_da_aops;
-	m->inode = calloc(1, EXT2_INODE_SIZE(fs->super) > sizeof(*m->inode) ?
-			     EXT2_INODE_SIZE(fs->super) : sizeof(*m->inode));
-	if (!m->inode) {
-		err = ENOMEM;
-		goto fail;
-	}
-
-	if (d->ino) {
-		m->ino = d->ino;
-		err = open_existing(pfs, d->ino, fp, m->inode, &inline_data,
-				    &inline_size);
-	} else {
-		parent = d->parent;
-		err = 0;
-		if (d->missing)
-			err = pcw_make_dirs(pfs, d, fill_parent, (void *)fp,
-					    &parent);
-		if (!err)
-			err = create_file(pfs, parent, d->name, fp, m->inode,
-					  &m->ino);
-	}
-	/* its data may change: a held copy of it is stale (idnames.c) */
-	if (m->ino)
-		pcw_idnames_note_write(pfs, m->ino);
-	if (err)
-		goto fail;
-
-	if (m->inode->i_flags & EXT4_EXTENTS_FL) {
-		err = ext2fs_extent_open2(fs, m->ino,
-					  (struct ext2_inode *)m->inode,
-					  &m->handle);
-		if (!err)
-			err = pcw_extent_end(m, &m->extent_end);
-		if (err)
-			goto fail;
-	}
-	m->i_size = m->i_disksize = EXT2_I_SIZE(m->inode);
-	m->maxbytes = pcw_max_file_bytes(fs, m->handle != NULL);
-	m->start = (fp->flags & PCW_FILE_KEEP) ? fp->offset
-		   : (fp->flags & PCW_FILE_APPEND) ? m->i_size : 0;
-	err = pcw_mapping_init_cache(m, fp->dirty_limit ? fp->dirty_limit
-						       : PCW_DEFAULT_DIRTY_LIMIT);
-	if (err)
-		goto fail;
-	if (inline_size) {
-		/*
-		 * The old inline bytes are the first page's data now; the
-		 * size on disk covers none of it until writeback.
-		 */
-		uint64_t isize = m->i_size;
-
-		m->i_disksize = 0;
-		err = pcw_mapping_preload(m, inline_data, inline_size);
-		if (err)
-			goto fail;
-		if (isize > m->i_size)
-			m->i_size = isize;
-	}
-	/* A tree's new file is on disk as it is: nothing to write yet. */
-	if (!(fp->flags & PCW_FILE_FRESH) || inline_size) {
-		err = pcw_write_inode(m);
-		if (err)
-			goto fail;
-	}
-	free(inline_data);
-	*ret = m;
-	return 0;
-fail:
-	free(inline_data);
-	pcw_mapping_free(m);
-	return err;
-}
-
-uint64_t pcw_mapping_start(const struct pcw_mapping *m)
-{
-	return m->start;
-}
-
-unsigned pcw_mapping_page_size(const struct pcw_mapping *m)
-{
-	return m->page_size;
-}
-
-errcode_t pcw_mapping_finish(struct pcw_mapping *m,
-			     struct pcw_file_info *info)
-{
-	uint64_t n;
-	errcode_t err, err2;
-
-	if (!m || m->magic != PCW_MAGIC_MAPPING)
-		return PCW_ET_MAGIC_MAPPING;
-	err = m->a_ops->writepages(m, &n);
-	/* Reservations no write committed (a short copy never retried). */
-	pcw_drop_delayed(m);
-	pcw_drop_clean_pages(m);
-	/* writepages wrote it, unless something changed after. */
-	if (m->dirty_inode ||
-	    m->i_disksize != (uint64_t)EXT2_I_SIZE(m->inode)) {
-		err2 = pcw_write_inode(m);
-		if (!err)
-			err = err2;
-	}
-	if (info) {
-		memset(info, 0, sizeof(*info));
-		pcw_inode_attrs(m->ino, m->inode, &info->attrs);
-		info->size = m->i_disksize;
-		info->blocks = ext2fs_get_stat_i_blocks(m->fs,
-					(struct ext2_inode *)m->inode);
-		info->pages = m->seq;
-		info->lost_from = m->lost_from;
-		err2 = pcw_count_extents(m, &info->extents);
-		if (!err)
-			err = err2;
-	}
-	/* The file is done: its metadata leaves the block cache. */
-	if (!m->tree_commits) {
-		err2 = pcw_fs_commit(m->pfs);
-		if (!err)
-			err = err2;
-	}
-	return err;
-}
-
-void pcw_mapping_free(struct pcw_mapping *m)
-{
-	if (!m)
-		return;
-	if (m->reserved)
-		pcw_release_reservation(m, m->reserved);
-	if (m->handle)
-		ext2fs_extent_free(m->handle);
-	pcw_mapping_free_cache(m);
-	free(m->inode);
-	m->magic = 0;
-	free(m);
-}
-
 errcode_t pcw_fs_error_dir(pcw_fs *pfs, char **path)
 {
 	char *name = NULL;
@@ -808,4 +404,353 @@ errcode_t pcw_fs_error_dir(pcw_fs *pfs, char **path)
 	*path = strdup(name);
 	ext2fs_free_mem(&name);
 	return *path ? 0 : ENOMEM;
+}
+
+static int ftype_of(unsigned mode)
+{
+	switch (mode & LINUX_S_IFMT) {
+	case LINUX_S_IFREG:	return EXT2_FT_REG_FILE;
+	case LINUX_S_IFDIR:	return EXT2_FT_DIR;
+	case LINUX_S_IFCHR:	return EXT2_FT_CHRDEV;
+	case LINUX_S_IFBLK:	return EXT2_FT_BLKDEV;
+	case LINUX_S_IFIFO:	return EXT2_FT_FIFO;
+	case LINUX_S_IFSOCK:	return EXT2_FT_SOCK;
+	case LINUX_S_IFLNK:	return EXT2_FT_SYMLINK;
+	}
+	return EXT2_FT_UNKNOWN;
+}
+
+/*
+ * The last step of every create: the name.  On failure the new inode (and
+ * its blocks, for a directory) goes again.
+ */
+static errcode_t link_new(pcw_fs *pfs, struct pcw_dir *parent,
+			  const char *name, ext2_ino_t ino,
+			  struct ext2_inode_large *inode)
+{
+	errcode_t err = pcw_dir_add(pfs, parent, name, strlen(name), ino,
+				    ftype_of(inode->i_mode));
+
+	if (err)
+		pcw_inode_uncommit(pfs, ino, inode);
+	return err;
+}
+
+/*
+ * Room for a new inode, BLOCKS of its own and its name in PARENT, checked
+ * before anything is written: a refused create leaves the image as it was.
+ */
+static errcode_t check_room(pcw_fs *pfs, struct pcw_dir *parent,
+			    const char *name, blk64_t blocks)
+{
+	errcode_t err = pcw_may_create(pfs, parent);
+
+	if (err)
+		return err;
+	if (pfs->fs->super->s_free_inodes_count == 0)
+		return PCW_ET_NO_INODES;
+	return pcw_dir_can_add(pfs, parent, name, strlen(name), blocks);
+}
+
+/* Could NAME (with EXTRA blocks of its own) be made in directory PARENT? */
+errcode_t pcw_check_create(pcw_fs *pfs, ext2_ino_t parent, const char *name,
+			   blk64_t extra)
+{
+	struct pcw_dir *d;
+	errcode_t err = pcw_dir_open(pfs, parent, &d);
+
+	if (!err)
+		err = check_room(pfs, d, name, extra);
+	return err;
+}
+
+/*
+ * A new inode of MODE named NAME in PARENT, written and linked.  INODE
+ * comes back as written; FILL, when given, sets it up further (owner,
+ * times, device numbers, a fast symlink's target) before it is written.
+ */
+errcode_t pcw_create(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
+		     unsigned mode, void (*fill)(struct ext2_inode_large *,
+						 void *), void *arg,
+		     struct ext2_inode_large *inode, ext2_ino_t *ret)
+{
+	ext2_filsys fs = pfs->fs;
+	ext2_ino_t ino;
+	errcode_t err;
+
+	err = check_room(pfs, parent, name, 0);
+	if (!err)
+		err = pcw_inode_alloc(pfs, pcw_dir_ino(parent), mode, inode,
+				      &ino);
+	if (err)
+		return err;
+	if (LINUX_S_ISREG(mode) && ext2fs_has_feature_extents(fs->super)) {
+		err = pcw_init_extent_tree(fs, ino, inode);
+		if (err)
+			return err;
+	}
+	if (fill)
+		fill(inode, arg);
+	err = pcw_inode_commit_new(pfs, ino, inode);
+	if (!err)
+		err = link_new(pfs, parent, name, ino, inode);
+	if (err)
+		return err;
+	*ret = ino;
+	return 0;
+}
+
+/*
+ * mkdir: the inode, its first block ("." and ".."), the name in PARENT, and
+ * the parent's link count, in that order; undone step by step on failure.
+ */
+errcode_t pcw_mkdir(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
+		    unsigned perm, void (*fill)(struct ext2_inode_large *,
+						void *), void *arg,
+		    struct pcw_dir **ret)
+{
+	ext2_filsys fs = pfs->fs;
+	struct ext2_inode_large inode_buf, *inode;
+	struct pcw_dir *d = NULL;
+	ext2_ino_t ino;
+	errcode_t err;
+
+	inode = calloc(1, EXT2_INODE_SIZE(fs->super) > sizeof(inode_buf) ?
+			  EXT2_INODE_SIZE(fs->super) : sizeof(inode_buf));
+	if (!inode)
+		return ENOMEM;
+	err = pcw_dir_check_link(pfs, parent);
+	if (!err)
+		err = check_room(pfs, parent, name, 1);
+	if (!err)
+		err = pcw_inode_alloc(pfs, pcw_dir_ino(parent),
+				      LINUX_S_IFDIR | (perm & 07777), inode, &ino);
+	if (err)
+		goto out;
+	inode->i_links_count = 2;
+	if (ext2fs_has_feature_extents(fs->super)) {
+		err = pcw_init_extent_tree(fs, ino, inode);
+		if (err)
+			goto out;
+	}
+	if (fill)
+		fill(inode, arg);
+	err = pcw_inode_commit_new(pfs, ino, inode);
+	if (err)
+		goto out;
+	err = pcw_dir_new(pfs, ino, inode, pcw_dir_ino(parent), &d);
+	if (err) {
+		pcw_inode_uncommit(pfs, ino, inode);
+		goto out;
+	}
+	err = pcw_dir_add(pfs, parent, name, strlen(name), ino, EXT2_FT_DIR);
+	if (err) {
+		pcw_dir_discard(pfs, d);
+		pcw_inode_uncommit(pfs, ino, inode);
+		goto out;
+	}
+	err = pcw_dir_inc_link(pfs, parent);
+	if (!err)
+		*ret = d;
+out:
+	free(inode);
+	return err;
+}
+
+struct symlink_arg {
+	const char	*target;
+	size_t		len;
+	void		(*fill)(struct ext2_inode_large *, void *);
+	void		*arg;
+};
+
+static void fill_symlink(struct ext2_inode_large *inode, void *p)
+{
+	struct symlink_arg *s = p;
+
+	if (s->fill)
+		s->fill(inode, s->arg);
+	inode->i_size = s->len;
+	if (s->len < sizeof(inode->i_block)) {
+		inode->i_flags &= ~EXT4_EXTENTS_FL;
+		memset(inode->i_block, 0, sizeof(inode->i_block));
+		memcpy(inode->i_block, s->target, s->len);
+	}
+}
+
+errcode_t pcw_symlink(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
+		      const char *target, void (*fill)(struct ext2_inode_large *,
+						       void *), void *arg,
+		      ext2_ino_t *ret)
+{
+	ext2_filsys fs = pfs->fs;
+	struct symlink_arg s = { target, strlen(target), fill, arg };
+	struct ext2_inode_large *inode;
+	unsigned isize = EXT2_INODE_SIZE(fs->super);
+	ext2_ino_t ino;
+	blk64_t cluster = 0, pblk;
+	unsigned char *blk = NULL;
+	errcode_t err;
+
+	if (s.len == 0 || s.len >= fs->blocksize || s.len >= 4096)
+		return ENAMETOOLONG;
+	inode = calloc(1, isize > sizeof(*inode) ? isize : sizeof(*inode));
+	if (!inode)
+		return ENOMEM;
+	err = check_room(pfs, parent, name,
+			 s.len < sizeof(inode->i_block) ? 0 : 1);
+	if (!err)
+		err = pcw_inode_alloc(pfs, pcw_dir_ino(parent),
+				      LINUX_S_IFLNK | 0777, inode, &ino);
+	if (err)
+		goto out;
+	fill_symlink(inode, &s);
+	if (s.len >= sizeof(inode->i_block)) {
+		/* A slow symlink: its block, mapped like file data. */
+		blk = calloc(1, fs->blocksize);
+		err = blk ? 0 : ENOMEM;
+		if (!err)
+			err = ext2fs_new_block2(fs, ext2fs_find_inode_goal(fs, ino,
+					(struct ext2_inode *)inode, 0), NULL,
+					&cluster);
+		if (err == EXT2_ET_BLOCK_ALLOC_FAIL)
+			err = ENOSPC;
+		if (err)
+			goto out;
+		pblk = cluster;
+		memcpy(blk, target, s.len);
+		err = io_channel_write_blk64(fs->io, pblk, 1, blk);
+		if (err)
+			goto out;
+		ext2fs_block_alloc_stats2(fs, cluster, +1);
+		err = ext2fs_iblk_add_blocks(fs, (struct ext2_inode *)inode, 1);
+		if (!err && ext2fs_has_feature_extents(fs->super)) {
+			ext2_extent_handle_t h;
+
+			err = pcw_init_extent_tree(fs, ino, inode);
+			if (!err)
+				err = ext2fs_extent_open2(fs, ino,
+						(struct ext2_inode *)inode, &h);
+			if (!err) {
+				err = pcw_extent_insert(h, 0, pblk, 1, false);
+				ext2fs_extent_free(h);
+			}
+		} else if (!err) {
+			inode->i_block[0] = pblk;
+		}
+		if (err) {
+			ext2fs_block_alloc_stats2(fs, cluster, -1);
+			goto out;
+		}
+	}
+	err = pcw_inode_commit_new(pfs, ino, inode);
+	if (!err)
+		err = link_new(pfs, parent, name, ino, inode);
+	if (err) {
+		if (cluster)
+			ext2fs_block_alloc_stats2(fs, cluster, -1);
+		goto out;
+	}
+	pcw_note_symlink(pfs, ino);
+	*ret = ino;
+out:
+	free(blk);
+	free(inode);
+	return err;
+}
+
+/*
+ * INO, which must not be a directory (hard links never name one), read
+ * and checked as ext4_iget checks it (no block of its map on metadata):
+ * the kernel's link(2) and unlink(2) meet the inode through a lookup that
+ * fails there, so neither a new name nor a removed one reaches an inode
+ * e2fsck would clear.
+ */
+static errcode_t read_nondir(ext2_filsys fs, ext2_ino_t ino,
+			     struct ext2_inode_large *inode)
+{
+	errcode_t err;
+
+	memset(inode, 0, sizeof(*inode));
+	err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)inode,
+				     sizeof(*inode));
+	if (!err)
+		err = pcw_iget_check(fs, inode);
+	if (err)
+		return err;
+	return LINUX_S_ISDIR(inode->i_mode) ? PCW_ET_IS_DIR : 0;
+}
+
+/* INO gained or lost a name: its link count and change time. */
+static errcode_t relink(pcw_fs *pfs, ext2_ino_t ino,
+			struct ext2_inode_large *inode, int delta)
+{
+	errcode_t err;
+
+	inode->i_links_count += delta;
+	pcw_inode_set_now(pfs, inode, PCW_TIME_C);
+	err = ext2fs_write_inode_full(pfs->fs, ino, (struct ext2_inode *)inode,
+				      sizeof(*inode));
+	if (err)
+		pfs->meta_error = true;
+	return err;
+}
+
+/* A hard link: NAME in PARENT for the existing non-directory INO. */
+errcode_t pcw_link(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
+		   ext2_ino_t ino)
+{
+	struct ext2_inode_large inode;
+	errcode_t err;
+
+	err = read_nondir(pfs->fs, ino, &inode);
+	if (!err)
+		err = pcw_may_link(pfs, parent, &inode);
+	if (err)
+		return err;
+	if (!inode.i_links_count)
+		return PCW_ET_CORRUPT;
+	if (inode.i_links_count >= EXT2_LINK_MAX)
+		return EMLINK;
+	err = pcw_dir_can_add(pfs, parent, name, strlen(name), 0);
+	if (!err)
+		err = pcw_dir_add(pfs, parent, name, strlen(name), ino,
+				  ftype_of(inode.i_mode));
+	if (err)
+		return err;
+	return relink(pfs, ino, &inode, 1);
+}
+
+/*
+ * Remove NAME (the non-directory INO) from PARENT: the name first, then the
+ * link count, then, at the last link, the inode and its blocks.
+ */
+errcode_t pcw_unlink(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
+		     ext2_ino_t ino)
+{
+	struct ext2_inode_large inode;
+	errcode_t err;
+
+	err = read_nondir(pfs->fs, ino, &inode);
+	if (!err)
+		err = pcw_may_delete(pfs, parent, &inode);
+	if (err)
+		return err;
+	/* Attribute values in inodes of their own: not ours to free. */
+	if (inode.i_flags & EXT4_EA_INODE_FL)
+		return PCW_ET_UNSUPP_INODE;
+	if (inode.i_links_count <= 1) {
+		err = pcw_inode_release_check(pfs, ino, &inode);
+		if (err)
+			return err;
+	}
+	err = pcw_dir_remove(pfs, parent, name, strlen(name));
+	if (err)
+		return err;
+	if (inode.i_links_count > 1)
+		return relink(pfs, ino, &inode, -1);
+	err = pcw_inode_release(pfs, ino, &inode);
+	if (!err && LINUX_S_ISDIR(inode.i_mode))
+		pcw_dir_forget(pfs, ino);
+	return err;
 }

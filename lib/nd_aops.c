@@ -19,7 +19,7 @@
 
 #include <string.h>
 
-#include "internal.h"
+#include "aops.h"
 
 /*
  * ext4_get_block(create=1) for the hole blocks of one page: allocate each
@@ -36,7 +36,7 @@ errcode_t pcw_alloc_holes(struct pcw_mapping *m, struct pcw_page *page,
 	 * a failed call allocated; pcwrite checks the space first, so that
 	 * a page it cannot back leaves nothing mapped past EOF.
 	 */
-	err = pcw_fs_check_space(m->pfs,
+	err = pcw_fs_check_space(m->ei.pfs,
 				 pcw_clusters_to_reserve(m, page->index, holes));
 	if (err)
 		return err;
@@ -51,32 +51,31 @@ errcode_t pcw_alloc_holes(struct pcw_mapping *m, struct pcw_page *page,
 		}
 		for (e = b; e < m->bpp && (holes & (1ULL << e)); e++)
 			;
-		err = pcw_alloc_run(m, page->index * m->bpp + b, e - b,
-				    false, &a);
+		err = pcw_alloc_run(&m->ei, page->index * m->bpp + b, e - b,
+				    false, false, &a);
 		if (err)
 			return err;
-		if (m->handle) {
+		if (m->ei.handle) {
 			/*
 			 * Mapped unwritten: until writeback has put the data
 			 * there and converted the range, the blocks read as
 			 * zeroes, never as whatever a deleted file left there.
 			 */
-			err = pcw_map_insert(m, page->index * m->bpp + b,
+			err = pcw_map_insert(&m->ei, page->index * m->bpp + b,
 					     a.pblk, a.len, true);
 			if (err) {
-				pcw_free_run(m, &a);
+				pcw_free_run(&m->ei, &a);
 				return err;
 			}
 		} else {
-			m->pending += a.len;
-			m->pfs->pending += a.len;
+			pcw_pending_add(&m->ei, a.len);
 		}
 		for (k = 0; k < a.len; k++) {
 			uint64_t bit = 1ULL << (b + k);
 
 			page->mapped |= bit;
 			page->pblk[b + k] = a.pblk + k;
-			if (m->handle)
+			if (m->ei.handle)
 				page->unwritten |= bit;
 			else
 				page->pending |= bit;
@@ -84,45 +83,6 @@ errcode_t pcw_alloc_holes(struct pcw_mapping *m, struct pcw_page *page,
 		b += a.len;
 	}
 	return 0;
-}
-
-/*
- * Free the pending blocks that hold no dirty data: their write failed and
- * was dropped, or no write committed to them (a short copy never retried).
- * Their data never reached the disk, and they never entered the map.
- */
-void pcw_free_pending(struct pcw_mapping *m)
-{
-	unsigned s, b;
-
-	if (!m->pending)
-		return;
-	for (s = 0; s < m->next_slot; s++) {
-		struct pcw_page *page = &m->pages[s];
-		uint64_t drop = page->used ? page->pending & ~page->dirty : 0;
-
-		/* last block first, so that the goal walks back over them */
-		for (b = m->bpp; drop && b-- > 0;) {
-			uint64_t bit = 1ULL << b;
-
-			if (!(drop & bit))
-				continue;
-			drop &= ~bit;
-			ext2fs_block_alloc_stats2(m->fs, page->pblk[b], -1);
-			ext2fs_iblk_sub_blocks(m->fs,
-					       (struct ext2_inode *)m->inode, 1);
-			if (m->goal == page->pblk[b] + 1)
-				m->goal = page->pblk[b];
-			/* a hole again, which reads as zeroes */
-			page->pending &= ~bit;
-			page->mapped &= ~bit;
-			memset(page->data + ((size_t)b << m->blkbits), 0,
-			       m->blocksize);
-			m->pending--;
-			m->pfs->pending--;
-			m->dirty_inode = true;
-		}
-	}
 }
 
 errcode_t pcw_nd_write_begin(struct pcw_mapping *m, uint64_t pos, unsigned len,
@@ -165,4 +125,5 @@ const struct pcw_aops pcw_aops = {
 	.write_begin	= pcw_nd_write_begin,
 	.write_end	= pcw_nd_write_end,
 	.writepages	= pcw_writepages,
+	.release_pages	= pcw_free_pending,
 };

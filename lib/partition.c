@@ -11,7 +11,7 @@
 #include <errno.h>
 #include <blkid.h>
 
-#include "internal.h"
+#include "host.h"
 
 errcode_t pcw_partition_find(const char *image, unsigned number,
 			     struct pcw_partition *part)

@@ -16,7 +16,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "internal.h"
+#include "file.h"
 #include "iter.h"
 
 static void report_page(struct pcw_mapping *mapping, uint64_t pos,
@@ -39,7 +39,7 @@ static void report_page(struct pcw_mapping *mapping, uint64_t pos,
 	ev.u.page.reserved = fsdata ? fsdata->reserved : 0;
 	ev.u.page.read_before = fsdata ? fsdata->read_before : 0;
 	ev.u.page.retry = retry;
-	pcw_emit(mapping->pfs, &ev);
+	pcw_emit(mapping->ei.pfs, &ev);
 }
 
 errcode_t pcw_perform_write(struct pcw_mapping *mapping, struct pcw_iter *i,
@@ -120,7 +120,8 @@ again:
 			break;
 		}
 
-		copied = pcw_iter_copy_to_page(i, page, offset, bytes, pos);
+		copied = pcw_iter_copy_to_page(i, page->data + offset, bytes,
+					       pos);
 
 		status = a_ops->write_end(mapping, pos, bytes, copied, page,
 					  &fsdata);

@@ -72,7 +72,11 @@ errcode_t pcw_qfile_flush(struct pcw_qfile *qf);
 
 struct pcw_dquot;
 
-/* The quota files are ones pcwrite can update (pcw_check_fs). */
+/*
+ * The quota files are ones pcwrite can update (fs.c: between
+ * pcw_check_state and pcw_check_layout, and again once the system zone is
+ * built).
+ */
 errcode_t pcw_quota_check(ext2_filsys fs);
 /*
  * The first write of a run: open the quota files and watch every inode

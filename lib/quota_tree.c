@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "extents.h"
 #include "quota.h"
 
 #define QT_BLKSIZE_BITS	10

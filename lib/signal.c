@@ -9,7 +9,7 @@
 
 #include <signal.h>
 
-#include "internal.h"
+#include "base.h"
 
 static volatile sig_atomic_t pcw_pending_signal;
 

@@ -19,7 +19,7 @@
 #include <stdint.h>
 #include <sys/stat.h>
 
-#include "internal.h"
+#include "file.h"
 #include "iter.h"
 
 #define PCW_MAGIC_SOURCE	0x70637773	/* "pcws" */

@@ -32,7 +32,7 @@
 
 #include <time.h>
 
-#include "internal.h"
+#include "inode.h"
 
 #define TIME_MIN		((int64_t)INT32_MIN)
 #define TIME_MAX_EXTRA		(((int64_t)1 << 34) - 1 + INT32_MIN)

@@ -28,8 +28,7 @@
 
 #include <string.h>
 
-#include "internal.h"
-#include "io.h"
+#include "extents.h"
 
 struct truncate_set {
 	ext2_filsys		fs;

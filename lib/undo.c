@@ -48,7 +48,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "internal.h"
+#include "io_run.h"
 
 /* The undo file's layout (lib/ext2fs/undo_io.c): the header's fields. */
 #define UNDO_MAGIC		"E2UNDO02"
@@ -353,7 +353,7 @@ static uint64_t reserve_bytes(pcw_fs *pfs, uint64_t count)
 			if (ext2fs_bg_has_super(fs, g))
 				undo.close_blocks += 1 + fs->desc_blocks;
 	}
-	blocks = count + UNDO_MARGIN_BLOCKS + pcw_dcache_dirs(pfs) +
+	blocks = count + UNDO_MARGIN_BLOCKS + pfs->dcache_dirs +
 		 undo.close_blocks;
 	blocks += blocks / keys_per_block + 3;
 	return blocks * fs->blocksize;

@@ -30,7 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "host.h"
 
 struct zone_range {
 	blk64_t start, end;	/* [start, end) */

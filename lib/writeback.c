@@ -22,300 +22,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
-#include "io.h"
-
-/*
- * Space is counted in clusters (a cluster is a block but on bigalloc).
- * Room is kept for the extent-tree (or indirect) blocks the reserved data
- * may need.
- */
-static blk64_t pcw_reserve_slack(ext2_filsys fs, blk64_t reserved)
-{
-	/* Entries a tree block maps: extents (12 bytes after a 12-byte
-	   header) or block numbers of an indirect block. */
-	blk64_t per = ext2fs_has_feature_extents(fs->super) ?
-		      (fs->blocksize - 12) / 12 : fs->blocksize / 4;
-	blk64_t slack = 4, level = reserved;
-
-	/* Every level of the tree, up to the root (worst case: one extent
-	   a block). */
-	while (level > 1) {
-		level = (level + per - 1) / per;
-		slack += level;
-	}
-	return slack;
-}
-
-blk64_t pcw_free_clusters(ext2_filsys fs)
-{
-	return EXT2FS_B2C(fs, ext2fs_free_blocks_count(fs->super));
-}
-
-/*
- * The clusters a request for N more can have: free space less everyone's
- * reservations and the tree-block slack they and the N would need.
- * pcwrite writes as the filesystem's root would, so the root-reserved
- * blocks count as free.
- */
-static blk64_t pcw_room(const pcw_fs *pfs, blk64_t n)
-{
-	blk64_t free_clusters = pcw_free_clusters(pfs->fs);
-	/* Pending blocks are allocated, but their indirect blocks not yet. */
-	blk64_t keep = pfs->reserved +
-		       pcw_reserve_slack(pfs->fs, pfs->reserved + pfs->pending +
-					 n) + pfs->quota_reserve;
-
-	return free_clusters > keep ? free_clusters - keep : 0;
-}
-
-/* Could N clusters be allocated now without touching anyone's reservation? */
-errcode_t pcw_fs_check_space(pcw_fs *pfs, blk64_t n)
-{
-	return pcw_room(pfs, n) < n ? ENOSPC : 0;
-}
-
-/* ext4_da_reserve_space(): account N clusters against free space. */
-errcode_t pcw_reserve(struct pcw_mapping *m, blk64_t n)
-{
-	errcode_t err = pcw_fs_check_space(m->pfs, n);
-
-	if (err)
-		return err;
-	m->pfs->reserved += n;
-	m->reserved += n;
-	return 0;
-}
-
-void pcw_release_reservation(struct pcw_mapping *m, blk64_t n)
-{
-	if (n > m->reserved)
-		n = m->reserved;
-	m->reserved -= n;
-	m->pfs->reserved -= n;
-}
-
-/*
- * The physical cluster already backing logical cluster LC (bigalloc: one
- * block of the cluster is mapped), or 0.  Blocks of a logical cluster all
- * live in one physical cluster, at the same offset.
- */
-blk64_t pcw_cluster_pblk(struct pcw_mapping *m, blk64_t lc)
-{
-	unsigned ratio = EXT2FS_CLUSTER_RATIO(m->fs), k;
-	blk64_t first = lc * ratio;
-
-	for (k = 0; k < ratio; k++) {
-		struct pcw_map map;
-
-		if (pcw_map_lookup(m, first + k, &map) || !map.pblk)
-			continue;
-		return map.pblk + (first + k - map.lblk) - k;
-	}
-	return 0;
-}
-
-/*
- * The first free extent at or after GOAL (wrapping to the start) at least
- * WANT blocks long, or failing that the longest one.  One pass over the
- * bitmap's free extents.  (ext2fs_new_range with EXT2_NEWRANGE_MIN_LENGTH
- * would do the first half, but in 1.47.0 it loops forever when no free
- * extent is long enough and the bitmap ends in used blocks.)
- */
-static errcode_t longest_free(ext2_filsys fs, blk64_t goal, blk64_t want,
-			      blk64_t *start)
-{
-	blk64_t first = fs->super->s_first_data_block;
-	blk64_t end = ext2fs_blocks_count(fs->super) - 1;
-	blk64_t best = 0, best_len = 0;
-	int pass;
-
-	if (goal < first || goal > end)
-		goal = first;
-
-	for (pass = 0; pass < 2; pass++) {
-		blk64_t b = pass ? first : goal;
-		blk64_t stop = pass ? goal : end + 1;
-
-		while (b < stop) {
-			blk64_t zero, set;
-
-			if (ext2fs_find_first_zero_block_bitmap2(fs->block_map,
-								 b, end, &zero))
-				break;
-			if (zero >= stop)
-				break;
-			if (ext2fs_find_first_set_block_bitmap2(fs->block_map,
-								zero, end, &set))
-				set = end + 1;
-			if (set - zero >= want) {
-				*start = zero;
-				return 0;
-			}
-			if (set - zero > best_len) {
-				best = zero;
-				best_len = set - zero;
-			}
-			b = set;
-		}
-	}
-	if (!best_len)
-		return EXT2_ET_BLOCK_ALLOC_FAIL;
-	*start = best;
-	return 0;
-}
-
-/*
- * Where WANT blocks go (mballoc in miniature).  A run that continues the
- * file's previous one takes what is free right at the goal: it extends the
- * last extent.  Otherwise the first free extent at or after the goal long
- * enough for the whole run, as mballoc looks for a free extent of the
- * request's size before settling for less, or else the longest there is.
- * ext2fs_new_range then takes it from its exact start.
- */
-static errcode_t find_range(struct pcw_mapping *m, blk64_t want, bool extend,
-			    blk64_t *start, blk64_t *got)
-{
-	ext2_filsys fs = m->fs;
-	blk64_t where;
-	errcode_t err;
-
-	if (extend) {
-		err = ext2fs_new_range(fs, EXT2_NEWRANGE_FIXED_GOAL, m->goal,
-				       want, NULL, start, got);
-		if (err != EXT2_ET_BLOCK_ALLOC_FAIL)
-			return err;
-	}
-	/*
-	 * A piece of a stream written back while more is coming: look for
-	 * room for all an extent can hold, not just this piece, so that the
-	 * next pieces can extend it in place (mballoc normalises a request to
-	 * the file's expected size in the same spirit; the kernel's writeback
-	 * knows the whole dirty file, pcwrite's only a piece of it).
-	 */
-	err = longest_free(fs, m->goal, m->wb_background &&
-			   want < PCW_MAX_EXTENT_LEN ? PCW_MAX_EXTENT_LEN : want,
-			   &where);
-	if (err)
-		return err;
-	return ext2fs_new_range(fs, EXT2_NEWRANGE_FIXED_GOAL, where, want,
-				NULL, start, got);
-}
-
-/*
- * Allocate for the LEN blocks from logical block LBLK, as many as one range
- * gives: the first free range at or after the goal, marked in the bitmaps
- * and the group counts.  On bigalloc a logical cluster that already has a
- * physical cluster takes its blocks from it, and new clusters are allocated
- * whole, the logical and physical offsets in the cluster equal.  Blocks with
- * a reservation (delalloc writeback) have their space already; any other
- * allocation (nodelalloc) must leave the reserved clusters and their slack
- * alone, as ext4_claim_free_clusters() does.
- */
-errcode_t pcw_alloc_run(struct pcw_mapping *m, blk64_t lblk, blk64_t len,
-			bool reserved, struct pcw_alloc *a)
-{
-	ext2_filsys fs = m->fs;
-	unsigned ratio = EXT2FS_CLUSTER_RATIO(fs);
-	blk64_t off = lblk & EXT2FS_CLUSTER_MASK(fs), want, start, got;
-	errcode_t err;
-
-	memset(a, 0, sizeof(*a));
-	if (len > pcw_max_run(m) - off)
-		len = pcw_max_run(m) - off;
-	if (ratio > 1) {
-		blk64_t lc = EXT2FS_B2C(fs, lblk);
-		blk64_t lc_end = EXT2FS_B2C(fs, lblk + len - 1);
-		blk64_t pc = pcw_cluster_pblk(m, lc);
-
-		if (pc) {
-			a->pblk = pc + off;
-			a->len = ratio - off < len ? ratio - off : len;
-			return 0;
-		}
-		/*
-		 * New clusters only up to the next logical cluster that has
-		 * a physical one already (written earlier, at an offset).
-		 */
-		for (lc++; lc <= lc_end; lc++)
-			if (pcw_cluster_pblk(m, lc)) {
-				len = EXT2FS_C2B(fs, lc) - lblk;
-				break;
-			}
-	}
-	want = EXT2FS_C2B(fs, EXT2FS_B2C(fs, off + len + ratio - 1));
-	if (!reserved) {
-		blk64_t room = pcw_room(m->pfs, EXT2FS_B2C(fs, want));
-
-		if (!room)
-			return ENOSPC;
-		if (EXT2FS_B2C(fs, want) > room)
-			want = EXT2FS_C2B(fs, room);
-	}
-
-	if (!m->goal) {
-		/*
-		 * The block after the extent before LBLK, or for a file with
-		 * no blocks the start of its inode's (flex) group.
-		 */
-		m->goal = ext2fs_find_inode_goal(fs, m->ino,
-						 (struct ext2_inode *)m->inode,
-						 lblk);
-		m->goal_extends = m->extent_end > 0;
-	}
-	m->goal &= ~(blk64_t)EXT2FS_CLUSTER_MASK(fs);
-	err = find_range(m, want, m->goal_extends, &start, &got);
-	if (err == EXT2_ET_BLOCK_ALLOC_FAIL)
-		return ENOSPC;
-	if (err)
-		return err;
-	if ((start & EXT2FS_CLUSTER_MASK(fs)) || got <= off)
-		return PCW_ET_CORRUPT;	/* cannot happen with a cluster bitmap */
-	pcw_block_alloc_stats_range(fs, start, got, +1);
-	/* i_blocks is counted in clusters on bigalloc. */
-	err = ext2fs_iblk_add_blocks(fs, (struct ext2_inode *)m->inode,
-				     EXT2FS_B2C(fs, got + ratio - 1));
-	if (err) {
-		pcw_block_alloc_stats_range(fs, start, got, -1);
-		return err;
-	}
-	a->cstart = start;
-	a->clen = got;
-	a->clusters = EXT2FS_B2C(fs, got + ratio - 1);
-	a->pblk = start + off;
-	a->len = got - off < len ? got - off : len;
-	m->goal = start + got;
-	m->goal_extends = true;
-	m->dirty_inode = true;
-	return 0;
-}
-
-/* Undo pcw_alloc_run: free the clusters it allocated, if any. */
-void pcw_free_run(struct pcw_mapping *m, const struct pcw_alloc *a)
-{
-	if (!a->clen)
-		return;
-	pcw_block_alloc_stats_range(m->fs, a->cstart, a->clen, -1);
-	ext2fs_iblk_sub_blocks(m->fs, (struct ext2_inode *)m->inode,
-			       a->clusters);
-	if (m->goal == a->cstart + a->clen)
-		m->goal = a->cstart;
-}
+#include "aops.h"
 
 /* Write the in-memory inode, its size being what is on disk. */
 errcode_t pcw_write_inode(struct pcw_mapping *m)
 {
 	errcode_t err;
 
-	err = ext2fs_inode_size_set(m->fs, (struct ext2_inode *)m->inode,
+	err = ext2fs_inode_size_set(m->ei.fs, (struct ext2_inode *)m->ei.inode,
 				    m->i_disksize);
 	if (err)
 		return err;
-	err = ext2fs_write_inode_full(m->fs, m->ino,
-				      (struct ext2_inode *)m->inode,
-				      EXT2_INODE_SIZE(m->fs->super));
+	err = ext2fs_write_inode_full(m->ei.fs, m->ei.ino,
+				      (struct ext2_inode *)m->ei.inode,
+				      EXT2_INODE_SIZE(m->ei.fs->super));
 	if (!err)
-		m->dirty_inode = false;
+		m->ei.dirty_inode = false;
 	return err;
 }
 
@@ -331,7 +53,7 @@ static void emit_writeback(struct pcw_mapping *m, blk64_t lblk, blk64_t pblk,
 	ev.u.writeback.pblk = pblk;
 	ev.u.writeback.len = len;
 	ev.u.writeback.overwrite = overwrite;
-	pcw_emit(m->pfs, &ev);
+	pcw_emit(m->ei.pfs, &ev);
 }
 
 /* Write blocks wb[i..i+len) to PBLK on: one I/O per piece contiguous in memory. */
@@ -348,7 +70,7 @@ static errcode_t submit_blocks(struct pcw_mapping *m, size_t i, blk64_t len,
 		       m->wb[k + 1].data == m->wb[k].data + m->blocksize)
 			k++;
 		k++;
-		err = pcw_fs_write_data(m->pfs, pblk + (s - i), k - s,
+		err = pcw_fs_write_data(m->ei.pfs, pblk + (s - i), k - s,
 					m->wb[s].data);
 		if (err)
 			return err;
@@ -393,19 +115,20 @@ static errcode_t map_and_submit(struct pcw_mapping *m, size_t i, size_t end,
 		blk64_t k;
 
 		*failed_lblk = m->wb[i].lblk;
-		err = pcw_alloc_run(m, m->wb[i].lblk, end - i, true, &a);
+		err = pcw_alloc_run(&m->ei, m->wb[i].lblk, end - i, true,
+				    m->wb_background, &a);
 		if (err)
 			return err;
 		err = submit_blocks(m, i, a.len, a.pblk);
 		if (!err)
-			err = pcw_map_insert(m, m->wb[i].lblk, a.pblk, a.len,
+			err = pcw_map_insert(&m->ei, m->wb[i].lblk, a.pblk, a.len,
 					     false);
 		if (err) {
-			pcw_free_run(m, &a);
+			pcw_free_run(&m->ei, &a);
 			return err;
 		}
 		/* One reservation per logical cluster given a physical one. */
-		pcw_release_reservation(m, a.clusters);
+		pcw_release_reservation(&m->ei, a.clusters);
 		for (k = 0; k < a.len; k++) {
 			struct pcw_wb_block *w = &m->wb[i + k];
 			uint64_t bit = 1ULL << w->bit;
@@ -435,7 +158,7 @@ void pcw_drop_delayed(struct pcw_mapping *m)
 	for (s = 0; s < m->next_slot; s++)
 		if (m->pages[s].used)
 			m->pages[s].delayed &= m->pages[s].dirty;
-	pcw_release_reservation(m, m->reserved);
+	pcw_release_reservation(&m->ei, m->ei.reserved);
 	/* and the blocks allocated for data that never got there */
 	pcw_free_pending(m);
 }
@@ -521,11 +244,11 @@ static errcode_t map_written(struct pcw_mapping *m, size_t i, size_t j,
 				 (1ULL << m->wb[e].bit)))
 			e++;
 		if (pending)
-			err = pcw_map_insert(m, m->wb[k].lblk,
+			err = pcw_map_insert(&m->ei, m->wb[k].lblk,
 					     p->pblk[m->wb[k].bit], e - k,
 					     false);
 		else
-			err = pcw_map_convert(m, m->wb[k].lblk, e - k);
+			err = pcw_map_convert(&m->ei, m->wb[k].lblk, e - k);
 		if (err) {
 			*failed_lblk = m->wb[k].lblk;
 			return err;
@@ -535,8 +258,7 @@ static errcode_t map_written(struct pcw_mapping *m, size_t i, size_t j,
 
 			if (pending) {
 				m->wb[q].page->pending &= ~bit;
-				m->pending--;
-				m->pfs->pending--;
+				pcw_pending_mapped(&m->ei, 1);
 			} else {
 				m->wb[q].page->unwritten &= ~bit;
 			}
@@ -610,7 +332,7 @@ errcode_t pcw_writepages(struct pcw_mapping *m, uint64_t *nr_written)
 			       m->wb[j].lblk == m->wb[j - 1].lblk + 1 &&
 			       m->wb[j].page->pblk[m->wb[j].bit] ==
 			       pblk + (j - i) &&
-			       j - i < pcw_max_run(m))
+			       j - i < pcw_max_run(m->ei.fs))
 				j++;
 			err = write_mapped(m, i, j, nr_written, &failed_lblk);
 		} else if (is_delayed(w)) {
@@ -620,7 +342,7 @@ errcode_t pcw_writepages(struct pcw_mapping *m, uint64_t *nr_written)
 			/* Not on bigalloc: a cluster is allocated whole. */
 			err = map_and_submit(m, i, j, m->wb_background &&
 					     j == n &&
-					     EXT2FS_CLUSTER_RATIO(m->fs) == 1,
+					     EXT2FS_CLUSTER_RATIO(m->ei.fs) == 1,
 					     nr_written, &failed_lblk,
 					     &deferred);
 		}
@@ -686,7 +408,7 @@ update:
 	if (m->i_disksize < upto)
 		m->i_disksize = upto;
 	m->data_from = upto < m->i_size ? upto : UINT64_MAX;
-	if (m->i_disksize != (uint64_t)EXT2_I_SIZE(m->inode) || m->dirty_inode) {
+	if (m->i_disksize != (uint64_t)EXT2_I_SIZE(m->ei.inode) || m->ei.dirty_inode) {
 		err2 = pcw_write_inode(m);
 		if (!err)
 			err = err2;

@@ -29,10 +29,11 @@ setup() {
 # eio_write ARGS...: pcwrite under the shim.  Writes of more than 16 KiB
 # fail but for the first three; writeback runs every 64 KiB, so a write
 # fails after some of its data is on disk.  Sets N to the bytes the message
-# says were written.
+# says were written.  In place (--no-journal): the journal's own failure
+# states are journal.bats's.
 eio_write() {
 	run -1 --separate-stderr env LD_PRELOAD="$SHIM" PCW_EIO_MIN=16384 \
-		PCW_EIO_SKIP=${SKIP:-3} "$PCWRITE" --no-sync --dirty-limit=65536 "$@"
+		PCW_EIO_SKIP=${SKIP:-3} "$PCWRITE" --no-journal --no-sync --dirty-limit=65536 "$@"
 	[[ "$stderr" =~ ^pcwrite:\ .*:\ Input/output\ error\ \(([0-9]+)\ bytes\ written\)$ ]]
 	N=${BASH_REMATCH[1]}
 }

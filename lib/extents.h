@@ -1,0 +1,73 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * extents.h: layer 5: block maps (extents.c), truncation (truncate.c), values
+ * in EA inodes (ea_refs.c, ea_inode.c); the quota files are quota.h's.
+ */
+#ifndef PCW_EXTENTS_H
+#define PCW_EXTENTS_H
+
+#include "balloc.h"
+/* extents.c: logical -> physical, for extent and block-mapped files */
+errcode_t pcw_map_lookup(struct pcw_inode_info *ei, blk64_t lblk,
+			 struct pcw_map *map);
+errcode_t pcw_map_insert(struct pcw_inode_info *ei, blk64_t lblk,
+			 blk64_t pblk, blk64_t len, bool unwritten);
+errcode_t pcw_map_convert(struct pcw_inode_info *ei, blk64_t lblk,
+			  blk64_t len);
+errcode_t pcw_extent_end(struct pcw_inode_info *ei, blk64_t *end);
+errcode_t pcw_count_extents(struct pcw_inode_info *ei, uint64_t *count);
+blk64_t pcw_cluster_pblk(struct pcw_inode_info *ei, blk64_t lc);
+errcode_t pcw_alloc_run(struct pcw_inode_info *ei, blk64_t lblk, blk64_t len,
+			bool reserved, bool background, struct pcw_alloc *a);
+
+errcode_t pcw_extent_insert(ext2_extent_handle_t h, blk64_t lblk,
+			    blk64_t pblk, blk64_t len, bool unwritten);
+
+/*
+ * truncate.c: free every block of INODE (data, extent-tree or indirect
+ * blocks), each cluster once.  On success i_block is empty (zeroed,
+ * EXTENTS_FL cleared) and i_blocks keeps only the xattr block and the
+ * values in EA inodes (pcw_ea_charge); the caller writes the inode.  A file
+ * whose blocks are outside the filesystem or in its metadata (the system
+ * zone), free in the bitmap or more than i_blocks counts is refused with
+ * PCW_ET_CORRUPT, nothing changed.
+ */
+errcode_t pcw_truncate_blocks(ext2_filsys fs, ext2_ino_t ino,
+			      struct ext2_inode_large *inode);
+/* The same checks, nothing freed: 0 when pcw_truncate_blocks would succeed. */
+errcode_t pcw_truncate_check(ext2_filsys fs, ext2_ino_t ino,
+			     struct ext2_inode_large *inode);
+
+/*
+ * ea_inode.c: attribute values in inodes of their own (ea_inode), charged
+ * to their owner and released with it as the kernel does.
+ *
+ * Every libext2fs change of INO's attributes (ext2fs_xattr_set, _remove,
+ * ext2fs_punch of inline data) goes between pcw_ea_change_begin and
+ * pcw_ea_change_end, N values X about to be set (none for a removal).
+ * begin checks the room the values could need (ENOSPC, nothing changed),
+ * refuses an owner whose references are damaged (PCW_ET_CORRUPT) or
+ * Lustre-style (PCW_ET_UNSUPP_INODE); end runs whenever begin succeeded,
+ * after a failed change too.  Both are no-ops without ea_inode.
+ */
+struct pcw_ea_change {
+	bool		active;
+	blk64_t		charge;		/* the owner's value clusters before */
+	ext2_ino_t	*pinned;	/* EA inodes held during the change */
+	size_t		npinned;
+};
+errcode_t pcw_ea_change_begin(pcw_fs *pfs, ext2_ino_t ino,
+			      const struct pcw_xattr *x, size_t n,
+			      struct pcw_ea_change *c);
+errcode_t pcw_ea_change_end(pcw_fs *pfs, ext2_ino_t ino,
+			    struct pcw_ea_change *c);
+/* The clusters INO's EA-inode values cost it (beside data and block). */
+errcode_t pcw_ea_charge(ext2_filsys fs, ext2_ino_t ino, blk64_t *clusters);
+/*
+ * INO's last link is gone: drop the references its body holds, and its
+ * block's if INO is the block's last owner, freeing an EA inode left with
+ * none.  Before ext2fs_free_ext_attr.
+ */
+errcode_t pcw_ea_release(pcw_fs *pfs, ext2_ino_t ino);
+
+#endif /* PCW_EXTENTS_H */
