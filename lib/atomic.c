@@ -199,15 +199,7 @@ errcode_t pcw_atomic_begin(pcw_fs *pfs, const struct pcw_dest *d,
 		if (err)
 			return err;
 	} else {
-		const char *first = d->missing ? d->missing : d->name;
-		size_t len = strcspn(first, "/");
-		char name[EXT2_NAME_LEN + 1];
-
-		if (len > EXT2_NAME_LEN)
-			return PCW_ET_NAME_TOO_LONG;
-		memcpy(name, first, len);
-		name[len] = 0;
-		err = pcw_check_create(pfs, d->parent, name, d->missing ? 1 : 0);
+		err = pcw_file_check_new(pfs, d);
 		if (err)
 			return err;
 	}

@@ -234,7 +234,7 @@ static errcode_t check_start(ext2_filsys fs, const struct pcw_dest *d,
  * for a new file (or its first missing parent) and its name is checked
  * before the superblock is marked.
  */
-static errcode_t check_new(pcw_fs *pfs, const struct pcw_dest *d)
+errcode_t pcw_file_check_new(pcw_fs *pfs, const struct pcw_dest *d)
 {
 	const char *first = d->missing ? d->missing : d->name;
 	char name[EXT2_NAME_LEN + 1];
@@ -302,7 +302,7 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 	if ((page_size & (page_size - 1)) || page_size < fs->blocksize ||
 	    page_size > PCW_MAX_PAGE_SIZE)
 		return PCW_ET_BAD_PAGE_SIZE;
-	err = check_new(pfs, d);
+	err = pcw_file_check_new(pfs, d);
 	if (!err)
 		err = check_start(fs, d, fp);
 	if (err)
