@@ -255,7 +255,6 @@ static struct pcw_mapping *mapping_alloc(pcw_fs *pfs, unsigned page_size,
 					 const struct pcw_file_params *fp)
 {
 	ext2_filsys fs = pfs->fs;
-	size_t isize = EXT2_INODE_SIZE(fs->super);
 	struct pcw_mapping *m = calloc(1, sizeof(*m));
 
 	if (!m)
@@ -273,8 +272,7 @@ static struct pcw_mapping *mapping_alloc(pcw_fs *pfs, unsigned page_size,
 	m->bpp = page_size / fs->blocksize;
 	m->a_ops = (fp->flags & PCW_FILE_NO_DELALLOC) ? &pcw_aops
 						       : &pcw_da_aops;
-	m->ei.inode = calloc(1, isize > sizeof(*m->ei.inode) ?
-			     isize : sizeof(*m->ei.inode));
+	m->ei.inode = calloc(1, pcw_inode_buf_size(fs));
 	if (!m->ei.inode) {
 		free(m);
 		return NULL;
