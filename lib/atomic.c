@@ -170,7 +170,7 @@ errcode_t pcw_atomic_begin(pcw_fs *pfs, const struct pcw_dest *d,
 			   const struct pcw_file_params *fp,
 			   struct pcw_atomic **ret, struct pcw_dest *tmp)
 {
-	struct ext2_inode_large old, inode;
+	struct ext2_inode_large old, *inode;
 	struct pcw_atomic *a;
 	ext2_filsys fs;
 	ext2_ino_t parent = d->parent;
@@ -199,15 +199,7 @@ errcode_t pcw_atomic_begin(pcw_fs *pfs, const struct pcw_dest *d,
 		if (err)
 			return err;
 	} else {
-		const char *first = d->missing ? d->missing : d->name;
-		size_t len = strcspn(first, "/");
-		char name[EXT2_NAME_LEN + 1];
-
-		if (len > EXT2_NAME_LEN)
-			return PCW_ET_NAME_TOO_LONG;
-		memcpy(name, first, len);
-		name[len] = 0;
-		err = pcw_check_create(pfs, d->parent, name, d->missing ? 1 : 0);
+		err = pcw_file_check_new(pfs, d);
 		if (err)
 			return err;
 	}
@@ -224,8 +216,13 @@ errcode_t pcw_atomic_begin(pcw_fs *pfs, const struct pcw_dest *d,
 	}
 
 	a = calloc(1, sizeof(*a));
-	if (!a)
+	/* Whole: pcw_inode_alloc and pcw_inode_commit_new use every byte. */
+	inode = calloc(1, pcw_inode_buf_size(fs));
+	if (!a || !inode) {
+		free(a);
+		free(inode);
 		return ENOMEM;
+	}
 	a->pfs = pfs;
 	a->old = d->ino;
 	a->parent = parent;
@@ -234,35 +231,38 @@ errcode_t pcw_atomic_begin(pcw_fs *pfs, const struct pcw_dest *d,
 	mode = LINUX_S_IFREG | (d->ino ? (old.i_mode & 07777) : 0644);
 	if (fp->flags & PCW_FILE_SET_MODE)
 		mode = LINUX_S_IFREG | (fp->mode & 07777);
-	err = pcw_inode_alloc(pfs, parent, mode, &inode, &a->ino);
+	err = pcw_inode_alloc(pfs, parent, mode, inode, &a->ino);
 	if (err)
 		goto fail;
 	if (d->ino)
-		pcw_inode_set_owner(&inode, inode_uid(old), inode_gid(old));
-	fill_owner(&inode, (void *)fp);
+		pcw_inode_set_owner(inode, inode_uid(old), inode_gid(old));
+	fill_owner(inode, (void *)fp);
 	/* The inode has no name: O_TMPFILE's i_nlink 0, on the orphan list. */
-	inode.i_links_count = 0;
+	inode->i_links_count = 0;
 	if (ext2fs_has_feature_extents(fs->super))
-		err = pcw_init_extent_tree(fs, a->ino, &inode);
+		err = pcw_init_extent_tree(fs, a->ino, inode);
 	if (err)
 		goto fail;
-	orphan_add(fs, a->ino, &inode);
-	err = pcw_inode_commit_new(pfs, a->ino, &inode);
+	orphan_add(fs, a->ino, inode);
+	err = pcw_inode_commit_new(pfs, a->ino, inode);
 	if (err)
 		goto fail;
 	if (d->ino) {
 		err = copy_xattrs(pfs, d->ino, a->ino);
 		if (err) {
+			free(inode);
 			pcw_atomic_abort(a);
 			return err;
 		}
 	}
+	free(inode);
 	tmp->ino = a->ino;
 	tmp->parent = parent;
 	strcpy(tmp->name, d->name);
 	*ret = a;
 	return 0;
 fail:
+	free(inode);
 	free(a);
 	return err;
 }

@@ -25,6 +25,20 @@
 /* One I/O stays at 1 GiB: unix_io computes a byte count in an int. */
 #define PCW_MAX_IO_BYTES	(1ULL << 30)
 
+/*
+ * The bytes of a buffer for one whole on-disk inode: EXT2_INODE_SIZE, and
+ * never less than struct ext2_inode_large.  Every buffer a function reads,
+ * fills or writes EXT2_INODE_SIZE bytes of (pcw_inode_alloc,
+ * pcw_inode_commit_new, ext2fs_*_inode_full with that size) has this size.
+ */
+static inline size_t pcw_inode_buf_size(ext2_filsys fs)
+{
+	size_t isize = EXT2_INODE_SIZE(fs->super);
+
+	return isize > sizeof(struct ext2_inode_large) ?
+	       isize : sizeof(struct ext2_inode_large);
+}
+
 struct pcw_bdev;
 struct pcw_pagecache;
 struct pcw_dcache;

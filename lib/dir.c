@@ -122,8 +122,7 @@ static errcode_t dir_load(pcw_fs *pfs, ext2_ino_t ino, struct pcw_dir **ret)
 	if (!d)
 		return ENOMEM;
 	d->ino = ino;
-	d->inode = calloc(1, isize > sizeof(*d->inode) ? isize
-						       : sizeof(*d->inode));
+	d->inode = calloc(1, pcw_inode_buf_size(fs));
 	if (!d->inode) {
 		err = ENOMEM;
 		goto fail;
@@ -642,7 +641,6 @@ errcode_t pcw_dir_new(pcw_fs *pfs, ext2_ino_t ino,
 		      struct pcw_dir **ret)
 {
 	ext2_filsys fs = pfs->fs;
-	unsigned isize = EXT2_INODE_SIZE(fs->super);
 	struct pcw_dcache *c;
 	struct pcw_dir *d;
 	uint32_t lblk;
@@ -655,12 +653,11 @@ errcode_t pcw_dir_new(pcw_fs *pfs, ext2_ino_t ino,
 	if (!d)
 		return ENOMEM;
 	d->ino = ino;
-	d->inode = malloc(isize > sizeof(*d->inode) ? isize : sizeof(*d->inode));
+	d->inode = malloc(pcw_inode_buf_size(fs));
 	err = d->inode ? pcw_dir_names_grow(d) : ENOMEM;
 	if (err)
 		goto fail;
-	memcpy(d->inode, inode, isize > sizeof(*d->inode) ? isize
-							  : sizeof(*d->inode));
+	memcpy(d->inode, inode, pcw_inode_buf_size(fs));
 	pcw_dir_init_block(fs, c->buf[3], ino, parent);
 	err = pcw_dir_append_block(pfs, d, c->buf[3], &lblk);
 	if (!err)

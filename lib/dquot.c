@@ -305,7 +305,7 @@ static errcode_t read_usage(struct pcw_dquot *q, ext2_ino_t ino,
 	/* A new inode's first write reads nothing: it was free. */
 	if (!in_use(fs, ino))
 		return 0;
-	memset(q->ibuf, 0, isize > sizeof(*inode) ? isize : sizeof(*inode));
+	memset(q->ibuf, 0, pcw_inode_buf_size(fs));
 	err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)inode,
 				     isize);
 	if (err)
@@ -423,7 +423,6 @@ static errcode_t on_write_inode(ext2_filsys fs, ext2_ino_t ino,
 errcode_t pcw_dquot_open(pcw_fs *pfs)
 {
 	ext2_filsys fs = pfs->fs;
-	unsigned isize = EXT2_INODE_SIZE(fs->super);
 	struct pcw_dquot *q;
 	errcode_t err = 0;
 
@@ -434,8 +433,7 @@ errcode_t pcw_dquot_open(pcw_fs *pfs)
 		return ENOMEM;
 	q->pfs = pfs;
 	q->fs = fs;
-	q->ibuf = calloc(1, isize > sizeof(struct ext2_inode_large) ?
-			    isize : sizeof(struct ext2_inode_large));
+	q->ibuf = calloc(1, pcw_inode_buf_size(fs));
 	q->bbuf = malloc(fs->blocksize);
 	if (!q->ibuf || !q->bbuf)
 		err = ENOMEM;
@@ -606,7 +604,7 @@ errcode_t pcw_inode_init_projid(pcw_fs *pfs, ext2_ino_t parent,
 
 	if (!ext2fs_has_feature_project(fs->super) || !has_projid(inode, isize))
 		return 0;
-	dir = calloc(1, isize > sizeof(*dir) ? isize : sizeof(*dir));
+	dir = calloc(1, pcw_inode_buf_size(fs));
 	if (!dir)
 		return ENOMEM;
 	err = ext2fs_read_inode_full(fs, parent, (struct ext2_inode *)dir,

@@ -113,7 +113,7 @@ static errcode_t scan(ext2_filsys fs, ext2_ino_t owner, char *start,
 errcode_t pcw_ea_collect(ext2_filsys fs, ext2_ino_t ino, struct ea_refs *r)
 {
 	unsigned isize = EXT2_INODE_SIZE(fs->super);
-	size_t size = isize > sizeof(*r->inode) ? isize : sizeof(*r->inode);
+	size_t size = pcw_inode_buf_size(fs);
 	struct ext2_ext_attr_header *h;
 	errcode_t err;
 

@@ -772,9 +772,8 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		goto dir_done;
 	case PCW_FT_FILE: {
 		struct ext2_inode_large *inode;
-		unsigned isize = EXT2_INODE_SIZE(pfs->fs->super);
 
-		inode = calloc(1, isize > sizeof(*inode) ? isize : sizeof(*inode));
+		inode = calloc(1, pcw_inode_buf_size(pfs->fs));
 		if (!inode)
 			return ENOMEM;
 		err = pcw_create(pfs, pd, name, LINUX_S_IFREG | (e->perm & 07777),
@@ -805,9 +804,8 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 			[PCW_FT_SOCK] = LINUX_S_IFSOCK,
 		};
 		struct ext2_inode_large *inode;
-		unsigned isize = EXT2_INODE_SIZE(pfs->fs->super);
 
-		inode = calloc(1, isize > sizeof(*inode) ? isize : sizeof(*inode));
+		inode = calloc(1, pcw_inode_buf_size(pfs->fs));
 		if (!inode)
 			return ENOMEM;
 		err = pcw_create(pfs, pd, name, type[e->type] | (e->perm & 07777),

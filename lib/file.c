@@ -234,7 +234,7 @@ static errcode_t check_start(ext2_filsys fs, const struct pcw_dest *d,
  * for a new file (or its first missing parent) and its name is checked
  * before the superblock is marked.
  */
-static errcode_t check_new(pcw_fs *pfs, const struct pcw_dest *d)
+errcode_t pcw_file_check_new(pcw_fs *pfs, const struct pcw_dest *d)
 {
 	const char *first = d->missing ? d->missing : d->name;
 	char name[EXT2_NAME_LEN + 1];
@@ -255,7 +255,6 @@ static struct pcw_mapping *mapping_alloc(pcw_fs *pfs, unsigned page_size,
 					 const struct pcw_file_params *fp)
 {
 	ext2_filsys fs = pfs->fs;
-	size_t isize = EXT2_INODE_SIZE(fs->super);
 	struct pcw_mapping *m = calloc(1, sizeof(*m));
 
 	if (!m)
@@ -273,8 +272,7 @@ static struct pcw_mapping *mapping_alloc(pcw_fs *pfs, unsigned page_size,
 	m->bpp = page_size / fs->blocksize;
 	m->a_ops = (fp->flags & PCW_FILE_NO_DELALLOC) ? &pcw_aops
 						       : &pcw_da_aops;
-	m->ei.inode = calloc(1, isize > sizeof(*m->ei.inode) ?
-			     isize : sizeof(*m->ei.inode));
+	m->ei.inode = calloc(1, pcw_inode_buf_size(fs));
 	if (!m->ei.inode) {
 		free(m);
 		return NULL;
@@ -302,7 +300,7 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 	if ((page_size & (page_size - 1)) || page_size < fs->blocksize ||
 	    page_size > PCW_MAX_PAGE_SIZE)
 		return PCW_ET_BAD_PAGE_SIZE;
-	err = check_new(pfs, d);
+	err = pcw_file_check_new(pfs, d);
 	if (!err)
 		err = check_start(fs, d, fp);
 	if (err)

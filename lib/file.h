@@ -9,4 +9,11 @@
 #include "namei.h"
 #include "iter.h"
 
+/*
+ * A new DEST (d->ino == 0): may its first missing name be made in its
+ * parent (a name too long, no room, no permission)?  Before anything is
+ * written; 0 for an existing file.
+ */
+errcode_t pcw_file_check_new(pcw_fs *pfs, const struct pcw_dest *d);
+
 #endif /* PCW_FILE_H */

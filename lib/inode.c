@@ -72,7 +72,7 @@ errcode_t pcw_inode_alloc(pcw_fs *pfs, ext2_ino_t parent, unsigned mode,
 	    inode->i_links_count && !inode->i_dtime)
 		return PCW_ET_CORRUPT;
 
-	memset(inode, 0, isize > sizeof(*inode) ? isize : sizeof(*inode));
+	memset(inode, 0, pcw_inode_buf_size(fs));
 	inode->i_mode = mode;
 	inode->i_links_count = 1;
 	if (isize > EXT2_GOOD_OLD_INODE_SIZE)

@@ -18,6 +18,7 @@ void pcw_inode_set_owner(struct ext2_inode_large *inode, uint32_t uid,
 			 uint32_t gid);
 void pcw_inode_set_rdev(struct ext2_inode_large *inode, uint32_t major,
 			uint32_t minor);
+/* INODE: a whole inode, pcw_inode_buf_size bytes (both use every byte). */
 errcode_t pcw_inode_alloc(pcw_fs *pfs, ext2_ino_t parent, unsigned mode,
 			  struct ext2_inode_large *inode, ext2_ino_t *ret);
 errcode_t pcw_inode_commit_new(pcw_fs *pfs, ext2_ino_t ino,

@@ -586,7 +586,6 @@ errcode_t pcw_symlink(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 	ext2_filsys fs = pfs->fs;
 	struct symlink_arg s = { target, strlen(target), fill, arg };
 	struct ext2_inode_large *inode;
-	unsigned isize = EXT2_INODE_SIZE(fs->super);
 	ext2_ino_t ino;
 	blk64_t cluster = 0, pblk;
 	unsigned char *blk = NULL;
@@ -594,7 +593,7 @@ errcode_t pcw_symlink(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 
 	if (s.len == 0 || s.len >= fs->blocksize || s.len >= 4096)
 		return ENAMETOOLONG;
-	inode = calloc(1, isize > sizeof(*inode) ? isize : sizeof(*inode));
+	inode = calloc(1, pcw_inode_buf_size(fs));
 	if (!inode)
 		return ENOMEM;
 	err = check_room(pfs, parent, name,

@@ -223,8 +223,7 @@ errcode_t pcw_qfile_open(ext2_filsys fs, int type, ext2_ino_t ino,
 	qf->fs = fs;
 	qf->type = type;
 	qf->ino = ino;
-	qf->inode = calloc(1, isize > sizeof(*qf->inode) ? isize
-							 : sizeof(*qf->inode));
+	qf->inode = calloc(1, pcw_inode_buf_size(fs));
 	err = qf->inode ? 0 : ENOMEM;
 	if (!err)
 		err = ext2fs_read_inode_full(fs, ino,

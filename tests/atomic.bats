@@ -53,6 +53,18 @@ teardown() {
 	[ "$(dumpe2fs -h "$IMG" 2>/dev/null | sed -n 's/^First orphan inode: *//p')" = "" ]
 }
 
+@test "--atomic on 1 KiB inodes: the new inode is made and written whole" {
+	# pcw_inode_alloc and pcw_inode_commit_new use EXT2_INODE_SIZE bytes of
+	# the buffer they are given: a struct ext2_inode_large on the stack was
+	# 864 bytes short here (the run died with SIGSEGV).
+	mkimg "$IMG" 32M -t ext4 -I 1024
+	"$PCWRITE" "$IMG" /f <"$T/old"
+	run "$PCWRITE" --atomic "$IMG" /f <"$T/new"
+	[ "$status" -eq 0 ]
+	verify "$IMG" /f "$T/new"
+	fsck_clean "$IMG"
+}
+
 @test "--atomic: -m, -u and -g override the old file's" {
 	"$PCWRITE" -m 0640 -u 1234 "$IMG" /f <"$T/old"
 	run "$PCWRITE" --atomic -m 0600 -u 7 -g 8 "$IMG" /f <"$T/new"

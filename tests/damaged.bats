@@ -89,6 +89,21 @@ stopped() {
 	no_new_problems "$IMG"
 }
 
+# replace_refused NAME: -x of a tar holding a new /NAME (the test's data)
+# stops at the damaged file with one line naming e2fsck, e2fsck finds
+# nothing new, and /NAME keeps its name.
+replace_refused() {
+	local n=$1
+	mkdir -p "$BATS_TEST_TMPDIR/t"
+	cp "$BATS_TEST_TMPDIR/data" "$BATS_TEST_TMPDIR/t/$n"
+	tar -C "$BATS_TEST_TMPDIR/t" -cf "$BATS_TEST_TMPDIR/t.tar" "$n"
+	damaged "$IMG"
+	run -1 --separate-stderr "$PCWRITE" -x "$IMG" / "$BATS_TEST_TMPDIR/t.tar"
+	[ "$stderr" = "pcwrite: $IMG:/$n: $MSG" ]
+	no_new_problems "$IMG"
+	debugfs -R "ls -l /" "$IMG" 2>/dev/null | grep -qw "$n"
+}
+
 # --- found at open: the image byte-identical ---------------------------------
 
 @test "a block bitmap that marks a file's block free (the counts unchanged) is refused at open" {
@@ -232,14 +247,7 @@ stopped() {
 	# The file is checked as the kernel's iget checks it, before its name
 	# is removed: no inode is left unattached.
 	dbg "$IMG" "sif /a block[5] $(itable "$IMG")"
-	mkdir -p "$BATS_TEST_TMPDIR/t"
-	cp "$BATS_TEST_TMPDIR/data" "$BATS_TEST_TMPDIR/t/a"
-	tar -C "$BATS_TEST_TMPDIR/t" -cf "$BATS_TEST_TMPDIR/t.tar" a
-	damaged "$IMG"
-	run -1 --separate-stderr "$PCWRITE" -x "$IMG" / "$BATS_TEST_TMPDIR/t.tar"
-	[ "$stderr" = "pcwrite: $IMG:/a: $MSG" ]
-	no_new_problems "$IMG"
-	debugfs -R "ls -l /" "$IMG" 2>/dev/null | grep -qw a
+	replace_refused a
 }
 
 @test "-x: a hard link to a file whose extent lies on the inode table is refused" {
@@ -277,14 +285,7 @@ PY
 with open(sys.argv[1], "r+b") as f:
     f.seek(int(sys.argv[2]) * 1024 + 4)
     f.write(struct.pack("<I", int(sys.argv[3])))' "$IMG" "$ind" "$(($(itable "$IMG") + 50))"
-	mkdir -p "$BATS_TEST_TMPDIR/t"
-	cp "$BATS_TEST_TMPDIR/data" "$BATS_TEST_TMPDIR/t/a"
-	tar -C "$BATS_TEST_TMPDIR/t" -cf "$BATS_TEST_TMPDIR/t.tar" a
-	damaged "$IMG"
-	run -1 --separate-stderr "$PCWRITE" -x "$IMG" / "$BATS_TEST_TMPDIR/t.tar"
-	[ "$stderr" = "pcwrite: $IMG:/a: $MSG" ]
-	no_new_problems "$IMG"
-	debugfs -R "ls -l /" "$IMG" 2>/dev/null | grep -qw a
+	replace_refused a
 }
 
 @test "-x replacing a file whose attribute value's EA inode lies on the inode table keeps its name and inode" {
@@ -304,12 +305,5 @@ PY
 	# /f is inode 12, its value's EA inode 13 (EXT4_EA_INODE_FL).
 	debugfs -R "stat <13>" "$IMG" 2>/dev/null | grep -q 'Flags: 0x2[0-9a-f]\{5\}$'
 	dbg "$IMG" "sif <13> block[5] $(($(itable "$IMG") + 100))"
-	mkdir -p "$BATS_TEST_TMPDIR/t"
-	cp "$BATS_TEST_TMPDIR/data" "$BATS_TEST_TMPDIR/t/f"
-	tar -C "$BATS_TEST_TMPDIR/t" -cf "$BATS_TEST_TMPDIR/t.tar" f
-	damaged "$IMG"
-	run -1 --separate-stderr "$PCWRITE" -x "$IMG" / "$BATS_TEST_TMPDIR/t.tar"
-	[ "$stderr" = "pcwrite: $IMG:/f: $MSG" ]
-	no_new_problems "$IMG"
-	debugfs -R "ls -l /" "$IMG" 2>/dev/null | grep -qw f
+	replace_refused f
 }

@@ -129,10 +129,11 @@ names() {
 	debugfs -R "ls -p $2" "$1" 2>/dev/null | awk -F/ 'NF > 5 && $6 != "." && $6 != ".." { print $6 }'
 }
 
-@test "-x stopped by SIGTERM mid-entry: the line names the entry, its bytes and the entries committed" {
-	small_tar "$BATS_TEST_TMPDIR/t.tar" 10
-	# Everything up to 1 MiB into a/big, then nothing more.
-	cut=$((($(big_block "$BATS_TEST_TMPDIR/t.tar") + 1) * 512 + 1024 * 1024))
+# term_x_after CUT PAUSE: -x of t.tar into /d, fed its first CUT bytes
+# through $FIFO (kept open); once pcwrite has read them, PAUSE seconds more,
+# then SIGTERM.  Sets st to the exit status; stderr in $BATS_TEST_TMPDIR/err.
+term_x_after() {
+	local cut=$1 i
 	env --default-signal=INT "$PCWRITE" -x -p "$IMG" /d <"$FIFO" 2>"$BATS_TEST_TMPDIR/err" &
 	PID=$!
 	exec 7>"$FIFO"
@@ -141,13 +142,20 @@ names() {
 		[ "$(awk '{print $2}' /proc/$PID/io 2>/dev/null | sed -n 1p)" -ge "$cut" ] 2>/dev/null && break
 		sleep 0.05
 	done
-	sleep 0.2
+	sleep "$2"
 	kill -TERM "$PID"
 	st=0
 	wait "$PID" || st=$?
 	PID=
 	exec 7>&-
 	echo "status $st; stderr: $(cat "$BATS_TEST_TMPDIR/err")"
+}
+
+@test "-x stopped by SIGTERM mid-entry: the line names the entry, its bytes and the entries committed" {
+	small_tar "$BATS_TEST_TMPDIR/t.tar" 10
+	# Everything up to 1 MiB into a/big, then nothing more.
+	cut=$((($(big_block "$BATS_TEST_TMPDIR/t.tar") + 1) * 512 + 1024 * 1024))
+	term_x_after "$cut" 0.2
 	[ "$st" -eq 143 ]
 	n=$(inode_size "$IMG" /d/a/big)
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/err")" -eq 1 ]
@@ -161,21 +169,7 @@ names() {
 	small_tar "$BATS_TEST_TMPDIR/t.tar" 10
 	# a/ and a/f1..f10, whole; a/big's headers not yet.
 	cut=$((($(big_block "$BATS_TEST_TMPDIR/t.tar") - 2) * 512))
-	env --default-signal=INT "$PCWRITE" -x -p "$IMG" /d <"$FIFO" 2>"$BATS_TEST_TMPDIR/err" &
-	PID=$!
-	exec 7>"$FIFO"
-	head -c "$cut" "$BATS_TEST_TMPDIR/t.tar" >&7
-	for i in $(seq 100); do
-		[ "$(awk '{print $2}' /proc/$PID/io 2>/dev/null | sed -n 1p)" -ge "$cut" ] 2>/dev/null && break
-		sleep 0.05
-	done
-	sleep 0.3
-	kill -TERM "$PID"
-	st=0
-	wait "$PID" || st=$?
-	PID=
-	exec 7>&-
-	echo "status $st; stderr: $(cat "$BATS_TEST_TMPDIR/err")"
+	term_x_after "$cut" 0.3
 	[ "$st" -eq 143 ]
 	[ "$(names "$IMG" /d/a | wc -l)" -eq 10 ]
 	[ "$(wc -l <"$BATS_TEST_TMPDIR/err")" -eq 1 ]
