@@ -15,7 +15,7 @@
 #include "pcwrite_cmd.h"
 
 struct cli_attrs {
-	const struct pcw_control *ctl;
+	const struct cli_control *ctl;
 	struct cli_owners	*owners;	/* NULL: the library's flags */
 };
 
@@ -27,7 +27,7 @@ void cli_attrs_close(struct cli_attrs *a)
 	free(a);
 }
 
-errcode_t cli_attrs_open(const struct pcw_control *ctl, pcw_fs *pfs,
+errcode_t cli_attrs_open(const struct cli_control *ctl, pcw_fs *pfs,
 			 uint32_t uid, uint32_t gid, struct cli_attrs **ret)
 {
 	struct cli_attrs *a = calloc(1, sizeof(*a));

@@ -19,23 +19,23 @@
 
 static bool reported;
 
-void pcw_stdout_error_reported(void)
+void cli_stdout_error_reported(void)
 {
 	reported = true;
 }
 
 /* "pcwrite: write error on standard output: REASON", once. */
-void pcw_stdout_error(int err)
+void cli_stdout_error(int err)
 {
 	if (reported)
 		return;
 	reported = true;
-	pcw_progress_clear();
+	cli_progress_clear();
 	fprintf(stderr, "pcwrite: write error on standard output: %s%s\n",
-		strerror(err ? err : EIO), pcw_fsize_note(err));
+		strerror(err ? err : EIO), cli_fsize_note(err));
 }
 
-void pcw_close_stdout(void)
+void cli_close_stdout(void)
 {
 	bool failed = ferror(stdout) != 0;
 	int err = 0;
@@ -46,7 +46,7 @@ void pcw_close_stdout(void)
 	}
 	if (!failed || pcw_signal_pending())
 		return;
-	pcw_stdout_error(err);
+	cli_stdout_error(err);
 	/* As gnulib's close_stdout: the status exit() was given is not known. */
 	_exit(1);
 }

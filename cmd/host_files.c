@@ -33,7 +33,7 @@ static const char *const std_names[] = {
 static const char *created_report;
 static int created_report_fd = -1;
 
-void pcw_host_files_cleanup(void)
+void cli_host_files_cleanup(void)
 {
 	if (created_report)
 		pcw_host_remove(created_report, created_report_fd);
@@ -46,10 +46,10 @@ void pcw_host_files_cleanup(void)
  */
 static void refuse(const char *what, const char *name, errcode_t code)
 {
-	pcw_host_files_cleanup();
+	cli_host_files_cleanup();
 	if (name)
 		fprintf(stderr, "pcwrite: %s %s: %s\n", what,
-			pcw_quote_always(name), error_message(code));
+			cli_quote_always(name), error_message(code));
 	else
 		fprintf(stderr, "pcwrite: %s: %s\n", what, error_message(code));
 	exit(EXIT_USAGE);
@@ -65,15 +65,15 @@ static void option_error(const char *what, const char *path, errcode_t err,
 {
 	if (status == EXIT_USAGE)
 		refuse(what, path, err);
-	pcw_host_files_cleanup();
+	cli_host_files_cleanup();
 	fprintf(stderr, "pcwrite: cannot open %s %s: %s\n", what,
-		pcw_quote_always(path), error_message(err));
+		cli_quote_always(path), error_message(err));
 	exit(status);
 }
 
 static void refuse_usage(const char *msg)
 {
-	pcw_host_files_cleanup();
+	cli_host_files_cleanup();
 	fprintf(stderr, "pcwrite: %s\n", msg);
 	exit(EXIT_USAGE);
 }
@@ -84,7 +84,7 @@ static void refuse_usage(const char *msg)
  * the number is taken, and /dev/stdin or /proc/self/fd/N opened later is
  * recognised as that file.  /dev/null where memfd_create is missing.
  */
-unsigned pcw_occupy_std_fds(void)
+unsigned cli_occupy_std_fds(void)
 {
 	unsigned closed = 0;
 	int fd;
@@ -135,7 +135,7 @@ static void silence_stderr(void)
 	}
 }
 
-void pcw_host_files_usage_stderr(int argc, const char **argv)
+void cli_host_files_usage_stderr(int argc, const char **argv)
 {
 	struct pcw_host_id err, id;
 	int i;
@@ -160,19 +160,19 @@ void pcw_host_files_usage_stderr(int argc, const char **argv)
  * The standard streams a run uses: input when it is the SOURCE, output
  * for the JSON report, error for messages and the text report.
  */
-static bool report_to_stdout(const struct pcw_control *ctl)
+static bool report_to_stdout(const struct cli_control *ctl)
 {
 	return ctl->report != REPORT_NONE && !ctl->report_file &&
 	       (REPORT_IS_JSON(ctl->report) || ctl->report_stdout);
 }
 
-static bool report_to_stderr(const struct pcw_control *ctl)
+static bool report_to_stderr(const struct cli_control *ctl)
 {
 	return ctl->report != REPORT_NONE && !ctl->report_file &&
 	       !report_to_stdout(ctl);
 }
 
-struct pcw_guard *pcw_host_files_guard(const struct pcw_control *ctl,
+struct pcw_guard *cli_host_files_guard(const struct cli_control *ctl,
 				       unsigned closed)
 {
 	static const errcode_t closed_code[] = {
@@ -237,7 +237,7 @@ struct pcw_guard *pcw_host_files_guard(const struct pcw_control *ctl,
 	return guard;
 }
 
-void pcw_host_files_source(struct pcw_guard *guard, const char *what,
+void cli_host_files_source(struct pcw_guard *guard, const char *what,
 			   const char *name, int fd)
 {
 	struct pcw_host_id id;
@@ -257,7 +257,7 @@ void pcw_host_files_source(struct pcw_guard *guard, const char *what,
  * emptied, so that a report file that is the image or a SOURCE is left as
  * it was.  NULL when the report goes to a standard stream (or nowhere).
  */
-FILE *pcw_host_files_report(const struct pcw_control *ctl,
+FILE *cli_host_files_report(const struct cli_control *ctl,
 			    struct pcw_guard *guard)
 {
 	const char *path = ctl->report_file;
@@ -298,7 +298,7 @@ FILE *pcw_host_files_report(const struct pcw_control *ctl,
  * The undo file, created new and empty (O_EXCL|O_NOFOLLOW) as the last
  * thing before the image is opened; pcw_fs_open takes the descriptor over.
  */
-int pcw_host_files_undo(const struct pcw_control *ctl, struct pcw_guard *guard)
+int cli_host_files_undo(const struct cli_control *ctl, struct pcw_guard *guard)
 {
 	const char *path = ctl->undo_file;
 	errcode_t err, code;
@@ -319,7 +319,7 @@ int pcw_host_files_undo(const struct pcw_control *ctl, struct pcw_guard *guard)
 }
 
 /* From here on, a report file the run created is the run's. */
-void pcw_host_files_keep(void)
+void cli_host_files_keep(void)
 {
 	created_report = NULL;
 }

@@ -56,7 +56,7 @@ static int by_bytes(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int pcw_list_main(const struct pcw_control *ctl)
+int cli_list_main(const struct cli_control *ctl)
 {
 	struct pcw_host_id image, out;
 	struct pcw_list_params lp;
@@ -79,11 +79,11 @@ int pcw_list_main(const struct pcw_control *ctl)
 	lp.image_offset = ctl->image_offset;
 	err = pcw_list_dir(ctl->image, &lp, ctl->dest, add_name, &ns);
 	if (err == ENOENT || err == ENOTDIR || err == PCW_ET_SYMLINK_LOOP) {
-		pcw_msg_error(ctl->image, ctl->dest, err, NULL);
+		cli_msg_error(ctl->image, ctl->dest, err, NULL);
 	} else if (err) {
 		struct pcw_conflict none = { "", "", false };
 
-		pcw_msg_open(ctl, err, &none);
+		cli_msg_open(ctl, err, &none);
 	} else {
 		qsort(ns.v, ns.n, sizeof(*ns.v), by_bytes);
 		for (i = 0; i < ns.n; i++)

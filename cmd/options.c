@@ -111,14 +111,14 @@ static void free_strings(struct opt_strings *o)
 struct parse {
 	poptContext		con;
 	struct opt_strings	o;
-	struct pcw_control	*ctl;
+	struct cli_control	*ctl;
 };
 
 /* Everything parsing holds, freed before an exit from inside it. */
 static void parse_free(struct parse *p)
 {
 	free_strings(&p->o);
-	pcw_control_free(p->ctl);
+	cli_control_free(p->ctl);
 	poptFreeContext(p->con);
 }
 
@@ -128,9 +128,9 @@ static const char **g_argv;
 
 static void usage_error(struct parse *p, const char *fmt, const char *arg)
 {
-	pcw_host_files_usage_stderr(g_argc, g_argv);
+	cli_host_files_usage_stderr(g_argc, g_argv);
 	fputs("pcwrite: ", stderr);
-	fprintf(stderr, fmt, pcw_quote(arg));
+	fprintf(stderr, fmt, cli_quote(arg));
 	fputs("\nTry 'pcwrite --help' for more information.\n", stderr);
 	parse_free(p);
 	exit(EXIT_USAGE);
@@ -139,7 +139,7 @@ static void usage_error(struct parse *p, const char *fmt, const char *arg)
 /* A usage error whose message MSG (owned) quotes its names already. */
 static void usage_error_msg(struct parse *p, char *msg)
 {
-	pcw_host_files_usage_stderr(g_argc, g_argv);
+	cli_host_files_usage_stderr(g_argc, g_argv);
 	fprintf(stderr, "pcwrite: %s\nTry 'pcwrite --help' for more "
 		"information.\n", msg ? msg : "out of memory");
 	free(msg);
@@ -154,7 +154,7 @@ static void out_of_memory(struct parse *p)
 	exit(1);
 }
 
-void pcw_control_free(struct pcw_control *ctl)
+void cli_control_free(struct cli_control *ctl)
 {
 	size_t k;
 
@@ -286,7 +286,7 @@ static int keyword(const char *s, const char *const *words)
 /*
  * --help: popt's help with the description after the usage lines and the
  * bug address at the end, as GNU programs print it.  Written to stdout;
- * an error writing it is caught at exit (pcw_close_stdout).
+ * an error writing it is caught at exit (cli_close_stdout).
  */
 static void print_help(poptContext con)
 {
@@ -324,14 +324,261 @@ static void print_version(void)
 	       PACKAGE_VERSION, PCW_COPYRIGHT_YEAR);
 }
 
-int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
+/* Which mode runs, and the options it refuses. */
+static void check_modes(struct parse *p, uint64_t seen)
+{
+	struct cli_control *ctl = p->ctl;
+	size_t k;
+
+	for (k = 0; k < sizeof(exclusive) / sizeof(exclusive[0]); k++)
+		if (__builtin_popcountll(seen & exclusive[k].set) > 1)
+			usage_error(p, "%s", exclusive[k].msg);
+	ctl->run = (seen & BIT(OPT_EXTRACT)) ? MODE_EXTRACT :
+		   (seen & BIT(OPT_RECURSIVE)) ? MODE_TREE :
+		   (seen & BIT(OPT_LIST)) ? MODE_LIST : MODE_WRITE;
+	/* A tree's entries bring their own modes and offsets. */
+	if ((ctl->run == MODE_EXTRACT || ctl->run == MODE_TREE) &&
+	    (seen & TREE_REFUSES))
+		usage_error(p, "%s", "--append and --offset cannot be used "
+			    "with -x or -R");
+	if (ctl->run == MODE_LIST && (seen & ~LIST_ALLOWS))
+		usage_error(p, "%s", "--list goes with --image-offset or "
+			    "--partition only");
+	if (ctl->run == MODE_WRITE && (seen & BIT(OPT_NO_XATTRS)))
+		usage_error(p, "%s", "--no-xattrs goes with -x or -R");
+	if (ctl->run == MODE_WRITE && (seen & (BIT(OPT_OWNER_MAP) |
+					       BIT(OPT_GROUP_MAP) |
+					       BIT(OPT_NAMES))))
+		usage_error(p, "%s", "--owner-map, --group-map and --names go "
+			    "with -x or -R");
+	if (ctl->run == MODE_WRITE && (seen & TARPATH_OPTS))
+		usage_error(p, "%s", "--strip-components, --exclude, "
+			    "--exclude-from and --transform go with -x or -R");
+}
+
+/* The flags, and the values of --offset, --mode and the owners. */
+static void take_flags(struct parse *p, uint64_t seen)
+{
+	struct cli_control *ctl = p->ctl;
+	struct opt_strings *o = &p->o;
+	uint64_t v;
+	int rc;
+
+	ctl->append = seen & BIT(OPT_APPEND);
+	ctl->no_clobber = seen & BIT(OPT_NO_CLOBBER);
+	ctl->parents = seen & BIT(OPT_PARENTS);
+	ctl->no_xattrs = seen & BIT(OPT_NO_XATTRS);
+	ctl->no_delalloc = seen & BIT(OPT_NO_DELALLOC);
+	ctl->no_sync = seen & BIT(OPT_NO_SYNC);
+	ctl->no_journal = seen & BIT(OPT_NO_JOURNAL);
+	ctl->atomic = seen & BIT(OPT_ATOMIC);
+	if (ctl->atomic && ctl->run != MODE_WRITE)
+		usage_error(p, "%s", "--atomic goes with single files, not "
+			    "-x or -R");
+	if (o->commit) {
+		if (parse_u64(o->commit, 86400, &v) || !v)
+			usage_error(p, "invalid --commit '%s' (seconds, 1 to "
+				    "86400)", o->commit);
+		ctl->commit_sec = v;
+	}
+	ctl->progress = seen & BIT(OPT_PROGRESS);
+	ctl->have_offset = seen & BIT(OPT_OFFSET);
+	ctl->have_mode = seen & BIT(OPT_MODE);
+	ctl->have_uid = seen & BIT(OPT_OWNER);
+	ctl->have_gid = seen & BIT(OPT_GROUP);
+	ctl->have_project = seen & BIT(OPT_PROJECT);
+
+	/* Sizes and offsets: one parser, the same suffixes everywhere. */
+	if (ctl->have_offset &&
+	    (parse_size(o->offset, &ctl->offset) || ctl->offset > INT64_MAX))
+		usage_error(p, "invalid --offset '%s' (bytes, with K, M, G or "
+			    "T)", o->offset);
+	if (ctl->have_mode && cli_mode_parse(o->mode, &ctl->mode)) {
+		if (errno == ENOMEM)
+			out_of_memory(p);
+		usage_error(p, "invalid --mode '%s' (octal, at most 7777, or "
+			    "symbolic as chmod takes it: u+x,go-w)", o->mode);
+	}
+	/* A number is an id; anything else a name, for the image (owners.c). */
+	if (ctl->have_uid && cli_parse_id(o->owner, &ctl->uid)) {
+		if (!is_name(o->owner))
+			usage_error(p, "invalid --owner '%s' (an id from 0 to "
+				    "4294967294, or a name)", o->owner);
+		ctl->owner_name = o->owner;
+		o->owner = NULL;
+	}
+	if (ctl->have_gid && cli_parse_id(o->group, &ctl->gid)) {
+		if (!is_name(o->group))
+			usage_error(p, "invalid --group '%s' (an id from 0 to "
+				    "4294967294, or a name)", o->group);
+		ctl->group_name = o->group;
+		o->group = NULL;
+	}
+	if ((rc = keyword(o->names, names_words)) < 0)
+		usage_error(p, "invalid --names '%s' (numeric or archive)",
+			    o->names);
+	ctl->names_archive = rc == 1;
+	if (o->owner_map || o->group_map) {
+		char msg[1200];
+
+		rc = 0;
+		if (o->owner_map)
+			rc = cli_idmap_load(o->owner_map, PCW_ID_USER,
+					    &ctl->owner_map, msg, sizeof(msg));
+		if (!rc && o->group_map)
+			rc = cli_idmap_load(o->group_map, PCW_ID_GROUP,
+					    &ctl->group_map, msg, sizeof(msg));
+		if (rc) {
+			/* MSG quotes its names itself */
+			cli_host_files_usage_stderr(g_argc, g_argv);
+			fprintf(stderr, "pcwrite: %s\n%s", msg, rc == EXIT_USAGE ?
+				"Try 'pcwrite --help' for more information.\n" :
+				"");
+			parse_free(p);
+			exit(rc);
+		}
+	}
+}
+
+/* The other values: --project, times, sizes, offsets, keywords. */
+static void take_values(struct parse *p)
+{
+	struct cli_control *ctl = p->ctl;
+	struct opt_strings *o = &p->o;
+	uint64_t v;
+	char *env;
+	int rc;
+
+	if (ctl->have_project) {
+		if (parse_u64(o->project, 0xfffffffeULL, &v))
+			usage_error(p, "invalid --project '%s' (a numeric id)",
+				    o->project);
+		ctl->project = v;
+	}
+	if (o->mtime) {
+		if (cli_parse_mtime(o->mtime, &ctl->mtime))
+			usage_error(p, "invalid --mtime '%s' (seconds, @SECONDS, "
+				    "or ISO 8601 with a zone: 2024-01-02, "
+				    "2024-01-02T03:04:05Z, 2024-01-02 03:04:05+02:00)",
+				    o->mtime);
+		ctl->mtime_set = true;
+	} else if ((env = getenv("SOURCE_DATE_EPOCH")) && *env &&
+		   ctl->run != MODE_LIST) {
+		if (parse_time(env, &ctl->mtime))
+			usage_error(p, "invalid SOURCE_DATE_EPOCH '%s'", env);
+	}
+	if (o->page) {
+		if (parse_size(o->page, &ctl->page_size) ||
+		    ctl->page_size < 1024 || ctl->page_size > PCW_MAX_PAGE_SIZE ||
+		    (ctl->page_size & (ctl->page_size - 1)))
+			usage_error(p, "invalid --page-size '%s' (a power of "
+				    "two from 1024 to 65536)", o->page);
+	}
+	if (o->dirty) {
+		if (parse_size(o->dirty, &ctl->dirty_limit) ||
+		    ctl->dirty_limit < 4096 || ctl->dirty_limit > (16ULL << 30))
+			usage_error(p, "invalid --dirty-limit '%s' (4K to 16G)",
+				    o->dirty);
+	}
+	if (o->image_offset &&
+	    (parse_size(o->image_offset, &ctl->image_offset) ||
+	     ctl->image_offset > INT64_MAX))
+		usage_error(p, "invalid --image-offset '%s' (bytes, with K, M, "
+			    "G or T)", o->image_offset);
+	if (o->partition) {
+		if (parse_u64(o->partition, 4096, &v) || v == 0)
+			usage_error(p, "invalid --partition '%s' (a partition "
+				    "number, from 1)", o->partition);
+		ctl->partition = v;
+	}
+	if ((rc = keyword(o->sparse, sparse_words)) < 0)
+		usage_error(p, "invalid --sparse '%s' (auto, always or never)",
+			    o->sparse);
+	ctl->sparse = rc;
+	if ((rc = keyword(o->report, report_words)) < 0)
+		usage_error(p, "invalid --report '%s' (none, summary, pages, "
+			    "json or entries)", o->report);
+	ctl->report = rc;
+	ctl->report_file = o->report_file;
+	ctl->undo_file = o->undo;
+	o->report_file = o->undo = NULL;	/* the run's now */
+	/* "-" is standard output, as for tar -f - (whatever the kind). */
+	if (ctl->report_file && !strcmp(ctl->report_file, "-")) {
+		free(ctl->report_file);
+		ctl->report_file = NULL;
+		ctl->report_stdout = true;
+	}
+}
+
+/* IMAGE, DEST or DIR, and the sources, as the mode takes them. */
+static void take_args(struct parse *p)
+{
+	struct cli_control *ctl = p->ctl;
+	const char **args;
+	size_t n, k;
+
+	args = poptGetArgs(p->con);
+	for (n = 0; args && args[n]; n++)
+		;
+	if (n < 2)
+		usage_error(p, "%s", ctl->run == MODE_WRITE ?
+			    (n ? "missing DEST" : "missing IMAGE and DEST") :
+			    (n ? "missing DIR" : "missing IMAGE and DIR"));
+	if (ctl->run == MODE_TREE && n < 3)
+		usage_error(p, "%s", "-R needs a SOURCEDIR");
+	if (ctl->run == MODE_LIST && n > 2)
+		usage_error(p, "%s", "--list takes IMAGE and DIR only");
+	for (k = 2; k < n; k++)
+		if (!strcmp(args[k], "-") &&
+		    (ctl->run == MODE_TREE ||
+		     (ctl->run == MODE_WRITE && n > 3)))
+			usage_error(p, "%s", ctl->run == MODE_TREE ?
+				    "-R reads directories, not standard input" :
+				    "'-' may only be the sole SOURCE");
+	if (ctl->run == MODE_EXTRACT) {
+		size_t dashes = 0;
+
+		for (k = 2; k < n; k++)
+			dashes += !strcmp(args[k], "-");
+		if (dashes > 1)
+			usage_error(p, "%s", "'-' (standard input) may be "
+				    "given once");
+	}
+	if (ctl->run == MODE_EXTRACT && ctl->names_stdin &&
+	    (n == 2 || dashes_in(args + 2)))
+		usage_error(p, "%s", "--exclude-from=- reads standard input, "
+			    "which is the archive");
+	/* The arguments live in popt's context: copy them out of it. */
+	ctl->image = strdup(args[0]);
+	ctl->dest = strdup(args[1]);
+	ctl->nsources = n - 2;
+	ctl->sources = calloc(n - 1, sizeof(*ctl->sources));
+	if (!ctl->image || !ctl->dest || !ctl->sources)
+		out_of_memory(p);
+	for (k = 2; k < n; k++)
+		if (!(ctl->sources[k - 2] = strdup(args[k])))
+			out_of_memory(p);
+	ctl->from_stdin = ctl->run == MODE_WRITE &&
+			  (ctl->nsources == 0 ||
+			   (ctl->nsources == 1 && !strcmp(ctl->sources[0], "-")));
+	if (ctl->run == MODE_EXTRACT) {
+		ctl->from_stdin = ctl->nsources == 0;
+		for (k = 0; k < ctl->nsources; k++)
+			if (!strcmp(ctl->sources[k], "-"))
+				ctl->from_stdin = true;
+	}
+	if (ctl->dest[0] != '/')
+		usage_error(p, ctl->run == MODE_WRITE ?
+			    "DEST '%s' must be an absolute path inside the "
+			    "filesystem" : "DIR '%s' must be an absolute path "
+			    "inside the filesystem", ctl->dest);
+}
+
+int cli_parse_options(int argc, const char **argv, struct cli_control *ctl)
 {
 	struct parse p = { .ctl = ctl };
 	struct opt_strings *o = &p.o;
-	const char **args;
-	uint64_t seen = 0, v;
-	size_t n, k;
-	char *env;
+	uint64_t seen = 0;
 	int rc;
 
 	/* One table a group of --help, in the man page's order. */
@@ -517,7 +764,7 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		case OPT_EXCLUDE_FROM:
 		case OPT_TRANSFORM: {
 			/* In order: transforms apply as they were given. */
-			char *why = pcw_tarpath_option(ctl,
+			char *why = cli_tarpath_option(ctl,
 				rc == OPT_STRIP ? TARPATH_STRIP :
 				rc == OPT_EXCLUDE ? TARPATH_EXCLUDE :
 				rc == OPT_EXCLUDE_FROM ? TARPATH_EXCLUDE_FROM :
@@ -532,229 +779,19 @@ int pcw_parse_options(int argc, const char **argv, struct pcw_control *ctl)
 		}
 	}
 	if (rc < -1) {
-		pcw_host_files_usage_stderr(argc, argv);
+		cli_host_files_usage_stderr(argc, argv);
 		fprintf(stderr, "pcwrite: %s: %s\n",
-			pcw_quote(poptBadOption(p.con, POPT_BADOPTION_NOALIAS)),
+			cli_quote(poptBadOption(p.con, POPT_BADOPTION_NOALIAS)),
 			poptStrerror(rc));
 		fputs("Try 'pcwrite --help' for more information.\n", stderr);
 		parse_free(&p);
 		exit(EXIT_USAGE);
 	}
 
-	for (k = 0; k < sizeof(exclusive) / sizeof(exclusive[0]); k++)
-		if (__builtin_popcountll(seen & exclusive[k].set) > 1)
-			usage_error(&p, "%s", exclusive[k].msg);
-	ctl->run = (seen & BIT(OPT_EXTRACT)) ? MODE_EXTRACT :
-		   (seen & BIT(OPT_RECURSIVE)) ? MODE_TREE :
-		   (seen & BIT(OPT_LIST)) ? MODE_LIST : MODE_WRITE;
-	/* A tree's entries bring their own modes and offsets. */
-	if ((ctl->run == MODE_EXTRACT || ctl->run == MODE_TREE) &&
-	    (seen & TREE_REFUSES))
-		usage_error(&p, "%s", "--append and --offset cannot be used "
-			    "with -x or -R");
-	if (ctl->run == MODE_LIST && (seen & ~LIST_ALLOWS))
-		usage_error(&p, "%s", "--list goes with --image-offset or "
-			    "--partition only");
-	if (ctl->run == MODE_WRITE && (seen & BIT(OPT_NO_XATTRS)))
-		usage_error(&p, "%s", "--no-xattrs goes with -x or -R");
-	if (ctl->run == MODE_WRITE && (seen & (BIT(OPT_OWNER_MAP) |
-					       BIT(OPT_GROUP_MAP) |
-					       BIT(OPT_NAMES))))
-		usage_error(&p, "%s", "--owner-map, --group-map and --names go "
-			    "with -x or -R");
-	if (ctl->run == MODE_WRITE && (seen & TARPATH_OPTS))
-		usage_error(&p, "%s", "--strip-components, --exclude, "
-			    "--exclude-from and --transform go with -x or -R");
-
-	ctl->append = seen & BIT(OPT_APPEND);
-	ctl->no_clobber = seen & BIT(OPT_NO_CLOBBER);
-	ctl->parents = seen & BIT(OPT_PARENTS);
-	ctl->no_xattrs = seen & BIT(OPT_NO_XATTRS);
-	ctl->no_delalloc = seen & BIT(OPT_NO_DELALLOC);
-	ctl->no_sync = seen & BIT(OPT_NO_SYNC);
-	ctl->no_journal = seen & BIT(OPT_NO_JOURNAL);
-	ctl->atomic = seen & BIT(OPT_ATOMIC);
-	if (ctl->atomic && ctl->run != MODE_WRITE)
-		usage_error(&p, "%s", "--atomic goes with single files, not "
-			    "-x or -R");
-	if (o->commit) {
-		if (parse_u64(o->commit, 86400, &v) || !v)
-			usage_error(&p, "invalid --commit '%s' (seconds, 1 to "
-				    "86400)", o->commit);
-		ctl->commit_sec = v;
-	}
-	ctl->progress = seen & BIT(OPT_PROGRESS);
-	ctl->have_offset = seen & BIT(OPT_OFFSET);
-	ctl->have_mode = seen & BIT(OPT_MODE);
-	ctl->have_uid = seen & BIT(OPT_OWNER);
-	ctl->have_gid = seen & BIT(OPT_GROUP);
-	ctl->have_project = seen & BIT(OPT_PROJECT);
-
-	/* Sizes and offsets: one parser, the same suffixes everywhere. */
-	if (ctl->have_offset &&
-	    (parse_size(o->offset, &ctl->offset) || ctl->offset > INT64_MAX))
-		usage_error(&p, "invalid --offset '%s' (bytes, with K, M, G or "
-			    "T)", o->offset);
-	if (ctl->have_mode && cli_mode_parse(o->mode, &ctl->mode)) {
-		if (errno == ENOMEM)
-			out_of_memory(&p);
-		usage_error(&p, "invalid --mode '%s' (octal, at most 7777, or "
-			    "symbolic as chmod takes it: u+x,go-w)", o->mode);
-	}
-	/* A number is an id; anything else a name, for the image (owners.c). */
-	if (ctl->have_uid && cli_parse_id(o->owner, &ctl->uid)) {
-		if (!is_name(o->owner))
-			usage_error(&p, "invalid --owner '%s' (an id from 0 to "
-				    "4294967294, or a name)", o->owner);
-		ctl->owner_name = o->owner;
-		o->owner = NULL;
-	}
-	if (ctl->have_gid && cli_parse_id(o->group, &ctl->gid)) {
-		if (!is_name(o->group))
-			usage_error(&p, "invalid --group '%s' (an id from 0 to "
-				    "4294967294, or a name)", o->group);
-		ctl->group_name = o->group;
-		o->group = NULL;
-	}
-	if ((rc = keyword(o->names, names_words)) < 0)
-		usage_error(&p, "invalid --names '%s' (numeric or archive)",
-			    o->names);
-	ctl->names_archive = rc == 1;
-	if (o->owner_map || o->group_map) {
-		char msg[1200];
-
-		rc = 0;
-		if (o->owner_map)
-			rc = cli_idmap_load(o->owner_map, PCW_ID_USER,
-					    &ctl->owner_map, msg, sizeof(msg));
-		if (!rc && o->group_map)
-			rc = cli_idmap_load(o->group_map, PCW_ID_GROUP,
-					    &ctl->group_map, msg, sizeof(msg));
-		if (rc) {
-			/* MSG quotes its names itself */
-			pcw_host_files_usage_stderr(g_argc, g_argv);
-			fprintf(stderr, "pcwrite: %s\n%s", msg, rc == EXIT_USAGE ?
-				"Try 'pcwrite --help' for more information.\n" :
-				"");
-			parse_free(&p);
-			exit(rc);
-		}
-	}
-	if (ctl->have_project) {
-		if (parse_u64(o->project, 0xfffffffeULL, &v))
-			usage_error(&p, "invalid --project '%s' (a numeric id)",
-				    o->project);
-		ctl->project = v;
-	}
-	if (o->mtime) {
-		if (cli_parse_mtime(o->mtime, &ctl->mtime))
-			usage_error(&p, "invalid --mtime '%s' (seconds, @SECONDS, "
-				    "or ISO 8601 with a zone: 2024-01-02, "
-				    "2024-01-02T03:04:05Z, 2024-01-02 03:04:05+02:00)",
-				    o->mtime);
-		ctl->mtime_set = true;
-	} else if ((env = getenv("SOURCE_DATE_EPOCH")) && *env &&
-		   ctl->run != MODE_LIST) {
-		if (parse_time(env, &ctl->mtime))
-			usage_error(&p, "invalid SOURCE_DATE_EPOCH '%s'", env);
-	}
-	if (o->page) {
-		if (parse_size(o->page, &ctl->page_size) ||
-		    ctl->page_size < 1024 || ctl->page_size > PCW_MAX_PAGE_SIZE ||
-		    (ctl->page_size & (ctl->page_size - 1)))
-			usage_error(&p, "invalid --page-size '%s' (a power of "
-				    "two from 1024 to 65536)", o->page);
-	}
-	if (o->dirty) {
-		if (parse_size(o->dirty, &ctl->dirty_limit) ||
-		    ctl->dirty_limit < 4096 || ctl->dirty_limit > (16ULL << 30))
-			usage_error(&p, "invalid --dirty-limit '%s' (4K to 16G)",
-				    o->dirty);
-	}
-	if (o->image_offset &&
-	    (parse_size(o->image_offset, &ctl->image_offset) ||
-	     ctl->image_offset > INT64_MAX))
-		usage_error(&p, "invalid --image-offset '%s' (bytes, with K, M, "
-			    "G or T)", o->image_offset);
-	if (o->partition) {
-		if (parse_u64(o->partition, 4096, &v) || v == 0)
-			usage_error(&p, "invalid --partition '%s' (a partition "
-				    "number, from 1)", o->partition);
-		ctl->partition = v;
-	}
-	if ((rc = keyword(o->sparse, sparse_words)) < 0)
-		usage_error(&p, "invalid --sparse '%s' (auto, always or never)",
-			    o->sparse);
-	ctl->sparse = rc;
-	if ((rc = keyword(o->report, report_words)) < 0)
-		usage_error(&p, "invalid --report '%s' (none, summary, pages, "
-			    "json or entries)", o->report);
-	ctl->report = rc;
-	ctl->report_file = o->report_file;
-	ctl->undo_file = o->undo;
-	o->report_file = o->undo = NULL;	/* the run's now */
-	/* "-" is standard output, as for tar -f - (whatever the kind). */
-	if (ctl->report_file && !strcmp(ctl->report_file, "-")) {
-		free(ctl->report_file);
-		ctl->report_file = NULL;
-		ctl->report_stdout = true;
-	}
-
-	args = poptGetArgs(p.con);
-	for (n = 0; args && args[n]; n++)
-		;
-	if (n < 2)
-		usage_error(&p, "%s", ctl->run == MODE_WRITE ?
-			    (n ? "missing DEST" : "missing IMAGE and DEST") :
-			    (n ? "missing DIR" : "missing IMAGE and DIR"));
-	if (ctl->run == MODE_TREE && n < 3)
-		usage_error(&p, "%s", "-R needs a SOURCEDIR");
-	if (ctl->run == MODE_LIST && n > 2)
-		usage_error(&p, "%s", "--list takes IMAGE and DIR only");
-	for (k = 2; k < n; k++)
-		if (!strcmp(args[k], "-") &&
-		    (ctl->run == MODE_TREE ||
-		     (ctl->run == MODE_WRITE && n > 3)))
-			usage_error(&p, "%s", ctl->run == MODE_TREE ?
-				    "-R reads directories, not standard input" :
-				    "'-' may only be the sole SOURCE");
-	if (ctl->run == MODE_EXTRACT) {
-		size_t dashes = 0;
-
-		for (k = 2; k < n; k++)
-			dashes += !strcmp(args[k], "-");
-		if (dashes > 1)
-			usage_error(&p, "%s", "'-' (standard input) may be "
-				    "given once");
-	}
-	if (ctl->run == MODE_EXTRACT && ctl->names_stdin &&
-	    (n == 2 || dashes_in(args + 2)))
-		usage_error(&p, "%s", "--exclude-from=- reads standard input, "
-			    "which is the archive");
-	/* The arguments live in popt's context: copy them out of it. */
-	ctl->image = strdup(args[0]);
-	ctl->dest = strdup(args[1]);
-	ctl->nsources = n - 2;
-	ctl->sources = calloc(n - 1, sizeof(*ctl->sources));
-	if (!ctl->image || !ctl->dest || !ctl->sources)
-		out_of_memory(&p);
-	for (k = 2; k < n; k++)
-		if (!(ctl->sources[k - 2] = strdup(args[k])))
-			out_of_memory(&p);
-	ctl->from_stdin = ctl->run == MODE_WRITE &&
-			  (ctl->nsources == 0 ||
-			   (ctl->nsources == 1 && !strcmp(ctl->sources[0], "-")));
-	if (ctl->run == MODE_EXTRACT) {
-		ctl->from_stdin = ctl->nsources == 0;
-		for (k = 0; k < ctl->nsources; k++)
-			if (!strcmp(ctl->sources[k], "-"))
-				ctl->from_stdin = true;
-	}
-	if (ctl->dest[0] != '/')
-		usage_error(&p, ctl->run == MODE_WRITE ?
-			    "DEST '%s' must be an absolute path inside the "
-			    "filesystem" : "DIR '%s' must be an absolute path "
-			    "inside the filesystem", ctl->dest);
+	check_modes(&p, seen);
+	take_flags(&p, seen);
+	take_values(&p);
+	take_args(&p);
 	free_strings(o);
 	poptFreeContext(p.con);
 	return 0;

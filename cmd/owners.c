@@ -148,8 +148,8 @@ static int map_error(char *msg, size_t len, const char *path,
 		     const char *arg)
 {
 	snprintf(msg, len, "--%s-map %s: line %u: %s%s%s",
-		 kind == PCW_ID_USER ? "owner" : "group", pcw_quote_always(path),
-		 line, what, arg ? " " : "", arg ? pcw_quote_always(arg) : "");
+		 kind == PCW_ID_USER ? "owner" : "group", cli_quote_always(path),
+		 line, what, arg ? " " : "", arg ? cli_quote_always(arg) : "");
 	return EXIT_USAGE;
 }
 
@@ -259,7 +259,7 @@ fail:
 /* ---- the owners of a tree's entries ------------------------------------- */
 
 struct cli_owners {
-	const struct pcw_control *ctl;
+	const struct cli_control *ctl;
 	pcw_fs		*pfs;
 	uint32_t	uid, gid;	/* -u/-g, resolved */
 	bool		host_names;	/* -R: the source's names are the host's */
@@ -271,12 +271,12 @@ struct cli_owners {
 };
 
 /* Does anything decide owners entry by entry?  Else the library's flags do. */
-bool cli_owners_per_entry(const struct pcw_control *ctl)
+bool cli_owners_per_entry(const struct cli_control *ctl)
 {
 	return ctl->owner_map || ctl->group_map || ctl->names_archive;
 }
 
-int cli_owner_names(const struct pcw_control *ctl, pcw_fs *pfs,
+int cli_owner_names(const struct cli_control *ctl, pcw_fs *pfs,
 		    uint32_t *uid, uint32_t *gid, errcode_t *errp)
 {
 	const char *names[2] = { ctl->owner_name, ctl->group_name };
@@ -295,17 +295,17 @@ int cli_owner_names(const struct pcw_control *ctl, pcw_fs *pfs,
 		if (!err)
 			continue;
 		*errp = err;
-		pcw_progress_clear();
+		cli_progress_clear();
 		fprintf(stderr, "pcwrite: %s: %s %s: %s\n",
-			pcw_quote(ctl->image), k ? "-g" : "-u",
-			pcw_quote_always(names[k]), error_message(err));
+			cli_quote(ctl->image), k ? "-g" : "-u",
+			cli_quote_always(names[k]), error_message(err));
 		return err == PCW_ET_NO_SUCH_USER ||
 		       err == PCW_ET_NO_SUCH_GROUP ? EXIT_USAGE : 1;
 	}
 	return 0;
 }
 
-errcode_t cli_owners_open(const struct pcw_control *ctl, pcw_fs *pfs,
+errcode_t cli_owners_open(const struct cli_control *ctl, pcw_fs *pfs,
 			  uint32_t uid, uint32_t gid, struct cli_owners **ret)
 {
 	struct cli_owners *o = calloc(1, sizeof(*o));
@@ -367,7 +367,7 @@ static const char *host_name(struct cli_owners *o, enum pcw_id_kind kind,
 static errcode_t one_id(struct cli_owners *o, enum pcw_id_kind kind,
 			const char *src_name, uint32_t *id)
 {
-	const struct pcw_control *ctl = o->ctl;
+	const struct cli_control *ctl = o->ctl;
 	const struct cli_idmap *map = kind == PCW_ID_USER ? ctl->owner_map
 							  : ctl->group_map;
 	bool forced = kind == PCW_ID_USER ? ctl->have_uid : ctl->have_gid;
@@ -394,9 +394,9 @@ static errcode_t one_id(struct cli_owners *o, enum pcw_id_kind kind,
 			snprintf(o->why, sizeof(o->why),
 				 " (%s %s, --%s-map %s line %u)",
 				 kind == PCW_ID_USER ? "user" : "group",
-				 pcw_quote_always(l->new_name),
+				 cli_quote_always(l->new_name),
 				 kind == PCW_ID_USER ? "owner" : "group",
-				 pcw_quote_always(map->path), l->line);
+				 cli_quote_always(map->path), l->line);
 		return err;
 	}
 	if (forced) {
@@ -415,7 +415,7 @@ static errcode_t one_id(struct cli_owners *o, enum pcw_id_kind kind,
 		else
 			snprintf(o->why, sizeof(o->why), " (%s %s)",
 				 kind == PCW_ID_USER ? "user" : "group",
-				 pcw_quote_always(src_name));
+				 cli_quote_always(src_name));
 		return err;
 	}
 	return 0;

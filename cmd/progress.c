@@ -9,7 +9,7 @@
  * SIGWINCH, and redrawn then): the name is cut first, from the left, then
  * the bar, the rate and the total go.  It never shares a line with anything
  * else: a message, or a report row on the same terminal, takes the bar off
- * first (pcw_progress_clear) and the next update draws it again below.
+ * first (cli_progress_clear) and the next update draws it again below.
  */
 #include "config.h"
 
@@ -24,7 +24,7 @@
 
 #include "pcwrite_cmd.h"
 
-struct pcw_progress {
+struct cli_progress {
 	const char	*file;
 	uint64_t	done, total;	/* total 0: unknown (a pipe) */
 	double		start, last;
@@ -36,8 +36,8 @@ struct pcw_progress {
 	double		tree_start;
 };
 
-/* The bar on the terminal now, for pcw_progress_clear. */
-static struct pcw_progress *current;
+/* The bar on the terminal now, for cli_progress_clear. */
+static struct cli_progress *current;
 static volatile sig_atomic_t resized;
 
 static void on_winch(int signo)
@@ -54,7 +54,7 @@ static double now(void)
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-static void ask_size(struct pcw_progress *p)
+static void ask_size(struct cli_progress *p)
 {
 	struct winsize ws;
 
@@ -65,9 +65,9 @@ static void ask_size(struct pcw_progress *p)
 		p->cols = 80;
 }
 
-struct pcw_progress *pcw_progress_open(bool is_tree)
+struct cli_progress *cli_progress_open(bool is_tree)
 {
-	struct pcw_progress *p;
+	struct cli_progress *p;
 	struct sigaction sa;
 
 	if (!isatty(STDERR_FILENO))
@@ -88,7 +88,7 @@ struct pcw_progress *pcw_progress_open(bool is_tree)
 	return p;
 }
 
-void pcw_progress_start(struct pcw_progress *p, const char *file,
+void cli_progress_start(struct cli_progress *p, const char *file,
 			uint64_t total)
 {
 	if (!p)
@@ -114,7 +114,7 @@ static void human(char *buf, size_t len, double v)
 }
 
 /*
- * Terminal columns of the UTF-8 text S (pcw_quote has made every control
+ * Terminal columns of the UTF-8 text S (cli_quote has made every control
  * byte printable): a character of three or four bytes is counted as two
  * columns, as an East Asian wide one takes, so the count is never short.
  */
@@ -176,10 +176,10 @@ static bool compose(char *line, size_t size, const char *name,
 	return true;
 }
 
-static void draw(struct pcw_progress *p, double t)
+static void draw(struct cli_progress *p, double t)
 {
 	char done[32], total[32], rate[32], stats[4][128], line[4608];
-	const char *name = pcw_quote(p->file ? p->file : "");
+	const char *name = cli_quote(p->file ? p->file : "");
 	int max, n, k;
 
 	if (resized)
@@ -247,7 +247,7 @@ static void draw(struct pcw_progress *p, double t)
 	fflush(stderr);
 }
 
-void pcw_progress_page(struct pcw_progress *p, int64_t status)
+void cli_progress_page(struct cli_progress *p, int64_t status)
 {
 	double t;
 
@@ -261,7 +261,7 @@ void pcw_progress_page(struct pcw_progress *p, int64_t status)
 	draw(p, t);
 }
 
-void pcw_progress_end(struct pcw_progress *p)
+void cli_progress_end(struct cli_progress *p)
 {
 	if (!p || !p->file)
 		return;
@@ -282,9 +282,9 @@ void pcw_progress_end(struct pcw_progress *p)
 	p->file = NULL;
 }
 
-void pcw_progress_clear(void)
+void cli_progress_clear(void)
 {
-	struct pcw_progress *p = current;
+	struct cli_progress *p = current;
 
 	if (!p || !p->width)
 		return;
@@ -298,7 +298,7 @@ void pcw_progress_clear(void)
 	p->width = 0;
 }
 
-void pcw_progress_close(struct pcw_progress *p)
+void cli_progress_close(struct cli_progress *p)
 {
 	if (!p)
 		return;

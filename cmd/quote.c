@@ -79,7 +79,7 @@ static const char *c_quote(const char *name)
 	return keep(out);
 }
 
-const char *pcw_quote(const char *name)
+const char *cli_quote(const char *name)
 {
 	if (!name)
 		return "(null)";
@@ -88,7 +88,7 @@ const char *pcw_quote(const char *name)
 	return c_quote(name);
 }
 
-const char *pcw_quote_always(const char *name)
+const char *cli_quote_always(const char *name)
 {
 	char *out;
 

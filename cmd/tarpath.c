@@ -50,7 +50,7 @@ static char *msg_printf(const char *fmt, const char *a, const char *b)
 	return m;
 }
 
-char *pcw_tarpath_option(struct pcw_control *ctl, enum tarpath_opt which,
+char *cli_tarpath_option(struct cli_control *ctl, enum tarpath_opt which,
 			 const char *arg)
 {
 	uint64_t v = 0;
@@ -69,7 +69,7 @@ char *pcw_tarpath_option(struct pcw_control *ctl, enum tarpath_opt which,
 		if (!*arg || *p || p - arg > 9)
 			return msg_printf("invalid --strip-components %s (a "
 					  "number of components)%s",
-					  pcw_quote_always(arg), "");
+					  cli_quote_always(arg), "");
 		err = pcw_names_set_strip(ctl->names, (unsigned)v);
 		break;
 	case TARPATH_EXCLUDE:
@@ -83,7 +83,7 @@ char *pcw_tarpath_option(struct pcw_control *ctl, enum tarpath_opt which,
 			f = fopen(arg, "re");
 			if (!f)
 				return msg_printf("cannot open exclude file %s: %s",
-						  pcw_quote_always(arg),
+						  cli_quote_always(arg),
 						  strerror(errno));
 		}
 		rc = read_patterns(ctl->names, f);
@@ -92,13 +92,13 @@ char *pcw_tarpath_option(struct pcw_control *ctl, enum tarpath_opt which,
 		if (rc)
 			return msg_printf("cannot read exclude file %s: %s",
 					  !strcmp(arg, "-") ? "(standard input)"
-					  : pcw_quote_always(arg), strerror(rc));
+					  : cli_quote_always(arg), strerror(rc));
 		break;
 	case TARPATH_TRANSFORM:
 		err = pcw_names_add_transform(ctl->names, arg);
 		if (err == PCW_ET_BAD_TRANSFORM)
 			return msg_printf("invalid --transform %s: %s",
-					  pcw_quote_always(arg),
+					  cli_quote_always(arg),
 					  pcw_names_message(ctl->names));
 		break;
 	}

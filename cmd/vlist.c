@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * vlist.c: -v and -vv with -x and -R, tar -v's listing: a line for each
- * entry once it is committed (extract.c holds the lines with the file
- * records until their batch is in the image).
+ * entry once it is committed (the reporter, report.c, holds the lines
+ * with the file records until their batch is in the image).
  *
  *	-v	/srv/etc/hosts
  *	-vv	-rw-r--r-- 0/0 6 /srv/etc/hosts
@@ -28,11 +28,11 @@
 
 #include "pcwrite_cmd.h"
 
-FILE *pcw_vlist_open(const struct pcw_control *ctl, const struct pcw_render *r)
+FILE *cli_vlist_open(const struct cli_control *ctl, bool report_on_stdout)
 {
 	if (ctl->verbose < 1)
 		return NULL;
-	return pcw_render_on_stdout(r) ? stderr : stdout;
+	return report_on_stdout ? stderr : stdout;
 }
 
 /* ls's ten characters: the type, then rwx with s/S and t/T. */
@@ -90,7 +90,7 @@ static char *image_path(const char *dir, const char *link)
 	return out;
 }
 
-char *pcw_vlist_line(const struct pcw_control *ctl, const struct pcw_entry *e,
+char *cli_vlist_line(const struct cli_control *ctl, const struct pcw_entry *e,
 		     const struct pcw_entry_result *res)
 {
 	char mode[11], size[48], *line = NULL, *target = NULL;
@@ -100,7 +100,7 @@ char *pcw_vlist_line(const struct pcw_control *ctl, const struct pcw_entry *e,
 	if (ctl->verbose < 1)
 		return NULL;
 	if (ctl->verbose == 1)
-		return strdup(pcw_quote(res->path));
+		return strdup(cli_quote(res->path));
 	mode_string(e->type, e->type == PCW_FT_SYMLINK ? 0777 : e->perm, mode);
 	if (e->type == PCW_FT_FILE)
 		snprintf(size, sizeof(size), "%" PRIu64, res->info.size);
@@ -119,20 +119,20 @@ char *pcw_vlist_line(const struct pcw_control *ctl, const struct pcw_entry *e,
 		what = " link to ";
 		suffix = target;
 	}
-	/* pcw_quote's results live for four calls: both names are in time. */
+	/* cli_quote's results live for four calls: both names are in time. */
 	rc = asprintf(&line, "%s %" PRIu32 "/%" PRIu32 " %s %s%s%s", mode,
 		      ctl->have_uid ? ctl->uid : e->uid,
 		      ctl->have_gid ? ctl->gid : e->gid, size,
-		      pcw_quote(res->path), what, *what ? pcw_quote(suffix) : "");
+		      cli_quote(res->path), what, *what ? cli_quote(suffix) : "");
 	free(target);
 	return rc < 0 ? NULL : line;
 }
 
-void pcw_vlist_put(FILE *out, const char *line)
+void cli_vlist_put(FILE *out, const char *line)
 {
 	if (!out || !line)
 		return;
 	if (isatty(fileno(out)))
-		pcw_progress_clear();
+		cli_progress_clear();
 	fprintf(out, "%s\n", line);
 }

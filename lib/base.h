@@ -84,6 +84,10 @@ struct pcw_fs {
 	bool		made_overflow;
 	pcw_report_fn	report;
 	void		*report_arg;
+	unsigned	in_report;	/* inside the report callback: no
+					   commit (PCW_ET_COMMIT_IN_CALLBACK) */
+	uint64_t	uncommitted;	/* tree entries since the last commit */
+	bool		order_events;	/* PCW_TREE_ORDER_EVENTS */
 	struct pcw_idnames *idnames;	/* the image's passwd and group,
 					   as read (idnames.c), or NULL */
 	struct pcw_dquot *dquot;	/* quota usage (quota.h), or NULL */

@@ -60,8 +60,8 @@ struct pcw_tree {
 	struct dir_time	*times;
 	size_t		ntimes, times_cap;
 
-	/* entries added since the last commit, and when the first was */
-	unsigned	pending;
+	/* when the first entry since the last commit was added (their
+	   count: pfs->uncommitted, which any commit clears) */
 	struct timespec	since;
 };
 
@@ -224,6 +224,7 @@ errcode_t pcw_tree_open(pcw_fs *pfs, const char *dir,
 	t->magic = PCW_MAGIC_TREE;
 	t->pfs = pfs;
 	t->p = *p;
+	pfs->order_events = p->flags & PCW_TREE_ORDER_EVENTS;
 	len = strlen(dir);
 	while (len > 1 && dir[len - 1] == '/')
 		len--;
@@ -601,10 +602,11 @@ errcode_t pcw_tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 	if (!err && res->attrs.ino && (t->p.flags & PCW_TREE_ATTRS))
 		report_made(t, e, res);
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (!t->pending++)
+	if (!t->pfs->uncommitted++)
 		t->since = now;
 	/* A failed entry is committed at once: the run stops there. */
-	if (pcw_fs_commit_due(t->pfs, t->pending, err, &t->since, &now)) {
+	if (pcw_fs_commit_due(t->pfs, t->pfs->uncommitted, err, &t->since,
+			      &now)) {
 		err2 = pcw_tree_commit(t);
 		res->committed = !err2;
 		if (!err)
@@ -617,7 +619,6 @@ errcode_t pcw_tree_commit(struct pcw_tree *t)
 {
 	if (!t || t->magic != PCW_MAGIC_TREE)
 		return EINVAL;
-	t->pending = 0;
 	return pcw_fs_commit(t->pfs);
 }
 
@@ -861,6 +862,7 @@ errcode_t pcw_tree_close(struct pcw_tree *t)
 	err2 = pcw_tree_commit(t);
 	if (!err)
 		err = err2;
+	t->pfs->order_events = false;
 	free(t->times);
 	free(t->last_parent);
 	free(t->name);

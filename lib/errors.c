@@ -94,6 +94,7 @@ static const struct {
 	{ PCW_ET_NO_SUCH_USER,		ENOENT },
 	{ PCW_ET_NO_SUCH_GROUP,		ENOENT },
 	{ PCW_ET_NAMES_FILE,		EINVAL },
+	{ PCW_ET_COMMIT_IN_CALLBACK,	EDEADLK },	/* a commit that waits on itself */
 	{ PCW_ET_IMMUTABLE,		EPERM },
 	{ PCW_ET_DIR_IMMUTABLE,		EPERM },
 	{ PCW_ET_DIR_APPEND,		EPERM },

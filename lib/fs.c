@@ -34,6 +34,20 @@ void pcw_fs_set_report(pcw_fs *pfs, pcw_report_fn fn, void *arg)
 	pfs->report_arg = arg;
 }
 
+void pcw_fs_warn(void *arg, const char *path, const char *msg)
+{
+	pcw_fs *pfs = arg;
+	struct pcw_event ev;
+
+	if (!pfs || pfs->magic != PCW_MAGIC_FS)
+		return;
+	memset(&ev, 0, sizeof(ev));
+	ev.type = PCW_EV_WARNING;
+	ev.file = path;
+	ev.u.warning.msg = msg;
+	pcw_emit(pfs, &ev);
+}
+
 unsigned pcw_fs_block_size(const pcw_fs *pfs)
 {
 	return pfs->fs->blocksize;
@@ -431,6 +445,8 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 
 	if (!pfs || pfs->magic != PCW_MAGIC_FS)
 		return PCW_ET_MAGIC_FS;
+	if (pfs->in_report)
+		return PCW_ET_COMMIT_IN_CALLBACK;	/* and pfs stays */
 	if (pfs->fs) {
 		int flags = (pfs->flags & PCW_OPEN_NO_SYNC) ?
 			    EXT2_FLAG_FLUSH_NO_SYNC : 0;

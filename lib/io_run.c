@@ -15,16 +15,34 @@
 #include "config.h"
 
 #include <errno.h>
+#include <string.h>
 #include <sys/stat.h>
 
 #include "io_run.h"
 #include "journal.h"
 #include "io.h"
 
+/*
+ * The report callback only reports: while it runs, a commit is refused
+ * (pcw_fs_commit).  Entries a caller holds until their commit event must
+ * not be overtaken: a warning, and with PCW_TREE_ORDER_EVENTS a page or
+ * writeback event, first commits the entries before it (which emits
+ * PCW_EV_COMMIT).  The kernel has no such ordering: its tracepoints and
+ * its journal commits are unrelated.  A failed commit leaves the entries
+ * waiting; the tree's next commit (at the latest pcw_tree_close) says it.
+ */
 void pcw_emit(pcw_fs *pfs, const struct pcw_event *ev)
 {
-	if (pfs->report)
-		pfs->report(ev, pfs->report_arg);
+	if (!pfs->report)
+		return;
+	if (pfs->uncommitted && !pfs->in_report &&
+	    (ev->type == PCW_EV_WARNING ||
+	     (pfs->order_events && (ev->type == PCW_EV_PAGE ||
+				    ev->type == PCW_EV_WRITEBACK))))
+		pcw_fs_commit(pfs);
+	pfs->in_report++;
+	pfs->report(ev, pfs->report_arg);
+	pfs->in_report--;
 }
 
 /*
@@ -170,6 +188,8 @@ errcode_t pcw_fs_commit(pcw_fs *pfs)
 
 	if (!pfs || pfs->magic != PCW_MAGIC_FS)
 		return PCW_ET_MAGIC_FS;
+	if (pfs->in_report)
+		return PCW_ET_COMMIT_IN_CALLBACK;
 	if (!pfs->writing || !pfs->fs)
 		return 0;
 	err = pcw_check_image_size(pfs);
@@ -182,6 +202,15 @@ errcode_t pcw_fs_commit(pcw_fs *pfs)
 	err = pcw_io_commit(pfs->fs);
 	if (err)
 		pfs->meta_error = true;
+	if (!err && !qerr && pfs->uncommitted) {
+		struct pcw_event ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.type = PCW_EV_COMMIT;
+		ev.u.commit.entries = pfs->uncommitted;
+		pfs->uncommitted = 0;
+		pcw_emit(pfs, &ev);
+	}
 	return qerr ? qerr : err;
 }
 

@@ -53,6 +53,8 @@ struct pcw_iter;
 enum pcw_event_type {
 	PCW_EV_PAGE,		/* one iteration of the perform_write loop */
 	PCW_EV_WRITEBACK,	/* one extent mapped (or overwritten) by writepages */
+	PCW_EV_COMMIT,		/* a tree's entries so far are in the image */
+	PCW_EV_WARNING,		/* a source's warning (pcw_fs_warn) */
 };
 
 /* One loop iteration, failed and retried ones included. */
@@ -76,15 +78,39 @@ struct pcw_writeback_report {
 	unsigned	overwrite:1;	/* blocks were already allocated */
 };
 
+/*
+ * PCW_EV_COMMIT: every entry pcw_tree_add returned before this event is in
+ * the image (a batch, pcw_tree_commit, pcw_tree_close); a caller that holds
+ * entries' reports until their commit shows them now.  Entries: how many
+ * this commit took.  The file is NULL.
+ */
+struct pcw_commit_report {
+	uint64_t	entries;
+};
+
+/* PCW_EV_WARNING: the file is the entry's path (or NULL). */
+struct pcw_warning_report {
+	const char	*msg;
+};
+
 struct pcw_event {
 	enum pcw_event_type	type;
 	const char		*file;	/* DEST path as the caller named it */
 	union {
 		struct pcw_page_report		page;
 		struct pcw_writeback_report	writeback;
+		struct pcw_commit_report	commit;
+		struct pcw_warning_report	warning;
 	} u;
 };
 
+/*
+ * The callback only reports: a commit asked for from inside it (of the
+ * filesystem, a tree, a file) fails with PCW_ET_COMMIT_IN_CALLBACK.  Before
+ * an event that would overtake entries waiting for their commit (a warning;
+ * with PCW_TREE_ORDER_EVENTS, a page or writeback event too) the library
+ * commits them, and says so with PCW_EV_COMMIT first.
+ */
 typedef void (*pcw_report_fn)(const struct pcw_event *ev, void *arg);
 
 /* ---- host files: which names reach the same bytes (host.c) ------------ */
@@ -233,6 +259,12 @@ errcode_t pcw_fs_close(pcw_fs *pfs);
 /* Release without writing anything more (after a refusal). */
 void pcw_fs_abort(pcw_fs *pfs);
 void pcw_fs_set_report(pcw_fs *pfs, pcw_report_fn fn, void *arg);
+/*
+ * A source's warning as a PCW_EV_WARNING of the filesystem ARG (a pcw_fs *):
+ * the warn callback of struct pcw_source_params, so that a warning comes
+ * after the commit of the entries before it, as their reports do.
+ */
+void pcw_fs_warn(void *arg, const char *path, const char *msg);
 unsigned pcw_fs_block_size(const pcw_fs *pfs);
 
 /* What a report says of the filesystem (pcw_fs_get_info). */
@@ -561,6 +593,9 @@ struct pcw_tree;
 					   gid (the entries keep their own) */
 #define PCW_TREE_ATTRS		0x2000	/* fill res->attrs and res->target (an
 					   inode read an entry) */
+#define PCW_TREE_ORDER_EVENTS	0x4000	/* no page or writeback event before
+					   the PCW_EV_COMMIT of the entries
+					   added before it: commit first */
 
 struct pcw_tree_params {
 	int		flags;		/* PCW_TREE_* */

@@ -84,10 +84,6 @@ UNITS = {'lib/io_commit': 'lib/io', 'lib/io_inplace': 'lib/io',
          'lib/io_journal': 'lib/io'}
 
 CMD_RANK = 100.0
-# Edges of cmd/ the cmd split (issue 15, another branch) removes: shown,
-# not failed, until it lands; the merge of that split empties this set.
-CMD_KNOWN = {('extract', 'pcwrite'), ('list', 'pcwrite'),
-             ('closeout', 'pcwrite')}
 
 DEF_TYPES = set('TDBRCGSVW')
 
@@ -218,7 +214,6 @@ def main():
     unplaced = sorted(n for n in nodes if rank(n) is None)
     for n in unplaced:
         bad.append('no layer for %s: add it to LIB in tests/layers.py' % n)
-    known = []
     for (a, b), why in sorted(edges.items()):
         ra, rb = rank(a), rank(b)
         if ra is None or rb is None:
@@ -238,8 +233,6 @@ def main():
                        (a, ra, b, rb, ' '.join(sorted(why))))
     adj = {}
     for (a, b) in edges:
-        if (a[4:], b[4:]) in CMD_KNOWN and a.startswith('cmd/'):
-            continue
         adj.setdefault(a, set()).add(b)
     for comp in scc(nodes, adj):
         inside = ['%s -> %s: %s' % (a, b, ' '.join(sorted(w)))
@@ -247,14 +240,7 @@ def main():
                   if a in comp and b in comp]
         bad.append('circle %s\n\t%s' % (' '.join(comp),
                                         '\n\t'.join(inside)))
-    for (a, b) in sorted(CMD_KNOWN):
-        w = edges.get(('cmd/' + a, 'cmd/' + b))
-        if w:
-            known.append('known (cmd split pending): cmd/%s -> cmd/%s: %s'
-                         % (a, b, ' '.join(sorted(w))))
 
-    for line in known:
-        print(line)
     if bad:
         for line in bad:
             print(line)

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * render.c: the report, as a text table (pages), one line a file (summary)
- * or JSON Lines (json).  Text goes to standard error by default, JSON to
- * standard output; --report-file sends either to a file.  File names are
- * quoted in text as in messages (quote.c).
+ * report.c: the report, as a text table (pages), one line a file (summary)
+ * or JSON Lines (json); and the reporter, which takes the library's events
+ * and the runs' file records to it, holding a tree's records until the
+ * library says their entries are committed.  Text goes to standard error
+ * by default, JSON to standard output; --report-file sends either to a
+ * file.  File names are quoted in text as in messages (quote.c).
  *
  * Every JSON record is valid JSON in valid UTF-8, whatever the bytes of a
  * name: a string field that is valid UTF-8 is written as it is (quotes,
@@ -32,7 +34,7 @@
  */
 #define REPORT_SCHEMA	1
 
-struct pcw_render {
+struct cli_render {
 	enum report_kind kind;
 	FILE		*out;
 	bool		own;		/* opened here: close it */
@@ -49,9 +51,9 @@ struct pcw_render {
  * After each record: the first write error is kept.  EPIPE is a report
  * nobody reads any more (head -1 closed the pipe, with SIGPIPE caught or
  * ignored): the run stops at the next page, as for SIGPIPE, and exits 1
- * (see pcw_render_error).
+ * (see cli_render_error).
  */
-static void check_error(struct pcw_render *r)
+static void check_error(struct cli_render *r)
 {
 	if (r->err || !ferror(r->out))
 		return;
@@ -60,15 +62,15 @@ static void check_error(struct pcw_render *r)
 		pcw_signal_notify(SIGPIPE);
 }
 
-int pcw_render_error(const struct pcw_render *r)
+int cli_render_error(const struct cli_render *r)
 {
 	return r ? r->err : 0;
 }
 
-struct pcw_render *pcw_render_open(enum report_kind kind, FILE *out,
+struct cli_render *cli_render_open(enum report_kind kind, FILE *out,
 				   bool to_stdout, int *err)
 {
-	struct pcw_render *r;
+	struct cli_render *r;
 
 	*err = 0;
 	if (kind == REPORT_NONE)
@@ -151,7 +153,7 @@ static const char *tf(unsigned v)
 	return v ? "true" : "false";
 }
 
-static void render_page(struct pcw_render *r, const char *file,
+static void render_page(struct cli_render *r, const char *file,
 			const struct pcw_page_report *p)
 {
 	FILE *out = r->out;
@@ -178,12 +180,12 @@ static void render_page(struct pcw_render *r, const char *file,
 	}
 	fprintf(out, "%-20s %8" PRIu64 " %10" PRIu64 " %14" PRIu64
 		" %6u %6u %6u %7" PRId64 " %4s %4u %5s\n",
-		pcw_quote(file), p->seq, p->index, p->pos, p->offset, p->bytes,
+		cli_quote(file), p->seq, p->index, p->pos, p->offset, p->bytes,
 		p->copied, p->status, p->read_before ? "yes" : "no", p->reserved,
 		p->retry ? "yes" : "no");
 }
 
-static void render_writeback(struct pcw_render *r, const char *file,
+static void render_writeback(struct cli_render *r, const char *file,
 			     const struct pcw_writeback_report *w)
 {
 	if (r->kind == REPORT_JSON) {
@@ -194,30 +196,30 @@ static void render_writeback(struct pcw_render *r, const char *file,
 			w->lblk, w->pblk, w->len, tf(w->overwrite));
 	} else if (r->kind == REPORT_PAGES) {
 		fprintf(r->out, "%-20s writeback lblk %" PRIu64 " pblk %" PRIu64
-			" len %" PRIu64 "%s\n", pcw_quote(file), w->lblk,
+			" len %" PRIu64 "%s\n", cli_quote(file), w->lblk,
 			w->pblk, w->len, w->overwrite ? " (overwrite)" : "");
 	}
 }
 
 /* --report=entries: the file records (and start and end), nothing else. */
-bool pcw_render_has_events(const struct pcw_render *r)
+bool cli_render_has_events(const struct cli_render *r)
 {
 	return r && (r->kind == REPORT_PAGES || r->kind == REPORT_JSON);
 }
 
-bool pcw_render_on_stdout(const struct pcw_render *r)
+bool cli_render_on_stdout(const struct cli_render *r)
 {
 	return r && fileno(r->out) == STDOUT_FILENO;
 }
 
-void pcw_render_event(const struct pcw_event *ev, void *arg)
+void cli_render_event(const struct pcw_event *ev, void *arg)
 {
-	struct pcw_render *r = arg;
+	struct cli_render *r = arg;
 
-	if (!pcw_render_has_events(r))
+	if (!cli_render_has_events(r))
 		return;
 	if (r->tty)
-		pcw_progress_clear();
+		cli_progress_clear();
 	errno = 0;
 	if (ev->type == PCW_EV_PAGE)
 		render_page(r, ev->file, &ev->u.page);
@@ -243,7 +245,7 @@ static void json_error(FILE *out, errcode_t err, int signal, const char *msg)
 }
 
 /* What a file record adds about what was made (schema 1). */
-static void json_made(FILE *out, const struct pcw_file_record *f)
+static void json_made(FILE *out, const struct cli_file_record *f)
 {
 	const struct pcw_attrs *a = &f->attrs;
 
@@ -261,7 +263,7 @@ static void json_made(FILE *out, const struct pcw_file_record *f)
 			PRIu32, a->rdev_major, a->rdev_minor);
 }
 
-static void count(struct pcw_render *r, const struct pcw_file_record *f)
+static void count(struct cli_render *r, const struct cli_file_record *f)
 {
 	r->files++;
 	r->bytes += f->bytes;
@@ -275,12 +277,12 @@ static void count(struct pcw_render *r, const struct pcw_file_record *f)
 		r->failed++;
 }
 
-void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *f)
+void cli_render_file(struct cli_render *r, const struct cli_file_record *f)
 {
 	if (!r)
 		return;
 	if (r->tty)
-		pcw_progress_clear();
+		cli_progress_clear();
 	count(r, f);
 	errno = 0;
 	if (REPORT_IS_JSON(r->kind)) {
@@ -297,20 +299,20 @@ void pcw_render_file(struct pcw_render *r, const struct pcw_file_record *f)
 		json_made(r->out, f);
 		fputs("}\n", r->out);
 	} else if (f->ftype && strcmp(f->ftype, "file")) {
-		fprintf(r->out, "%s: %s: %s\n", pcw_quote(f->file), f->ftype,
+		fprintf(r->out, "%s: %s: %s\n", cli_quote(f->file), f->ftype,
 			f->status);
 	} else {
 		fprintf(r->out, "%s: %" PRIu64 " bytes written, size %" PRIu64
 			", %" PRIu64 " pages, %" PRIu64 " extent%s: %s\n",
-			pcw_quote(f->file), f->bytes, f->size, f->pages,
+			cli_quote(f->file), f->bytes, f->size, f->pages,
 			f->extents, f->extents == 1 ? "" : "s", f->status);
 	}
 	fflush(r->out);
 	check_error(r);
 }
 
-void pcw_render_start(struct pcw_render *r, const char *mode,
-		      const struct pcw_control *ctl, const pcw_fs *pfs)
+void cli_render_start(struct cli_render *r, const char *mode,
+		      const struct cli_control *ctl, const pcw_fs *pfs)
 {
 	struct pcw_fs_info fi;
 	FILE *out;
@@ -355,7 +357,7 @@ void pcw_render_start(struct pcw_render *r, const char *mode,
 	check_error(r);
 }
 
-void pcw_render_end(struct pcw_render *r, int status, errcode_t err,
+void cli_render_end(struct cli_render *r, int status, errcode_t err,
 		    const char *msg)
 {
 	FILE *out;
@@ -381,7 +383,7 @@ void pcw_render_end(struct pcw_render *r, int status, errcode_t err,
 	fputs("}\n", out);
 }
 
-int pcw_render_close(struct pcw_render *r)
+int cli_render_close(struct cli_render *r)
 {
 	int err = 0;
 
@@ -394,4 +396,176 @@ int pcw_render_close(struct pcw_render *r)
 		err = errno;
 	free(r);
 	return err;
+}
+
+/* ---- the reporter ------------------------------------------------------ */
+
+int cli_report_open(const struct cli_control *ctl, struct pcw_guard *guard,
+		    struct cli_reporter *r)
+{
+	int err;
+
+	r->render = cli_render_open(ctl->report,
+				    cli_host_files_report(ctl, guard),
+				    ctl->report_stdout, &err);
+	if (err) {
+		fprintf(stderr, "pcwrite: %s\n", strerror(err));
+		cli_host_files_cleanup();
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Where the library's events go: the report and the progress bar.  Only
+ * renders: the library commits before an event that would overtake held
+ * file records (PCW_TREE_ORDER_EVENTS), and says so with PCW_EV_COMMIT.
+ */
+void cli_report_event(const struct pcw_event *ev, void *arg)
+{
+	struct cli_reporter *r = arg;
+
+	switch (ev->type) {
+	case PCW_EV_COMMIT:
+		cli_report_release(r, 0);
+		return;
+	case PCW_EV_WARNING:
+		cli_report_warning(r, ev->file, ev->u.warning.msg);
+		return;
+	case PCW_EV_PAGE:
+	case PCW_EV_WRITEBACK:
+		break;
+	}
+	cli_render_event(ev, r->render);
+	if (ev->type == PCW_EV_PAGE)
+		cli_progress_page(r->progress, ev->u.page.status);
+}
+
+/*
+ * File records wait for their entries' commit (pcw_tree_add commits in
+ * batches): a record says "ok" only for an entry that is in the image, so
+ * that a killed run has reported no entry it lost.
+ */
+void cli_report_hold(struct cli_reporter *r, const struct cli_file_record *rec)
+{
+	struct cli_file_record copy = *rec;
+
+	if (r->nheld == r->held_cap) {
+		size_t cap = r->held_cap ? r->held_cap * 2 : 64;
+		struct cli_file_record *h = realloc(r->held, cap * sizeof(*h));
+
+		if (!h) {
+			/* not known to be committed: never "ok" */
+			free(rec->line);
+			return;
+		}
+		r->held = h;
+		r->held_cap = cap;
+	}
+	copy.file = strdup(rec->file);
+	copy.target = rec->target ? strdup(rec->target) : NULL;
+	if (!copy.file || (rec->target && !copy.target)) {
+		free((char *)copy.file);
+		free((char *)copy.target);
+		free(rec->line);
+		return;
+	}
+	r->held[r->nheld++] = copy;
+}
+
+/*
+ * Show the held records, and with -v list their entries; with ERR, their
+ * entries failed to commit (and are not listed).
+ */
+void cli_report_release(struct cli_reporter *r, errcode_t err)
+{
+	size_t k;
+
+	for (k = 0; k < r->nheld; k++) {
+		struct cli_file_record *rec = &r->held[k];
+
+		if (err && !rec->err) {
+			rec->status = "failed";
+			rec->bytes = 0;
+			rec->err = err;
+		}
+		if (!rec->err)
+			cli_vlist_put(r->vlist, rec->line);
+		cli_render_file(r->render, rec);
+		free((char *)rec->file);
+		free((char *)rec->target);
+		free(rec->line);
+	}
+	if (r->nheld && r->vlist)
+		fflush(r->vlist);
+	r->nheld = 0;
+}
+
+/*
+ * The library committed what came before (the warning is an event after
+ * their commit event): the warning follows their records.
+ */
+void cli_report_warning(struct cli_reporter *r, const char *path,
+			const char *msg)
+{
+	if (cli_verbosity < 0 || !r->src_what)
+		return;
+	cli_msg_source(r->src_what, r->src_name, path, msg ? msg : "warning");
+}
+
+/* The report could not be written: where it was going, and why. */
+void cli_report_error(const struct cli_control *ctl, int err)
+{
+	if (ctl->report_file) {
+		cli_progress_clear();
+		fprintf(stderr, "pcwrite: write error on report file %s: %s%s\n",
+			cli_quote_always(ctl->report_file), strerror(err),
+			cli_fsize_note(err));
+	} else if (REPORT_IS_JSON(ctl->report) || ctl->report_stdout) {
+		cli_stdout_error(err);
+	} else {
+		/* standard error: nowhere to say it; the status does */
+	}
+}
+
+/* The report's reader went away (EPIPE) before any signal came. */
+static bool report_closed(const struct cli_reporter *r)
+{
+	return cli_render_error(r->render) == EPIPE &&
+	       pcw_signal_pending() == SIGPIPE;
+}
+
+void cli_report_stopped(const struct cli_control *ctl, struct cli_reporter *r,
+		     const char *dest, const char *what)
+{
+	const char *where = ctl->report_file ? "report file" :
+			    REPORT_IS_JSON(ctl->report) || ctl->report_stdout ?
+			    "standard output" :
+			    "standard error";
+
+	if (r->stop_said)
+		return;
+	r->stop_said = true;
+	if (cli_verbosity < 0)
+		return;
+	cli_progress_clear();
+	if (!report_closed(r))
+		fprintf(stderr, "pcwrite: %s:%s: stopped by SIG%s (%s)\n",
+			cli_quote(ctl->image), cli_quote(dest),
+			sigabbrev_np(pcw_signal_pending()), what);
+	else
+		fprintf(stderr, "pcwrite: %s:%s: stopped: write error on %s%s%s: "
+			"%s (%s)\n", cli_quote(ctl->image), cli_quote(dest),
+			where, ctl->report_file ? " " : "",
+			ctl->report_file ? cli_quote_always(ctl->report_file)
+					 : "", strerror(EPIPE), what);
+}
+
+/*
+ * A report nobody reads is the run's failure (exit 1), as a write error on
+ * its output is for any tool; a signal from outside is 128+N.
+ */
+int cli_report_stop_status(const struct cli_reporter *r)
+{
+	return report_closed(r) ? 1 : 128 + pcw_signal_pending();
 }
