@@ -622,6 +622,134 @@ errcode_t pcw_tree_commit(struct pcw_tree *t)
 	return pcw_fs_commit(t->pfs);
 }
 
+/* A new non-directory inode: a regular file, a device, a FIFO, a socket. */
+static errcode_t create_node(struct pcw_tree *t, struct pcw_dir *pd,
+			     const char *name, unsigned mode, struct fill *f,
+			     ext2_ino_t *ino)
+{
+	struct ext2_inode_large *inode;
+	errcode_t err;
+
+	inode = calloc(1, pcw_inode_buf_size(t->pfs->fs));
+	if (!inode)
+		return ENOMEM;
+	err = pcw_create(t->pfs, pd, name, mode, fill_attrs, f, inode, ino);
+	free(inode);
+	return err;
+}
+
+/*
+ * A directory made or merged (ERR is how that went): its times deferred
+ * to the close, its attributes, and its cached inode read again (the
+ * attributes went to the image through libext2fs).
+ */
+static errcode_t dir_done(struct pcw_tree *t, const struct pcw_entry *e,
+			  struct pcw_dir *dd, ext2_ino_t ino,
+			  const struct fill *f, struct pcw_entry_result *res,
+			  errcode_t err)
+{
+	res->attrs.ino = ino;
+	if (!err)
+		err = defer_times(t, ino, &f->tm);
+	if (!err)
+		err = set_xattrs(t, ino, e);
+	if (!err)
+		err = pcw_dir_reload_inode(t->pfs, dd);
+	return err;
+}
+
+/* DIR itself ("./"): it takes a directory's attributes. */
+static errcode_t add_dir_itself(struct pcw_tree *t, const struct pcw_entry *e,
+				const struct fill *f,
+				struct pcw_entry_result *res)
+{
+	struct pcw_dir *dd = NULL;
+	errcode_t err;
+
+	if (e->type != PCW_FT_DIR)
+		return PCW_ET_IS_DIR;
+	res->action = PCW_ACTION_MERGED;
+	err = pcw_dir_open(t->pfs, t->dir, &dd);
+	if (!err)
+		err = merge_dir(t, dd, f);
+	return dir_done(t, e, dd, t->dir, f, res, err);
+}
+
+/*
+ * A symlink to a directory that was in the image stays (tar's
+ * --keep-directory-symlink): a merged-/usr image's lib -> usr/lib takes a
+ * package's "lib/" entry and what is under it.  Its target keeps its own
+ * attributes.
+ */
+static bool keeps_dir_symlink(struct pcw_tree *t, ext2_ino_t ino)
+{
+	struct pcw_dest d;
+	errcode_t err;
+
+	if (pcw_made_symlink(t->pfs, ino))
+		return false;
+	err = pcw_walk(t->pfs, t->dir, t->norm, PCW_LOOKUP_DIRECTORY |
+		       PCW_LOOKUP_NO_NEW_SYMLINKS, &d);
+	pcw_dest_free(&d);
+	return err == PCW_ET_IS_DIR;
+}
+
+/*
+ * The entry's new inode (or, for a hard link, its new name) under NAME in
+ * PD, whose own inode is PARENT; TARGET is a hard link's inode.
+ */
+static errcode_t make_entry(struct pcw_tree *t, const struct pcw_entry *e,
+			    struct pcw_dir *pd, const char *name,
+			    ext2_ino_t parent, ext2_ino_t target,
+			    struct fill *f, struct pcw_iter *data,
+			    struct pcw_entry_result *res)
+{
+	static const unsigned type[] = {
+		[PCW_FT_FILE] = LINUX_S_IFREG,
+		[PCW_FT_CHR] = LINUX_S_IFCHR, [PCW_FT_BLK] = LINUX_S_IFBLK,
+		[PCW_FT_FIFO] = LINUX_S_IFIFO, [PCW_FT_SOCK] = LINUX_S_IFSOCK,
+	};
+	struct pcw_dir *dd = NULL;
+	ext2_ino_t ino = 0;
+	errcode_t err;
+
+	switch (e->type) {
+	case PCW_FT_DIR:
+		err = pcw_mkdir(t->pfs, pd, name, e->perm, fill_attrs, f, &dd);
+		if (!err)
+			ino = pcw_dir_ino(dd);
+		return dir_done(t, e, dd, ino, f, res, err);
+	case PCW_FT_HARDLINK:
+		/* It names an inode whose attributes its first entry set. */
+		err = pcw_link(t->pfs, pd, name, target);
+		res->attrs.ino = target;
+		if (!err && data)
+			err = link_data(t, target, parent, e, f, data, res);
+		return err;
+	case PCW_FT_SYMLINK:
+		err = pcw_symlink(t->pfs, pd, name, e->link, fill_attrs, f,
+				  &ino);
+		break;
+	case PCW_FT_FILE:
+	case PCW_FT_CHR:
+	case PCW_FT_BLK:
+	case PCW_FT_FIFO:
+	case PCW_FT_SOCK:
+		err = create_node(t, pd, name, type[e->type] | (e->perm & 07777),
+				  f, &ino);
+		/* An empty file has no page to write (the loop would end at once). */
+		if (!err && e->type == PCW_FT_FILE && data && e->size != 0)
+			err = write_data(t, ino, parent, true, data, res);
+		break;
+	default:
+		return PCW_ET_BAD_ENTRY;
+	}
+	res->attrs.ino = ino;
+	if (!err)
+		err = set_xattrs(t, ino, e);
+	return err;
+}
+
 static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 			  struct pcw_iter *data, struct pcw_entry_result *res)
 {
@@ -674,24 +802,8 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 	err = pcw_fs_begin_write(pfs);
 	if (err)
 		return err;
-
-	if (!t->norm[0]) {
-		/* DIR itself ("./"): it takes a directory's attributes. */
-		if (e->type != PCW_FT_DIR)
-			return PCW_ET_IS_DIR;
-		res->action = PCW_ACTION_MERGED;
-		res->attrs.ino = t->dir;
-		err = pcw_dir_open(pfs, t->dir, &dd);
-		if (!err)
-			err = merge_dir(t, dd, &f);
-		if (!err)
-			err = defer_times(t, t->dir, &f.tm);
-		if (!err)
-			err = set_xattrs(t, t->dir, e);
-		if (!err)
-			err = pcw_dir_reload_inode(pfs, dd);
-		return err;
-	}
+	if (!t->norm[0])
+		return add_dir_itself(t, e, &f, res);
 
 	err = entry_parent(t, t->norm, &parent, &name);
 	if (!err)
@@ -713,25 +825,12 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		err = pcw_dir_open(pfs, ino, &dd);
 		if (!err)
 			err = merge_dir(t, dd, &f);
-		goto dir_done;
+		return dir_done(t, e, dd, ino, &f, res, err);
 	}
-	if (e->type == PCW_FT_DIR && ino && !pcw_made_symlink(pfs, ino)) {
-		/*
-		 * A symlink to a directory that was in the image stays (tar's
-		 * --keep-directory-symlink): a merged-/usr image's lib ->
-		 * usr/lib takes a package's "lib/" entry and what is under it.
-		 * Its target keeps its own attributes.
-		 */
-		struct pcw_dest d;
-
-		err = pcw_walk(pfs, t->dir, t->norm, PCW_LOOKUP_DIRECTORY |
-			       PCW_LOOKUP_NO_NEW_SYMLINKS, &d);
-		pcw_dest_free(&d);
-		if (err == PCW_ET_IS_DIR) {
-			res->action = PCW_ACTION_KEPT;
-			res->attrs.ino = ino;
-			return 0;
-		}
+	if (e->type == PCW_FT_DIR && ino && keeps_dir_symlink(t, ino)) {
+		res->action = PCW_ACTION_KEPT;
+		res->attrs.ino = ino;
+		return 0;
 	}
 	if (ino && is_dir)
 		return PCW_ET_IS_DIR;	/* never replaced by a non-directory */
@@ -759,80 +858,10 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		/* A replaced symlink may have been the way to a cached parent. */
 		free(t->last_parent);
 		t->last_parent = NULL;
-		ino = 0;
-	}
-
-	if (!res->action)
+	} else {
 		res->action = PCW_ACTION_CREATED;
-	switch (e->type) {
-	case PCW_FT_DIR:
-		err = pcw_mkdir(pfs, pd, name, e->perm, fill_attrs, &f, &dd);
-		if (!err)
-			ino = pcw_dir_ino(dd);
-		goto dir_done;
-	case PCW_FT_FILE: {
-		struct ext2_inode_large *inode;
-
-		inode = calloc(1, pcw_inode_buf_size(pfs->fs));
-		if (!inode)
-			return ENOMEM;
-		err = pcw_create(pfs, pd, name, LINUX_S_IFREG | (e->perm & 07777),
-				 fill_attrs, &f, inode, &ino);
-		free(inode);
-		/* An empty file has no page to write (the loop would end at once). */
-		if (!err && data && e->size != 0)
-			err = write_data(t, ino, parent, true, data, res);
-		break;
 	}
-	case PCW_FT_SYMLINK:
-		err = pcw_symlink(pfs, pd, name, e->link, fill_attrs, &f, &ino);
-		break;
-	case PCW_FT_HARDLINK:
-		err = pcw_link(pfs, pd, name, target);
-		ino = target;
-		res->attrs.ino = ino;
-		if (!err && data)
-			err = link_data(t, ino, parent, e, &f, data, res);
-		return err;
-	case PCW_FT_CHR:
-	case PCW_FT_BLK:
-	case PCW_FT_FIFO:
-	case PCW_FT_SOCK: {
-		static const unsigned type[] = {
-			[PCW_FT_CHR] = LINUX_S_IFCHR, [PCW_FT_BLK] = LINUX_S_IFBLK,
-			[PCW_FT_FIFO] = LINUX_S_IFIFO,
-			[PCW_FT_SOCK] = LINUX_S_IFSOCK,
-		};
-		struct ext2_inode_large *inode;
-
-		inode = calloc(1, pcw_inode_buf_size(pfs->fs));
-		if (!inode)
-			return ENOMEM;
-		err = pcw_create(pfs, pd, name, type[e->type] | (e->perm & 07777),
-				 fill_attrs, &f, inode, &ino);
-		free(inode);
-		break;
-	}
-	default:
-		return PCW_ET_BAD_ENTRY;
-	}
-	res->attrs.ino = ino;
-	if (err)
-		return err;
-	/* A hard link names an inode whose attributes its first entry set. */
-	if (e->type != PCW_FT_HARDLINK)
-		err = set_xattrs(t, ino, e);
-	return err;
-
-dir_done:
-	res->attrs.ino = ino;
-	if (!err)
-		err = defer_times(t, ino, &f.tm);
-	if (!err)
-		err = set_xattrs(t, ino, e);
-	if (!err)
-		err = pcw_dir_reload_inode(pfs, dd);
-	return err;
+	return make_entry(t, e, pd, name, parent, target, &f, data, res);
 }
 
 errcode_t pcw_tree_close(struct pcw_tree *t)
