@@ -27,9 +27,11 @@ teardown() {
 stop_midstream() {
 	local sig=$1 n=$2 st=0 want
 	mkdata "$BATS_TEST_TMPDIR/data" "$n"
-	# bash starts background jobs with SIGINT ignored: give pcwrite the
-	# default disposition, as an interactive shell would.
-	env --default-signal=INT "$PCWRITE" "$IMG" /f <"$FIFO" 2>"$BATS_TEST_TMPDIR/err" &
+	# bash starts background jobs with SIGINT ignored, and nohup or a
+	# runner may have SIGHUP ignored (pcwrite keeps an inherited ignore, as
+	# the next case checks): give pcwrite the default disposition of the
+	# signals sent here, as an interactive shell would.
+	env --default-signal=INT,HUP,TERM,PIPE "$PCWRITE" "$IMG" /f <"$FIFO" 2>"$BATS_TEST_TMPDIR/err" &
 	PID=$!
 	exec 7>"$FIFO"
 	cat "$BATS_TEST_TMPDIR/data" >&7
@@ -134,7 +136,7 @@ names() {
 # then SIGTERM.  Sets st to the exit status; stderr in $BATS_TEST_TMPDIR/err.
 term_x_after() {
 	local cut=$1 i
-	env --default-signal=INT "$PCWRITE" -x -p "$IMG" /d <"$FIFO" 2>"$BATS_TEST_TMPDIR/err" &
+	env --default-signal=INT,HUP,TERM,PIPE "$PCWRITE" -x -p "$IMG" /d <"$FIFO" 2>"$BATS_TEST_TMPDIR/err" &
 	PID=$!
 	exec 7>"$FIFO"
 	head -c "$cut" "$BATS_TEST_TMPDIR/t.tar" >&7
