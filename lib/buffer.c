@@ -111,6 +111,23 @@ uint64_t pcw_sparse_blocks(const struct pcw_mapping *m, uint64_t pos,
 }
 
 /*
+ * i_size follows the bytes committed at once; the size on disk at writeback,
+ * from data_from on (below it, up to i_disksize, a hole).
+ */
+static void raise_size(struct pcw_mapping *m, uint64_t pos, uint64_t copied)
+{
+	if (copied && pos + copied > m->i_disksize) {
+		/* Where this write's data past the size on disk begins. */
+		uint64_t from = pos > m->i_disksize ? pos : m->i_disksize;
+
+		if (from < m->data_from)
+			m->data_from = from;
+	}
+	if (pos + copied > m->i_size)
+		m->i_size = pos + copied;
+}
+
+/*
  * block_write_end(): commit COPIED of LEN bytes.  A short copy into a page
  * that is not up to date commits nothing: a block only partly copied would
  * be marked up to date with stale bytes in it.  The uncopied part of new
@@ -151,16 +168,35 @@ int64_t pcw_block_write_end(struct pcw_mapping *m, uint64_t pos, unsigned len,
 		if (dirty)
 			pcw_set_page_dirty(m, page);
 	}
-	if (copied && pos + copied > m->i_disksize) {
-		/* Where this write's data past the size on disk begins. */
-		uint64_t from = pos > m->i_disksize ? pos : m->i_disksize;
-
-		if (from < m->data_from)
-			m->data_from = from;
-	}
-	if (pos + copied > m->i_size)
-		m->i_size = pos + copied;
+	raise_size(m, pos, copied);
 	return copied;
+}
+
+/*
+ * Where the file has nothing from: no block on disk (past its last extent;
+ * a block-mapped file has none past its size) and, as the write loop only
+ * goes forward from below it, no page in the page cache.  A hole of the
+ * source is passed over only there: zeroes over blocks the file has are
+ * written, so old data never shows through.
+ */
+uint64_t pcw_empty_from(const struct pcw_mapping *m)
+{
+	uint64_t end = m->i_size;
+
+	if (m->ei.handle && ((uint64_t)m->ei.extent_end << m->blkbits) > end)
+		end = (uint64_t)m->ei.extent_end << m->blkbits;
+	return (end + m->page_size - 1) & ~(uint64_t)(m->page_size - 1);
+}
+
+/*
+ * The write went past LEN bytes of hole of its source at POS (at or past
+ * pcw_empty_from): no page, no block, only the size, raised as write_end
+ * raises it.  The kernel's write loop never sees a hole: tar -S seeks past
+ * it and ftruncate()s the size at the end.
+ */
+void pcw_hole_passed(struct pcw_mapping *m, uint64_t pos, uint64_t len)
+{
+	raise_size(m, pos, len);
 }
 
 /*

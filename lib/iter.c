@@ -26,10 +26,15 @@
 static errcode_t fd_read(struct pcw_iter *i, unsigned char *buf, size_t n,
 			 size_t *got);
 static bool fd_hole(struct pcw_iter *i, uint64_t pos, uint64_t len);
+static errcode_t fd_seek_data(struct pcw_iter *i, uint64_t pos,
+			      uint64_t *data);
+static errcode_t fd_skip(struct pcw_iter *i, uint64_t to);
 
 const struct pcw_iter_ops pcw_iter_fd_ops = {
-	.read	= fd_read,
-	.hole	= fd_hole,
+	.read		= fd_read,
+	.hole		= fd_hole,
+	.seek_data	= fd_seek_data,
+	.skip		= fd_skip,
 };
 
 errcode_t pcw_iter_init(struct pcw_iter *i, const struct pcw_iter_ops *ops,
@@ -203,6 +208,8 @@ static bool all_zero(const unsigned char *p, size_t n)
 /*
  * Where the source file's data and holes are, around P: SEEK_DATA and
  * SEEK_HOLE move the file offset, so it is put back where reading goes on.
+ * A hole to the end of the file ends at its size now; at or past the end
+ * there is nothing to know (read() says 0).
  */
 static void probe_holes(struct pcw_iter *i, uint64_t p)
 {
@@ -210,10 +217,12 @@ static void probe_holes(struct pcw_iter *i, uint64_t p)
 	off_t d = lseek(i->fd, (off_t)p, SEEK_DATA);
 
 	if (d < 0) {
+		off_t end = errno == ENXIO ? lseek(i->fd, 0, SEEK_END) : -1;
+
 		/* ENXIO: a hole to the end; anything else: assume data. */
-		if (errno == ENXIO) {
+		if (end > 0 && (uint64_t)end > p) {
 			i->hole_lo = p;
-			i->hole_hi = UINT64_MAX;
+			i->hole_hi = end;
 		} else {
 			i->data_lo = p;
 			i->data_hi = UINT64_MAX;
@@ -271,4 +280,67 @@ static bool fd_hole(struct pcw_iter *i, uint64_t p, uint64_t len)
 	    !(p >= i->data_lo && p < i->data_hi))
 		probe_holes(i, p);
 	return p >= i->hole_lo && e <= i->hole_hi;
+}
+
+/*
+ * SEEK_DATA from P, remembered as fd_hole's are: one probe per hole and per
+ * data region, whatever their lengths.  A filesystem without SEEK_DATA
+ * (EINVAL) is all data, read as it comes.
+ */
+static errcode_t fd_seek_data(struct pcw_iter *i, uint64_t p, uint64_t *data)
+{
+	*data = p;
+	if (!i->is_reg || i->dense)
+		return 0;
+	if (!(p >= i->hole_lo && p < i->hole_hi) &&
+	    !(p >= i->data_lo && p < i->data_hi))
+		probe_holes(i, p);
+	if (p >= i->hole_lo && p < i->hole_hi)
+		*data = i->hole_hi;
+	return 0;
+}
+
+static errcode_t fd_skip(struct pcw_iter *i, uint64_t to)
+{
+	return lseek(i->fd, (off_t)to, SEEK_SET) < 0 ? errno : 0;
+}
+
+/*
+ * How many bytes from the iterator's position on are a hole of the source,
+ * known without reading them: 0 with --sparse=never, for a source that
+ * cannot tell (a pipe, a file with no holes), or at data.
+ */
+errcode_t pcw_iter_hole_ahead(struct pcw_iter *i, uint64_t *len)
+{
+	uint64_t data;
+	errcode_t err;
+
+	*len = 0;
+	if (i->sparse == PCW_SPARSE_NEVER || !i->ops->seek_data)
+		return 0;
+	err = i->ops->seek_data(i, i->src_pos, &data);
+	if (!err && data > i->src_pos)
+		*len = data - i->src_pos;
+	return err;
+}
+
+/*
+ * Go past LEN bytes of hole (at most what pcw_iter_hole_ahead gave): what
+ * is buffered of it is dropped, the rest never read.
+ */
+errcode_t pcw_iter_skip_hole(struct pcw_iter *i, uint64_t len)
+{
+	size_t n = pcw_iter_count(i);
+	errcode_t err;
+
+	if (len <= n) {
+		pcw_iter_advance(i, len);
+		return 0;
+	}
+	err = i->ops->skip(i, i->src_pos + len);
+	if (err)
+		return err;
+	i->head = i->tail = 0;
+	i->src_pos += len;
+	return 0;
 }

@@ -15,11 +15,20 @@
  * a tty) or the data of an archive entry.  read() delivers up to N bytes
  * (0 at the end of the source); hole() says whether [pos, pos+len), already
  * read, is a hole of the source (a sparse file's, or an archive entry's).
+ * seek_data() says where the source's data goes on from POS, as lseek's
+ * SEEK_DATA, from what the source knows without reading the hole: POS when
+ * POS is data or nothing is known, never past the source's end.  skip()
+ * goes on at source offset TO, past a hole seek_data() gave, so the next
+ * read() starts there; the hole's bytes are never read.  Both may be NULL
+ * (a source without holes).
  */
 struct pcw_iter_ops {
 	errcode_t	(*read)(struct pcw_iter *i, unsigned char *buf, size_t n,
 				size_t *got);
 	bool		(*hole)(struct pcw_iter *i, uint64_t pos, uint64_t len);
+	errcode_t	(*seek_data)(struct pcw_iter *i, uint64_t pos,
+				     uint64_t *data);
+	errcode_t	(*skip)(struct pcw_iter *i, uint64_t to);
 };
 
 /* A file descriptor: read(2), and SEEK_DATA/SEEK_HOLE for a regular file. */
@@ -52,6 +61,8 @@ void pcw_iter_fini(struct pcw_iter *i);
 void pcw_iter_reset(struct pcw_iter *i);
 
 bool pcw_iter_zero(struct pcw_iter *i, size_t bytes);
+errcode_t pcw_iter_hole_ahead(struct pcw_iter *i, uint64_t *len);
+errcode_t pcw_iter_skip_hole(struct pcw_iter *i, uint64_t len);
 bool pcw_iter_st_dense(const struct stat *st);
 
 errcode_t pcw_iter_fault_in(struct pcw_iter *i, size_t bytes);

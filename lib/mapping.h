@@ -187,6 +187,8 @@ uint64_t pcw_sparse_blocks(const struct pcw_mapping *mapping, uint64_t pos,
 int64_t pcw_block_write_end(struct pcw_mapping *mapping, uint64_t pos,
 			    unsigned len, unsigned copied,
 			    struct pcw_page *page, uint64_t new_blocks);
+uint64_t pcw_empty_from(const struct pcw_mapping *mapping);
+void pcw_hole_passed(struct pcw_mapping *mapping, uint64_t pos, uint64_t len);
 void pcw_free_pending(struct pcw_mapping *mapping);
 
 #endif /* PCW_MAPPING_H */

@@ -10,6 +10,14 @@
  * Where 6.x differs (folios; halving the chunk after a short copy) pcwrite
  * keeps the 4.x rule: one page per iteration, and after a short copy a retry
  * with the single segment's length.
+ *
+ * A hole of the source never reaches the kernel's loop: tar -S and cp
+ * --sparse find it with SEEK_DATA/SEEK_HOLE and lseek() past it, and set the
+ * size at the end.  pcwrite's loop is handed the whole source, so it does the
+ * same itself: at a page boundary where the file has nothing yet, a hole the
+ * source knows of (pcw_iter_hole_ahead: SEEK_DATA, or an archive's sparse
+ * map) is passed in one step, whatever its length: no iteration, no page
+ * record, nothing read.  The size is raised over it as write_end would.
  */
 #include "config.h"
 
@@ -46,13 +54,14 @@ errcode_t pcw_perform_write(struct pcw_mapping *mapping, struct pcw_iter *i,
 			    uint64_t pos, uint64_t *written_out)
 {
 	const struct pcw_aops *a_ops;
-	uint64_t written = 0;
+	uint64_t written = 0, empty;
 	errcode_t err = 0;
 
 	if (!mapping || mapping->magic != PCW_MAGIC_MAPPING)
 		return PCW_ET_MAGIC_MAPPING;
 	a_ops = mapping->a_ops;
 	*written_out = 0;
+	empty = pcw_empty_from(mapping);
 	err = pcw_zero_eof_tail(mapping, pos);
 	if (err)
 		return err;
@@ -81,6 +90,32 @@ errcode_t pcw_perform_write(struct pcw_mapping *mapping, struct pcw_iter *i,
 		}
 		if (bytes > mapping->maxbytes - pos)
 			bytes = mapping->maxbytes - pos;
+		if (offset == 0 && pos >= empty) {
+			uint64_t hole;
+
+			err = pcw_iter_hole_ahead(i, &hole);
+			if (err) {
+				report_page(mapping, pos, offset, 0, 0,
+					    -pcw_errno(err), NULL, false);
+				break;
+			}
+			if (hole > mapping->maxbytes - pos)
+				hole = mapping->maxbytes - pos;
+			hole &= ~(uint64_t)(mapping->page_size - 1);
+			if (hole) {
+				err = pcw_iter_skip_hole(i, hole);
+				if (err) {
+					report_page(mapping, pos, offset, 0, 0,
+						    -pcw_errno(err), NULL,
+						    false);
+					break;
+				}
+				pcw_hole_passed(mapping, pos, hole);
+				pos += hole;
+				written += hole;
+				continue;
+			}
+		}
 again:
 		/*
 		 * Bring in the source data we will copy from _first_: the
@@ -108,9 +143,11 @@ again:
 
 		memset(&fsdata, 0, sizeof(fsdata));
 		/*
-		 * pcwrite's one addition to the loop: a chunk the source says
-		 * is a hole (--sparse) is passed down, for write_begin to
-		 * leave unallocated.  It is still an iteration, reported.
+		 * pcwrite's other addition to the loop: a chunk the source
+		 * says is a hole (--sparse) but that could not be passed over
+		 * (the file has blocks there, or the hole does not cover the
+		 * page) is passed down, for write_begin to leave unallocated.
+		 * It is an iteration, reported.
 		 */
 		fsdata.hole = pcw_iter_zero(i, bytes);
 		err = a_ops->write_begin(mapping, pos, bytes, &page, &fsdata);

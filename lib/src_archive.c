@@ -84,6 +84,43 @@ static bool archive_hole(struct pcw_iter *i, uint64_t pos, uint64_t len)
 }
 
 /*
+ * The entry's next data block from libarchive.  Its offset says where the
+ * gap before it (a hole) ends; at the end of the entry, the gap runs to the
+ * entry's size.
+ */
+static errcode_t next_block(struct pcw_source *s)
+{
+	const void *b;
+	size_t len;
+	la_int64_t off;
+	int r = archive_read_data_block(s->a, &b, &len, &off);
+
+	if (r == ARCHIVE_EOF) {
+		s->blk_eof = true;
+		if (s->size >= 0 && (uint64_t)s->size > s->data_pos)
+			note_hole(s, s->data_pos, s->size);
+		return 0;
+	}
+	if (r == ARCHIVE_RETRY)
+		return 0;
+	if (r < ARCHIVE_WARN) {
+		if (pcw_signal_pending())
+			return EINTR;
+		pcw_src_archive_msg(s, s->a);
+		return PCW_ET_ARCHIVE;
+	}
+	if (off < 0 || (uint64_t)off < s->data_pos) {
+		pcw_src_set_msg(s, "data blocks out of order", NULL, NULL);
+		return PCW_ET_ARCHIVE;
+	}
+	s->blk = b;
+	s->blk_len = len;
+	s->blk_off = off;
+	note_hole(s, s->data_pos, s->blk_off);
+	return 0;
+}
+
+/*
  * read(): the bytes of the entry at data_pos on, from libarchive's blocks,
  * zeroes for the gaps between them (holes) and up to the entry's size.
  */
@@ -91,39 +128,16 @@ static errcode_t archive_read_iter(struct pcw_iter *i, unsigned char *buf,
 				   size_t n, size_t *got)
 {
 	struct pcw_source *s = i->priv;
+	errcode_t err;
 
 	*got = 0;
 	while (*got < n) {
 		size_t k;
 
 		if (!s->blk_len && !s->blk_eof) {
-			const void *b;
-			size_t len;
-			la_int64_t off;
-			int r = archive_read_data_block(s->a, &b, &len, &off);
-
-			if (r == ARCHIVE_EOF) {
-				s->blk_eof = true;
-				if (s->size >= 0 && (uint64_t)s->size > s->data_pos)
-					note_hole(s, s->data_pos, s->size);
-				continue;
-			}
-			if (r == ARCHIVE_RETRY)
-				continue;
-			if (r < ARCHIVE_WARN) {
-				if (pcw_signal_pending())
-					return EINTR;
-				pcw_src_archive_msg(s, s->a);
-				return PCW_ET_ARCHIVE;
-			}
-			if (off < 0 || (uint64_t)off < s->data_pos) {
-				pcw_src_set_msg(s, "data blocks out of order", NULL, NULL);
-				return PCW_ET_ARCHIVE;
-			}
-			s->blk = b;
-			s->blk_len = len;
-			s->blk_off = off;
-			note_hole(s, s->data_pos, s->blk_off);
+			err = next_block(s);
+			if (err)
+				return err;
 			continue;
 		}
 		if (!s->blk_eof && s->data_pos < s->blk_off) {
@@ -162,9 +176,49 @@ static errcode_t archive_read_iter(struct pcw_iter *i, unsigned char *buf,
 	return 0;
 }
 
+/*
+ * seek_data(): from the sparse map as libarchive's block offsets give it
+ * (GNU and pax sparse members): at the end of what was read, the next
+ * block's offset is where the hole before it ends.  No hole is zero-filled
+ * to find its end.
+ */
+static errcode_t entry_seek_data(struct pcw_iter *i, uint64_t pos,
+				   uint64_t *data)
+{
+	struct pcw_source *s = i->priv;
+	errcode_t err;
+	unsigned k;
+
+	*data = pos;
+	while (pos == s->data_pos && !s->blk_len && !s->blk_eof) {
+		err = next_block(s);
+		if (err)
+			return err;
+	}
+	for (k = 0; k < s->nholes; k++)
+		if (pos >= s->holes[k].lo && pos < s->holes[k].hi)
+			*data = s->holes[k].hi;
+	return 0;
+}
+
+/* skip(): on at TO, inside the gap read() would have zero-filled. */
+static errcode_t entry_skip(struct pcw_iter *i, uint64_t to)
+{
+	struct pcw_source *s = i->priv;
+	uint64_t end = !s->blk_eof ? s->blk_off
+		       : s->size >= 0 ? (uint64_t)s->size : s->data_pos;
+
+	if (to < s->data_pos || to > end)
+		return PCW_ET_ARCHIVE;	/* not a hole of this entry: a bug */
+	s->data_pos = to;
+	return 0;
+}
+
 static const struct pcw_iter_ops archive_iter_ops = {
-	.read	= archive_read_iter,
-	.hole	= archive_hole,
+	.read		= archive_read_iter,
+	.hole		= archive_hole,
+	.seek_data	= entry_seek_data,
+	.skip		= entry_skip,
 };
 
 /* ---- reading the archive ---------------------------------------------------------- */
