@@ -102,8 +102,10 @@ apply_by_hand() {
 	local root=$1 tar=$2 m d b
 	while IFS= read -r m; do
 		m=${m#./}
-		d=$(dirname "$m")
-		b=$(basename "$m")
+		m=${m%/}
+		b=${m##*/}
+		d=.
+		[ "$b" = "$m" ] || d=${m%/*}
 		case $b in
 		.wh..wh..opq) [ -d "$root/$d" ] && find "$root/$d" -mindepth 1 -delete ;;
 		.wh..wh.*) ;;
