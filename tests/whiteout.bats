@@ -204,3 +204,38 @@ links() {
 	[[ $output == "pcwrite: invalid --whiteouts 'aufs' (literal, oci or overlay)"* ]]
 	cmp "$IMG" before.img
 }
+
+@test "a removed file's attribute values in inodes of their own are released" {
+	python3 - <<'PY'
+import io, tarfile
+with tarfile.open('A.tar', 'w', format=tarfile.PAX_FORMAT) as t:
+    ti = tarfile.TarInfo('d'); ti.type = tarfile.DIRTYPE; ti.mode = 0o755
+    ti.pax_headers = {'SCHILY.xattr.user.small': 's' * 100}
+    t.addfile(ti)
+    ti = tarfile.TarInfo('d/f'); ti.size = 3
+    ti.pax_headers = {'SCHILY.xattr.user.big': 'Q' * 20000}
+    t.addfile(ti, io.BytesIO(b'hi\n'))
+with tarfile.open('B.tar', 'w', format=tarfile.PAX_FORMAT) as t:
+    t.addfile(tarfile.TarInfo('.wh.d'), io.BytesIO(b''))
+PY
+	mkimg "$IMG" 64M -t ext4 -O ea_inode
+	local blocks0 inodes0
+	blocks0=$(nfree blocks)
+	inodes0=$(nfree inodes)
+	run -0 "$PCWRITE" -x "$IMG" / A.tar
+	# the directory, the file, the value's inode
+	[ "$(nfree inodes)" = $((inodes0 - 3)) ]
+	run -0 "$PCWRITE" -x --whiteouts=oci "$IMG" / B.tar
+	fsck_clean "$IMG"
+	[ "$(nfree blocks)" = "$blocks0" ]
+	[ "$(nfree inodes)" = "$inodes0" ]
+}
+
+@test "on a quota filesystem the usage after the layers is what e2fsck counts" {
+	mkimg "$IMG" 64M -t ext4 -O quota,project \
+		-E quotatype=usrquota:grpquota:prjquota
+	for l in 1 2 3; do
+		run -0 "$PCWRITE" -x --whiteouts=oci "$IMG" / "$W/l$l.tar"
+		fsck_clean "$IMG"
+	done
+}
