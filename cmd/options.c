@@ -30,7 +30,7 @@ enum {
 	OPT_REPORT, OPT_REPORT_FILE, OPT_PROGRESS, OPT_QUIET, OPT_VERBOSE,
 	OPT_VERSION, OPT_HELP, OPT_USAGE,
 	OPT_STRIP, OPT_EXCLUDE, OPT_EXCLUDE_FROM, OPT_TRANSFORM,
-	OPT_NO_JOURNAL, OPT_COMMIT, OPT_ATOMIC,
+	OPT_NO_JOURNAL, OPT_COMMIT, OPT_ATOMIC, OPT_WHITEOUTS,
 };
 #define BIT(o)	(1ULL << (o))
 
@@ -79,7 +79,7 @@ static const struct {
 struct opt_strings {
 	char *report, *report_file, *dirty, *page, *offset, *mode, *owner;
 	char *group, *project, *mtime, *image_offset, *sparse, *undo, *partition;
-	char *owner_map, *group_map, *names;
+	char *owner_map, *group_map, *names, *whiteouts;
 	char *commit;
 	char *tarpath;		/* the last of tar's path options, taken at once */
 };
@@ -103,6 +103,7 @@ static void free_strings(struct opt_strings *o)
 	free(o->owner_map);
 	free(o->group_map);
 	free(o->names);
+	free(o->whiteouts);
 	free(o->commit);
 	free(o->tarpath);
 	memset(o, 0, sizeof(*o));
@@ -269,6 +270,8 @@ static const char *const sparse_words[] = { "auto", "always", "never", NULL };
 static const char *const report_words[] = { "none", "summary", "pages", "json",
 					    "entries", NULL };
 static const char *const names_words[] = { "numeric", "archive", NULL };
+static const char *const whiteouts_words[] = { "literal", "oci", "overlay",
+					       NULL };
 
 /* The index of S in WORDS (0 when S is NULL), or -1. */
 static int keyword(const char *s, const char *const *words)
@@ -351,6 +354,8 @@ static void check_modes(struct parse *p, uint64_t seen)
 					       BIT(OPT_NAMES))))
 		usage_error(p, "%s", "--owner-map, --group-map and --names go "
 			    "with -x or -R");
+	if (ctl->run == MODE_WRITE && (seen & BIT(OPT_WHITEOUTS)))
+		usage_error(p, "%s", "--whiteouts goes with -x or -R");
 	if (ctl->run == MODE_WRITE && (seen & TARPATH_OPTS))
 		usage_error(p, "%s", "--strip-components, --exclude, "
 			    "--exclude-from and --transform go with -x or -R");
@@ -418,6 +423,10 @@ static void take_flags(struct parse *p, uint64_t seen)
 		usage_error(p, "invalid --names '%s' (numeric or archive)",
 			    o->names);
 	ctl->names_archive = rc == 1;
+	if ((rc = keyword(o->whiteouts, whiteouts_words)) < 0)
+		usage_error(p, "invalid --whiteouts '%s' (literal, oci or "
+			    "overlay)", o->whiteouts);
+	ctl->whiteouts = rc;
 	if (o->owner_map || o->group_map) {
 		char msg[1200];
 
@@ -604,6 +613,11 @@ int cli_parse_options(int argc, const char **argv, struct cli_control *ctl)
 		  "(repeatable)", "EXPR" },
 		{ "xform", 0, POPT_ARG_STRING, &o->tarpath, OPT_TRANSFORM,
 		  "the same as --transform", "EXPR" },
+		{ "whiteouts", 0, POPT_ARG_STRING, &o->whiteouts,
+		  OPT_WHITEOUTS, "with -x or -R: a container layer's .wh. "
+		  "files: literal (the default: written as files), oci "
+		  "(applied: what they name is removed) or overlay "
+		  "(overlayfs's 0/0 devices and opaque xattr)", "HOW" },
 		{ "list", 0, POPT_ARG_NONE, NULL, OPT_LIST,
 		  "list the names in DIR inside IMAGE, read-only (directories "
 		  "end in '/')", NULL },

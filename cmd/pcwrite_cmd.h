@@ -49,6 +49,7 @@ struct cli_control {
 	struct cli_idmap *owner_map;	/* --owner-map, --group-map */
 	struct cli_idmap *group_map;
 	bool		names_archive;	/* --names=archive */
+	int		whiteouts;	/* --whiteouts: enum pcw_whiteouts */
 	int64_t		mtime;		/* -1: now */
 
 	enum sparse_kind sparse;

@@ -282,6 +282,9 @@ static void tree_params(const struct cli_control *ctl,
 		tp->adjust = cli_attrs_adjust;
 		tp->adjust_arg = attrs;
 	}
+	tp->whiteouts = ctl->whiteouts == 1 ? PCW_WHITEOUTS_OCI :
+			ctl->whiteouts == 2 ? PCW_WHITEOUTS_OVERLAY :
+			PCW_WHITEOUTS_LITERAL;
 	tp->file.flags = ctl->no_delalloc ? PCW_FILE_NO_DELALLOC : 0;
 	tp->file.page_size = ctl->page_size;
 	tp->file.dirty_limit = ctl->dirty_limit;

@@ -19,6 +19,8 @@ const char *pcw_action_name(enum pcw_action action)
 		[PCW_ACTION_REPLACED] = "replaced",
 		[PCW_ACTION_MERGED] = "merged",
 		[PCW_ACTION_KEPT] = "kept",
+		[PCW_ACTION_REMOVED] = "removed",
+		[PCW_ACTION_SKIPPED] = "skipped",
 	};
 
 	if ((unsigned)action >= sizeof(names) / sizeof(names[0]))

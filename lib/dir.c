@@ -258,6 +258,15 @@ out:
 	return err;
 }
 
+errcode_t pcw_dir_inline_each(pcw_fs *pfs, struct pcw_dir *d,
+			      int (*fn)(struct ext2_dir_entry *de, void *arg),
+			      void *arg)
+{
+	ext2_ino_t parent;
+
+	return inline_walk(pfs, d, fn, arg, &parent);
+}
+
 struct inline_find {
 	const char	*name;
 	unsigned	len;

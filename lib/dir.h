@@ -31,6 +31,25 @@ errcode_t pcw_dir_write_inode(pcw_fs *pfs, struct pcw_dir *d);
 errcode_t pcw_dir_reload_inode(pcw_fs *pfs, struct pcw_dir *d);
 void pcw_dir_forget(pcw_fs *pfs, ext2_ino_t ino);
 errcode_t pcw_dcache_flush(pcw_fs *pfs);
+
+/*
+ * dir_list.c: the names in D but "." and "..", a snapshot the caller may
+ * change the directory under (name: strings + off, NUL-terminated; ftype
+ * as the entry says, 0 without the filetype feature).
+ */
+struct pcw_dir_item {
+	ext2_ino_t	ino;
+	int		ftype;
+	size_t		off;
+};
+struct pcw_dir_list {
+	struct pcw_dir_item *items;
+	size_t		n, cap;
+	char		*strings;
+	size_t		slen, scap;
+};
+errcode_t pcw_dir_list(pcw_fs *pfs, struct pcw_dir *d, struct pcw_dir_list *l);
+void pcw_dir_list_free(struct pcw_dir_list *l);
 void pcw_dcache_free(pcw_fs *pfs);
 
 #endif /* PCW_DIR_H */

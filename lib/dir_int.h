@@ -128,6 +128,11 @@ void pcw_dir_free(struct pcw_dir *d);
 errcode_t pcw_dir_append_block(pcw_fs *pfs, struct pcw_dir *d,
 			       unsigned char *content, uint32_t *lblkp);
 
+/* dir.c: FN on each live record of an inline directory */
+errcode_t pcw_dir_inline_each(pcw_fs *pfs, struct pcw_dir *d,
+			      int (*fn)(struct ext2_dir_entry *de, void *arg),
+			      void *arg);
+
 /* htree.c: indexed directories */
 errcode_t pcw_dx_hash(pcw_fs *pfs, struct pcw_dir *d, const char *name,
 		      unsigned len, uint32_t *hash);

@@ -30,6 +30,7 @@
 #include "file.h"
 #include "quota.h"
 #include "iter.h"
+#include "names.h"
 
 #define PCW_MAGIC_TREE	0x70637774	/* "pcwt" */
 
@@ -63,6 +64,11 @@ struct pcw_tree {
 	/* when the first entry since the last commit was added (their
 	   count: pfs->uncommitted, which any commit clears) */
 	struct timespec	since;
+
+	/* --whiteouts=oci: the names this run made (whiteout.c) */
+	struct pcw_wh_set *made;
+	ext2_ino_t	made_parent;	/* the entry's directory, its name */
+	const char	*made_name;
 };
 
 /*
@@ -149,61 +155,6 @@ static void fill_parent_dir(struct ext2_inode_large *inode, void *arg)
 
 	pcw_inode_set_owner(inode, (t->p.flags & uid_set) ? t->p.uid : 0,
 			    (t->p.flags & gid_set) ? t->p.gid : 0);
-}
-
-static errcode_t grow(char **buf, size_t *cap, size_t need)
-{
-	char *p;
-	size_t c = *cap ? *cap : 256;
-
-	if (need <= *cap)
-		return 0;
-	while (c < need)
-		c *= 2;
-	p = realloc(*buf, c);
-	if (!p)
-		return ENOMEM;
-	*buf = p;
-	*cap = c;
-	return 0;
-}
-
-/*
- * PATH below DIR, cleaned: no leading '/', no "." or empty components, no
- * trailing '/'.  A ".." component is refused.  "" is DIR itself.
- */
-static errcode_t normalize(const char *path, char **out, size_t *cap)
-{
-	const char *p = path;
-	size_t n = 0;
-	errcode_t err;
-
-	err = grow(out, cap, strlen(path) + 1);
-	if (err)
-		return err;
-	while (*p) {
-		const char *c;
-		size_t len;
-
-		while (*p == '/')
-			p++;
-		c = p;
-		while (*p && *p != '/')
-			p++;
-		len = p - c;
-		if (len == 0 || (len == 1 && c[0] == '.'))
-			continue;
-		if (len == 2 && c[0] == '.' && c[1] == '.')
-			return PCW_ET_DOTDOT;
-		if (len > EXT2_NAME_LEN)
-			return PCW_ET_NAME_TOO_LONG;
-		if (n)
-			(*out)[n++] = '/';
-		memcpy(*out + n, c, len);
-		n += len;
-	}
-	(*out)[n] = 0;
-	return 0;
 }
 
 errcode_t pcw_tree_open(pcw_fs *pfs, const char *dir,
@@ -306,68 +257,13 @@ static errcode_t defer_times(struct pcw_tree *t, ext2_ino_t ino,
 	return 0;
 }
 
-/*
- * Every extended attribute of the entry, after the inode is written (the
- * xattr writer reads and rewrites it).  One the image cannot hold stops
- * the entry: a binary that loses its file capabilities is a broken image.
- */
+/* The entry's extended attributes (entry_xattrs.c), unless --no-xattrs. */
 static errcode_t set_xattrs(struct pcw_tree *t, ext2_ino_t ino,
 			    const struct pcw_entry *e)
 {
-	ext2_filsys fs = t->pfs->fs;
-	struct ext2_xattr_handle *h;
-	struct pcw_ea_change c;
-	bool part_way = false;
-	size_t k;
-	errcode_t err, err2;
-
 	if (!e->nxattrs || (t->p.flags & PCW_TREE_NO_XATTRS))
 		return 0;
-	if (!ext2fs_has_feature_xattr(fs->super))
-		return PCW_ET_NO_XATTR;
-	/* setxattr(2)'s XATTR_SIZE_MAX: no kernel reads a larger value. */
-	for (k = 0; k < e->nxattrs; k++)
-		if (e->xattrs[k].size > 65536)
-			return PCW_ET_XATTR_TOO_BIG;
-	/* Values in EA inodes: charged to INO, none left unreferenced. */
-	err = pcw_ea_change_begin(t->pfs, ino, e->xattrs, e->nxattrs, &c);
-	if (err)
-		return err;
-	err = ext2fs_xattrs_open(fs, ino, &h);
-	if (!err) {
-		err = ext2fs_xattrs_read(h);
-		for (k = 0; !err && k < e->nxattrs; k++) {
-			err = ext2fs_xattr_set(h, e->xattrs[k].name,
-					       e->xattrs[k].value,
-					       e->xattrs[k].size);
-			/*
-			 * ext2fs_xattr_set measures the room (EA_NO_SPACE)
-			 * and converts an ACL (EINVAL) before it writes
-			 * anything: the attributes set before it stay,
-			 * whole, and the filesystem is consistent.  Its
-			 * other errors can come from a write.
-			 */
-			if (err && err != EXT2_ET_EA_NO_SPACE && err != EINVAL)
-				part_way = true;
-		}
-		err2 = ext2fs_xattrs_close(&h);
-		if (err2)
-			part_way = true;
-		if (!err)
-			err = err2;
-	}
-	/* pcw_ea_change_end marks a failure of its own itself. */
-	err2 = pcw_ea_change_end(t->pfs, ino, &c);
-	if (!err)
-		err = err2;
-	if (err == EXT2_ET_EA_NO_SPACE || err == EXT2_ET_EA_KEY_NOT_FOUND ||
-	    err == EXT2_ET_EA_INODE_CORRUPTED)
-		err = PCW_ET_XATTR_SPACE;
-	if (err == EXT2_ET_BLOCK_ALLOC_FAIL)
-		err = ENOSPC;
-	if (part_way)
-		t->pfs->meta_error = true;
-	return err;
+	return pcw_entry_set_xattrs(t->pfs, ino, e);
 }
 
 /* The entry's data into INO (a new empty file, or a hard link's inode). */
@@ -487,7 +383,7 @@ static errcode_t link_target(struct pcw_tree *t, const char *link,
 	int ftype;
 	bool is_dir;
 
-	err = normalize(link, &norm, &cap);
+	err = pcw_path_clean(link, &norm, &cap);
 	if (!err && !norm[0])
 		err = PCW_ET_LINK_TARGET;
 	if (!err)
@@ -582,8 +478,8 @@ static void report_made(struct pcw_tree *t, const struct pcw_entry *e,
 	if (e->type == PCW_FT_SYMLINK)
 		res->target = e->link;
 	if (e->type == PCW_FT_HARDLINK && e->link &&
-	    !normalize(e->link, &t->norm, &t->norm_cap) &&
-	    !grow(&t->target, &t->target_cap, strlen(t->dir_path) +
+	    !pcw_path_clean(e->link, &t->norm, &t->norm_cap) &&
+	    !pcw_path_grow(&t->target, &t->target_cap, strlen(t->dir_path) +
 		  strlen(t->norm) + 2)) {
 		sprintf(t->target, "%s%s%s", t->dir_path,
 			strcmp(t->dir_path, "/") ? "/" : "", t->norm);
@@ -601,6 +497,9 @@ errcode_t pcw_tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		return err;
 	if (!err && res->attrs.ino && (t->p.flags & PCW_TREE_ATTRS))
 		report_made(t, e, res);
+	if (!err && t->p.whiteouts == PCW_WHITEOUTS_OCI && t->made_parent)
+		err = pcw_wh_note(&t->made, t->made_parent, res->attrs.ino,
+				  t->made_name);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (!t->pfs->uncommitted++)
 		t->since = now;
@@ -750,6 +649,67 @@ static errcode_t make_entry(struct pcw_tree *t, const struct pcw_entry *e,
 	return err;
 }
 
+/*
+ * A layer's whiteout (whiteout.c), never a file of its own: applied to the
+ * image below (oci), or, for overlay, DIR's opaque mark (a NAME became a
+ * device in tree_add).
+ */
+static errcode_t add_whiteout(struct pcw_tree *t, enum pcw_wh_kind kind,
+			      struct pcw_entry_result *res)
+{
+	static const struct pcw_xattr opaque = {
+		"trusted.overlay.opaque", "y", 1 };
+	struct pcw_entry mark;
+	struct pcw_dir *dd;
+	ext2_ino_t parent;
+	const char *name;
+	uint64_t removed;
+	errcode_t err;
+
+	res->action = PCW_ACTION_SKIPPED;
+	if (kind == PCW_WH_META)
+		return 0;
+	if (t->p.whiteouts == PCW_WHITEOUTS_OCI) {
+		err = pcw_wh_apply(t->pfs, t->made, t->dir, t->norm, kind,
+				   &removed);
+		/* A removed directory may have been the cached parent. */
+		free(t->last_parent);
+		t->last_parent = NULL;
+		res->action = PCW_ACTION_REMOVED;
+		return err;
+	}
+	memset(&mark, 0, sizeof(mark));
+	mark.xattrs = &opaque;
+	mark.nxattrs = 1;
+	err = entry_parent(t, t->norm, &parent, &name);
+	if (!err)
+		err = pcw_dir_open(t->pfs, parent, &dd);
+	/* The cached inode out first: the xattr writer rewrites it. */
+	if (!err)
+		err = pcw_dir_write_inode(t->pfs, dd);
+	if (!err)
+		err = pcw_entry_set_xattrs(t->pfs, parent, &mark);
+	if (!err)
+		err = pcw_dir_reload_inode(t->pfs, dd);
+	res->action = PCW_ACTION_MERGED;
+	return err;
+}
+
+/* overlayfs's whiteout: NAME (the entry's without ".wh.") as a device 0/0. */
+static void overlay_whiteout(struct pcw_tree *t, struct pcw_entry *e)
+{
+	char *base = strrchr(t->norm, '/');
+
+	base = base ? base + 1 : t->norm;
+	memmove(base, base + 4, strlen(base + 4) + 1);
+	sprintf(t->name, "%s%s%s", t->dir_path,
+		strcmp(t->dir_path, "/") ? "/" : "", t->norm);
+	e->type = PCW_FT_CHR;
+	e->perm = 0;		/* ovl_whiteout(): S_IFCHR | 0 */
+	e->rdev_major = e->rdev_minor = 0;
+	e->size = 0;
+}
+
 static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 			  struct pcw_iter *data, struct pcw_entry_result *res)
 {
@@ -761,6 +721,7 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 	const char *name;
 	bool is_dir = false;
 	int ftype = 0;
+	enum pcw_wh_kind kind = PCW_WH_NONE;
 	errcode_t err;
 
 	memset(res, 0, sizeof(*res));
@@ -769,12 +730,12 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 	if (!t || t->magic != PCW_MAGIC_TREE)
 		return EINVAL;
 	pfs = t->pfs;
-	err = grow(&t->name, &t->name_cap, strlen(t->dir_path) +
+	err = pcw_path_grow(&t->name, &t->name_cap, strlen(t->dir_path) +
 		   strlen(e->path) + 2);
 	if (err)
 		return err;
 	/* The name in messages and reports: DIR/path, cleaned. */
-	err = normalize(e->path, &t->norm, &t->norm_cap);
+	err = pcw_path_clean(e->path, &t->norm, &t->norm_cap);
 	sprintf(t->name, "%s%s%s", t->dir_path,
 		strcmp(t->dir_path, "/") && (err || t->norm[0]) ? "/" : "",
 		err ? e->path + strspn(e->path, "/") : t->norm);
@@ -788,6 +749,17 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		if (err)
 			return err;
 		e = &adjusted;
+	}
+	t->made_parent = 0;
+	if (t->p.whiteouts)
+		kind = pcw_whiteout_kind(t->norm);
+	if (kind == PCW_WH_NAME && t->p.whiteouts == PCW_WHITEOUTS_OVERLAY) {
+		if (e != &adjusted)
+			adjusted = *e;
+		overlay_whiteout(t, &adjusted);
+		e = &adjusted;
+		res->type = e->type;
+		kind = PCW_WH_NONE;
 	}
 	/* The inode keeps 12 bits of major, 20 of minor (new_encode_dev). */
 	if ((e->type == PCW_FT_CHR || e->type == PCW_FT_BLK) &&
@@ -804,8 +776,12 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		return err;
 	if (!t->norm[0])
 		return add_dir_itself(t, e, &f, res);
+	if (kind)
+		return add_whiteout(t, kind, res);
 
 	err = entry_parent(t, t->norm, &parent, &name);
+	t->made_parent = parent;
+	t->made_name = name;
 	if (!err)
 		err = pcw_dir_open(pfs, parent, &pd);
 	if (err)
@@ -892,6 +868,7 @@ errcode_t pcw_tree_close(struct pcw_tree *t)
 	if (!err)
 		err = err2;
 	t->pfs->order_events = false;
+	pcw_wh_free(t->made);
 	free(t->times);
 	free(t->last_parent);
 	free(t->name);

@@ -16,4 +16,33 @@
  */
 errcode_t pcw_file_check_new(pcw_fs *pfs, const struct pcw_dest *d);
 
+/*
+ * entry_xattrs.c: every extended attribute of E set on INO, after its
+ * inode is written (see there).
+ */
+errcode_t pcw_entry_set_xattrs(pcw_fs *pfs, ext2_ino_t ino,
+			       const struct pcw_entry *e);
+
+/* whiteout.c: container layers' whiteouts (see there) */
+enum pcw_wh_kind {
+	PCW_WH_NONE,		/* an ordinary name */
+	PCW_WH_NAME,		/* DIR/.wh.NAME */
+	PCW_WH_OPAQUE,		/* DIR/.wh..wh..opq */
+	PCW_WH_META,		/* another .wh..wh. name, or one under it */
+};
+/* What PATH (cleaned: no "." or empty components) is. */
+enum pcw_wh_kind pcw_whiteout_kind(const char *path);
+/* The set of names this run made: NAME in PARENT for INO. */
+struct pcw_wh_set;
+errcode_t pcw_wh_note(struct pcw_wh_set **s, ext2_ino_t parent,
+		      ext2_ino_t ino, const char *name);
+void pcw_wh_free(struct pcw_wh_set *s);
+/*
+ * The whiteout PATH (below DIR, of KIND) applied: what it names removed,
+ * but for the names in S; *REMOVED: how many names went.
+ */
+errcode_t pcw_wh_apply(pcw_fs *pfs, struct pcw_wh_set *s, ext2_ino_t dir,
+		       const char *path, enum pcw_wh_kind kind,
+		       uint64_t *removed);
+
 #endif /* PCW_FILE_H */

@@ -45,6 +45,18 @@ errcode_t pcw_link(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 errcode_t pcw_unlink(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 		     ext2_ino_t ino);
 
+/*
+ * rmtree.c: NAME in PARENT and everything under it removed (rm -r), or,
+ * NAME NULL, every name in PARENT; a name KEEP says yes to stays (a kept
+ * directory is walked too, and a directory holding a kept name stays).
+ * Commits between removals when the held set is near its limit; EINTR at
+ * a signal.  *REMOVED: the names removed.  A missing NAME is no error.
+ */
+typedef bool (*pcw_keep_fn)(void *arg, ext2_ino_t parent, ext2_ino_t ino,
+			    const char *name);
+errcode_t pcw_remove_tree(pcw_fs *pfs, ext2_ino_t parent, const char *name,
+			  pcw_keep_fn keep, void *arg, uint64_t *removed);
+
 /* idnames.c: a mapping was opened on INO (its data may change); the end */
 void pcw_idnames_note_write(pcw_fs *pfs, ext2_ino_t ino);
 void pcw_idnames_free(pcw_fs *pfs);

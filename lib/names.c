@@ -734,3 +734,60 @@ fail:
 	*xpath = *xlink = NULL;
 	return err;
 }
+
+/* ---- an entry's path below DIR ---- */
+
+errcode_t pcw_path_grow(char **buf, size_t *cap, size_t need)
+{
+	char *p;
+	size_t c = *cap ? *cap : 256;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	p = realloc(*buf, c);
+	if (!p)
+		return ENOMEM;
+	*buf = p;
+	*cap = c;
+	return 0;
+}
+
+/*
+ * PATH below DIR, cleaned: no leading '/', no "." or empty components, no
+ * trailing '/'.  A ".." component is refused.  "" is DIR itself.
+ */
+errcode_t pcw_path_clean(const char *path, char **out, size_t *cap)
+{
+	const char *p = path;
+	size_t n = 0;
+	errcode_t err;
+
+	err = pcw_path_grow(out, cap, strlen(path) + 1);
+	if (err)
+		return err;
+	while (*p) {
+		const char *c;
+		size_t len;
+
+		while (*p == '/')
+			p++;
+		c = p;
+		while (*p && *p != '/')
+			p++;
+		len = p - c;
+		if (len == 0 || (len == 1 && c[0] == '.'))
+			continue;
+		if (len == 2 && c[0] == '.' && c[1] == '.')
+			return PCW_ET_DOTDOT;
+		if (len > PCW_NAME_MAX)
+			return PCW_ET_NAME_TOO_LONG;
+		if (n)
+			(*out)[n++] = '/';
+		memcpy(*out + n, c, len);
+		n += len;
+	}
+	(*out)[n] = 0;
+	return 0;
+}

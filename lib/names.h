@@ -31,4 +31,13 @@ errcode_t pcw_names_entry(const struct pcw_names *n, enum pcw_ftype type,
 			  const char *path, const char *link, char **xpath,
 			  char **xlink, bool *skip);
 
+/* *BUF grown (doubling, from 256) to hold NEED bytes. */
+errcode_t pcw_path_grow(char **buf, size_t *cap, size_t need);
+/*
+ * PATH below DIR, cleaned into *OUT: no leading '/', no "." or empty
+ * components, no trailing '/'; a ".." component is PCW_ET_DOTDOT, one
+ * longer than a name PCW_ET_NAME_TOO_LONG.  "" is DIR itself.
+ */
+errcode_t pcw_path_clean(const char *path, char **out, size_t *cap);
+
 #endif

@@ -597,6 +597,21 @@ struct pcw_tree;
 					   the PCW_EV_COMMIT of the entries
 					   added before it: commit first */
 
+/*
+ * A layer's whiteouts (DIR/.wh.NAME, DIR/.wh..wh..opq, other .wh..wh.
+ * names): written as they are (LITERAL), applied to the image below
+ * (OCI: NAME removed with what is under it, DIR's names that this run did
+ * not write removed; nothing written for the markers), or written as
+ * overlayfs keeps them in an upper directory (OVERLAY: a character device
+ * 0/0 named NAME; trusted.overlay.opaque=y on DIR).  Other .wh..wh. names
+ * are skipped in both.
+ */
+enum pcw_whiteouts {
+	PCW_WHITEOUTS_LITERAL = 0,
+	PCW_WHITEOUTS_OCI,
+	PCW_WHITEOUTS_OVERLAY,
+};
+
 struct pcw_tree_params {
 	int		flags;		/* PCW_TREE_* */
 	uint32_t	uid, gid;
@@ -610,6 +625,7 @@ struct pcw_tree_params {
 	 */
 	errcode_t	(*adjust)(void *arg, struct pcw_entry *e);
 	void		*adjust_arg;
+	enum pcw_whiteouts whiteouts;	/* container layers' .wh. names */
 };
 
 /* What pcw_tree_add did with an entry. */
@@ -620,8 +636,12 @@ enum pcw_action {
 	PCW_ACTION_MERGED,	/* an existing directory took the attributes */
 	PCW_ACTION_KEPT,	/* what was there stays: a symlink to a
 				   directory, a hard link already in place */
+	PCW_ACTION_REMOVED,	/* a whiteout applied (what it names is
+				   gone, if it was there) */
+	PCW_ACTION_SKIPPED,	/* a whiteout's meta name, not written */
 };
-/* "created", "replaced", "merged", "kept"; NULL for NONE */
+/* "created", "replaced", "merged", "kept", "removed", "skipped"; NULL for
+   NONE */
 const char *pcw_action_name(enum pcw_action action);
 
 struct pcw_entry_result {

@@ -58,15 +58,17 @@ LIB = {
     # 8: inodes: allocation, times, owner
     'times': 8.0, 'inode': 8.1, 'inode.h': 8.0,
     # 9: directories
-    'dirent': 9.0, 'dcache': 9.1, 'htree': 9.2, 'dir': 9.3,
+    'dirent': 9.0, 'dcache': 9.1, 'htree': 9.2, 'dir': 9.3, 'dir_list': 9.4,
     'dir.h': 9.0, 'dir_int.h': 9.0,
     # 10: names: the kernel's may_* checks, the path walk, create/link/
     # unlink; the image's passwd and group, read through the walk
-    'may': 10.0, 'namei': 10.1, 'idnames': 10.2, 'namei.h': 10.0,
+    'may': 10.0, 'namei': 10.1, 'idnames': 10.2, 'rmtree': 10.3,
+    'namei.h': 10.0,
     # 11: one file's write; entries and their sources; listing
     'perform_write': 11.0, 'file': 11.1, 'atomic': 11.1, 'file.h': 11.0,
     'acl': 11.0, 'src': 11.1, 'src_archive': 11.2, 'src_tree': 11.3,
     'src.h': 11.0,
+    'entry_xattrs': 11.4, 'whiteout': 11.4,
     'entry': 11.5, 'list': 11.5,
     # 12: open (the ordered refusals) and close
     'fs': 12.0,
