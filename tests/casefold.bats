@@ -214,6 +214,25 @@ kernel_casefold() {
 	fsck_clean "$IMG"
 }
 
+@test "inline: a name in an inline casefolded directory is found in another case" {
+	mkimg "$IMG" 32M -t ext4 -O casefold,inline_data -b 1024
+	debugfs -w -R "mkdir /d" "$IMG" 2>/dev/null
+	setflags "$IMG" /d 0x40000000
+	echo hi >"$W/h"
+	debugfs -w -R "write $W/h /d/abc" "$IMG" >/dev/null 2>&1
+	[ $(($(flags_of "$IMG" /d) & 0x10000000)) -ne 0 ]	# still inline
+	fsck_clean "$IMG"
+	put /d/ABC two
+	[ $(($(flags_of "$IMG" /d) & 0x10000000)) -ne 0 ]	# not moved to a block
+	only_name /d abc
+	cat_is /d/abc two
+	refused 1 "/d/Abc: destination exists" /d/Abc -n
+	put /d/Other three
+	only_name /d abc
+	only_name /d Other
+	fsck_clean "$IMG"
+}
+
 # ---- indexed directories ----------------------------------------------------
 
 @test "htree: 300 names make an indexed directory; other cases replace, -n refuses" {
