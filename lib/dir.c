@@ -547,6 +547,13 @@ errcode_t pcw_dir_lookup_name(pcw_fs *pfs, struct pcw_dir *d,
 	}
 }
 
+/* Are A and B one name in D (in a casefolded one, but for case)? */
+bool pcw_dir_same_name(const struct pcw_dir *d, const char *a, unsigned alen,
+		       const char *b, unsigned blen)
+{
+	return pcw_name_match(d->cf, a, alen, b, blen);
+}
+
 /*
  * A new name in a casefolded directory of a filesystem in strict mode
  * (EXT4_ENC_STRICT_MODE_FL) must be valid in its encoding: ext4_add_entry
@@ -576,6 +583,21 @@ errcode_t pcw_dir_add(pcw_fs *pfs, struct pcw_dir *d, const char *name,
 	err = check_encoding(pfs, d, name, len);
 	if (err)
 		return err;
+	/*
+	 * One name in two spellings: the kernel's VFS finds the one there
+	 * before a create; a caller that compared bytes (two DESTs, /d/A and
+	 * /d/a) would add the second.
+	 */
+	if (d->cf) {
+		ext2_ino_t other;
+		int oftype;
+
+		err = pcw_dir_lookup(pfs, d, name, len, &other, &oftype);
+		if (!err)
+			return EEXIST;
+		if (err != EXT2_ET_FILE_NOT_FOUND)
+			return err;
+	}
 	if (d->inline_data) {
 		err = expand_inline(pfs, d);
 		if (err)

@@ -283,6 +283,23 @@ out:
 	return err;
 }
 
+bool pcw_dest_same(pcw_fs *pfs, const struct pcw_dest *a,
+		   const struct pcw_dest *b)
+{
+	struct pcw_dir *d;
+
+	if (a->ino || b->ino)
+		return a->ino == b->ino && a->ino;
+	if (a->parent != b->parent || !a->parent ||
+	    (a->missing && a->missing[0]) || (b->missing && b->missing[0]))
+		return false;	/* to be made: compared by their paths */
+	if (!pfs || pfs->magic != PCW_MAGIC_FS ||
+	    pcw_dir_open(pfs, a->parent, &d))
+		return !strcmp(a->name, b->name);
+	return pcw_dir_same_name(d, a->name, strlen(a->name), b->name,
+				 strlen(b->name));
+}
+
 errcode_t pcw_dest_lookup(pcw_fs *pfs, const char *path, int flags,
 			  struct pcw_dest *d)
 {

@@ -340,6 +340,14 @@ struct pcw_dest {
 errcode_t pcw_dest_lookup(pcw_fs *pfs, const char *path, int flags,
 			  struct pcw_dest *d);
 void pcw_dest_free(struct pcw_dest *d);
+/*
+ * Do A and B, from pcw_dest_lookup, name one file: the same existing
+ * inode, or one name yet to be made in one directory (in a casefolded
+ * directory, names equal but for case or normalization).  Names below
+ * missing directories are not compared: compare their paths.
+ */
+bool pcw_dest_same(pcw_fs *pfs, const struct pcw_dest *a,
+		   const struct pcw_dest *b);
 
 /* ---- one file's page cache ------------------------------------------------- */
 
