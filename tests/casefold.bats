@@ -253,6 +253,24 @@ kernel_casefold() {
 	fsck_clean "$IMG"
 }
 
+@test "linear and htree: an ASCII name and a non-ASCII one that folds to it (KELVIN SIGN, k) are one name" {
+	cfimg
+	put /d/k one
+	put $'/d/\xe2\x84\xaa' two
+	only_name /d k
+	cat_is /d/k two
+	fsck_clean "$IMG"
+	mkdir -p "$W/t/d"
+	for i in $(seq 1 300); do echo "$i" >"$W/t/d/name_$i"; done
+	run -0 "$PCWRITE" -R "$IMG" / "$W/t"
+	indexed /d
+	put $'/d/NAME_\xe2\x84\xaa' three
+	put /d/name_K four
+	[ "$(names /d | grep -ic '^name_')" -eq 301 ]
+	cat_is $'/d/NAME_\xe2\x84\xaa' four
+	fsck_clean "$IMG"
+}
+
 # ---- indexed directories ----------------------------------------------------
 
 @test "htree: 300 names make an indexed directory; other cases replace, -n refuses" {
