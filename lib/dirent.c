@@ -79,11 +79,42 @@ bool pcw_name_encoded(const struct ext2fs_nls_table *cf, const char *name,
  * not valid UTF-8 is compared byte for byte (the kernel's fallback for an
  * opaque name; strict mode keeps new ones out, pcw_dir_add).
  */
+static bool is_ascii(const char *s, unsigned len)
+{
+	while (len--)
+		if ((unsigned char)*s++ & 0x80)
+			return false;
+	return true;
+}
+
 bool pcw_name_match(const struct ext2fs_nls_table *cf, const char *a,
 		    unsigned alen, const char *b, unsigned blen)
 {
+	unsigned k;
+
 	if (alen == blen && !memcmp(a, b, alen))
 		return true;
+	/*
+	 * Two ASCII names casefold to themselves with A-Z lowered (NFD
+	 * leaves ASCII alone): compared so, without the Unicode tables, a
+	 * leaf scan is cheap.  An ASCII name can still equal one that is not
+	 * (KELVIN SIGN folds to "k"): those take the full compare.
+	 */
+	if (cf && is_ascii(a, alen) && is_ascii(b, blen)) {
+		if (alen != blen)
+			return false;
+		for (k = 0; k < alen; k++) {
+			unsigned char x = a[k], y = b[k];
+
+			if (x >= 'A' && x <= 'Z')
+				x += 'a' - 'A';
+			if (y >= 'A' && y <= 'Z')
+				y += 'a' - 'A';
+			if (x != y)
+				return false;
+		}
+		return true;
+	}
 	/* casefold_cmp says -1 for an invalid name and for a smaller byte. */
 	if (!cf || !pcw_name_encoded(cf, a, alen) ||
 	    !pcw_name_encoded(cf, b, blen))
