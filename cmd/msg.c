@@ -44,7 +44,8 @@ static bool msg_with_dir(const char *image, const char *dest, errcode_t err,
 	char *dir = NULL;
 
 	if ((err != PCW_ET_DIR_IMMUTABLE && err != PCW_ET_DIR_APPEND &&
-	     err != PCW_ET_DIR_CASEFOLD && err != PCW_ET_DIR_ENCRYPTED) ||
+	     err != PCW_ET_DIR_CASEFOLD && err != PCW_ET_DIR_ENCRYPTED &&
+	     err != PCW_ET_DIR_NAME_ENCODING) ||
 	    !cli_msg_fs || strncmp(msg, "directory ", 10) ||
 	    pcw_fs_error_dir(cli_msg_fs, &dir))
 		return false;

@@ -175,7 +175,8 @@ static errcode_t resolve_dests(pcw_fs *pfs, const struct cli_control *ctl,
 		if (err)
 			return err;
 		for (size_t k = 0; k < i; k++)
-			if (!strcmp(jobs[k].dest, jobs[i].dest))
+			if (!strcmp(jobs[k].dest, jobs[i].dest) ||
+			    pcw_dest_same(pfs, &jobs[k].d, &jobs[i].d))
 				return EEXIST;	/* two sources, one name */
 	}
 	return 0;

@@ -190,7 +190,7 @@ errcode_t pcw_dir_names_grow(struct pcw_dir *d)
 struct dir_name *pcw_dir_names_find(struct pcw_dir *d, const char *name,
 				    unsigned len)
 {
-	uint32_t h = pcw_dir_name_hash(name, len), k;
+	uint32_t h = pcw_dir_name_hash(d->cf, name, len), k;
 
 	if (!d->names)
 		return NULL;
@@ -198,7 +198,8 @@ struct dir_name *pcw_dir_names_find(struct pcw_dir *d, const char *name,
 		struct dir_name *n = &d->names[k];
 
 		if (n->ino != DIR_NAME_DELETED && n->hash == h &&
-		    n->len == len && !memcmp(d->strings + n->off, name, len))
+		    pcw_name_match(d->cf, d->strings + n->off, n->len, name,
+				   len))
 			return n;
 	}
 	return NULL;
@@ -207,7 +208,7 @@ struct dir_name *pcw_dir_names_find(struct pcw_dir *d, const char *name,
 errcode_t pcw_dir_names_add(struct pcw_dir *d, const char *name, unsigned len,
 			    ext2_ino_t ino, int ftype, uint32_t lblk)
 {
-	uint32_t h = pcw_dir_name_hash(name, len), k;
+	uint32_t h = pcw_dir_name_hash(d->cf, name, len), k;
 	errcode_t err;
 
 	if ((d->nused + 1) * 4 > (d->nmask + 1) * 3) {

@@ -138,13 +138,22 @@ static errcode_t dir_load(pcw_fs *pfs, ext2_ino_t ino, struct pcw_dir **ret)
 	err = pcw_iget_check(fs, d->inode);
 	if (err)
 		goto fail;
-	/* Names hashed and compared in ways pcwrite does not (yet) know. */
+	/*
+	 * An encrypted directory's names are ciphertext, hashed and compared
+	 * with a key pcwrite does not have.  A casefolded one is hashed and
+	 * compared with the filesystem's encoding (ext2fs_open loads it from
+	 * s_encoding); without one (no casefold feature, which ext4_iget
+	 * calls corrupt, or an encoding libext2fs does not know) it cannot.
+	 */
 	err = (d->inode->i_flags & EXT4_ENCRYPT_FL) ? PCW_ET_DIR_ENCRYPTED :
-	      (d->inode->i_flags & EXT4_CASEFOLD_FL) ? PCW_ET_DIR_CASEFOLD : 0;
+	      ((d->inode->i_flags & EXT4_CASEFOLD_FL) && !fs->encoding) ?
+	      PCW_ET_DIR_CASEFOLD : 0;
 	if (err) {
 		pfs->error_dir = ino;
 		goto fail;
 	}
+	if (d->inode->i_flags & EXT4_CASEFOLD_FL)
+		d->cf = fs->encoding;
 	if (d->inode->i_flags & EXT4_INLINE_DATA_FL) {
 		d->inline_data = true;
 		goto done;
@@ -268,21 +277,27 @@ errcode_t pcw_dir_inline_each(pcw_fs *pfs, struct pcw_dir *d,
 }
 
 struct inline_find {
+	const struct ext2fs_nls_table *cf;
 	const char	*name;
 	unsigned	len;
 	ext2_ino_t	ino;
 	int		ftype;
+	char		*found;		/* the name as stored, or NULL */
 };
 
 static int inline_find_cb(struct ext2_dir_entry *de, void *arg)
 {
 	struct inline_find *f = arg;
+	unsigned len = ext2fs_dirent_name_len(de);
 
-	if ((unsigned)ext2fs_dirent_name_len(de) != f->len ||
-	    memcmp(de->name, f->name, f->len))
+	if (!pcw_name_match(f->cf, de->name, len, f->name, f->len))
 		return 0;
 	f->ino = de->inode;
 	f->ftype = ext2fs_dirent_file_type(de);
+	if (f->found) {
+		memcpy(f->found, de->name, len);
+		f->found[len] = 0;
+	}
 	return 1;
 }
 
@@ -461,14 +476,31 @@ static bool dot_or_dotdot(const char *name, unsigned len)
 errcode_t pcw_dir_lookup(pcw_fs *pfs, struct pcw_dir *d, const char *name,
 			 unsigned len, ext2_ino_t *ino, int *ftype)
 {
+	return pcw_dir_lookup_name(pfs, d, name, len, ino, ftype, NULL);
+}
+
+/*
+ * Look NAME up; FOUND (EXT2_NAME_LEN + 1 bytes, or NULL) gets the name as
+ * the directory holds it, which in a casefolded directory may be spelled
+ * otherwise.
+ */
+errcode_t pcw_dir_lookup_name(pcw_fs *pfs, struct pcw_dir *d,
+			      const char *name, unsigned len, ext2_ino_t *ino,
+			      int *ftype, char *found)
+{
 	errcode_t err;
 
 	*ino = 0;
 	*ftype = 0;
 	if (len == 0 || len > EXT2_NAME_LEN)
 		return EXT2_ET_FILE_NOT_FOUND;
+	if (found && dot_or_dotdot(name, len)) {
+		memcpy(found, name, len);
+		found[len] = 0;
+	}
 	if (d->inline_data) {
-		struct inline_find f = { name, len, 0, 0 };
+		struct inline_find f = { d->cf, name, len, 0, 0,
+					 dot_or_dotdot(name, len) ? NULL : found };
 		ext2_ino_t parent;
 
 		err = inline_walk(pfs, d, inline_find_cb, &f, &parent);
@@ -485,6 +517,7 @@ errcode_t pcw_dir_lookup(pcw_fs *pfs, struct pcw_dir *d, const char *name,
 		return 0;
 	}
 	if (d->htree) {
+		struct ext2_dir_entry *de;
 		uint32_t lblk;
 		unsigned prev;
 		int at;
@@ -500,9 +533,13 @@ errcode_t pcw_dir_lookup(pcw_fs *pfs, struct pcw_dir *d, const char *name,
 		if (at < 0)
 			return EXT2_ET_FILE_NOT_FOUND;
 		/* dx_find left the leaf in buf[3]. */
-		*ino = pcw_dirent_at(pfs->dcache->buf[3], at)->inode;
-		*ftype = ext2fs_dirent_file_type(pcw_dirent_at(pfs->dcache->buf[3],
-							       at));
+		de = pcw_dirent_at(pfs->dcache->buf[3], at);
+		*ino = de->inode;
+		*ftype = ext2fs_dirent_file_type(de);
+		if (found) {
+			memcpy(found, de->name, ext2fs_dirent_name_len(de));
+			found[ext2fs_dirent_name_len(de)] = 0;
+		}
 		return 0;
 	} else {
 		struct dir_name *n = pcw_dir_names_find(d, name, len);
@@ -511,8 +548,37 @@ errcode_t pcw_dir_lookup(pcw_fs *pfs, struct pcw_dir *d, const char *name,
 			return EXT2_ET_FILE_NOT_FOUND;
 		*ino = n->ino;
 		*ftype = n->ftype;
+		if (found) {
+			memcpy(found, d->strings + n->off, n->len);
+			found[n->len] = 0;
+		}
 		return 0;
 	}
+}
+
+/* Are A and B one name in D (in a casefolded one, but for case)? */
+bool pcw_dir_same_name(const struct pcw_dir *d, const char *a, unsigned alen,
+		       const char *b, unsigned blen)
+{
+	return pcw_name_match(d->cf, a, alen, b, blen);
+}
+
+/*
+ * A new name in a casefolded directory of a filesystem in strict mode
+ * (EXT4_ENC_STRICT_MODE_FL) must be valid in its encoding: ext4_add_entry
+ * refuses it with EINVAL, and e2fsck would flag it.  Without strict mode
+ * it is stored, hashed and compared as bytes, as the kernel does.
+ */
+static errcode_t check_encoding(pcw_fs *pfs, struct pcw_dir *d,
+				const char *name, unsigned len)
+{
+	if (d->cf && (pfs->fs->super->s_encoding_flags &
+		      EXT4_ENC_STRICT_MODE_FL) &&
+	    !pcw_name_encoded(d->cf, name, len)) {
+		pfs->error_dir = d->ino;
+		return PCW_ET_DIR_NAME_ENCODING;
+	}
+	return 0;
 }
 
 errcode_t pcw_dir_add(pcw_fs *pfs, struct pcw_dir *d, const char *name,
@@ -523,6 +589,24 @@ errcode_t pcw_dir_add(pcw_fs *pfs, struct pcw_dir *d, const char *name,
 	if (len == 0 || len > EXT2_NAME_LEN || memchr(name, '/', len) ||
 	    memchr(name, 0, len) || dot_or_dotdot(name, len))
 		return EINVAL;
+	err = check_encoding(pfs, d, name, len);
+	if (err)
+		return err;
+	/*
+	 * One name in two spellings: the kernel's VFS finds the one there
+	 * before a create; a caller that compared bytes (two DESTs, /d/A and
+	 * /d/a) would add the second.
+	 */
+	if (d->cf) {
+		ext2_ino_t other;
+		int oftype;
+
+		err = pcw_dir_lookup(pfs, d, name, len, &other, &oftype);
+		if (!err)
+			return EEXIST;
+		if (err != EXT2_ET_FILE_NOT_FOUND)
+			return err;
+	}
 	if (d->inline_data) {
 		err = expand_inline(pfs, d);
 		if (err)
@@ -568,8 +652,9 @@ errcode_t pcw_dir_remove(pcw_fs *pfs, struct pcw_dir *d, const char *name,
 		lblk = n->lblk;
 		err = pcw_dir_read_block(pfs, d, lblk, buf);
 		if (!err)
-			err = pcw_leaf_find(fs, buf, 0, pcw_dir_leaf_end(fs), name, len, &at,
-					    &prev);
+			err = pcw_leaf_find(fs, d->cf, buf, 0,
+					    pcw_dir_leaf_end(fs), name, len,
+					    &at, &prev);
 		if (err)
 			return err;
 		if (at < 0)
@@ -604,6 +689,9 @@ errcode_t pcw_dir_can_add(pcw_fs *pfs, struct pcw_dir *d, const char *name,
 	uint32_t hash, room;
 	errcode_t err;
 
+	err = check_encoding(pfs, d, name, len);
+	if (err)
+		return err;
 	if (d->inline_data)	/* moved into a block first */
 		return pcw_fs_check_space(pfs, extra + LINEAR_NEED);
 	if (!d->htree) {
@@ -667,6 +755,8 @@ errcode_t pcw_dir_new(pcw_fs *pfs, ext2_ino_t ino,
 	if (err)
 		goto fail;
 	memcpy(d->inode, inode, pcw_inode_buf_size(fs));
+	if (inode->i_flags & EXT4_CASEFOLD_FL)
+		d->cf = fs->encoding;
 	pcw_dir_init_block(fs, c->buf[3], ino, parent);
 	err = pcw_dir_append_block(pfs, d, c->buf[3], &lblk);
 	if (!err)

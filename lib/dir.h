@@ -11,6 +11,11 @@ struct pcw_dir;
 errcode_t pcw_dir_open(pcw_fs *pfs, ext2_ino_t ino, struct pcw_dir **ret);
 errcode_t pcw_dir_lookup(pcw_fs *pfs, struct pcw_dir *d, const char *name,
 			 unsigned len, ext2_ino_t *ino, int *ftype);
+errcode_t pcw_dir_lookup_name(pcw_fs *pfs, struct pcw_dir *d,
+			      const char *name, unsigned len, ext2_ino_t *ino,
+			      int *ftype, char *found);
+bool pcw_dir_same_name(const struct pcw_dir *d, const char *a, unsigned alen,
+		       const char *b, unsigned blen);
 errcode_t pcw_dir_add(pcw_fs *pfs, struct pcw_dir *d, const char *name,
 		      unsigned len, ext2_ino_t ino, int ftype);
 errcode_t pcw_dir_remove(pcw_fs *pfs, struct pcw_dir *d, const char *name,

@@ -38,6 +38,11 @@ struct pcw_dir {
 	bool		htree;
 	bool		inline_data;
 	bool		dirty_inode;	/* times to write at the end */
+	/*
+	 * Casefolded (EXT4_CASEFOLD_FL): the filesystem's encoding, which
+	 * names are hashed and compared with; NULL: bytes.
+	 */
+	const struct ext2fs_nls_table *cf;
 	blk64_t		*pblk;		/* the block map, lblk -> pblk */
 	uint32_t	nblocks, cap;
 
@@ -92,7 +97,12 @@ unsigned pcw_dir_csum_size(ext2_filsys fs);
 unsigned pcw_dir_leaf_end(ext2_filsys fs);
 unsigned pcw_dx_root_limit(ext2_filsys fs);
 unsigned pcw_dx_node_limit(ext2_filsys fs);
-uint32_t pcw_dir_name_hash(const char *name, unsigned len);
+uint32_t pcw_dir_name_hash(const struct ext2fs_nls_table *cf,
+			   const char *name, unsigned len);
+bool pcw_name_encoded(const struct ext2fs_nls_table *cf, const char *name,
+		      unsigned len);
+bool pcw_name_match(const struct ext2fs_nls_table *cf, const char *a,
+		    unsigned alen, const char *b, unsigned blen);
 struct ext2_dir_entry *pcw_dirent_at(unsigned char *buf, unsigned off);
 errcode_t pcw_rec_len_at(ext2_filsys fs, unsigned char *buf, unsigned off,
 			 unsigned end, unsigned *rec_len);
@@ -105,9 +115,9 @@ errcode_t pcw_leaf_room(ext2_filsys fs, unsigned char *buf, uint32_t *room);
 errcode_t pcw_leaf_insert(ext2_filsys fs, unsigned char *buf,
 			  const char *name, unsigned len, ext2_ino_t ino,
 			  int ftype);
-errcode_t pcw_leaf_find(ext2_filsys fs, unsigned char *buf, unsigned start,
-			unsigned end, const char *name, unsigned len,
-			int *at, unsigned *prev);
+errcode_t pcw_leaf_find(ext2_filsys fs, const struct ext2fs_nls_table *cf,
+			unsigned char *buf, unsigned start, unsigned end,
+			const char *name, unsigned len, int *at, unsigned *prev);
 void pcw_leaf_delete(ext2_filsys fs, unsigned char *buf, unsigned off,
 		     unsigned prev);
 

@@ -3,7 +3,8 @@
  * dirent.c: the records inside one directory block, as fs/ext4/namei.c and
  * dir.c handle them: checksum tail, record lengths checked as
  * ext4_check_dir_entry does, room, insert, find, delete; the linear name
- * hash; a new directory's first block.
+ * hash and the name compare (casefolded ones included); a new directory's
+ * first block.
  */
 #include "config.h"
 
@@ -40,13 +41,86 @@ unsigned pcw_dx_node_limit(ext2_filsys fs)
 	       (pcw_dir_csum_size(fs) ? 1 : 0);
 }
 
-uint32_t pcw_dir_name_hash(const char *name, unsigned len)
+/*
+ * The linear directory's table hash.  In a casefolded directory (CF, the
+ * filesystem's encoding) names equal as the kernel compares them must hash
+ * alike: a name that casefolds is hashed casefolded (with libext2fs's
+ * dirhash, the only casefold it exports); one that does not (invalid
+ * UTF-8) is compared byte for byte, so its bytes are hashed.
+ */
+uint32_t pcw_dir_name_hash(const struct ext2fs_nls_table *cf,
+			   const char *name, unsigned len)
 {
 	uint32_t h = 2166136261U;
+	ext2_dirhash_t ch;
 
+	if (cf && len && pcw_name_encoded(cf, name, len) &&
+	    !ext2fs_dirhash2(EXT2_HASH_TEA, name, len, cf, EXT4_CASEFOLD_FL,
+			     NULL, &ch, NULL))
+		return ch | 1;
 	while (len--)
 		h = (h ^ (unsigned char)*name++) * 16777619U;
 	return h ? h : 1;
+}
+
+/* Is NAME valid in the encoding CF (UTF-8 the kernel can casefold)? */
+bool pcw_name_encoded(const struct ext2fs_nls_table *cf, const char *name,
+		      unsigned len)
+{
+	char *pos;
+
+	/* ext2fs_check_encoded_name only reads the name. */
+	return !ext2fs_check_encoded_name(cf, (char *)name, len, &pos);
+}
+
+/*
+ * Is the stored name A the name B, as ext4_match() compares them?  Bytes,
+ * or in a casefolded directory (CF) the casefolded names; a name that is
+ * not valid UTF-8 is compared byte for byte (the kernel's fallback for an
+ * opaque name; strict mode keeps new ones out, pcw_dir_add).
+ */
+static bool is_ascii(const char *s, unsigned len)
+{
+	while (len--)
+		if ((unsigned char)*s++ & 0x80)
+			return false;
+	return true;
+}
+
+bool pcw_name_match(const struct ext2fs_nls_table *cf, const char *a,
+		    unsigned alen, const char *b, unsigned blen)
+{
+	unsigned k;
+
+	if (alen == blen && !memcmp(a, b, alen))
+		return true;
+	/*
+	 * Two ASCII names casefold to themselves with A-Z lowered (NFD
+	 * leaves ASCII alone): compared so, without the Unicode tables, a
+	 * leaf scan is cheap.  An ASCII name can still equal one that is not
+	 * (KELVIN SIGN folds to "k"): those take the full compare.
+	 */
+	if (cf && is_ascii(a, alen) && is_ascii(b, blen)) {
+		if (alen != blen)
+			return false;
+		for (k = 0; k < alen; k++) {
+			unsigned char x = a[k], y = b[k];
+
+			if (x >= 'A' && x <= 'Z')
+				x += 'a' - 'A';
+			if (y >= 'A' && y <= 'Z')
+				y += 'a' - 'A';
+			if (x != y)
+				return false;
+		}
+		return true;
+	}
+	/* casefold_cmp says -1 for an invalid name and for a smaller byte. */
+	if (!cf || !pcw_name_encoded(cf, a, alen) ||
+	    !pcw_name_encoded(cf, b, blen))
+		return false;
+	return ext2fs_casefold_cmp(cf, (const unsigned char *)a, alen,
+				   (const unsigned char *)b, blen) == 0;
 }
 
 struct ext2_dir_entry *pcw_dirent_at(unsigned char *buf, unsigned off)
@@ -180,10 +254,13 @@ errcode_t pcw_leaf_insert(ext2_filsys fs, unsigned char *buf,
 	return ENOSPC;
 }
 
-/* Find NAME in the leaf (dirents in [start, end)); its offset or -1. */
-errcode_t pcw_leaf_find(ext2_filsys fs, unsigned char *buf, unsigned start,
-			unsigned end, const char *name, unsigned len,
-			int *at, unsigned *prev)
+/*
+ * Find NAME in the leaf (dirents in [start, end)), as pcw_name_match
+ * compares in a directory casefolded with CF: its offset or -1.
+ */
+errcode_t pcw_leaf_find(ext2_filsys fs, const struct ext2fs_nls_table *cf,
+			unsigned char *buf, unsigned start, unsigned end,
+			const char *name, unsigned len, int *at, unsigned *prev)
 {
 	unsigned off, rec_len, last = ~0U;
 	errcode_t err;
@@ -195,8 +272,9 @@ errcode_t pcw_leaf_find(ext2_filsys fs, unsigned char *buf, unsigned start,
 		err = pcw_rec_len_at(fs, buf, off, end, &rec_len);
 		if (err)
 			return err;
-		if (de->inode && (unsigned)ext2fs_dirent_name_len(de) == len &&
-		    !memcmp(de->name, name, len)) {
+		if (de->inode && pcw_name_match(cf, de->name,
+						ext2fs_dirent_name_len(de),
+						name, len)) {
 			*at = off;
 			if (prev)
 				*prev = last;

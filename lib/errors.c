@@ -100,6 +100,8 @@ static const struct {
 	{ PCW_ET_DIR_APPEND,		EPERM },
 	{ PCW_ET_DIR_CASEFOLD,		EOPNOTSUPP },
 	{ PCW_ET_DIR_ENCRYPTED,		EOPNOTSUPP },
+	/* ext4_add_entry in strict mode: utf8_validate fails */
+	{ PCW_ET_DIR_NAME_ENCODING,	EINVAL },
 	{ PCW_ET_MAGIC_NAMES,		EINVAL },
 	{ PCW_ET_BAD_TRANSFORM,		EINVAL },
 	/* FS_IOC_FSSETXATTR with a project id where there is no project feature */

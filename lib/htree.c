@@ -16,15 +16,25 @@
 #include "dir_int.h"
 #include "io.h"
 
-/* The hash the filesystem uses for names in indexed directories. */
+/*
+ * The hash the filesystem uses for names in indexed directories.  In a
+ * casefolded one, ext4fs_dirhash() hashes the casefolded name, and the name
+ * itself when it does not casefold (not valid UTF-8): ext2fs_dirhash2 fails
+ * there, and the bytes are hashed as the kernel hashes them.
+ */
 errcode_t pcw_dx_hash(pcw_fs *pfs, struct pcw_dir *d, const char *name,
 		      unsigned len, uint32_t *hash)
 {
 	ext2_dirhash_t h, minor;
-	errcode_t err;
+	errcode_t err = 1;
 
-	err = ext2fs_dirhash2(d->hash_alg, name, len, NULL, 0,
-			      pfs->fs->super->s_hash_seed, &h, &minor);
+	if (d->cf)
+		err = ext2fs_dirhash2(d->hash_alg, name, len, d->cf,
+				      EXT4_CASEFOLD_FL,
+				      pfs->fs->super->s_hash_seed, &h, &minor);
+	if (err)
+		err = ext2fs_dirhash(d->hash_alg, name, len,
+				     pfs->fs->super->s_hash_seed, &h, &minor);
 	if (err)
 		return err;
 	*hash = h;
@@ -244,7 +254,8 @@ errcode_t pcw_dx_find(pcw_fs *pfs, struct pcw_dir *d, const char *name,
 		if (!err && !pcw_dir_tail_ok(pfs->fs, leaf))
 			err = PCW_ET_CORRUPT;
 		if (!err)
-			err = pcw_leaf_find(pfs->fs, leaf, 0, pcw_dir_leaf_end(pfs->fs), name,
+			err = pcw_leaf_find(pfs->fs, d->cf, leaf, 0,
+					    pcw_dir_leaf_end(pfs->fs), name,
 					    len, at, prev);
 		if (err)
 			break;

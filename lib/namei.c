@@ -197,13 +197,21 @@ errcode_t pcw_walk(pcw_fs *pfs, ext2_ino_t start, const char *path, int flags,
 		last = only_dots(p) && !(flags & PCW_LOOKUP_DIRECTORY);
 		err = pcw_dir_open(pfs, dir, &dd);
 		if (!err)
-			err = pcw_dir_lookup(pfs, dd, c, n, &ino, &ftype);
+			err = pcw_dir_lookup_name(pfs, dd, c, n, &ino, &ftype,
+						  d->name);
 		if (last && !is_dotdot(c, n)) {
 			if (err && err != EXT2_ET_FILE_NOT_FOUND)
 				goto out;
 			d->parent = dir;
-			memcpy(d->name, c, n);
-			d->name[n] = 0;
+			/*
+			 * A name that exists keeps its spelling (in a
+			 * casefolded directory it may differ from C): what
+			 * replaces it by name, --atomic's swap, names it so.
+			 */
+			if (err) {
+				memcpy(d->name, c, n);
+				d->name[n] = 0;
+			}
 			d->ino = err ? 0 : ino;
 			err = 0;
 			goto out;
@@ -273,6 +281,23 @@ out:
 	if (err && err != PCW_ET_IS_DIR)
 		pcw_dest_free(d);
 	return err;
+}
+
+bool pcw_dest_same(pcw_fs *pfs, const struct pcw_dest *a,
+		   const struct pcw_dest *b)
+{
+	struct pcw_dir *d;
+
+	if (a->ino || b->ino)
+		return a->ino == b->ino && a->ino;
+	if (a->parent != b->parent || !a->parent ||
+	    (a->missing && a->missing[0]) || (b->missing && b->missing[0]))
+		return false;	/* to be made: compared by their paths */
+	if (!pfs || pfs->magic != PCW_MAGIC_FS ||
+	    pcw_dir_open(pfs, a->parent, &d))
+		return !strcmp(a->name, b->name);
+	return pcw_dir_same_name(d, a->name, strlen(a->name), b->name,
+				 strlen(b->name));
 }
 
 errcode_t pcw_dest_lookup(pcw_fs *pfs, const char *path, int flags,
@@ -528,6 +553,12 @@ errcode_t pcw_mkdir(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 	if (err)
 		goto out;
 	inode->i_links_count = 2;
+	/*
+	 * EXT4_FL_INHERITED: casefold is inherited by a new directory (masked
+	 * off for other files, EXT4_REG_FLMASK).  The project flag is
+	 * dquot.c's; the others of the set pcwrite does not pass on (yet).
+	 */
+	inode->i_flags |= pcw_dir_inode(parent)->i_flags & EXT4_CASEFOLD_FL;
 	if (ext2fs_has_feature_extents(fs->super)) {
 		err = pcw_init_extent_tree(fs, ino, inode);
 		if (err)

@@ -297,7 +297,7 @@ struct pcw_time_clamps {
 void pcw_fs_time_clamps(const pcw_fs *pfs, struct pcw_time_clamps *c);
 /*
  * The directory the last PCW_ET_DIR_* error (IMMUTABLE, APPEND, CASEFOLD,
- * ENCRYPTED) was about, as a path from the image's root (as the ".."
+ * ENCRYPTED, NAME_ENCODING) was about, as a path from the image's root (as the ".."
  * entries give it), in *PATH, to free(); ENOENT when there was none.
  */
 errcode_t pcw_fs_error_dir(pcw_fs *pfs, char **path);
@@ -333,11 +333,21 @@ struct pcw_dest {
  * PCW_LOOKUP_APPEND), PCW_ET_DIR_IMMUTABLE (a new name in an immutable
  * directory: pcw_fs_error_dir() names it); PCW_ET_DIR_CASEFOLD and
  * PCW_ET_DIR_ENCRYPTED for a directory pcwrite cannot use the names of
- * (named the same way).
+ * (named the same way).  In a casefolded directory names are looked up
+ * as the kernel compares them: d->name is then the name as the directory
+ * spells it.
  */
 errcode_t pcw_dest_lookup(pcw_fs *pfs, const char *path, int flags,
 			  struct pcw_dest *d);
 void pcw_dest_free(struct pcw_dest *d);
+/*
+ * Do A and B, from pcw_dest_lookup, name one file: the same existing
+ * inode, or one name yet to be made in one directory (in a casefolded
+ * directory, names equal but for case or normalization).  Names below
+ * missing directories are not compared: compare their paths.
+ */
+bool pcw_dest_same(pcw_fs *pfs, const struct pcw_dest *a,
+		   const struct pcw_dest *b);
 
 /* ---- one file's page cache ------------------------------------------------- */
 
