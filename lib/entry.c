@@ -306,68 +306,12 @@ static errcode_t defer_times(struct pcw_tree *t, ext2_ino_t ino,
 	return 0;
 }
 
-/*
- * Every extended attribute of the entry, after the inode is written (the
- * xattr writer reads and rewrites it).  One the image cannot hold stops
- * the entry: a binary that loses its file capabilities is a broken image.
- */
 static errcode_t set_xattrs(struct pcw_tree *t, ext2_ino_t ino,
 			    const struct pcw_entry *e)
 {
-	ext2_filsys fs = t->pfs->fs;
-	struct ext2_xattr_handle *h;
-	struct pcw_ea_change c;
-	bool part_way = false;
-	size_t k;
-	errcode_t err, err2;
-
-	if (!e->nxattrs || (t->p.flags & PCW_TREE_NO_XATTRS))
+	if (t->p.flags & PCW_TREE_NO_XATTRS)
 		return 0;
-	if (!ext2fs_has_feature_xattr(fs->super))
-		return PCW_ET_NO_XATTR;
-	/* setxattr(2)'s XATTR_SIZE_MAX: no kernel reads a larger value. */
-	for (k = 0; k < e->nxattrs; k++)
-		if (e->xattrs[k].size > 65536)
-			return PCW_ET_XATTR_TOO_BIG;
-	/* Values in EA inodes: charged to INO, none left unreferenced. */
-	err = pcw_ea_change_begin(t->pfs, ino, e->xattrs, e->nxattrs, &c);
-	if (err)
-		return err;
-	err = ext2fs_xattrs_open(fs, ino, &h);
-	if (!err) {
-		err = ext2fs_xattrs_read(h);
-		for (k = 0; !err && k < e->nxattrs; k++) {
-			err = ext2fs_xattr_set(h, e->xattrs[k].name,
-					       e->xattrs[k].value,
-					       e->xattrs[k].size);
-			/*
-			 * ext2fs_xattr_set measures the room (EA_NO_SPACE)
-			 * and converts an ACL (EINVAL) before it writes
-			 * anything: the attributes set before it stay,
-			 * whole, and the filesystem is consistent.  Its
-			 * other errors can come from a write.
-			 */
-			if (err && err != EXT2_ET_EA_NO_SPACE && err != EINVAL)
-				part_way = true;
-		}
-		err2 = ext2fs_xattrs_close(&h);
-		if (err2)
-			part_way = true;
-		if (!err)
-			err = err2;
-	}
-	/* pcw_ea_change_end marks a failure of its own itself. */
-	err2 = pcw_ea_change_end(t->pfs, ino, &c);
-	if (!err)
-		err = err2;
-	if (err == EXT2_ET_EA_NO_SPACE || err == EXT2_ET_EA_KEY_NOT_FOUND ||
-	    err == EXT2_ET_EA_INODE_CORRUPTED)
-		err = PCW_ET_XATTR_SPACE;
-	if (err == EXT2_ET_BLOCK_ALLOC_FAIL)
-		err = ENOSPC;
-	if (part_way)
-		t->pfs->meta_error = true;
-	return err;
+	return pcw_entry_set_xattrs(t->pfs, ino, e->xattrs, e->nxattrs);
 }
 
 /* The entry's data into INO (a new empty file, or a hard link's inode). */
@@ -594,17 +538,23 @@ static void report_made(struct pcw_tree *t, const struct pcw_entry *e,
 errcode_t pcw_tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		       struct pcw_iter *data, struct pcw_entry_result *res)
 {
+	bool meta_error = t && t->magic == PCW_MAGIC_TREE &&
+			  t->pfs->meta_error;
 	errcode_t err = tree_add(t, e, data, res), err2;
 	struct timespec now;
 
 	if (!t || t->magic != PCW_MAGIC_TREE)
 		return err;
+	/* A refused entry leaves nothing half-done, or it stops the run. */
+	if (err && pcw_error_entry_only(err) && !meta_error &&
+	    t->pfs->meta_error)
+		err = PCW_ET_LEFT_NOT_CLEAN;
 	if (!err && res->attrs.ino && (t->p.flags & PCW_TREE_ATTRS))
 		report_made(t, e, res);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (!t->pfs->uncommitted++)
 		t->since = now;
-	/* A failed entry is committed at once: the run stops there. */
+	/* A failed entry is committed at once: what came before is shown. */
 	if (pcw_fs_commit_due(t->pfs, t->pfs->uncommitted, err, &t->since,
 			      &now)) {
 		err2 = pcw_tree_commit(t);
@@ -649,10 +599,11 @@ static errcode_t dir_done(struct pcw_tree *t, const struct pcw_entry *e,
 			  errcode_t err)
 {
 	res->attrs.ino = ino;
-	if (!err)
-		err = defer_times(t, ino, &f->tm);
+	/* the xattrs first: a new directory they do not fit is undone */
 	if (!err)
 		err = set_xattrs(t, ino, e);
+	if (!err)
+		err = defer_times(t, ino, &f->tm);
 	if (!err)
 		err = pcw_dir_reload_inode(t->pfs, dd);
 	return err;
@@ -695,6 +646,33 @@ static bool keeps_dir_symlink(struct pcw_tree *t, ext2_ino_t ino)
 }
 
 /*
+ * The entry made NAME (INO) in PD and then failed with ERR.  When ERR
+ * concerns the entry only (its xattrs did not fit), the run goes on
+ * without it: the name goes, and the inode with its blocks and attribute
+ * values at its last link, so the image holds nothing of the entry (a hard
+ * link's inode keeps the data the entry brought: its other names hold
+ * it).  Returns ERR, or the error that stopped the undoing.
+ */
+static errcode_t undo_entry(struct pcw_tree *t, struct pcw_dir *pd,
+			    const char *name, ext2_ino_t ino,
+			    struct pcw_entry_result *res, errcode_t err)
+{
+	errcode_t err2;
+
+	if (!pcw_error_entry_only(err))
+		return err;
+	err2 = pcw_unmake(t->pfs, pd, name, ino);
+	if (err2) {
+		t->pfs->meta_error = true;
+		return err2;
+	}
+	res->attrs.ino = 0;
+	res->bytes = 0;
+	res->wrote_data = false;
+	return err;
+}
+
+/*
  * The entry's new inode (or, for a hard link, its new name) under NAME in
  * PD, whose own inode is PARENT; TARGET is a hard link's inode.
  */
@@ -716,16 +694,19 @@ static errcode_t make_entry(struct pcw_tree *t, const struct pcw_entry *e,
 	switch (e->type) {
 	case PCW_FT_DIR:
 		err = pcw_mkdir(t->pfs, pd, name, e->perm, fill_attrs, f, &dd);
-		if (!err)
-			ino = pcw_dir_ino(dd);
-		return dir_done(t, e, dd, ino, f, res, err);
+		if (err)
+			return err;
+		ino = pcw_dir_ino(dd);
+		err = dir_done(t, e, dd, ino, f, res, err);
+		return err ? undo_entry(t, pd, name, ino, res, err) : 0;
 	case PCW_FT_HARDLINK:
 		/* It names an inode whose attributes its first entry set. */
 		err = pcw_link(t->pfs, pd, name, target);
 		res->attrs.ino = target;
-		if (!err && data)
-			err = link_data(t, target, parent, e, f, data, res);
-		return err;
+		if (err || !data)
+			return err;
+		err = link_data(t, target, parent, e, f, data, res);
+		return err ? undo_entry(t, pd, name, target, res, err) : 0;
 	case PCW_FT_SYMLINK:
 		err = pcw_symlink(t->pfs, pd, name, e->link, fill_attrs, f,
 				  &ino);
@@ -747,7 +728,7 @@ static errcode_t make_entry(struct pcw_tree *t, const struct pcw_entry *e,
 	res->attrs.ino = ino;
 	if (!err)
 		err = set_xattrs(t, ino, e);
-	return err;
+	return err && ino ? undo_entry(t, pd, name, ino, res, err) : err;
 }
 
 static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
@@ -789,6 +770,12 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 			return err;
 		e = &adjusted;
 	}
+	/* A type pcwrite cannot make: refused before anything is touched. */
+	if (e->type != PCW_FT_FILE && e->type != PCW_FT_DIR &&
+	    e->type != PCW_FT_SYMLINK && e->type != PCW_FT_HARDLINK &&
+	    e->type != PCW_FT_CHR && e->type != PCW_FT_BLK &&
+	    e->type != PCW_FT_FIFO && e->type != PCW_FT_SOCK)
+		return PCW_ET_BAD_ENTRY;
 	/* The inode keeps 12 bits of major, 20 of minor (new_encode_dev). */
 	if ((e->type == PCW_FT_CHR || e->type == PCW_FT_BLK) &&
 	    (e->rdev_major > 0xfff || e->rdev_minor > 0xfffff))
@@ -805,6 +792,12 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 	if (!t->norm[0])
 		return add_dir_itself(t, e, &f, res);
 
+	/* A hard link's target first: a missing one makes no parent. */
+	if (e->type == PCW_FT_HARDLINK) {
+		err = link_target(t, e->link, &target);
+		if (err)
+			return err;
+	}
 	err = entry_parent(t, t->norm, &parent, &name);
 	if (!err)
 		err = pcw_dir_open(pfs, parent, &pd);
@@ -835,9 +828,6 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 	if (ino && is_dir)
 		return PCW_ET_IS_DIR;	/* never replaced by a non-directory */
 	if (e->type == PCW_FT_HARDLINK) {
-		err = link_target(t, e->link, &target);
-		if (err)
-			return err;
 		if (target == ino) {
 			/* Already this name of that inode. */
 			res->action = PCW_ACTION_KEPT;

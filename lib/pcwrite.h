@@ -732,6 +732,14 @@ errcode_t pcw_partition_find(const char *image, unsigned number,
  * for the rest.  error_message(CODE) has the words.
  */
 int pcw_error_errno(errcode_t code);
+/*
+ * Does CODE, returned by pcw_tree_add, concern that entry only (its name,
+ * type, attributes, a link's target, the name it would replace), so that a
+ * run can skip the entry and go on?  pcw_tree_add has then undone it: the
+ * image holds nothing of it.  False for what concerns the image or the run
+ * (ENOSPC, EIO, a damaged image, a signal, the source's errors).
+ */
+bool pcw_error_entry_only(errcode_t code);
 
 /* ---- signals ------------------------------------------------------------------- */
 
