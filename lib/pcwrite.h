@@ -575,6 +575,12 @@ errcode_t pcw_source_next(struct pcw_source *s, const struct pcw_entry **entry,
 			  struct pcw_iter **data);
 const char *pcw_source_message(const struct pcw_source *s);
 const char *pcw_source_path(const struct pcw_source *s);
+/*
+ * A host tree's files removed or changed while it was read: each was
+ * warned about ("file removed before we read it", "file changed as we
+ * read it", as GNU tar says) and the walk went on; 0 for an archive.
+ */
+uint64_t pcw_source_changes(const struct pcw_source *s);
 void pcw_source_close(struct pcw_source *s);
 
 /* ---- trees: entries into the image --------------------------------------------------- */
