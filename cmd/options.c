@@ -31,6 +31,7 @@ enum {
 	OPT_VERSION, OPT_HELP, OPT_USAGE,
 	OPT_STRIP, OPT_EXCLUDE, OPT_EXCLUDE_FROM, OPT_TRANSFORM,
 	OPT_NO_JOURNAL, OPT_COMMIT, OPT_ATOMIC, OPT_WHITEOUTS,
+	OPT_STOP_ON_ERROR,
 };
 #define BIT(o)	(1ULL << (o))
 
@@ -349,6 +350,8 @@ static void check_modes(struct parse *p, uint64_t seen)
 			    "--partition only");
 	if (ctl->run == MODE_WRITE && (seen & BIT(OPT_NO_XATTRS)))
 		usage_error(p, "%s", "--no-xattrs goes with -x or -R");
+	if (ctl->run == MODE_WRITE && (seen & BIT(OPT_STOP_ON_ERROR)))
+		usage_error(p, "%s", "--stop-on-error goes with -x or -R");
 	if (ctl->run == MODE_WRITE && (seen & (BIT(OPT_OWNER_MAP) |
 					       BIT(OPT_GROUP_MAP) |
 					       BIT(OPT_NAMES))))
@@ -373,6 +376,7 @@ static void take_flags(struct parse *p, uint64_t seen)
 	ctl->no_clobber = seen & BIT(OPT_NO_CLOBBER);
 	ctl->parents = seen & BIT(OPT_PARENTS);
 	ctl->no_xattrs = seen & BIT(OPT_NO_XATTRS);
+	ctl->stop_on_error = seen & BIT(OPT_STOP_ON_ERROR);
 	ctl->no_delalloc = seen & BIT(OPT_NO_DELALLOC);
 	ctl->no_sync = seen & BIT(OPT_NO_SYNC);
 	ctl->no_journal = seen & BIT(OPT_NO_JOURNAL);
@@ -599,6 +603,9 @@ int cli_parse_options(int argc, const char **argv, struct cli_control *ctl)
 		  "put the contents of each host SOURCEDIR under DIR", NULL },
 		{ "no-xattrs", 0, POPT_ARG_NONE, NULL, OPT_NO_XATTRS,
 		  "with -x or -R: leave extended attributes and ACLs out", NULL },
+		{ "stop-on-error", 0, POPT_ARG_NONE, NULL, OPT_STOP_ON_ERROR,
+		  "with -x or -R: stop at the first bad entry (default: skip it "
+		  "with a message, go on, exit 1)", NULL },
 		{ "strip-components", 0, POPT_ARG_STRING, &o->tarpath,
 		  OPT_STRIP, "with -x or -R: take N leading components off "
 		  "each name and hard link target", "N" },

@@ -32,6 +32,7 @@ struct cli_idmap;
 struct cli_control {
 	enum run_mode	run;		/* -x, -R */
 	bool		no_xattrs;
+	bool		stop_on_error;	/* a bad entry stops -x/-R */
 	bool		mtime_set;	/* --mtime (else SOURCE_DATE_EPOCH) */
 	char		*image;		/* every string here is owned: */
 	char		*dest;		/* cli_control_free() frees them */
@@ -127,6 +128,9 @@ struct cli_reporter {
 	bool			stop_said;	/* the "stopped" line is out */
 	/* -x/-R: entries made, and the one a stop cut short (its bytes) */
 	uint64_t		entries;
+	uint64_t		skipped;	/* entries refused, and -R's
+						   files changed under it, the
+						   run going on (exit 1) */
 	char			*cut;
 	uint64_t		cut_bytes;
 	FILE			*vlist;	/* -v: where entries are listed */
@@ -210,7 +214,8 @@ struct cli_file_record {
 	uint64_t	size;
 	uint64_t	pages;
 	uint64_t	extents;
-	const char	*status;	/* ok, partial, failed, refused */
+	const char	*status;	/* ok, partial, failed, refused,
+					   skipped */
 	const char	*ftype;		/* trees: file, dir, ...; else NULL */
 	errcode_t	err;		/* why it failed, or 0 */
 	int		signal;		/* the signal that stopped it, or 0 */

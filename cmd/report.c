@@ -30,9 +30,10 @@
 /*
  * The JSON report's schema version, in its start record: raised when a
  * field changes meaning (fields are only ever added).  1: the first with a
- * start and an end record.
+ * start and an end record.  2: a file record's status may be "skipped" (an
+ * entry refused, the run going on), and the end record counts them.
  */
-#define REPORT_SCHEMA	1
+#define REPORT_SCHEMA	2
 
 struct cli_render {
 	enum report_kind kind;
@@ -43,7 +44,7 @@ struct cli_render {
 					   on it, take it off before a row */
 	bool		started;	/* a start record was written */
 	/* the file records so far, for the end record */
-	uint64_t	files, ok, partial, failed, refused, bytes;
+	uint64_t	files, ok, partial, failed, refused, skipped, bytes;
 	int		err;		/* the first write error, or 0 */
 };
 
@@ -273,6 +274,8 @@ static void count(struct cli_render *r, const struct cli_file_record *f)
 		r->partial++;
 	else if (!strcmp(f->status, "refused"))
 		r->refused++;
+	else if (!strcmp(f->status, "skipped"))
+		r->skipped++;
 	else
 		r->failed++;
 }
@@ -370,8 +373,9 @@ void cli_render_end(struct cli_render *r, int status, errcode_t err,
 	fprintf(out, "{\"event\":\"end\",\"status\":%d,\"files\":%" PRIu64
 		",\"committed\":%" PRIu64 ",\"ok\":%" PRIu64 ",\"partial\":%"
 		PRIu64 ",\"failed\":%" PRIu64 ",\"refused\":%" PRIu64
-		",\"bytes\":%" PRIu64, status, r->files, r->ok + r->partial,
-		r->ok, r->partial, r->failed, r->refused, r->bytes);
+		",\"skipped\":%" PRIu64 ",\"bytes\":%" PRIu64, status,
+		r->files, r->ok + r->partial, r->ok, r->partial, r->failed,
+		r->refused, r->skipped, r->bytes);
 	if (status >= 128 && sig) {
 		fprintf(out, ",\"signal\":\"SIG%s\"", sigabbrev_np(sig));
 	} else if (status && (err || msg)) {

@@ -7,10 +7,15 @@
  *
  * Each ARCHIVE (standard input when none, or '-') or SOURCEDIR is a
  * source of entries (lib/src_archive.c, lib/src_tree.c); each entry goes
- * under DIR through a tree (lib/entry.c).  The first entry that fails stops the run with exit
- * 1 and a message naming it; everything before it is committed and the
- * filesystem consistent.  A signal stops the run after the entry being
- * written (128+N).
+ * under DIR through a tree (lib/entry.c).  An entry refused for its own
+ * sake (pcw_error_entry_only: a '..', a name too long, a file over a
+ * directory, xattrs that do not fit...) is skipped with a message, the
+ * library having undone it, and the run goes on to exit 1 at the end, as
+ * bsdtar does; with --stop-on-error it stops the run there, as any other
+ * error does (ENOSPC, EIO, a damaged image or archive): exit 1 and a
+ * message naming it, everything before it committed and the filesystem
+ * consistent.  A signal stops the run after the entry being written
+ * (128+N).
  */
 #include "config.h"
 
@@ -136,7 +141,7 @@ static int open_sources(const struct cli_control *ctl, struct src *srcs,
 static void report_entry(const struct cli_control *ctl, struct cli_reporter *rep,
 			 const struct pcw_entry *e,
 			 const struct pcw_entry_result *res, errcode_t err,
-			 bool say)
+			 bool say, bool skipped)
 {
 	struct cli_file_record rec;
 	char extra[700];
@@ -148,7 +153,8 @@ static void report_entry(const struct cli_control *ctl, struct cli_reporter *rep
 	rec.size = res->info.size;
 	rec.pages = res->info.pages;
 	rec.extents = res->info.extents;
-	rec.status = !err ? "ok" : res->bytes ? "partial" : "failed";
+	rec.status = !err ? "ok" : skipped ? "skipped" :
+		     res->bytes ? "partial" : "failed";
 	rec.err = err;
 	rec.signal = err == EINTR ? pcw_signal_pending() : 0;
 	if (!err) {
@@ -188,6 +194,56 @@ static void report_source(const struct src *src, struct pcw_source *s,
 		       msg ? msg : error_message(err));
 }
 
+/*
+ * Is ERR, of the entry just read or made, one to skip it for?  Only an
+ * entry's own (the library says which), and not with --stop-on-error.
+ */
+static bool skips(const struct cli_control *ctl, struct cli_reporter *rep,
+		  errcode_t err)
+{
+	if (ctl->stop_on_error || !pcw_error_entry_only(err) ||
+	    pcw_signal_pending())
+		return false;
+	rep->skipped++;
+	return true;
+}
+
+/*
+ * An entry the source itself refused (a type pcwrite cannot make, an owner
+ * out of range), skipped: its message as the source says it, and a record
+ * under DIR with the name as the archive gives it.
+ */
+static void skip_source_entry(const struct cli_control *ctl,
+			      struct cli_reporter *rep, const struct src *src,
+			      struct pcw_source *s, errcode_t err)
+{
+	struct cli_file_record rec;
+	const char *path = pcw_source_path(s);
+	char *file;
+
+	commit_held(rep);
+	report_source(src, s, err);
+	if (!path)
+		path = "";
+	path += strspn(path, "/");
+	if (!strncmp(path, "./", 2))
+		path += 2;
+	file = malloc(strlen(ctl->dest) + strlen(path) + 2);
+	if (!file)
+		return;
+	sprintf(file, "%s%s%s", ctl->dest,
+		ctl->dest[strlen(ctl->dest) - 1] == '/' ? "" : "/", path);
+	memset(&rec, 0, sizeof(rec));
+	rec.file = file;
+	rec.status = "skipped";
+	rec.err = err;
+	if (rep->render) {
+		cli_report_hold(rep, &rec);
+		cli_report_release(rep, 0);
+	}
+	free(file);
+}
+
 /* Every entry of SRC into T; 0, or the error that stopped it (reported). */
 static errcode_t run_source(const struct cli_control *ctl, struct cli_reporter *rep,
 			    struct pcw_tree *t, const struct src *src,
@@ -218,6 +274,10 @@ static errcode_t run_source(const struct cli_control *ctl, struct cli_reporter *
 			err = 0;
 			break;
 		}
+		if (err && skips(ctl, rep, err)) {
+			skip_source_entry(ctl, rep, src, s, err);
+			continue;
+		}
 		if (err) {
 			commit_held(rep);
 			if (!(err == EINTR && pcw_signal_pending()))
@@ -234,15 +294,21 @@ static errcode_t run_source(const struct cli_control *ctl, struct cli_reporter *
 		 */
 		if (err == PCW_ET_ARCHIVE || err == PCW_ET_SIZE_MISMATCH ||
 		    err == PCW_ET_SOURCE) {
-			report_entry(ctl, rep, e, &res, err, false);
+			report_entry(ctl, rep, e, &res, err, false, false);
 			commit_held(rep);
 			report_source(src, s, err);
 			break;
 		}
-		report_entry(ctl, rep, e, &res, err, true);
+		if (err && skips(ctl, rep, err)) {
+			report_entry(ctl, rep, e, &res, err, true, true);
+			continue;
+		}
+		report_entry(ctl, rep, e, &res, err, true, false);
 		if (err)
 			break;
 	}
+	/* -R: files removed or changed under the walk (warned): exit 1 */
+	rep->skipped += pcw_source_changes(s);
 	pcw_source_close(s);
 	return err;
 }
@@ -380,8 +446,8 @@ static int finish(const struct cli_control *ctl, struct cli_reporter *rep,
 	}
 	if (pcw_signal_pending())
 		stop_status = cli_report_stop_status(rep);
-	cli_render_end(rep->render, stop_status ? stop_status : err ? 1 : 0,
-		       err, NULL);
+	cli_render_end(rep->render, stop_status ? stop_status :
+		       err || rep->skipped ? 1 : 0, err, NULL);
 	rerr = cli_render_close(rep->render);
 	rep->render = NULL;
 	if (rerr && !stop_status) {
@@ -390,7 +456,7 @@ static int finish(const struct cli_control *ctl, struct cli_reporter *rep,
 	}
 	if (stop_status)
 		return stop_status;
-	return err ? 1 : status;
+	return err || rep->skipped ? 1 : status;
 }
 
 int cli_tree_main(const struct cli_control *ctl, unsigned closed)

@@ -814,3 +814,14 @@ errcode_t pcw_dir_inc_link(pcw_fs *pfs, struct pcw_dir *d)
 		d->inode->i_links_count = n + 1;
 	return pcw_dir_write_inode(pfs, d);
 }
+
+/*
+ * ext4_dec_count(): a subdirectory's ".." goes.  A count of 1 ("many",
+ * dir_nlink) stays 1, as the kernel keeps it.
+ */
+errcode_t pcw_dir_dec_link(pcw_fs *pfs, struct pcw_dir *d)
+{
+	if (d->inode->i_links_count > 2)
+		d->inode->i_links_count--;
+	return pcw_dir_write_inode(pfs, d);
+}

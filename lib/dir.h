@@ -28,6 +28,7 @@ errcode_t pcw_dir_new(pcw_fs *pfs, ext2_ino_t ino,
 void pcw_dir_discard(pcw_fs *pfs, struct pcw_dir *d);
 errcode_t pcw_dir_check_link(pcw_fs *pfs, struct pcw_dir *d);
 errcode_t pcw_dir_inc_link(pcw_fs *pfs, struct pcw_dir *d);
+errcode_t pcw_dir_dec_link(pcw_fs *pfs, struct pcw_dir *d);
 void pcw_dir_init_block(ext2_filsys fs, unsigned char *buf, ext2_ino_t ino,
 			ext2_ino_t parent);
 struct ext2_inode_large *pcw_dir_inode(struct pcw_dir *d);

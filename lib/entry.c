@@ -31,61 +31,7 @@
 #include "quota.h"
 #include "iter.h"
 #include "names.h"
-
-#define PCW_MAGIC_TREE	0x70637774	/* "pcwt" */
-
-struct dir_time {
-	ext2_ino_t	ino;
-	int64_t		mtime, atime;
-	uint32_t	mtime_nsec, atime_nsec;
-};
-
-struct pcw_tree {
-	int		magic;
-	pcw_fs		*pfs;
-	struct pcw_tree_params p;
-	ext2_ino_t	dir;
-	char		*dir_path;	/* DIR, without a trailing '/' */
-
-	char		*name;		/* the entry's path in the image */
-	size_t		name_cap;
-	char		*norm;		/* the entry's path below DIR */
-	size_t		norm_cap;
-	char		*target;	/* a hard link's target, for reports */
-	size_t		target_cap;
-
-	/* the directory of the previous entry, looked up once */
-	char		*last_parent;
-	ext2_ino_t	last_ino;
-
-	struct dir_time	*times;
-	size_t		ntimes, times_cap;
-
-	/* when the first entry since the last commit was added (their
-	   count: pfs->uncommitted, which any commit clears) */
-	struct timespec	since;
-
-	/* --whiteouts=oci: the names this run made (whiteout.c) */
-	struct pcw_wh_set *made;
-	ext2_ino_t	made_parent;	/* the entry's directory, its name */
-	const char	*made_name;
-};
-
-/*
- * A commit writes the blocks the entries changed (inode table, directory
- * and extent blocks) from the block cache: one per entry would write each
- * inode table and directory block again for every name in it.  As the
- * kernel's journal commits at intervals, a batch is this many entries or
- * this long, whichever comes first; what the caller reports as done waits
- * for the commit (res->committed).
- */
-/* (PCW_TREE_BATCH_*: io_run.h; with a journal, pcw_fs_commit_due.) */
-
-/* The entry's times, as the run's options say. */
-struct times {
-	int64_t		mtime, atime;
-	uint32_t	mtime_nsec, atime_nsec;
-};
+#include "entry_int.h"
 
 static void entry_times(const struct pcw_tree *t, const struct pcw_entry *e,
 			struct times *tm)
@@ -116,32 +62,6 @@ static void entry_times(const struct pcw_tree *t, const struct pcw_entry *e,
 	}
 }
 
-struct fill {
-	const struct pcw_tree	*t;
-	const struct pcw_entry	*e;
-	struct times		tm;
-};
-
-/* Owner, permission bits and times of a new inode (or a changed one). */
-static void fill_attrs(struct ext2_inode_large *inode, void *arg)
-{
-	const struct fill *f = arg;
-	const struct pcw_tree *t = f->t;
-	uint32_t uid = (t->p.flags & PCW_TREE_SET_UID) ? t->p.uid : f->e->uid;
-	uint32_t gid = (t->p.flags & PCW_TREE_SET_GID) ? t->p.gid : f->e->gid;
-
-	if (!LINUX_S_ISLNK(inode->i_mode))
-		inode->i_mode = (inode->i_mode & LINUX_S_IFMT) |
-				(f->e->perm & 07777);
-	pcw_inode_set_owner(inode, uid, gid);
-	pcw_inode_set_times(t->pfs, inode, PCW_TIME_M, f->tm.mtime,
-			    f->tm.mtime_nsec);
-	pcw_inode_set_times(t->pfs, inode, PCW_TIME_A, f->tm.atime,
-			    f->tm.atime_nsec);
-	pcw_inode_set_now(t->pfs, inode, PCW_TIME_C);
-	if (f->e->type == PCW_FT_CHR || f->e->type == PCW_FT_BLK)
-		pcw_inode_set_rdev(inode, f->e->rdev_major, f->e->rdev_minor);
-}
 
 static errcode_t make_missing(struct pcw_tree *t, const struct pcw_dest *d,
 			      ext2_ino_t *ino);
@@ -233,144 +153,6 @@ static errcode_t make_missing(struct pcw_tree *t, const struct pcw_dest *d,
 	return err;
 }
 
-/* Remember a directory's times, to set after its children. */
-static errcode_t defer_times(struct pcw_tree *t, ext2_ino_t ino,
-			     const struct times *tm)
-{
-	struct dir_time *dt;
-
-	if (t->ntimes == t->times_cap) {
-		size_t cap = t->times_cap ? t->times_cap * 2 : 64;
-
-		dt = realloc(t->times, cap * sizeof(*dt));
-		if (!dt)
-			return ENOMEM;
-		t->times = dt;
-		t->times_cap = cap;
-	}
-	dt = &t->times[t->ntimes++];
-	dt->ino = ino;
-	dt->mtime = tm->mtime;
-	dt->mtime_nsec = tm->mtime_nsec;
-	dt->atime = tm->atime;
-	dt->atime_nsec = tm->atime_nsec;
-	return 0;
-}
-
-/* The entry's extended attributes (entry_xattrs.c), unless --no-xattrs. */
-static errcode_t set_xattrs(struct pcw_tree *t, ext2_ino_t ino,
-			    const struct pcw_entry *e)
-{
-	if (!e->nxattrs || (t->p.flags & PCW_TREE_NO_XATTRS))
-		return 0;
-	return pcw_entry_set_xattrs(t->pfs, ino, e);
-}
-
-/* The entry's data into INO (a new empty file, or a hard link's inode). */
-static errcode_t write_data(struct pcw_tree *t, ext2_ino_t ino, ext2_ino_t parent,
-			    bool fresh, struct pcw_iter *data,
-			    struct pcw_entry_result *res)
-{
-	struct pcw_file_params fp = t->p.file;
-	struct pcw_mapping *m = NULL;
-	struct pcw_dest d;
-	uint64_t written = 0;
-	errcode_t err, err2;
-
-	memset(&d, 0, sizeof(d));
-	d.ino = ino;
-	d.parent = parent;
-	fp.flags &= PCW_FILE_NO_DELALLOC;
-	if (fresh)
-		fp.flags |= PCW_FILE_FRESH;
-	fp.report_name = t->name;
-	res->wrote_data = true;
-	err = pcw_mapping_open(t->pfs, &d, &fp, &m);
-	if (err)
-		return err;
-	m->tree_commits = true;
-	pcw_iter_set_sparse(data, t->p.sparse);
-	err = pcw_perform_write(m, data, 0, &written);
-	err2 = pcw_mapping_finish(m, &res->info);
-	if (!err)
-		err = err2;
-	pcw_mapping_free(m);
-	if (res->info.lost_from < written)
-		written = res->info.lost_from;
-	if (res->info.size < written)
-		written = res->info.size;
-	res->bytes = written;
-	return err;
-}
-
-/*
- * A hard link that carries its inode's data (cpio's newc format puts it on
- * the last link; a manifest's files of one inode): the data, then the
- * attributes of this entry, which describe the inode too.
- */
-static errcode_t link_data(struct pcw_tree *t, ext2_ino_t ino,
-			   ext2_ino_t parent, const struct pcw_entry *e,
-			   const struct fill *f, struct pcw_iter *data,
-			   struct pcw_entry_result *res)
-{
-	struct ext2_inode_large inode;
-	errcode_t err;
-
-	err = write_data(t, ino, parent, false, data, res);
-	if (!err) {
-		memset(&inode, 0, sizeof(inode));
-		err = ext2fs_read_inode_full(t->pfs->fs, ino,
-					     (struct ext2_inode *)&inode,
-					     sizeof(inode));
-	}
-	if (err)
-		return err;
-	fill_attrs(&inode, (void *)f);
-	err = ext2fs_write_inode_full(t->pfs->fs, ino,
-				      (struct ext2_inode *)&inode,
-				      sizeof(inode));
-	if (!err)
-		err = set_xattrs(t, ino, e);
-	return err;
-}
-
-/* The ftype of the name in PARENT, from its entry or its inode. */
-static errcode_t existing(struct pcw_tree *t, ext2_ino_t ino, int ftype,
-			  bool *is_dir)
-{
-	struct ext2_inode inode;
-	errcode_t err;
-
-	if (ftype == EXT2_FT_DIR) {
-		*is_dir = true;
-		return 0;
-	}
-	if (ftype) {
-		*is_dir = false;
-		return 0;
-	}
-	err = ext2fs_read_inode(t->pfs->fs, ino, &inode);
-	if (!err)
-		*is_dir = LINUX_S_ISDIR(inode.i_mode);
-	return err;
-}
-
-/*
- * An existing directory takes the entry's attributes; an immutable or
- * append-only one refuses them, as chmod, chown and utimensat do (GNU tar
- * on a kernel mount: "Cannot utime: Operation not permitted").
- */
-static errcode_t merge_dir(struct pcw_tree *t, struct pcw_dir *dd,
-			   const struct fill *f)
-{
-	errcode_t err = pcw_may_setattr(pcw_dir_inode(dd));
-
-	if (err)
-		return err;
-	fill_attrs(pcw_dir_inode(dd), (void *)f);
-	return pcw_dir_write_inode(t->pfs, dd);
-}
-
 /* Resolve a hard link's target path under DIR: an existing non-directory. */
 static errcode_t link_target(struct pcw_tree *t, const char *link,
 			     ext2_ino_t *ino)
@@ -403,7 +185,7 @@ static errcode_t link_target(struct pcw_tree *t, const char *link,
 		err = pcw_dir_lookup(t->pfs, dd, d.name, strlen(d.name), ino,
 				     &ftype);
 	if (!err)
-		err = existing(t, *ino, ftype, &is_dir);
+		err = pcw_tree_existing(t, *ino, ftype, &is_dir);
 	if (!err && is_dir)
 		err = PCW_ET_LINK_TARGET;
 	return err;
@@ -490,11 +272,17 @@ static void report_made(struct pcw_tree *t, const struct pcw_entry *e,
 errcode_t pcw_tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		       struct pcw_iter *data, struct pcw_entry_result *res)
 {
+	bool meta_error = t && t->magic == PCW_MAGIC_TREE &&
+			  t->pfs->meta_error;
 	errcode_t err = tree_add(t, e, data, res), err2;
 	struct timespec now;
 
 	if (!t || t->magic != PCW_MAGIC_TREE)
 		return err;
+	/* A refused entry leaves nothing half-done, or it stops the run. */
+	if (err && pcw_error_entry_only(err) && !meta_error &&
+	    t->pfs->meta_error)
+		err = PCW_ET_LEFT_NOT_CLEAN;
 	if (!err && res->attrs.ino && (t->p.flags & PCW_TREE_ATTRS))
 		report_made(t, e, res);
 	if (!err && t->p.whiteouts == PCW_WHITEOUTS_OCI && t->made_parent)
@@ -503,7 +291,7 @@ errcode_t pcw_tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (!t->pfs->uncommitted++)
 		t->since = now;
-	/* A failed entry is committed at once: the run stops there. */
+	/* A failed entry is committed at once: what came before is shown. */
 	if (pcw_fs_commit_due(t->pfs, t->pfs->uncommitted, err, &t->since,
 			      &now)) {
 		err2 = pcw_tree_commit(t);
@@ -519,134 +307,6 @@ errcode_t pcw_tree_commit(struct pcw_tree *t)
 	if (!t || t->magic != PCW_MAGIC_TREE)
 		return EINVAL;
 	return pcw_fs_commit(t->pfs);
-}
-
-/* A new non-directory inode: a regular file, a device, a FIFO, a socket. */
-static errcode_t create_node(struct pcw_tree *t, struct pcw_dir *pd,
-			     const char *name, unsigned mode, struct fill *f,
-			     ext2_ino_t *ino)
-{
-	struct ext2_inode_large *inode;
-	errcode_t err;
-
-	inode = calloc(1, pcw_inode_buf_size(t->pfs->fs));
-	if (!inode)
-		return ENOMEM;
-	err = pcw_create(t->pfs, pd, name, mode, fill_attrs, f, inode, ino);
-	free(inode);
-	return err;
-}
-
-/*
- * A directory made or merged (ERR is how that went): its times deferred
- * to the close, its attributes, and its cached inode read again (the
- * attributes went to the image through libext2fs).
- */
-static errcode_t dir_done(struct pcw_tree *t, const struct pcw_entry *e,
-			  struct pcw_dir *dd, ext2_ino_t ino,
-			  const struct fill *f, struct pcw_entry_result *res,
-			  errcode_t err)
-{
-	res->attrs.ino = ino;
-	if (!err)
-		err = defer_times(t, ino, &f->tm);
-	if (!err)
-		err = set_xattrs(t, ino, e);
-	if (!err)
-		err = pcw_dir_reload_inode(t->pfs, dd);
-	return err;
-}
-
-/* DIR itself ("./"): it takes a directory's attributes. */
-static errcode_t add_dir_itself(struct pcw_tree *t, const struct pcw_entry *e,
-				const struct fill *f,
-				struct pcw_entry_result *res)
-{
-	struct pcw_dir *dd = NULL;
-	errcode_t err;
-
-	if (e->type != PCW_FT_DIR)
-		return PCW_ET_IS_DIR;
-	res->action = PCW_ACTION_MERGED;
-	err = pcw_dir_open(t->pfs, t->dir, &dd);
-	if (!err)
-		err = merge_dir(t, dd, f);
-	return dir_done(t, e, dd, t->dir, f, res, err);
-}
-
-/*
- * A symlink to a directory that was in the image stays (tar's
- * --keep-directory-symlink): a merged-/usr image's lib -> usr/lib takes a
- * package's "lib/" entry and what is under it.  Its target keeps its own
- * attributes.
- */
-static bool keeps_dir_symlink(struct pcw_tree *t, ext2_ino_t ino)
-{
-	struct pcw_dest d;
-	errcode_t err;
-
-	if (pcw_made_symlink(t->pfs, ino))
-		return false;
-	err = pcw_walk(t->pfs, t->dir, t->norm, PCW_LOOKUP_DIRECTORY |
-		       PCW_LOOKUP_NO_NEW_SYMLINKS, &d);
-	pcw_dest_free(&d);
-	return err == PCW_ET_IS_DIR;
-}
-
-/*
- * The entry's new inode (or, for a hard link, its new name) under NAME in
- * PD, whose own inode is PARENT; TARGET is a hard link's inode.
- */
-static errcode_t make_entry(struct pcw_tree *t, const struct pcw_entry *e,
-			    struct pcw_dir *pd, const char *name,
-			    ext2_ino_t parent, ext2_ino_t target,
-			    struct fill *f, struct pcw_iter *data,
-			    struct pcw_entry_result *res)
-{
-	static const unsigned type[] = {
-		[PCW_FT_FILE] = LINUX_S_IFREG,
-		[PCW_FT_CHR] = LINUX_S_IFCHR, [PCW_FT_BLK] = LINUX_S_IFBLK,
-		[PCW_FT_FIFO] = LINUX_S_IFIFO, [PCW_FT_SOCK] = LINUX_S_IFSOCK,
-	};
-	struct pcw_dir *dd = NULL;
-	ext2_ino_t ino = 0;
-	errcode_t err;
-
-	switch (e->type) {
-	case PCW_FT_DIR:
-		err = pcw_mkdir(t->pfs, pd, name, e->perm, fill_attrs, f, &dd);
-		if (!err)
-			ino = pcw_dir_ino(dd);
-		return dir_done(t, e, dd, ino, f, res, err);
-	case PCW_FT_HARDLINK:
-		/* It names an inode whose attributes its first entry set. */
-		err = pcw_link(t->pfs, pd, name, target);
-		res->attrs.ino = target;
-		if (!err && data)
-			err = link_data(t, target, parent, e, f, data, res);
-		return err;
-	case PCW_FT_SYMLINK:
-		err = pcw_symlink(t->pfs, pd, name, e->link, fill_attrs, f,
-				  &ino);
-		break;
-	case PCW_FT_FILE:
-	case PCW_FT_CHR:
-	case PCW_FT_BLK:
-	case PCW_FT_FIFO:
-	case PCW_FT_SOCK:
-		err = create_node(t, pd, name, type[e->type] | (e->perm & 07777),
-				  f, &ino);
-		/* An empty file has no page to write (the loop would end at once). */
-		if (!err && e->type == PCW_FT_FILE && data && e->size != 0)
-			err = write_data(t, ino, parent, true, data, res);
-		break;
-	default:
-		return PCW_ET_BAD_ENTRY;
-	}
-	res->attrs.ino = ino;
-	if (!err)
-		err = set_xattrs(t, ino, e);
-	return err;
 }
 
 /*
@@ -688,7 +348,8 @@ static errcode_t add_whiteout(struct pcw_tree *t, enum pcw_wh_kind kind,
 	if (!err)
 		err = pcw_dir_write_inode(t->pfs, dd);
 	if (!err)
-		err = pcw_entry_set_xattrs(t->pfs, parent, &mark);
+		err = pcw_entry_set_xattrs(t->pfs, parent, mark.xattrs,
+					   mark.nxattrs);
 	if (!err)
 		err = pcw_dir_reload_inode(t->pfs, dd);
 	res->action = PCW_ACTION_MERGED;
@@ -761,6 +422,12 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		res->type = e->type;
 		kind = PCW_WH_NONE;
 	}
+	/* A type pcwrite cannot make: refused before anything is touched. */
+	if (e->type != PCW_FT_FILE && e->type != PCW_FT_DIR &&
+	    e->type != PCW_FT_SYMLINK && e->type != PCW_FT_HARDLINK &&
+	    e->type != PCW_FT_CHR && e->type != PCW_FT_BLK &&
+	    e->type != PCW_FT_FIFO && e->type != PCW_FT_SOCK)
+		return PCW_ET_BAD_ENTRY;
 	/* The inode keeps 12 bits of major, 20 of minor (new_encode_dev). */
 	if ((e->type == PCW_FT_CHR || e->type == PCW_FT_BLK) &&
 	    (e->rdev_major > 0xfff || e->rdev_minor > 0xfffff))
@@ -775,10 +442,16 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 	if (err)
 		return err;
 	if (!t->norm[0])
-		return add_dir_itself(t, e, &f, res);
+		return pcw_tree_add_dir_itself(t, e, &f, res);
 	if (kind)
 		return add_whiteout(t, kind, res);
 
+	/* A hard link's target first: a missing one makes no parent. */
+	if (e->type == PCW_FT_HARDLINK) {
+		err = link_target(t, e->link, &target);
+		if (err)
+			return err;
+	}
 	err = entry_parent(t, t->norm, &parent, &name);
 	t->made_parent = parent;
 	t->made_name = name;
@@ -792,7 +465,7 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		err = 0;
 	}
 	if (!err && ino)
-		err = existing(t, ino, ftype, &is_dir);
+		err = pcw_tree_existing(t, ino, ftype, &is_dir);
 	if (err)
 		return err;
 
@@ -800,10 +473,10 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		res->action = PCW_ACTION_MERGED;
 		err = pcw_dir_open(pfs, ino, &dd);
 		if (!err)
-			err = merge_dir(t, dd, &f);
-		return dir_done(t, e, dd, ino, &f, res, err);
+			err = pcw_tree_merge_dir(t, dd, &f);
+		return pcw_tree_dir_done(t, e, dd, ino, &f, res, err);
 	}
-	if (e->type == PCW_FT_DIR && ino && keeps_dir_symlink(t, ino)) {
+	if (e->type == PCW_FT_DIR && ino && pcw_tree_keeps_dir_symlink(t, ino)) {
 		res->action = PCW_ACTION_KEPT;
 		res->attrs.ino = ino;
 		return 0;
@@ -811,15 +484,12 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 	if (ino && is_dir)
 		return PCW_ET_IS_DIR;	/* never replaced by a non-directory */
 	if (e->type == PCW_FT_HARDLINK) {
-		err = link_target(t, e->link, &target);
-		if (err)
-			return err;
 		if (target == ino) {
 			/* Already this name of that inode. */
 			res->action = PCW_ACTION_KEPT;
 			res->attrs.ino = ino;
 			if (data)
-				err = link_data(t, ino, parent, e, &f, data,
+				err = pcw_tree_link_data(t, ino, parent, e, &f, data,
 						res);
 			return err;
 		}
@@ -837,7 +507,7 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 	} else {
 		res->action = PCW_ACTION_CREATED;
 	}
-	return make_entry(t, e, pd, name, parent, target, &f, data, res);
+	return pcw_tree_make_entry(t, e, pd, name, parent, target, &f, data, res);
 }
 
 errcode_t pcw_tree_close(struct pcw_tree *t)

@@ -142,6 +142,49 @@ int pcw_error_errno(errcode_t err)
 	return EIO;
 }
 
+/*
+ * Errors that concern one entry of a tree or an archive, and nothing else:
+ * its name or path, its type, its device numbers, its owner's name, its
+ * extended attributes, the name already in the image it would replace, a
+ * hard link's target, the flags of the directory it goes in.  The run can
+ * go on without it, as tar goes on after "Cannot open: File exists" (exit
+ * 2) and bsdtar after a refused entry (exit 1).  Everything else (ENOSPC,
+ * EIO, a damaged image, a signal, the source's own errors) concerns the
+ * image or the run, and stops it.
+ */
+bool pcw_error_entry_only(errcode_t code)
+{
+	switch (code) {
+	case PCW_ET_DOTDOT:		/* hostile names */
+	case PCW_ET_NAME_TOO_LONG:
+	case PCW_ET_NEW_SYMLINK:
+	case PCW_ET_SYMLINK_LOOP:
+	case PCW_ET_NOT_DIR:		/* a path through a file */
+	case PCW_ET_IS_DIR:		/* a file over a directory */
+	case PCW_ET_EXISTS:		/* -n, tar's --keep-old-files */
+	case PCW_ET_LINK_TARGET:
+	case PCW_ET_BAD_ENTRY:
+	case PCW_ET_DEVNUM_RANGE:
+	case PCW_ET_ID_RANGE:
+	case PCW_ET_NO_SUCH_USER:	/* a map's name the image lacks */
+	case PCW_ET_NO_SUCH_GROUP:
+	case PCW_ET_NO_XATTR:		/* xattrs that do not fit */
+	case PCW_ET_XATTR_SPACE:
+	case PCW_ET_XATTR_TOO_BIG:
+	case PCW_ET_BAD_ACL:
+	case PCW_ET_IMMUTABLE:		/* chattr +i, +a, as the kernel */
+	case PCW_ET_DIR_IMMUTABLE:
+	case PCW_ET_DIR_APPEND:
+	case PCW_ET_DIR_CASEFOLD:
+	case PCW_ET_DIR_ENCRYPTED:
+	case ENAMETOOLONG:		/* a symlink's target */
+	case EMLINK:			/* a hard link's target, or a parent */
+		return true;
+	default:
+		return false;
+	}
+}
+
 int pcw_errno(errcode_t err)
 {
 	if (err > 0 && err < 4096)

@@ -17,11 +17,12 @@
 errcode_t pcw_file_check_new(pcw_fs *pfs, const struct pcw_dest *d);
 
 /*
- * entry_xattrs.c: every extended attribute of E set on INO, after its
- * inode is written (see there).
+ * entry_xattr.c: the N extended attributes X onto INO, after its inode is
+ * written.  PCW_ET_NO_XATTR, PCW_ET_XATTR_TOO_BIG, PCW_ET_XATTR_SPACE,
+ * PCW_ET_BAD_ACL: refused, and what was set before stays, whole.
  */
 errcode_t pcw_entry_set_xattrs(pcw_fs *pfs, ext2_ino_t ino,
-			       const struct pcw_entry *e);
+			       const struct pcw_xattr *x, size_t n);
 
 /* whiteout.c: container layers' whiteouts (see there) */
 enum pcw_wh_kind {

@@ -784,3 +784,36 @@ errcode_t pcw_unlink(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 		pcw_dir_forget(pfs, ino);
 	return err;
 }
+
+/*
+ * Undo a name this run just made, for an entry refused half-way (its
+ * attributes did not fit): NAME goes from PARENT and INO loses that link;
+ * at its last the inode goes, with its blocks and attribute values, and a
+ * directory's ".." leaves PARENT's count.  No may_* check: it undoes this
+ * run's own create, as ext4_mknod's failure path drops the new inode
+ * (iput with i_nlink 0) whatever the directory's flags.
+ */
+errcode_t pcw_unmake(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
+		     ext2_ino_t ino)
+{
+	struct ext2_inode_large inode;
+	bool dir;
+	errcode_t err;
+
+	memset(&inode, 0, sizeof(inode));
+	err = ext2fs_read_inode_full(pfs->fs, ino, (struct ext2_inode *)&inode,
+				     sizeof(inode));
+	if (err)
+		return err;
+	dir = LINUX_S_ISDIR(inode.i_mode);
+	err = pcw_dir_remove(pfs, parent, name, strlen(name));
+	if (!err && dir)
+		err = pcw_dir_dec_link(pfs, parent);
+	if (err)
+		return err;
+	if (!dir && inode.i_links_count > 1)
+		return relink(pfs, ino, &inode, -1);
+	if (dir)
+		pcw_dir_forget(pfs, ino);
+	return pcw_inode_release(pfs, ino, &inode);
+}

@@ -44,6 +44,9 @@ errcode_t pcw_link(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 		   ext2_ino_t ino);
 errcode_t pcw_unlink(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 		     ext2_ino_t ino);
+/* Undo this run's create of NAME (INO) in PARENT, no may_* check. */
+errcode_t pcw_unmake(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
+		     ext2_ino_t ino);
 
 /*
  * rmtree.c: NAME in PARENT and everything under it removed (rm -r), or,

@@ -585,6 +585,12 @@ errcode_t pcw_source_next(struct pcw_source *s, const struct pcw_entry **entry,
 			  struct pcw_iter **data);
 const char *pcw_source_message(const struct pcw_source *s);
 const char *pcw_source_path(const struct pcw_source *s);
+/*
+ * A host tree's files removed or changed while it was read: each was
+ * warned about ("file removed before we read it", "file changed as we
+ * read it", as GNU tar says) and the walk went on; 0 for an archive.
+ */
+uint64_t pcw_source_changes(const struct pcw_source *s);
 void pcw_source_close(struct pcw_source *s);
 
 /* ---- trees: entries into the image --------------------------------------------------- */
@@ -762,6 +768,14 @@ errcode_t pcw_partition_find(const char *image, unsigned number,
  * for the rest.  error_message(CODE) has the words.
  */
 int pcw_error_errno(errcode_t code);
+/*
+ * Does CODE, returned by pcw_tree_add, concern that entry only (its name,
+ * type, attributes, a link's target, the name it would replace), so that a
+ * run can skip the entry and go on?  pcw_tree_add has then undone it: the
+ * image holds nothing of it.  False for what concerns the image or the run
+ * (ENOSPC, EIO, a damaged image, a signal, the source's errors).
+ */
+bool pcw_error_entry_only(errcode_t code);
 
 /* ---- signals ------------------------------------------------------------------- */
 

@@ -98,6 +98,8 @@ struct pcw_source {
 	struct archive_entry *ae;
 	size_t		root_len;
 	int		data_fd;
+	struct stat	data_st;	/* its stat when its entry was made */
+	uint64_t	changes;	/* files removed or changed under us */
 	struct linkname	*links;
 	size_t		links_mask, nlinks;
 };

@@ -5,6 +5,13 @@
  * attributes and ACLs from libarchive's read_disk (src_archive.c makes the
  * entry).  And pcw_source_next() for both kinds of source, with tar's
  * path options applied to the entry read.
+ *
+ * The tree may change while it is read.  As GNU tar does, a file removed
+ * between the directory's listing and its open is left out with a warning,
+ * "file removed before we read it", and a file whose size or change time
+ * differ after its data was read from what they were when its entry was
+ * made is written as read, with "file changed as we read it"; the walk
+ * goes on, and pcw_source_changes() counts them for the exit status.
  */
 #include "config.h"
 
@@ -82,6 +89,39 @@ static errcode_t tar_name(struct pcw_source *s, const char *rel)
 	return 0;
 }
 
+/* A change of the tree under the walk: warned, counted, and it goes on. */
+static void tree_changed(struct pcw_source *s, const char *path,
+			 const char *msg)
+{
+	s->changes++;
+	if (s->p.warn)
+		s->p.warn(s->p.warn_arg, path, msg);
+}
+
+/*
+ * The file whose data was just read (s->ae still holds its entry): tar's
+ * check, its size and change time now against the stat its entry was made
+ * from.
+ */
+static void check_read(struct pcw_source *s)
+{
+	struct stat st;
+
+	if (fstat(s->data_fd, &st) < 0)
+		return;
+	if (st.st_size != s->data_st.st_size ||
+	    st.st_ctim.tv_sec != s->data_st.st_ctim.tv_sec ||
+	    st.st_ctim.tv_nsec != s->data_st.st_ctim.tv_nsec)
+		tree_changed(s, archive_entry_sourcepath(s->ae),
+			     "file changed as we read it");
+}
+
+/* Gone between the directory's listing and its open (or stat). */
+static bool removed(int errnum)
+{
+	return errnum == ENOENT || errnum == ENOTDIR;
+}
+
 static errcode_t tree_next(struct pcw_source *s, const struct pcw_entry **entry,
 			   struct pcw_iter **data)
 {
@@ -90,6 +130,7 @@ static errcode_t tree_next(struct pcw_source *s, const struct pcw_entry **entry,
 	errcode_t err;
 
 	if (s->data_fd >= 0) {
+		check_read(s);
 		close(s->data_fd);
 		s->data_fd = -1;
 	}
@@ -107,8 +148,14 @@ static errcode_t tree_next(struct pcw_source *s, const struct pcw_entry **entry,
 		case FTS_DP:
 			continue;
 		case FTS_DNR:
-		case FTS_ERR:
 		case FTS_NS:
+			if (f->fts_level > 0 && removed(f->fts_errno)) {
+				tree_changed(s, f->fts_path,
+					     "file removed before we read it");
+				continue;
+			}
+			/* fall through */
+		case FTS_ERR:
 			pcw_src_set_msg(s, "%s", strerror(f->fts_errno), NULL);
 			return f->fts_errno ? (errcode_t)f->fts_errno
 					    : PCW_ET_SOURCE;
@@ -152,6 +199,11 @@ static errcode_t tree_next(struct pcw_source *s, const struct pcw_entry **entry,
 			if (fd < 0 && errno == EPERM)
 				fd = open(f->fts_accpath, O_RDONLY | O_NOFOLLOW |
 					  O_CLOEXEC);
+			if (fd < 0 && removed(errno)) {
+				tree_changed(s, f->fts_path,
+					     "file removed before we read it");
+				continue;
+			}
 			if (fd < 0 || fstat(fd, &st) < 0) {
 				pcw_src_set_msg(s, "%s", strerror(errno), NULL);
 				err = errno;
@@ -167,6 +219,7 @@ static errcode_t tree_next(struct pcw_source *s, const struct pcw_entry **entry,
 				return PCW_ET_SOURCE;
 			}
 			s->data_fd = fd;
+			s->data_st = *f->fts_statp;
 		}
 		archive_entry_clear(s->ae);
 		archive_entry_copy_pathname(s->ae, s->tname);
@@ -181,6 +234,14 @@ static errcode_t tree_next(struct pcw_source *s, const struct pcw_entry **entry,
 		if (archive_read_disk_entry_from_file(disk, s->ae,
 				S_ISDIR(f->fts_statp->st_mode) ? -1 : fd,
 				f->fts_statp) < ARCHIVE_WARN) {
+			/* a symlink's target, a directory's xattrs: gone */
+			if (fd < 0 && removed(archive_errno(disk))) {
+				tree_changed(s, f->fts_path,
+					     "file removed before we read it");
+				if (f->fts_info == FTS_D)
+					fts_set(s->fts, f, FTS_SKIP);
+				continue;
+			}
 			pcw_src_archive_msg(s, disk);
 			return PCW_ET_SOURCE;
 		}
@@ -258,4 +319,9 @@ errcode_t pcw_source_next(struct pcw_source *s, const struct pcw_entry **entry,
 		s->cwd_fd = -1;
 	}
 	return err;
+}
+
+uint64_t pcw_source_changes(const struct pcw_source *s)
+{
+	return s && s->magic == PCW_MAGIC_SOURCE ? s->changes : 0;
 }

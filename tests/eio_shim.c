@@ -69,6 +69,16 @@
  * fallocate() fails with EOPNOTSUPP when $PCW_NO_FALLOCATE is set, as on a
  * filesystem that cannot reserve room.
  *
+ * A tree that changes under a reader (skipbad.bats, -R): with
+ * $PCW_OPEN_HOOK=NAME, the first open() of a path whose last component is
+ * NAME does $PCW_OPEN_DO first: "unlink=PATH" removes PATH before the
+ * open (NAME itself: the open fails with ENOENT, as for a file removed
+ * after its directory was listed), "rmdir=PATH" an empty directory;
+ * "append=N" appends N bytes of 'x' to
+ * the file and "truncate=N" cuts it to N bytes just after it is opened (a
+ * file that grows or shrinks while it is read).  Deterministic, where a
+ * writer racing the reader is not.
+ *
  * Built by the bats suites with the system compiler:
  *   cc -shared -fPIC -o eio_shim.so tests/eio_shim.c -ldl
  */
@@ -692,4 +702,78 @@ int fclose(FILE *f)
 			report_fd = -1;
 	}
 	return next_(f);
+}
+
+/* ---- a tree that changes under the reader -------------------------------- */
+
+/* Is PATH the one $PCW_OPEN_HOOK names, for the first time? */
+static int open_hooked(const char *path)
+{
+	static int done;
+	const char *name = getenv("PCW_OPEN_HOOK");
+	const char *base = strrchr(path, '/');
+
+	if (done || !name || strcmp(base ? base + 1 : path, name))
+		return 0;
+	done = 1;
+	return 1;
+}
+
+static void open_hook(const char *path, int before)
+{
+	const char *what = getenv("PCW_OPEN_DO");
+	int fd;
+
+	if (!what)
+		return;
+	if (before && !strncmp(what, "unlink=", 7)) {
+		unlink(what + 7);
+	} else if (before && !strncmp(what, "rmdir=", 6)) {
+		rmdir(what + 6);
+	} else if (!before && !strncmp(what, "append=", 7)) {
+		NEXT(open);
+		fd = next_(path, O_WRONLY | O_APPEND);
+		if (fd >= 0) {
+			for (long n = strtol(what + 7, NULL, 10); n > 0; n--)
+				if (real_write(fd, "x", 1) != 1)
+					break;
+			close(fd);
+		}
+	} else if (!before && !strncmp(what, "truncate=", 9)) {
+		NEXT(truncate);
+		next_(path, strtol(what + 9, NULL, 10));
+	}
+}
+
+int open(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	int hooked = open_hooked(path), fd;
+	va_list ap;
+
+	NEXT(open);
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	if (hooked)
+		open_hook(path, 1);
+	fd = next_(path, flags, mode);
+	if (hooked && fd >= 0)
+		open_hook(path, 0);
+	return fd;
+}
+
+int open64(const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	va_list ap;
+
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	return open(path, flags, mode);
 }

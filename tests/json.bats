@@ -110,7 +110,7 @@ EOF
 {"event":"page","file":"/f","seq":1,"index":1,"pos":4096,"offset":0,"bytes":4096,"copied":4096,"status":4096,"read_before":false,"reserved":1,"retry":false}
 {"event":"page","file":"/f","seq":2,"index":2,"pos":8192,"offset":0,"bytes":1808,"copied":1808,"status":1808,"read_before":false,"reserved":1,"retry":false}
 {"event":"file","file":"/f","bytes":10000,"size":10000,"pages":3,"extents":1,"status":"ok","action":"created","ino":12,"mode":"0644","uid":0,"gid":0,"mtime":1700000000,"mtime_nsec":0}
-{"event":"end","status":0,"files":1,"committed":1,"ok":1,"partial":0,"failed":0,"refused":0,"bytes":10000}
+{"event":"end","status":0,"files":1,"committed":1,"ok":1,"partial":0,"failed":0,"refused":0,"skipped":0,"bytes":10000}
 EOF
 	diff -u want got
 	grep -qE '^\{"event":"writeback","file":"/f","lblk":0,"pblk":[0-9]+,"len":3,"overwrite":false\}$' report
@@ -158,16 +158,21 @@ EOF
 	printf '%s\n' "$output" >report
 	check_json report
 	grep '"event":"file"' report | tail -n 1 | grep -qE '^\{"event":"file","file":"/big","bytes":[1-9][0-9]*,"size":[0-9]+,"pages":[0-9]+,"extents":[0-9]+,"status":"partial","error":"ENOSPC","message":"No space left on device","action":"created","ino":[0-9]+,'
-	tail -n 1 report | grep -qE '^\{"event":"end","status":1,"files":1,"committed":1,"ok":0,"partial":1,"failed":0,"refused":0,"bytes":[1-9][0-9]*,"error":"ENOSPC","message":"No space left on device"\}$'
+	tail -n 1 report | grep -qE '^\{"event":"end","status":1,"files":1,"committed":1,"ok":0,"partial":1,"failed":0,"refused":0,"skipped":0,"bytes":[1-9][0-9]*,"error":"ENOSPC","message":"No space left on device"\}$'
 	fsck_clean small
-	# -x -n stops at an existing file: failed, EEXIST
+	# -x -n --stop-on-error stops at an existing file: failed, EEXIST
 	printf 'x' >f
 	tar cf one.tar f
 	run -0 "$PCWRITE" "$IMG" /f data
-	run -1 --separate-stderr "$PCWRITE" -x -n -r json "$IMG" / one.tar
+	run -1 --separate-stderr "$PCWRITE" -x -n --stop-on-error -r json "$IMG" / one.tar
 	printf '%s\n' "$output" >report
 	check_json report
 	grep -qxF '{"event":"file","file":"/f","ftype":"file","bytes":0,"size":0,"pages":0,"extents":0,"status":"failed","error":"EEXIST","message":"destination exists (--no-clobber)"}' report
+	# without it the entry is skipped (issue 16), the run going on
+	run -1 --separate-stderr "$PCWRITE" -x -n -r json "$IMG" / one.tar
+	printf '%s\n' "$output" >report
+	check_json report
+	grep -qxF '{"event":"file","file":"/f","ftype":"file","bytes":0,"size":0,"pages":0,"extents":0,"status":"skipped","error":"EEXIST","message":"destination exists (--no-clobber)"}' report
 	# a truncated archive: the entry's record says so too
 	mkdata blob 100000
 	tar cf full.tar blob
@@ -291,7 +296,7 @@ EOF
 	python3 - report <<'PY'
 import json, sys, subprocess
 start = json.loads(open(sys.argv[1]).readline())
-assert start["event"] == "start" and start["schema"] == 1, start
+assert start["event"] == "start" and start["schema"] == 2, start
 assert start["mode"] == "write" and start["report"] == "json", start
 assert start["image"] == "big.img" and start["dest"] == "/f", start
 assert start["block_size"] == 4096 and start["cluster_size"] == 16384, start
@@ -305,7 +310,7 @@ PY
 	# -x and -R name their mode; --image-offset is said
 	tar cf d.tar data
 	run -0 "$PCWRITE" -r entries -x "$IMG" /x d.tar -p
-	[[ "${lines[0]}" == '{"event":"start","schema":1,'*'"mode":"extract","report":"entries","image":"'* ]]
+	[[ "${lines[0]}" == '{"event":"start","schema":2,'*'"mode":"extract","report":"entries","image":"'* ]]
 	run -0 "$PCWRITE" -r json -R "$IMG" /y . -p
 	[[ "${lines[0]}" == *'"mode":"tree"'* ]]
 	truncate -s 40M disk
@@ -386,16 +391,16 @@ PY
 	printf '%s\n' "$output" >report
 	check_json report
 	[ "$(sed -n 2p report)" = '{"event":"file","file":"/no/such/f","bytes":0,"size":0,"pages":0,"extents":0,"status":"refused","error":"ENOENT","message":"parent directory does not exist (use --parents)"}' ]
-	[ "$(sed -n 3p report)" = '{"event":"end","status":1,"files":1,"committed":0,"ok":0,"partial":0,"failed":0,"refused":1,"bytes":0,"error":"ENOENT","message":"parent directory does not exist (use --parents)"}' ]
+	[ "$(sed -n 3p report)" = '{"event":"end","status":1,"files":1,"committed":0,"ok":0,"partial":0,"failed":0,"refused":1,"skipped":0,"bytes":0,"error":"ENOENT","message":"parent directory does not exist (use --parents)"}' ]
 	tar cf d.tar data
 	run -1 --separate-stderr "$PCWRITE" -r entries -x "$IMG" /nodir d.tar
 	[ "${lines[1]}" = '{"event":"file","file":"/nodir","ftype":"dir","bytes":0,"size":0,"pages":0,"extents":0,"status":"refused","error":"ENOENT","message":"directory does not exist (use --parents)"}' ]
 	[[ "${lines[2]}" == '{"event":"end","status":1,'*'"refused":1,'* ]]
 	# a name the image lacks: exit 2, and the end record says so
 	run -2 --separate-stderr "$PCWRITE" -r json -u nobody "$IMG" /f data
-	[ "${lines[1]}" = '{"event":"end","status":2,"files":0,"committed":0,"ok":0,"partial":0,"failed":0,"refused":0,"bytes":0,"error":"ENOENT","message":"no such user in the image'"'"'s /etc/passwd"}' ]
+	[ "${lines[1]}" = '{"event":"end","status":2,"files":0,"committed":0,"ok":0,"partial":0,"failed":0,"refused":0,"skipped":0,"bytes":0,"error":"ENOENT","message":"no such user in the image'"'"'s /etc/passwd"}' ]
 	# an image that cannot be opened: a start record without the filesystem
 	run -1 --separate-stderr "$PCWRITE" -r json missing.img /f data
-	[ "${lines[0]}" = '{"event":"start","schema":1,"pcwrite":"'"$("$PCWRITE" --version | sed -n '1s/pcwrite //p')"'","mode":"write","report":"json","image":"missing.img","dest":"/f"}' ]
+	[ "${lines[0]}" = '{"event":"start","schema":2,"pcwrite":"'"$("$PCWRITE" --version | sed -n '1s/pcwrite //p')"'","mode":"write","report":"json","image":"missing.img","dest":"/f"}' ]
 	unchanged "$IMG" before
 }
