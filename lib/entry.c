@@ -594,9 +594,14 @@ static void report_made(struct pcw_tree *t, const struct pcw_entry *e,
 errcode_t pcw_tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		       struct pcw_iter *data, struct pcw_entry_result *res)
 {
-	errcode_t err = tree_add(t, e, data, res), err2;
+	errcode_t err, err2;
 	struct timespec now;
 
+	/* Room the transaction's frees make, for the entry's metadata. */
+	err = t && t->magic == PCW_MAGIC_TREE ?
+	      pcw_commit_for_room(t->pfs, PCW_ENTRY_META_CLUSTERS) : 0;
+	if (!err)
+		err = tree_add(t, e, data, res);
 	if (!t || t->magic != PCW_MAGIC_TREE)
 		return err;
 	if (!err && res->attrs.ino && (t->p.flags & PCW_TREE_ATTRS))

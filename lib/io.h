@@ -178,6 +178,14 @@ errcode_t pcw_io_commit(ext2_filsys fs);
 void pcw_block_alloc_stats_range(ext2_filsys fs, blk64_t blk, blk_t num,
 				 int inuse);
 
+/*
+ * Blocks freed since the last commit and held busy until it (0 but with
+ * the journal): free in the counts, not in the bitmap.  An allocation
+ * that fails while there are some commits at a consistent point and
+ * retries once (ext4_should_retry_alloc).
+ */
+blk64_t pcw_io_busy_blocks(ext2_filsys fs);
+
 /* BLK, written through fs->io, is a directory block (PCW_IO_DIR). */
 void pcw_io_mark_dir(ext2_filsys fs, blk64_t blk);
 

@@ -278,6 +278,26 @@ void pcw_block_alloc_stats_range(ext2_filsys fs, blk64_t blk, blk_t num,
 	note_stats(fs, blk, num, inuse);
 }
 
+/*
+ * Blocks freed since the last commit and held busy (an atomic writer):
+ * counted free (the free counts moved at the free, as ext4's
+ * s_freeclusters_counter moves in ext4_mb_clear_bb), but not allocatable
+ * until a commit releases them: s_mb_free_pending, which
+ * ext4_should_retry_alloc asks before forcing a commit.
+ */
+blk64_t pcw_io_busy_blocks(ext2_filsys fs)
+{
+	struct pcw_hold *h = pcw_hold_of(fs);
+	blk64_t n = 0;
+	size_t i;
+
+	if (!h || !h->holding)
+		return 0;
+	for (i = 0; i < h->busy.n; i++)
+		n += h->busy.len[i];
+	return n;
+}
+
 void pcw_hold_note_write(struct pcw_hold *h, blk64_t blk)
 {
 	long g = itable_group(h, blk);

@@ -739,6 +739,84 @@ failing() {
 	fsck_clean "$T/img"
 }
 
+# full_image IMAGE SIZE-FILE MKE2FS-OPTIONS...: a 32 MiB filesystem whose
+# /big was written until no room was left (ENOSPC, what fit kept); its
+# size into SIZE-FILE.
+full_image() {
+	local img=$1 free
+	shift 1
+	mkimg "$img" 32M "$@"
+	free=$(dumpe2fs -h "$img" 2>/dev/null | awk '/^Free blocks:/ {print $3}')
+	head -c $(( free * $(jfield "$img" "Block size") )) /dev/urandom |
+		"$PCWRITE" --no-journal "$img" /big 2>/dev/null || true
+	free=$(dumpe2fs -h "$img" 2>/dev/null | awk '/^Free blocks:/ {print $3}')
+	[ "$free" -lt 200 ]
+	fsck_clean "$img"
+	inode_size "$img" /big
+}
+
+# The blocks a replaced file frees are busy until the transaction that
+# frees them commits; the allocation that finds no other commits and
+# retries, as ext4_writepages does after ext4_should_retry_alloc (before:
+# ENOSPC with the journal where --no-journal and the kernel succeed).
+@test "a file replaced on a nearly full filesystem: the transaction that freed its blocks commits and the write goes on (delalloc, nodelalloc, ext3), as with --no-journal" {
+	local fx mode src size
+	for fx in "-t ext4 -b 1024" "-t ext3 -b 1024" "-t ext4 -b 4096"; do
+		# shellcheck disable=SC2086
+		size=$(full_image "$T/full" $fx)
+		head -c "$size" /dev/urandom >"$T/new"
+		# half of it, still far more than is free
+		head -c $(( size / 2 + 1234 )) /dev/urandom >"$T/half"
+		for mode in "" --no-delalloc --no-journal; do
+			for src in new half; do
+				cp --sparse=always "$T/full" "$T/img"
+				# shellcheck disable=SC2086
+				run "$PCWRITE" $mode "$T/img" /big "$T/$src"
+				echo "$fx $mode $src: $output"
+				[ "$status" -eq 0 ]
+				[ -z "$output" ]
+				fsck_clean "$T/img"
+				readback "$T/img" /big "$T/$src"
+			done
+		done
+	done
+}
+
+@test "-x replacing every file of a nearly full filesystem, and making directories where only a replaced file's blocks are free: commits make the room, as with --no-journal" {
+	local mode i free bs
+	mkimg "$T/full" 32M -t ext4 -b 1024
+	free=$(dumpe2fs -h "$T/full" 2>/dev/null | awk '/^Free blocks:/ {print $3}')
+	bs=$(( (free - 96) / 4 * 1024 ))
+	mkdir "$T/src" "$T/dirs"
+	for i in 1 2 3 4; do head -c $bs /dev/urandom >"$T/src/f$i"; done
+	"$PCWRITE" --no-journal -R "$T/full" / "$T/src"
+	free=$(dumpe2fs -h "$T/full" 2>/dev/null | awk '/^Free blocks:/ {print $3}')
+	[ "$free" -lt 150 ]
+	for i in 1 2 3 4; do head -c $bs /dev/urandom >"$T/src/f$i"; done
+	tar -C "$T/src" -cf "$T/files.tar" f1 f2 f3 f4
+	# f1's blocks freed by its replacement, then directories only, more
+	# than there are free blocks.
+	echo small >"$T/dirs/f1"
+	for i in $(seq 1 200); do mkdir "$T/dirs/d$i"; done
+	tar -C "$T/dirs" -cf "$T/dirs.tar" f1 $(cd "$T/dirs" && ls -d d*)
+	for mode in "" --no-delalloc --no-journal; do
+		cp --sparse=always "$T/full" "$T/img"
+		# shellcheck disable=SC2086
+		run "$PCWRITE" $mode -x "$T/img" / "$T/files.tar"
+		echo "files $mode: $output"
+		[ "$status" -eq 0 ]
+		fsck_clean "$T/img"
+		for i in 1 2 3 4; do readback "$T/img" /f$i "$T/src/f$i"; done
+		# shellcheck disable=SC2086
+		run "$PCWRITE" $mode -x "$T/img" / "$T/dirs.tar"
+		echo "dirs $mode: $output"
+		[ "$status" -eq 0 ]
+		fsck_clean "$T/img"
+		readback "$T/img" /f1 "$T/dirs/f1"
+		debugfs -R "stat /d200" "$T/img" 2>/dev/null | grep -q 'Type: directory'
+	done
+}
+
 @test "pcwrite commits through the journal by default: the sequence moves on, the log ends empty, no needs_recovery; --no-journal leaves the journal alone" {
 	local seq
 	mkimg "$T/img" 64M -t ext4 -b 1024
