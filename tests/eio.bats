@@ -172,3 +172,61 @@ eio_all() {
 		fi
 	done
 }
+
+# With the journal a run that fails after some commits leaves the image
+# valid with committed transactions in the log (needs_recovery), not a
+# filesystem marked not clean: the message says which (before: "left
+# marked not clean; run e2fsck -f" over an image marked clean, and none
+# where the log needed a replay).  The transaction the failure cut is
+# dropped; the replay gives every file committed before it.
+@test "EIO after commits with the journal: the message says the journal is to be replayed, not 'not clean'; replayed, e2fsck -fn is clean; --no-journal keeps its message" {
+	local i n k files=()
+	for i in 1 2 3 4 5 6; do
+		mkdata "$BATS_TEST_TMPDIR/f$i" 100000
+		files+=("$BATS_TEST_TMPDIR/f$i")
+	done
+	# the Nth flush fails (each commit flushes twice): the journal aborts
+	for n in 1 3 5 8 12 16; do
+		mkimg "$IMG" 16M -t ext4 -b 1024
+		run -1 --separate-stderr env LD_PRELOAD="$SHIM" PCW_EIO_FSYNC=$n \
+			"$PCWRITE" --no-sync -p "$IMG" /d "${files[@]}"
+		echo "N=$n: $stderr"
+		[ "${stderr_lines[-1]}" = "pcwrite: $IMG: filesystem left with a journal to replay; mount it or run e2fsck -E journal_only" ]
+		[[ "$stderr" != *"not clean"* ]]
+		[ "$(dumpe2fs -h "$IMG" 2>/dev/null | sed -n 's/^Filesystem state: *//p')" = clean ]
+		dumpe2fs -h "$IMG" 2>/dev/null | grep -q '^Filesystem features:.*needs_recovery'
+		run e2fsck -fy -E journal_only "$IMG"
+		[ "$status" -le 1 ]
+		fsck_clean "$IMG"
+		# every file there is whole (a file is one transaction)
+		for i in 1 2 3 4 5 6; do
+			if debugfs -R "stat /d/f$i" "$IMG" 2>/dev/null | grep -q Type; then
+				readback "$IMG" /d/f$i "$BATS_TEST_TMPDIR/f$i"
+			fi
+		done
+	done
+	# a later commit's log write fails (writes of a block and more)
+	for k in 6 12 24; do
+		mkimg "$IMG" 16M -t ext4 -b 1024
+		run -1 --separate-stderr env LD_PRELOAD="$SHIM" PCW_EIO_MIN=1023 \
+			PCW_EIO_SKIP=$k "$PCWRITE" --no-sync -p "$IMG" /d "${files[@]}"
+		echo "K=$k: $stderr"
+		[[ "$stderr" != *"not clean"* ]]
+		if dumpe2fs -h "$IMG" 2>/dev/null | grep -q '^Filesystem features:.*needs_recovery'; then
+			[ "${stderr_lines[-1]}" = "pcwrite: $IMG: filesystem left with a journal to replay; mount it or run e2fsck -E journal_only" ]
+			run e2fsck -fy -E journal_only "$IMG"
+			[ "$status" -le 1 ]
+		fi
+		fsck_clean "$IMG"
+	done
+	# in place: the old message, over an image marked not clean
+	for k in 3 9; do
+		mkimg "$IMG" 16M -t ext4 -b 1024
+		run -1 --separate-stderr env LD_PRELOAD="$SHIM" PCW_EIO_MIN=1023 \
+			PCW_EIO_SKIP=$k "$PCWRITE" --no-journal --no-sync -p "$IMG" /d "${files[@]}"
+		echo "--no-journal K=$k: $stderr"
+		[ "${stderr_lines[-1]}" = "pcwrite: $IMG: filesystem left marked not clean; run e2fsck -f" ]
+		[[ "$stderr" != *"journal"* ]]
+		dumpe2fs -h "$IMG" 2>/dev/null | grep -q '^Filesystem state: *not clean'
+	done
+}
