@@ -65,15 +65,7 @@ struct pcw_tree {
 	struct timespec	since;
 };
 
-/*
- * A commit writes the blocks the entries changed (inode table, directory
- * and extent blocks) from the block cache: one per entry would write each
- * inode table and directory block again for every name in it.  As the
- * kernel's journal commits at intervals, a batch is this many entries or
- * this long, whichever comes first; what the caller reports as done waits
- * for the commit (res->committed).
- */
-/* (PCW_TREE_BATCH_*: io_run.h; with a journal, pcw_fs_commit_due.) */
+/* Entries are committed in batches: io_run.h's pcw_fs_commit_due. */
 
 /* The entry's times, as the run's options say. */
 struct times {
@@ -594,14 +586,9 @@ static void report_made(struct pcw_tree *t, const struct pcw_entry *e,
 errcode_t pcw_tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		       struct pcw_iter *data, struct pcw_entry_result *res)
 {
-	errcode_t err, err2;
+	errcode_t err = tree_add(t, e, data, res), err2;
 	struct timespec now;
 
-	/* Room the transaction's frees make, for the entry's metadata. */
-	err = t && t->magic == PCW_MAGIC_TREE ?
-	      pcw_commit_for_room(t->pfs, PCW_ENTRY_META_CLUSTERS) : 0;
-	if (!err)
-		err = tree_add(t, e, data, res);
 	if (!t || t->magic != PCW_MAGIC_TREE)
 		return err;
 	if (!err && res->attrs.ino && (t->p.flags & PCW_TREE_ATTRS))
@@ -784,6 +771,9 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		strcmp(t->dir_path, "/") && (err || t->norm[0]) ? "/" : "",
 		err ? e->path + strspn(e->path, "/") : t->norm);
 	res->path = t->name;
+	/* Room the transaction's frees make, for the entry's metadata. */
+	if (!err)
+		err = pcw_commit_for_room(pfs, PCW_ENTRY_META_CLUSTERS);
 	if (err)
 		return err;
 	if (t->p.adjust) {
