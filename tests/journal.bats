@@ -759,9 +759,10 @@ full_image() {
 # frees them commits; the allocation that finds no other commits and
 # retries, as ext4_writepages does after ext4_should_retry_alloc (before:
 # ENOSPC with the journal where --no-journal and the kernel succeed).
-@test "a file replaced on a nearly full filesystem: the transaction that freed its blocks commits and the write goes on (delalloc, nodelalloc, ext3), as with --no-journal" {
+@test "a file replaced on a nearly full filesystem: the transaction that freed its blocks commits and the write goes on (delalloc, nodelalloc, ext3, bigalloc), as with --no-journal" {
 	local fx mode src size
-	for fx in "-t ext4 -b 1024" "-t ext3 -b 1024" "-t ext4 -b 4096"; do
+	for fx in "-t ext4 -b 1024" "-t ext3 -b 1024" "-t ext4 -b 4096" \
+		  "-t ext4 -b 4096 -O bigalloc -C 16384"; do
 		# shellcheck disable=SC2086
 		size=$(full_image "$T/full" $fx)
 		head -c "$size" /dev/urandom >"$T/new"
