@@ -94,8 +94,9 @@ static void clean_blocks(struct pcw_mapping *m, size_t i, size_t end)
  * Its transaction is consistent at every handle boundary; here the
  * commit point is made one: every dirty block before LBLK is written and
  * mapped (this pass goes in logical order), so the size on disk may cover
- * it, as mpage_map_and_submit_extent raises i_disksize after each
- * extent, and the inode is written with it.  The entry (a tree's file, a
+ * it (once some of this write's data is below it: data_from), as
+ * mpage_map_and_submit_extent raises i_disksize after each extent, and the
+ * inode is written with it.  The entry (a tree's file, a
  * replaced file) is then in two transactions: a crash between them
  * replays to a shorter file, as a crash after a kernel's writeback would.
  * ENOSPC when nothing is busy (no journal, or nothing freed): a commit
@@ -110,7 +111,8 @@ static errcode_t commit_for_space(struct pcw_mapping *m, blk64_t lblk)
 		return ENOSPC;
 	if (upto > m->i_size)
 		upto = m->i_size;
-	if (m->i_disksize < upto)
+	/* Not past a hole a write past EOF skipped, before its data. */
+	if (m->i_disksize < upto && upto > m->data_from)
 		m->i_disksize = upto;
 	err = pcw_write_inode(m);
 	if (!err)
