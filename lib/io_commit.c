@@ -234,6 +234,7 @@ static void note_stats(ext2_filsys fs, blk64_t blk, blk64_t n, int inuse)
 	}
 	if (h->writer->atomic) {
 		ranges_add(&h->busy, first, end - first);
+		h->nbusy += end - first;
 		ext2fs_mark_block_bitmap_range2(fs->block_map, first,
 						end - first);
 	}
@@ -288,14 +289,8 @@ void pcw_block_alloc_stats_range(ext2_filsys fs, blk64_t blk, blk_t num,
 blk64_t pcw_io_busy_blocks(ext2_filsys fs)
 {
 	struct pcw_hold *h = pcw_hold_of(fs);
-	blk64_t n = 0;
-	size_t i;
 
-	if (!h || !h->holding)
-		return 0;
-	for (i = 0; i < h->busy.n; i++)
-		n += h->busy.len[i];
-	return n;
+	return h && h->holding ? h->nbusy : 0;
 }
 
 void pcw_hold_note_write(struct pcw_hold *h, blk64_t blk)
@@ -439,6 +434,7 @@ static void release_busy(struct pcw_hold *h)
 						  h->busy.start[i],
 						  h->busy.len[i]);
 	h->busy.n = 0;
+	h->nbusy = 0;
 }
 
 static errcode_t build_ib(ext2_filsys fs, dgrp_t g, unsigned char *buf)
