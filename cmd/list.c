@@ -81,7 +81,7 @@ int cli_list_main(const struct cli_control *ctl)
 	if (err == ENOENT || err == ENOTDIR || err == PCW_ET_SYMLINK_LOOP) {
 		cli_msg_error(ctl->image, ctl->dest, err, NULL);
 	} else if (err) {
-		struct pcw_conflict none = { "", "", false };
+		struct pcw_conflict none = { "", "", false, false };
 
 		cli_msg_open(ctl, err, &none);
 	} else {

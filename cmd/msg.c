@@ -184,20 +184,26 @@ void cli_msg_conflict(const char *image, errcode_t err,
 /*
  * pcw_fs_close's error ERR2 after the run's ERR: said, unless it is the one
  * the run already said (a check at the last commit and at close both find
- * a truncated image); then, when the filesystem stays marked not clean,
- * that it does and what to run.  Returns the run's error.
+ * a truncated image); then what the run left, when it is not a clean
+ * filesystem, and what to run: in place, a filesystem marked not clean
+ * (e2fsck -f); with the journal, committed transactions to replay (a mount
+ * or e2fsck -E journal_only).  Returns the run's error.
  */
 errcode_t cli_msg_close(const char *image, errcode_t err, errcode_t err2,
 			const struct pcw_conflict *c)
 {
 	if (err2 == PCW_ET_FLUSH)
 		cli_msg_conflict(image, err2, c);
-	else if (err2 && err2 != err && err2 != PCW_ET_LEFT_NOT_CLEAN)
+	else if (err2 && err2 != err && err2 != PCW_ET_LEFT_NOT_CLEAN &&
+		 err2 != PCW_ET_LEFT_JOURNAL)
 		cli_msg_error(image, NULL, err2,
-			      c->left_not_clean ? " (while committing)" :
+			      c->left_not_clean || c->left_journal ?
+			      " (while committing)" :
 			      " (while committing; run e2fsck -f)");
 	if (c->left_not_clean)
 		cli_msg_error(image, NULL, PCW_ET_LEFT_NOT_CLEAN, NULL);
+	else if (c->left_journal)
+		cli_msg_error(image, NULL, PCW_ET_LEFT_JOURNAL, NULL);
 	return err ? err : err2;
 }
 

@@ -62,6 +62,47 @@ static blk64_t pcw_room(const pcw_fs *pfs, blk64_t n)
 	return free_clusters > keep ? free_clusters - keep : 0;
 }
 
+/*
+ * Would N clusters (and their tree-block slack) be short now, for want of
+ * blocks this transaction freed and holds busy until it commits?  Busy
+ * blocks are counted free (pcw_room counts them: the free counts moved
+ * when they were freed, as the kernel's s_freeclusters_counter does, so
+ * ext4_has_free_clusters sees them), but the bitmap still has them: a
+ * reservation passes and the allocation behind it finds nothing.  A
+ * caller that can commit at a consistent point before it allocates
+ * (nodelalloc's write_begin) asks this; writeback retries after its
+ * failure instead (writeback.c).
+ */
+bool pcw_busy_short(const pcw_fs *pfs, blk64_t n)
+{
+	ext2_filsys fs = pfs->fs;
+	blk64_t busy = EXT2FS_NUM_B2C(fs, pcw_io_busy_blocks(fs));
+	blk64_t free_clusters = pcw_free_clusters(fs);
+	blk64_t usable = free_clusters > busy ? free_clusters - busy : 0;
+
+	return busy && usable < n + pcw_reserve_slack(fs, n);
+}
+
+/*
+ * Commit when N clusters are short only for want of busy blocks: before a
+ * tree's entry, for the blocks its own metadata may take
+ * (PCW_ENTRY_META_CLUSTERS: a directory's first block, its parent's
+ * growth, an htree split, a symlink or attribute block).  The kernel
+ * retries a failed mkdir, create or symlink after a forced commit
+ * (ext4_should_retry_alloc; the handle stopped, the transaction
+ * consistent); an entry here undoes itself on failure but cannot read its
+ * source again, so the commit comes first, at the boundary where the
+ * transaction is whole.  File data retries in writeback (writeback.c); an
+ * attribute value in EA inodes larger than this can still fail where a
+ * commit would have made room.
+ */
+errcode_t pcw_commit_for_room(pcw_fs *pfs, blk64_t n)
+{
+	if (!pfs->fs || !pcw_busy_short(pfs, n))
+		return 0;
+	return pcw_fs_commit(pfs);
+}
+
 /* Could N clusters be allocated now without touching anyone's reservation? */
 errcode_t pcw_fs_check_space(pcw_fs *pfs, blk64_t n)
 {

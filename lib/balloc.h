@@ -50,6 +50,9 @@ errcode_t pcw_new_blocks(struct pcw_inode_info *ei, blk64_t lblk, blk64_t len,
 void pcw_free_run(struct pcw_inode_info *ei, const struct pcw_alloc *a);
 blk64_t pcw_free_clusters(ext2_filsys fs);
 errcode_t pcw_fs_check_space(pcw_fs *pfs, blk64_t n);
+bool pcw_busy_short(const pcw_fs *pfs, blk64_t n);
+#define PCW_ENTRY_META_CLUSTERS	8
+errcode_t pcw_commit_for_room(pcw_fs *pfs, blk64_t n);
 errcode_t pcw_reserve(struct pcw_inode_info *ei, blk64_t n);
 void pcw_release_reservation(struct pcw_inode_info *ei, blk64_t n);
 bool pcw_nonda_switch(const pcw_fs *pfs);

@@ -401,6 +401,9 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		strcmp(t->dir_path, "/") && (err || t->norm[0]) ? "/" : "",
 		err ? e->path + strspn(e->path, "/") : t->norm);
 	res->path = t->name;
+	/* Room the transaction's frees make, for the entry's metadata. */
+	if (!err)
+		err = pcw_commit_for_room(pfs, PCW_ENTRY_META_CLUSTERS);
 	if (err)
 		return err;
 	if (t->p.adjust) {

@@ -51,15 +51,7 @@ struct pcw_tree {
 	const char	*made_name;
 };
 
-/*
- * A commit writes the blocks the entries changed (inode table, directory
- * and extent blocks) from the block cache: one per entry would write each
- * inode table and directory block again for every name in it.  As the
- * kernel's journal commits at intervals, a batch is this many entries or
- * this long, whichever comes first; what the caller reports as done waits
- * for the commit (res->committed).
- */
-/* (PCW_TREE_BATCH_*: io_run.h; with a journal, pcw_fs_commit_due.) */
+/* Entries are committed in batches: io_run.h's pcw_fs_commit_due. */
 
 /* The entry's times, as the run's options say. */
 struct times {

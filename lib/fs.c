@@ -450,6 +450,7 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 	if (pfs->fs) {
 		int flags = (pfs->flags & PCW_OPEN_NO_SYNC) ?
 			    EXT2_FLAG_FLUSH_NO_SYNC : 0;
+		bool replay = false;
 
 		if (pfs->writing) {
 			err = pcw_dcache_flush(pfs);
@@ -469,6 +470,16 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 			 */
 			if (pfs->was_valid && !pfs->meta_error)
 				pfs->fs->super->s_state |= EXT2_VALID_FS;
+			/*
+			 * With the journal, metadata an update left
+			 * half-changed is never committed: the running
+			 * transaction is dropped, as an aborted jbd2 journal
+			 * drops it, and the image replays to the last commit
+			 * (freed blocks were held busy until their commit, so
+			 * no data written since landed on one it uses).
+			 */
+			if (pfs->journaled && pfs->meta_error)
+				pcw_io_abort(pfs->fs);
 			count_written(pfs);
 			ext2fs_mark_super_dirty(pfs->fs);
 			err2 = ext2fs_flush2(pfs->fs, EXT2_FLAG_FLUSH_NO_SYNC);
@@ -494,6 +505,9 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 			}
 			if (!err)
 				err = err2;
+			/* What the journal leaves: a log to replay, or not. */
+			replay = pfs->journaled &&
+				 pcw_io_journal_needs_recovery(pfs->fs);
 			err2 = ext2fs_close2(pfs->fs, flags);
 			/*
 			 * ext2fs_close2 returns on an error without freeing:
@@ -509,15 +523,26 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 				err = err2;
 			/*
 			 * Said by the close: the next run is refused until
-			 * e2fsck, and the failure that caused it may have
-			 * been reported long before.  (A close that fails
-			 * says so itself.)
+			 * e2fsck (in place) or a replay (the journal), and
+			 * the failure that caused it may have been reported
+			 * long before.  (A close that fails says so itself.)
+			 * With the journal a failed run leaves the image
+			 * valid: with committed transactions in the log to
+			 * replay, or, stopped before its first commit, as it
+			 * was.
 			 */
-			if (pfs->was_valid && pfs->meta_error) {
-				if (pfs->conflict)
-					pfs->conflict->left_not_clean = true;
+			if (pfs->journaled ? replay :
+			    pfs->was_valid && pfs->meta_error) {
+				if (pfs->conflict) {
+					pfs->conflict->left_not_clean =
+						!pfs->journaled;
+					pfs->conflict->left_journal =
+						pfs->journaled;
+				}
 				if (!err)
-					err = PCW_ET_LEFT_NOT_CLEAN;
+					err = pfs->journaled ?
+					      PCW_ET_LEFT_JOURNAL :
+					      PCW_ET_LEFT_NOT_CLEAN;
 			}
 		} else {
 			ext2fs_free(pfs->fs);

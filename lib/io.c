@@ -741,6 +741,18 @@ errcode_t pcw_io_finish(ext2_filsys fs)
 	return err;
 }
 
+void pcw_io_abort(ext2_filsys fs)
+{
+	struct pcw_hold *h = pcw_hold_of(fs);
+
+	if (!h || !h->holding || !h->writer->atomic)
+		return;
+	h->holding = false;
+	h->dead = true;
+	while (h->dirty.head >= 0)
+		entry_free(h, h->dirty.head);
+}
+
 errcode_t pcw_io_commit(ext2_filsys fs)
 {
 	struct pcw_hold *h = pcw_hold_of(fs);

@@ -161,6 +161,15 @@ void pcw_io_start(ext2_filsys fs);
  * for ext2fs_close2.  After an error what is still held is dropped.
  */
 errcode_t pcw_io_finish(ext2_filsys fs);
+/*
+ * Stop without committing what is held: the running transaction is
+ * dropped, as jbd2_journal_abort drops it, and nothing more reaches the
+ * image (a journal: the log stays as a crash leaves it, replayed to the
+ * last commit).  For a run whose metadata an update left half-changed.
+ * Only with an atomic writer; in place it does nothing (what is held
+ * there must still be written, and the filesystem marked not clean).
+ */
+void pcw_io_abort(ext2_filsys fs);
 /* Is the layer over FS->io? */
 bool pcw_io_held(ext2_filsys fs);
 
@@ -177,6 +186,14 @@ errcode_t pcw_io_commit(ext2_filsys fs);
  */
 void pcw_block_alloc_stats_range(ext2_filsys fs, blk64_t blk, blk_t num,
 				 int inuse);
+
+/*
+ * Blocks freed since the last commit and held busy until it (0 but with
+ * the journal): free in the counts, not in the bitmap.  An allocation
+ * that fails while there are some commits at a consistent point and
+ * retries once (ext4_should_retry_alloc).
+ */
+blk64_t pcw_io_busy_blocks(ext2_filsys fs);
 
 /* BLK, written through fs->io, is a directory block (PCW_IO_DIR). */
 void pcw_io_mark_dir(ext2_filsys fs, blk64_t blk);
@@ -203,6 +220,12 @@ errcode_t pcw_io_journal_writer(ext2_filsys fs,
 				struct pcw_io_writer **ret);
 /* Is FS's layer committing through the journal? */
 bool pcw_io_journaled(ext2_filsys fs);
+/*
+ * With the journal: does the image need a replay before it is used, as
+ * the run has left it so far (journal.h's pcw_journal_needs_recovery)?
+ * Asked after pcw_io_finish or pcw_io_abort, before the channel closes.
+ */
+bool pcw_io_journal_needs_recovery(ext2_filsys fs);
 void pcw_io_journal_get_stats(ext2_filsys fs, struct pcw_journal_stats *st);
 
 /*

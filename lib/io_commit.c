@@ -234,6 +234,7 @@ static void note_stats(ext2_filsys fs, blk64_t blk, blk64_t n, int inuse)
 	}
 	if (h->writer->atomic) {
 		ranges_add(&h->busy, first, end - first);
+		h->nbusy += end - first;
 		ext2fs_mark_block_bitmap_range2(fs->block_map, first,
 						end - first);
 	}
@@ -276,6 +277,20 @@ void pcw_block_alloc_stats_range(ext2_filsys fs, blk64_t blk, blk_t num,
 {
 	ext2fs_block_alloc_stats_range(fs, blk, num, inuse);
 	note_stats(fs, blk, num, inuse);
+}
+
+/*
+ * Blocks freed since the last commit and held busy (an atomic writer):
+ * counted free (the free counts moved at the free, as ext4's
+ * s_freeclusters_counter moves in ext4_mb_clear_bb), but not allocatable
+ * until a commit releases them: s_mb_free_pending, which
+ * ext4_should_retry_alloc asks before forcing a commit.
+ */
+blk64_t pcw_io_busy_blocks(ext2_filsys fs)
+{
+	struct pcw_hold *h = pcw_hold_of(fs);
+
+	return h && h->holding ? h->nbusy : 0;
 }
 
 void pcw_hold_note_write(struct pcw_hold *h, blk64_t blk)
@@ -419,6 +434,7 @@ static void release_busy(struct pcw_hold *h)
 						  h->busy.start[i],
 						  h->busy.len[i]);
 	h->busy.n = 0;
+	h->nbusy = 0;
 }
 
 static errcode_t build_ib(ext2_filsys fs, dgrp_t g, unsigned char *buf)

@@ -38,6 +38,8 @@ struct jwriter {
 	struct pcw_journal_stats last;	/* after the journal was closed */
 	uint64_t	splits;		/* commits logged as several */
 	errcode_t	err;		/* what aborted the journal */
+	bool		left_recovery;	/* a close that failed left the
+					   image needing a replay */
 };
 
 /*
@@ -117,18 +119,37 @@ static const void *jw_lookup(struct pcw_io_writer *w, blk64_t blk)
 	return jw->j ? pcw_journal_lookup(jw->j, blk) : NULL;
 }
 
+/*
+ * Does the superblock on DEV say needs_recovery?  After a failure: the flag
+ * is set before the log's s_start and cleared after it, so it alone says
+ * whether a replay is due.  Unreadable: yes.
+ */
+static bool disk_needs_recovery(io_channel dev)
+{
+	unsigned char buf[2 * SUPERBLOCK_OFFSET];
+	struct ext2_super_block sb;
+
+	if (io_channel_read_blk64(dev, 0, -(int)sizeof(buf), buf))
+		return true;
+	memcpy(&sb, buf + SUPERBLOCK_OFFSET, sizeof(sb));
+	return ext2fs_le32_to_cpu(sb.s_feature_incompat) &
+	       EXT3_FEATURE_INCOMPAT_RECOVER;
+}
+
 /* The end of the run: checkpoint, the log empty, needs_recovery cleared. */
 static errcode_t jw_checkpoint(struct pcw_io_writer *w, io_channel dev)
 {
 	struct jwriter *jw = (struct jwriter *)w;
 	errcode_t err;
+	bool touched;
 
-	(void)dev;
 	if (!jw->j)
 		return 0;
 	pcw_journal_get_stats(jw->j, &jw->last);
+	touched = pcw_journal_touched(jw->j);
 	err = pcw_journal_close(jw->j);
 	jw->j = NULL;
+	jw->left_recovery = err && touched && disk_needs_recovery(dev);
 	return jw_err(jw, err);
 }
 
@@ -186,6 +207,19 @@ bool pcw_io_journaled(ext2_filsys fs)
 	struct pcw_hold *h = pcw_hold_of(fs);
 
 	return h && h->writer && h->writer->name == jwriter_name;
+}
+
+bool pcw_io_journal_needs_recovery(ext2_filsys fs)
+{
+	struct pcw_hold *h = pcw_hold_of(fs);
+	struct jwriter *jw;
+
+	if (!pcw_io_journaled(fs))
+		return false;
+	jw = (struct jwriter *)h->writer;
+	if (!jw->j)
+		return jw->left_recovery;
+	return pcw_journal_touched(jw->j) && disk_needs_recovery(h->lower);
 }
 
 void pcw_io_journal_get_stats(ext2_filsys fs, struct pcw_journal_stats *st)

@@ -64,6 +64,7 @@ struct pcw_hold {
 					   atomic writer: still marked in the
 					   bitmap in memory, clear in the one a
 					   commit writes (io_commit.c) */
+	blk64_t		nbusy;		/* blocks in busy */
 	blk64_t		*revoked;	/* held metadata freed since then */
 	size_t		nrev, caprev;
 	unsigned char	*touched;	/* per group: a bitmap may have changed

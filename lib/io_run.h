@@ -21,7 +21,14 @@ errcode_t pcw_check_image_size(pcw_fs *pfs);
 errcode_t pcw_fs_commit(pcw_fs *pfs);
 /*
  * Should a tree close its batch (a transaction) after PENDING entries, the
- * first at SINCE, the clock at NOW?  ERR: the entry failed.
+ * first at SINCE, the clock at NOW?  ERR: the entry failed.  A commit
+ * writes the blocks the entries changed (inode table, directory and extent
+ * blocks) from the block cache: one per entry would write each inode table
+ * and directory block again for every name in it.  As the kernel's journal
+ * commits at intervals, a batch is this many entries or this long (in
+ * place; with a journal, near the transaction's limit or after --commit's
+ * interval), whichever comes first; what the caller reports as done waits
+ * for the commit (res->committed).
  */
 #define PCW_TREE_BATCH_ENTRIES	256	/* without a journal */
 #define PCW_TREE_BATCH_NSEC	(50 * 1000000LL)

@@ -768,8 +768,15 @@ errcode_t pcw_journal_close(struct pcw_journal *j)
 		if (!err)
 			err = pcw_jflush(j);
 	}
+	if (!err)
+		j->touched = false;
 	pcw_journal_abandon(j);
 	return err;
+}
+
+bool pcw_journal_touched(const struct pcw_journal *j)
+{
+	return j && j->magic == PCW_MAGIC_JOURNAL && j->touched;
 }
 
 void pcw_journal_get_stats(const struct pcw_journal *j,

@@ -131,6 +131,14 @@ errcode_t pcw_journal_checkpoint(struct pcw_journal *j);
  */
 errcode_t pcw_journal_close(struct pcw_journal *j);
 
+/*
+ * Has J written needs_recovery (or the log's s_start) in place, and no
+ * close that succeeded cleared it since?  After a failure (an aborted
+ * journal, a close that failed part-way) the flag may be set on disk: a
+ * write that failed may have landed, or not (the superblock says).
+ */
+bool pcw_journal_touched(const struct pcw_journal *j);
+
 /* Free J without writing anything: the log stays as a crash leaves it. */
 void pcw_journal_abandon(struct pcw_journal *j);
 

@@ -55,6 +55,9 @@ struct pcw_journal {
 	uint32_t	start_head, start_tid;	/* at open: PCW_JOURNAL_WIPE */
 	bool		live;		/* s_start != 0 on disk */
 	bool		flags_set;	/* needs_recovery written in place */
+	bool		touched;	/* needs_recovery or s_start written,
+					   perhaps not flushed: a failure
+					   from here on leaves them set */
 	int64_t		last_sec;	/* last commit time */
 	uint32_t	last_nsec;
 

@@ -320,6 +320,7 @@ static errcode_t commit_locked(struct pcw_journal *j,
 	 * log tail, JBD2_FLUSHED clear).
 	 */
 	if (!j->flags_set) {
+		j->touched = true;
 		err = pcw_jsb_set_flags(j, true);
 		if (!err)
 			err = pcw_jflush(j);

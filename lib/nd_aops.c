@@ -36,10 +36,30 @@ errcode_t pcw_alloc_holes(struct pcw_mapping *m, struct pcw_page *page,
 	 * a failed call allocated; pcwrite checks the space first, so that
 	 * a page it cannot back leaves nothing mapped past EOF.
 	 */
-	err = pcw_fs_check_space(m->ei.pfs,
-				 pcw_clusters_to_reserve(m, page->index, holes));
+	blk64_t need = pcw_clusters_to_reserve(m, page->index, holes);
+	uint64_t n;
+
+	err = pcw_fs_check_space(m->ei.pfs, need);
 	if (err)
 		return err;
+	/*
+	 * The room is there only once the blocks this transaction freed are
+	 * released by its commit (a file replaced on a full filesystem).  The
+	 * kernel's ext4_write_begin stops its handle on ENOSPC and retries
+	 * after a forced commit (ext4_should_retry_alloc); its transaction is
+	 * consistent at every handle boundary.  Here the blocks allocated so
+	 * far for earlier pages may be pending (out of the map until their
+	 * data is written), so the commit comes first, before this page
+	 * allocates anything: writeback writes and maps them, and writes the
+	 * inode; then the commit.
+	 */
+	if (pcw_busy_short(m->ei.pfs, need)) {
+		err = pcw_writepages(m, &n);
+		if (!err)
+			err = pcw_fs_commit(m->ei.pfs);
+		if (err)
+			return err;
+	}
 	while (b < m->bpp) {
 		struct pcw_alloc a;
 		unsigned e;

@@ -189,14 +189,20 @@ errcode_t pcw_guard_check_path(const struct pcw_guard *guard,
 /*
  * What a message needs beyond the error code: the device behind
  * PCW_ET_MOUNTED, PCW_ET_BUSY, PCW_ET_DEV_UNCHECKED, PCW_ET_FLUSH; and,
- * after pcw_fs_close, whether the filesystem stays marked not clean (an
- * update failed part-way, or the close itself failed), whatever error the
- * close returned.
+ * after pcw_fs_close, what a failed run left, whatever error the close
+ * returned: in place, a filesystem that stays marked not clean (an update
+ * failed part-way, or the close itself failed); with the journal, a log
+ * holding committed transactions to replay (needs_recovery set; the
+ * filesystem stays valid).  Neither: the run's failure left the
+ * filesystem clean (with the journal, stopped before its first commit:
+ * as it was).
  */
 struct pcw_conflict {
 	char		device[64];	/* "/dev/loop0p2", or "" */
 	char		mountpoint[4096]; /* where it is mounted, or "" */
 	bool		left_not_clean;	/* pcw_fs_close: e2fsck -f needed */
+	bool		left_journal;	/* pcw_fs_close: a replay needed (a
+					   mount, e2fsck -E journal_only) */
 };
 
 struct pcw_open_params {
@@ -253,7 +259,10 @@ errcode_t pcw_fs_begin_write(pcw_fs *pfs);
  * Commit bitmaps, descriptors and superblock, mark it clean, sync, free.
  * A filesystem an update left half-changed stays marked not clean: then
  * the close returns PCW_ET_LEFT_NOT_CLEAN when it has no error of its own,
- * and sets the conflict's left_not_clean either way.
+ * and sets the conflict's left_not_clean either way.  With the journal
+ * the half-changed transaction is dropped, never committed; a failed run
+ * that committed before leaves a log to replay: PCW_ET_LEFT_JOURNAL and
+ * left_journal instead.
  */
 errcode_t pcw_fs_close(pcw_fs *pfs);
 /* Release without writing anything more (after a refusal). */

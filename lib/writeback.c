@@ -85,6 +85,42 @@ static void clean_blocks(struct pcw_mapping *m, size_t i, size_t end)
 }
 
 /*
+ * The allocation for logical block LBLK found no free block, but blocks
+ * this transaction freed are held busy until it commits (io_commit.c):
+ * commit, so that they are free, and let the caller retry once.  The
+ * kernel's ext4_writepages does the same on ENOSPC: it stops its handle,
+ * forces a commit (jbd2_journal_force_commit_nested, when
+ * ext4_should_retry_alloc finds frees pending) and maps the extent again.
+ * Its transaction is consistent at every handle boundary; here the
+ * commit point is made one: every dirty block before LBLK is written and
+ * mapped (this pass goes in logical order), so the size on disk may cover
+ * it (once some of this write's data is below it: data_from), as
+ * mpage_map_and_submit_extent raises i_disksize after each extent, and the
+ * inode is written with it.  The entry (a tree's file, a
+ * replaced file) is then in two transactions: a crash between them
+ * replays to a shorter file, as a crash after a kernel's writeback would.
+ * ENOSPC when nothing is busy (no journal, or nothing freed): a commit
+ * would not help.
+ */
+static errcode_t commit_for_space(struct pcw_mapping *m, blk64_t lblk)
+{
+	uint64_t upto = (uint64_t)lblk << m->blkbits;
+	errcode_t err;
+
+	if (!pcw_io_busy_blocks(m->ei.fs))
+		return ENOSPC;
+	if (upto > m->i_size)
+		upto = m->i_size;
+	/* Not past a hole a write past EOF skipped, before its data. */
+	if (m->i_disksize < upto && upto > m->data_from)
+		m->i_disksize = upto;
+	err = pcw_write_inode(m);
+	if (!err)
+		err = pcw_fs_commit(m->ei.pfs);
+	return err;
+}
+
+/*
  * mpage_map_and_submit_extent(): allocate the delayed blocks wb[i..end),
  * write them, map them.  A run may need several ranges when free space is
  * fragmented.
@@ -101,6 +137,7 @@ static errcode_t map_and_submit(struct pcw_mapping *m, size_t i, size_t end,
 {
 	errcode_t err;
 	size_t start = i;
+	blk64_t retried = ~0ULL;	/* the run retried after a commit */
 
 	while (i < end) {
 		/*
@@ -115,18 +152,40 @@ static errcode_t map_and_submit(struct pcw_mapping *m, size_t i, size_t end,
 		blk64_t k;
 
 		*failed_lblk = m->wb[i].lblk;
+		/*
+		 * Room only once this transaction's frees are released (a
+		 * file replaced on a full filesystem): commit before taking
+		 * the few blocks that are free now, which would cut the file
+		 * into one extent more than the same write without the
+		 * journal makes.
+		 */
+		if (retried != m->wb[i].lblk &&
+		    pcw_busy_short(m->ei.pfs,
+				   EXT2FS_NUM_B2C(m->ei.fs, end - i))) {
+			retried = m->wb[i].lblk;
+			err = commit_for_space(m, retried);
+			if (err)
+				return err;
+		}
 		err = pcw_alloc_run(&m->ei, m->wb[i].lblk, end - i, true,
 				    m->wb_background, &a);
+		if (!err) {
+			err = submit_blocks(m, i, a.len, a.pblk);
+			if (!err)
+				err = pcw_map_insert(&m->ei, m->wb[i].lblk,
+						     a.pblk, a.len, false);
+			if (err)
+				pcw_free_run(&m->ei, &a);
+		}
+		/* No block for the run (or for the extent tree's growth). */
+		if ((err == ENOSPC || err == EXT2_ET_BLOCK_ALLOC_FAIL) && retried != m->wb[i].lblk) {
+			retried = m->wb[i].lblk;
+			err = commit_for_space(m, retried);
+			if (!err)
+				continue;
+		}
 		if (err)
 			return err;
-		err = submit_blocks(m, i, a.len, a.pblk);
-		if (!err)
-			err = pcw_map_insert(&m->ei, m->wb[i].lblk, a.pblk, a.len,
-					     false);
-		if (err) {
-			pcw_free_run(&m->ei, &a);
-			return err;
-		}
 		/* One reservation per logical cluster given a physical one. */
 		pcw_release_reservation(&m->ei, a.clusters);
 		for (k = 0; k < a.len; k++) {

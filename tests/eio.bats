@@ -147,7 +147,7 @@ eio_all() {
 # filesystem marked not clean, and the next run is refused until e2fsck -f:
 # the failing run must say so, not leave the user to find out.  Writes of a
 # block (1 KiB) or more fail from the Kth on, data and metadata alike.
-@test "EIO at any write of -x: a filesystem left not clean is said to be, naming e2fsck -f" {
+@test "EIO at any write of -x: a filesystem left not clean (or with a journal to replay) is said to be, naming e2fsck" {
 	mkdir "$BATS_TEST_TMPDIR/src"
 	for i in $(seq 1 30); do
 		mkdata "$BATS_TEST_TMPDIR/src/f$i" 3000
@@ -160,6 +160,8 @@ eio_all() {
 			PCW_EIO_SKIP=$k "$PCWRITE" --no-sync -x "$IMG" / "$BATS_TEST_TMPDIR/a.tar"
 		said=0
 		[[ "$stderr" == *"run e2fsck -f"* ]] && said=1
+		# with the journal: a log to replay, said so (not "not clean")
+		[[ "$stderr" == *"journal to replay; mount it or run e2fsck -E journal_only" ]] && said=1
 		dirty=0
 		dumpe2fs -h "$IMG" 2>/dev/null | grep -q '^Filesystem state: *clean$' || dirty=1
 		# with the journal: a log left to replay (needs_recovery) is one too
@@ -170,5 +172,63 @@ eio_all() {
 		if [ "$dirty" -eq 0 ]; then
 			fsck_clean "$IMG"
 		fi
+	done
+}
+
+# With the journal a run that fails after some commits leaves the image
+# valid with committed transactions in the log (needs_recovery), not a
+# filesystem marked not clean: the message says which (before: "left
+# marked not clean; run e2fsck -f" over an image marked clean, and none
+# where the log needed a replay).  The transaction the failure cut is
+# dropped; the replay gives every file committed before it.
+@test "EIO after commits with the journal: the message says the journal is to be replayed, not 'not clean'; replayed, e2fsck -fn is clean; --no-journal keeps its message" {
+	local i n k files=()
+	for i in 1 2 3 4 5 6; do
+		mkdata "$BATS_TEST_TMPDIR/f$i" 100000
+		files+=("$BATS_TEST_TMPDIR/f$i")
+	done
+	# the Nth flush fails (each commit flushes twice): the journal aborts
+	for n in 1 3 5 8 12 16; do
+		mkimg "$IMG" 16M -t ext4 -b 1024
+		run -1 --separate-stderr env LD_PRELOAD="$SHIM" PCW_EIO_FSYNC=$n \
+			"$PCWRITE" --no-sync -p "$IMG" /d "${files[@]}"
+		echo "N=$n: $stderr"
+		[ "${stderr_lines[-1]}" = "pcwrite: $IMG: filesystem left with a journal to replay; mount it or run e2fsck -E journal_only" ]
+		[[ "$stderr" != *"not clean"* ]]
+		[ "$(dumpe2fs -h "$IMG" 2>/dev/null | sed -n 's/^Filesystem state: *//p')" = clean ]
+		dumpe2fs -h "$IMG" 2>/dev/null | grep -q '^Filesystem features:.*needs_recovery'
+		run e2fsck -fy -E journal_only "$IMG"
+		[ "$status" -le 1 ]
+		fsck_clean "$IMG"
+		# every file there is whole (a file is one transaction)
+		for i in 1 2 3 4 5 6; do
+			if debugfs -R "stat /d/f$i" "$IMG" 2>/dev/null | grep -q Type; then
+				readback "$IMG" /d/f$i "$BATS_TEST_TMPDIR/f$i"
+			fi
+		done
+	done
+	# a later commit's log write fails (writes of a block and more)
+	for k in 6 12 24; do
+		mkimg "$IMG" 16M -t ext4 -b 1024
+		run -1 --separate-stderr env LD_PRELOAD="$SHIM" PCW_EIO_MIN=1023 \
+			PCW_EIO_SKIP=$k "$PCWRITE" --no-sync -p "$IMG" /d "${files[@]}"
+		echo "K=$k: $stderr"
+		[[ "$stderr" != *"not clean"* ]]
+		if dumpe2fs -h "$IMG" 2>/dev/null | grep -q '^Filesystem features:.*needs_recovery'; then
+			[ "${stderr_lines[-1]}" = "pcwrite: $IMG: filesystem left with a journal to replay; mount it or run e2fsck -E journal_only" ]
+			run e2fsck -fy -E journal_only "$IMG"
+			[ "$status" -le 1 ]
+		fi
+		fsck_clean "$IMG"
+	done
+	# in place: the old message, over an image marked not clean
+	for k in 3 9; do
+		mkimg "$IMG" 16M -t ext4 -b 1024
+		run -1 --separate-stderr env LD_PRELOAD="$SHIM" PCW_EIO_MIN=1023 \
+			PCW_EIO_SKIP=$k "$PCWRITE" --no-journal --no-sync -p "$IMG" /d "${files[@]}"
+		echo "--no-journal K=$k: $stderr"
+		[ "${stderr_lines[-1]}" = "pcwrite: $IMG: filesystem left marked not clean; run e2fsck -f" ]
+		[[ "$stderr" != *"journal"* ]]
+		dumpe2fs -h "$IMG" 2>/dev/null | grep -q '^Filesystem state: *not clean'
 	done
 }
