@@ -90,7 +90,7 @@ setup() {
 	wb=$(grep '"event":"writeback"' <<<"$json" | sed 's/.*"len":\([0-9]*\).*/\1/' | awk '{ s += $1 } END { print s }')
 	[ "$wb" -eq 76 ]
 	tail -n2 <<<"$json" | head -n1 | grep -q "{\"event\":\"file\",\"file\":\"/f\",\"bytes\":$n,\"size\":$n,\"pages\":76,\"extents\":1,\"status\":\"ok\",\"action\":\"created\","
-	tail -n1 <<<"$json" | grep -q "{\"event\":\"end\",\"status\":0,\"files\":1,\"committed\":1,\"ok\":1,\"partial\":0,\"failed\":0,\"refused\":0,\"bytes\":$n}"
+	tail -n1 <<<"$json" | grep -q "{\"event\":\"end\",\"status\":0,\"files\":1,\"committed\":1,\"ok\":1,\"partial\":0,\"failed\":0,\"refused\":0,\"skipped\":0,\"bytes\":$n}"
 	verify "$IMG" /f "$BATS_TEST_TMPDIR/data"
 }
 
