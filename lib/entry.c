@@ -371,6 +371,51 @@ static void overlay_whiteout(struct pcw_tree *t, struct pcw_entry *e)
 	e->size = 0;
 }
 
+/*
+ * The entry as it will be made, in *EP: the caller's changes (owner, mode)
+ * to a copy in ADJUSTED, a whiteout's KIND (an overlay one becomes its
+ * device), and what no inode can hold refused before anything is touched.
+ */
+static errcode_t entry_prepare(struct pcw_tree *t, const struct pcw_entry **ep,
+			       struct pcw_entry *adjusted,
+			       enum pcw_wh_kind *kind,
+			       struct pcw_entry_result *res)
+{
+	const struct pcw_entry *e = *ep;
+	errcode_t err;
+
+	if (t->p.adjust) {
+		*adjusted = *e;
+		err = t->p.adjust(t->p.adjust_arg, adjusted);
+		if (err)
+			return err;
+		e = adjusted;
+	}
+	t->made_parent = 0;
+	if (t->p.whiteouts)
+		*kind = pcw_whiteout_kind(t->norm);
+	if (*kind == PCW_WH_NAME && t->p.whiteouts == PCW_WHITEOUTS_OVERLAY) {
+		if (e != adjusted)
+			*adjusted = *e;
+		overlay_whiteout(t, adjusted);
+		e = adjusted;
+		res->type = e->type;
+		*kind = PCW_WH_NONE;
+	}
+	*ep = e;
+	/* A type pcwrite cannot make. */
+	if (e->type != PCW_FT_FILE && e->type != PCW_FT_DIR &&
+	    e->type != PCW_FT_SYMLINK && e->type != PCW_FT_HARDLINK &&
+	    e->type != PCW_FT_CHR && e->type != PCW_FT_BLK &&
+	    e->type != PCW_FT_FIFO && e->type != PCW_FT_SOCK)
+		return PCW_ET_BAD_ENTRY;
+	/* The inode keeps 12 bits of major, 20 of minor (new_encode_dev). */
+	if ((e->type == PCW_FT_CHR || e->type == PCW_FT_BLK) &&
+	    (e->rdev_major > 0xfff || e->rdev_minor > 0xfffff))
+		return PCW_ET_DEVNUM_RANGE;
+	return 0;
+}
+
 static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 			  struct pcw_iter *data, struct pcw_entry_result *res)
 {
@@ -406,35 +451,9 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		err = pcw_commit_for_room(pfs, PCW_ENTRY_META_CLUSTERS);
 	if (err)
 		return err;
-	if (t->p.adjust) {
-		/* the caller's changes (owner, mode) to a copy of the entry */
-		adjusted = *e;
-		err = t->p.adjust(t->p.adjust_arg, &adjusted);
-		if (err)
-			return err;
-		e = &adjusted;
-	}
-	t->made_parent = 0;
-	if (t->p.whiteouts)
-		kind = pcw_whiteout_kind(t->norm);
-	if (kind == PCW_WH_NAME && t->p.whiteouts == PCW_WHITEOUTS_OVERLAY) {
-		if (e != &adjusted)
-			adjusted = *e;
-		overlay_whiteout(t, &adjusted);
-		e = &adjusted;
-		res->type = e->type;
-		kind = PCW_WH_NONE;
-	}
-	/* A type pcwrite cannot make: refused before anything is touched. */
-	if (e->type != PCW_FT_FILE && e->type != PCW_FT_DIR &&
-	    e->type != PCW_FT_SYMLINK && e->type != PCW_FT_HARDLINK &&
-	    e->type != PCW_FT_CHR && e->type != PCW_FT_BLK &&
-	    e->type != PCW_FT_FIFO && e->type != PCW_FT_SOCK)
-		return PCW_ET_BAD_ENTRY;
-	/* The inode keeps 12 bits of major, 20 of minor (new_encode_dev). */
-	if ((e->type == PCW_FT_CHR || e->type == PCW_FT_BLK) &&
-	    (e->rdev_major > 0xfff || e->rdev_minor > 0xfffff))
-		return PCW_ET_DEVNUM_RANGE;
+	err = entry_prepare(t, &e, &adjusted, &kind, res);
+	if (err)
+		return err;
 	f.t = t;
 	f.e = e;
 	entry_times(t, e, &f.tm);
@@ -479,7 +498,8 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 			err = pcw_tree_merge_dir(t, dd, &f);
 		return pcw_tree_dir_done(t, e, dd, ino, &f, res, err);
 	}
-	if (e->type == PCW_FT_DIR && ino && pcw_tree_keeps_dir_symlink(t, ino)) {
+	if (e->type == PCW_FT_DIR && ino &&
+	    pcw_tree_keeps_dir_symlink(t, ino)) {
 		res->action = PCW_ACTION_KEPT;
 		res->attrs.ino = ino;
 		return 0;
@@ -492,8 +512,8 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 			res->action = PCW_ACTION_KEPT;
 			res->attrs.ino = ino;
 			if (data)
-				err = pcw_tree_link_data(t, ino, parent, e, &f, data,
-						res);
+				err = pcw_tree_link_data(t, ino, parent, e, &f,
+							 data, res);
 			return err;
 		}
 	}
