@@ -283,11 +283,12 @@ errcode_t pcw_tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 	if (err && pcw_error_entry_only(err) && !meta_error &&
 	    t->pfs->meta_error)
 		err = PCW_ET_LEFT_NOT_CLEAN;
-	if (!err && res->attrs.ino && (t->p.flags & PCW_TREE_ATTRS))
-		report_made(t, e, res);
+	/* Before report_made, which cleans a link's target into t->norm. */
 	if (!err && t->p.whiteouts == PCW_WHITEOUTS_OCI && t->made_parent)
 		err = pcw_wh_note(&t->made, t->made_parent, res->attrs.ino,
 				  t->made_name);
+	if (!err && res->attrs.ino && (t->p.flags & PCW_TREE_ATTRS))
+		report_made(t, e, res);
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	if (!t->pfs->uncommitted++)
 		t->since = now;
@@ -475,13 +476,19 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 			return err;
 	}
 	err = entry_parent(t, t->norm, &parent, &name);
-	t->made_parent = parent;
-	t->made_name = name;
 	if (!err)
 		err = pcw_dir_open(pfs, parent, &pd);
 	if (err)
 		return err;
-	err = pcw_dir_lookup(pfs, pd, name, strlen(name), &ino, &ftype);
+	/*
+	 * What the layer made, for --whiteouts=oci: the name as the directory
+	 * holds it (a casefolded one may spell an existing name otherwise),
+	 * or, when the entry makes its own, the entry's.
+	 */
+	t->made_parent = parent;
+	t->made_name = t->found;
+	err = pcw_dir_lookup_name(pfs, pd, name, strlen(name), &ino, &ftype,
+				  t->found);
 	if (err == EXT2_ET_FILE_NOT_FOUND) {
 		ino = 0;
 		err = 0;
@@ -493,10 +500,9 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 
 	if (e->type == PCW_FT_DIR && ino && is_dir) {
 		res->action = PCW_ACTION_MERGED;
+		res->attrs.ino = ino;
 		err = pcw_dir_open(pfs, ino, &dd);
-		if (!err)
-			err = pcw_tree_merge_dir(t, dd, &f);
-		return pcw_tree_dir_done(t, e, dd, ino, &f, res, err);
+		return err ? err : pcw_tree_merge_dir(t, e, dd, ino, &f, res);
 	}
 	if (e->type == PCW_FT_DIR && ino &&
 	    pcw_tree_keeps_dir_symlink(t, ino)) {
@@ -524,11 +530,13 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		if (err)
 			return err;
 		res->action = PCW_ACTION_REPLACED;
+		t->made_name = name;
 		/* A replaced symlink may have been the way to a cached parent. */
 		free(t->last_parent);
 		t->last_parent = NULL;
 	} else {
 		res->action = PCW_ACTION_CREATED;
+		t->made_name = name;
 	}
 	return pcw_tree_make_entry(t, e, pd, name, parent, target, &f, data, res);
 }

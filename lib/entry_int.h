@@ -49,6 +49,7 @@ struct pcw_tree {
 	struct pcw_wh_set *made;
 	ext2_ino_t	made_parent;	/* the entry's directory, its name */
 	const char	*made_name;
+	char		found[EXT2_NAME_LEN + 1];	/* its stored spelling */
 };
 
 /* Entries are committed in batches: io_run.h's pcw_fs_commit_due. */
@@ -73,8 +74,10 @@ errcode_t pcw_tree_link_data(struct pcw_tree *t, ext2_ino_t ino,
 			     struct pcw_entry_result *res);
 errcode_t pcw_tree_existing(struct pcw_tree *t, ext2_ino_t ino, int ftype,
 			    bool *is_dir);
-errcode_t pcw_tree_merge_dir(struct pcw_tree *t, struct pcw_dir *dd,
-			     const struct fill *f);
+errcode_t pcw_tree_merge_dir(struct pcw_tree *t, const struct pcw_entry *e,
+			     struct pcw_dir *dd, ext2_ino_t ino,
+			     const struct fill *f,
+			     struct pcw_entry_result *res);
 errcode_t pcw_tree_dir_done(struct pcw_tree *t, const struct pcw_entry *e,
 			    struct pcw_dir *dd, ext2_ino_t ino,
 			    const struct fill *f, struct pcw_entry_result *res,

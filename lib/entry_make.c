@@ -158,19 +158,34 @@ errcode_t pcw_tree_existing(struct pcw_tree *t, ext2_ino_t ino, int ftype,
 }
 
 /*
- * An existing directory takes the entry's attributes; an immutable or
- * append-only one refuses them, as chmod, chown and utimensat do (GNU tar
- * on a kernel mount: "Cannot utime: Operation not permitted").
+ * An existing directory merged: it takes the entry's attributes; an
+ * immutable or append-only one refuses them, as chmod, chown and utimensat
+ * do (GNU tar on a kernel mount: "Cannot utime: Operation not permitted").
+ * The extended attributes first, all or none: an entry refused for them
+ * (they do not fit) leaves the directory as it was.
  */
-errcode_t pcw_tree_merge_dir(struct pcw_tree *t, struct pcw_dir *dd,
-			     const struct fill *f)
+errcode_t pcw_tree_merge_dir(struct pcw_tree *t, const struct pcw_entry *e,
+			     struct pcw_dir *dd, ext2_ino_t ino,
+			     const struct fill *f,
+			     struct pcw_entry_result *res)
 {
 	errcode_t err = pcw_may_setattr(pcw_dir_inode(dd));
 
+	res->attrs.ino = ino;
+	/* The cached inode out first: the xattr writer rewrites it. */
+	if (!err)
+		err = pcw_dir_write_inode(t->pfs, dd);
+	if (!err)
+		err = set_xattrs(t, ino, e);
+	if (!err)
+		err = pcw_dir_reload_inode(t->pfs, dd);
 	if (err)
 		return err;
 	fill_attrs(pcw_dir_inode(dd), (void *)f);
-	return pcw_dir_write_inode(t->pfs, dd);
+	err = pcw_dir_write_inode(t->pfs, dd);
+	if (!err)
+		err = defer_times(t, ino, &f->tm);
+	return err;
 }
 
 /* A new non-directory inode: a regular file, a device, a FIFO, a socket. */
@@ -222,10 +237,9 @@ errcode_t pcw_tree_add_dir_itself(struct pcw_tree *t,
 	if (e->type != PCW_FT_DIR)
 		return PCW_ET_IS_DIR;
 	res->action = PCW_ACTION_MERGED;
+	res->attrs.ino = t->dir;
 	err = pcw_dir_open(t->pfs, t->dir, &dd);
-	if (!err)
-		err = pcw_tree_merge_dir(t, dd, f);
-	return pcw_tree_dir_done(t, e, dd, t->dir, f, res, err);
+	return err ? err : pcw_tree_merge_dir(t, e, dd, t->dir, f, res);
 }
 
 /*

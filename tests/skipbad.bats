@@ -307,3 +307,24 @@ shim_run() {
 	run -2 --separate-stderr "$PCWRITE" --stop-on-error "$IMG" /f </dev/null
 	[[ "$stderr" == "pcwrite: --stop-on-error goes with -x or -R"* ]]
 }
+
+@test "an existing directory whose entry's xattrs do not fit is skipped and keeps its mode, owner and times" {
+	mkimg "$IMG" 32M -t ext4 -b 1024 -I 128
+	python3 - <<'PY'
+import tarfile
+t = tarfile.open('m.tar', 'w', format=tarfile.PAX_FORMAT)
+ti = tarfile.TarInfo('d'); ti.type = tarfile.DIRTYPE; ti.mode = 0o700
+ti.uid = ti.gid = 1000; ti.mtime = 1000000000
+ti.pax_headers = {'SCHILY.xattr.user.big': 'v' * 6000}
+t.addfile(ti)
+t.close()
+PY
+	run -0 "$PCWRITE" -p "$IMG" /d/f < /dev/null
+	before=$(dstat "$IMG" /d | grep -E "Mode:|User:|mtime:")
+	run -1 --separate-stderr "$PCWRITE" -x "$IMG" / m.tar
+	echo "$stderr"
+	[ "${#stderr_lines[@]}" -eq 1 ]
+	[[ $stderr == "pcwrite: $IMG:/d: "* ]]
+	[ "$(dstat "$IMG" /d | grep -E "Mode:|User:|mtime:")" = "$before" ]
+	fsck_clean "$IMG"
+}

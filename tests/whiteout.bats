@@ -239,3 +239,65 @@ PY
 		fsck_clean "$IMG"
 	done
 }
+
+# wtar TAR SPEC...: a tar made by python's tarfile; SPEC is NAME (a file
+# holding NAME), NAME/ (a directory), NAME=TARGET (a hard link) or
+# NAME%MODE (a directory with that octal mode).
+wtar() {
+	python3 - "$@" <<'PY'
+import io, sys, tarfile
+t = tarfile.open(sys.argv[1], 'w', format=tarfile.PAX_FORMAT)
+for s in sys.argv[2:]:
+    if s.endswith('/') or '%' in s:
+        name, _, mode = s.rstrip('/').partition('%')
+        ti = tarfile.TarInfo(name); ti.type = tarfile.DIRTYPE
+        ti.mode = int(mode or '755', 8); t.addfile(ti)
+    elif '=' in s:
+        name, target = s.split('=')
+        ti = tarfile.TarInfo(name); ti.type = tarfile.LNKTYPE
+        ti.linkname = target; t.addfile(ti)
+    else:
+        b = (s + '\n').encode(); ti = tarfile.TarInfo(s); ti.size = len(b)
+        ti.mode = 0o644; t.addfile(ti, io.BytesIO(b))
+t.close()
+PY
+}
+
+@test "with a JSON report, a hard link this layer wrote survives its directory's opaque marker" {
+	# report_made cleans a link's target into the buffer the layer's
+	# noted name pointed into: the link was noted as "f" and removed.
+	mkimg "$IMG" 32M -t ext4
+	wtar l1.tar d/ d/x
+	wtar l2.tar d/ d/f d/h=d/f d/.wh..wh..opq
+	run -0 "$PCWRITE" -x --whiteouts=oci "$IMG" / l1.tar
+	run -0 "$PCWRITE" -x --whiteouts=oci -r json --report-file=r.json "$IMG" / l2.tar
+	fsck_clean "$IMG"
+	run -0 debugfs -R "ls /d" "$IMG"
+	echo "$output"
+	[[ $output =~ [[:space:]]f[[:space:]] ]]
+	[[ $output =~ [[:space:]]h[[:space:]] ]]
+	[[ ! $output =~ [[:space:]]x[[:space:]] ]]
+	[ "$(links /d/f)" = 2 ]
+}
+
+@test "casefold: a directory this layer merged under another spelling survives the opaque marker of its parent" {
+	mkimg "$IMG" 32M -t ext4 -O casefold -b 1024
+	debugfs -w -R "mkdir /p" "$IMG" 2>/dev/null
+	# chattr +F on the empty /p: the casefold flag ORed into its own
+	local fl
+	fl=$(dstat "$IMG" /p | sed -n 's/.*Flags: \(0x[0-9a-f]*\).*/\1/p')
+	debugfs -w -R "set_inode_field /p flags $(printf '0x%x' $((fl | 0x40000000)))" "$IMG" 2>/dev/null
+	wtar l1.tar p/ p/D/ p/D/x
+	wtar l2.tar p/d%700 p/.wh..wh..opq
+	run -0 "$PCWRITE" -x --whiteouts=oci "$IMG" / l1.tar
+	run -0 "$PCWRITE" -x --whiteouts=oci "$IMG" / l2.tar
+	fsck_clean "$IMG"
+	# D is the layer's own (merged, its name spelled as stored): it stays,
+	# emptied of what the layer below put in it, with the layer's mode.
+	run -0 debugfs -R "ls /p" "$IMG"
+	echo "$output"
+	[[ $output =~ [[:space:]]D[[:space:]] ]]
+	run -0 debugfs -R "ls /p/D" "$IMG"
+	[[ ! $output =~ [[:space:]]x[[:space:]] ]]
+	dstat "$IMG" /p/D | grep -q "Mode:  0700"
+}
