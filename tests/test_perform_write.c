@@ -20,19 +20,7 @@
 
 #include "pcwrite.h"
 #include "pcwrite_test.h"
-
-static int failures, checks;
-
-#define CHECK(cond, ...)						\
-	do {								\
-		checks++;						\
-		if (!(cond)) {						\
-			failures++;					\
-			printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-			printf(__VA_ARGS__);				\
-			printf("\n");					\
-		}							\
-	} while (0)
+#include "check.h"
 
 #define MAX_EVENTS 256
 static struct pcw_page_report pages[MAX_EVENTS];
@@ -312,17 +300,10 @@ static void test_reservation(const char *img, const char *data)
 int main(void)
 {
 	char img[256], img2[256], data[256], patch[256];
+	int rc = check_begin(tmpdir);
 
-	initialize_ext2_error_table();
-	initialize_pcw_error_table();
-	if (system("command -v mke2fs >/dev/null && command -v debugfs >/dev/null") != 0) {
-		printf("SKIP: mke2fs or debugfs missing\n");
-		return 77;
-	}
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		return 1;
-	}
+	if (rc)
+		return rc;
 	snprintf(img, sizeof(img), "%s/img", tmpdir);
 	snprintf(img2, sizeof(img2), "%s/img2", tmpdir);
 	snprintf(data, sizeof(data), "%s/data", tmpdir);

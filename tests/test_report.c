@@ -24,19 +24,7 @@
 #include <ext2fs/ext2_err.h>
 
 #include "pcwrite.h"
-
-static int failures, checks;
-
-#define CHECK(cond, ...)						\
-	do {								\
-		checks++;						\
-		if (!(cond)) {						\
-			failures++;					\
-			printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond); \
-			printf(__VA_ARGS__);				\
-			printf("\n");					\
-		}							\
-	} while (0)
+#include "check.h"
 
 static char tmpdir[] = "/tmp/pcw-report-XXXXXX";
 
@@ -178,18 +166,10 @@ int main(void)
 {
 	char img[256], data[256];
 	FILE *f;
-	int i;
+	int i, rc = check_begin(tmpdir);
 
-	initialize_ext2_error_table();
-	initialize_pcw_error_table();
-	if (system("command -v mke2fs >/dev/null && command -v debugfs >/dev/null") != 0) {
-		printf("SKIP: mke2fs or debugfs missing\n");
-		return 77;
-	}
-	if (!mkdtemp(tmpdir)) {
-		perror("mkdtemp");
-		return 1;
-	}
+	if (rc)
+		return rc;
 	snprintf(img, sizeof(img), "%s/img", tmpdir);
 	snprintf(data, sizeof(data), "%s/data", tmpdir);
 	f = fopen(data, "w");
