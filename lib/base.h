@@ -12,7 +12,9 @@
 #ifndef PCW_BASE_H
 #define PCW_BASE_H
 
+#include <errno.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <time.h>
 #include <ext2fs/ext2fs.h>
 
@@ -24,6 +26,29 @@
 #define PCW_MAX_EXTENT_LEN	32768U
 /* One I/O stays at 1 GiB: unix_io computes a byte count in an int. */
 #define PCW_MAX_IO_BYTES	(1ULL << 30)
+
+/*
+ * The array at *V (pass the address of the pointer; SIZE-byte elements,
+ * room for *CAP) made to hold NEED: the room doubles, from FIRST, so that
+ * N appends cost O(N).  ENOMEM leaves the array as it was.
+ */
+static inline errcode_t pcw_grow(void *v, size_t *cap, size_t need,
+				 size_t size, size_t first)
+{
+	void **pv = v, *p;
+	size_t c = *cap ? *cap : first;
+
+	if (need <= *cap)
+		return 0;
+	while (c < need)
+		c *= 2;
+	p = realloc(*pv, c * size);
+	if (!p)
+		return ENOMEM;
+	*pv = p;
+	*cap = c;
+	return 0;
+}
 
 /*
  * The bytes of a buffer for one whole on-disk inode: EXT2_INODE_SIZE, and

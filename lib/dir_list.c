@@ -30,30 +30,15 @@ static errcode_t list_add(struct pcw_dir_list *l, const char *name,
 			  unsigned len, ext2_ino_t ino, int ftype)
 {
 	struct pcw_dir_item *it;
+	errcode_t err;
 
 	if (is_dot(name, len))
 		return 0;
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 32;
-
-		it = realloc(l->items, cap * sizeof(*it));
-		if (!it)
-			return ENOMEM;
-		l->items = it;
-		l->cap = cap;
-	}
-	if (l->slen + len + 1 > l->scap) {
-		size_t cap = l->scap ? l->scap : 1024;
-		char *s;
-
-		while (cap < l->slen + len + 1)
-			cap *= 2;
-		s = realloc(l->strings, cap);
-		if (!s)
-			return ENOMEM;
-		l->strings = s;
-		l->scap = cap;
-	}
+	err = pcw_grow(&l->items, &l->cap, l->n + 1, sizeof(*it), 32);
+	if (!err)
+		err = pcw_grow(&l->strings, &l->scap, l->slen + len + 1, 1, 1024);
+	if (err)
+		return err;
 	it = &l->items[l->n++];
 	it->ino = ino;
 	it->ftype = ftype;

@@ -41,7 +41,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pcwrite.h"
+#include "base.h"
 #include "names.h"
 
 #define PCW_MAGIC_NAMES	0x7063776e	/* "pcwn" */
@@ -739,19 +739,7 @@ fail:
 
 errcode_t pcw_path_grow(char **buf, size_t *cap, size_t need)
 {
-	char *p;
-	size_t c = *cap ? *cap : 256;
-
-	if (need <= *cap)
-		return 0;
-	while (c < need)
-		c *= 2;
-	p = realloc(*buf, c);
-	if (!p)
-		return ENOMEM;
-	*buf = p;
-	*cap = c;
-	return 0;
+	return pcw_grow(buf, cap, need, 1, 256);
 }
 
 /*

@@ -68,15 +68,8 @@ static errcode_t push(struct walk *w, ext2_ino_t ino, ext2_ino_t parent,
 	for (k = 0; k < w->n; k++)
 		if (w->f[k].ino == ino)
 			return PCW_ET_CORRUPT;
-	if (w->n == w->cap) {
-		size_t cap = w->cap ? w->cap * 2 : 16;
-
-		f = realloc(w->f, cap * sizeof(*f));
-		if (!f)
-			return ENOMEM;
-		w->f = f;
-		w->cap = cap;
-	}
+	if (pcw_grow(&w->f, &w->cap, w->n + 1, sizeof(*f), 16))
+		return ENOMEM;
 	f = &w->f[w->n];
 	memset(f, 0, sizeof(*f));
 	f->ino = ino;
