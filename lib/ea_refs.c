@@ -89,16 +89,10 @@ static errcode_t scan(ext2_filsys fs, ext2_ino_t owner, char *start,
 			err = ref_check(fs, owner, r->inode, e, &c);
 			if (err)
 				return err;
-			if (r->n == r->cap) {
-				size_t cap = r->cap ? r->cap * 2 : 4;
-				struct ea_ref *v = realloc(r->v,
-							   cap * sizeof(*v));
-
-				if (!v)
-					return ENOMEM;
-				r->v = v;
-				r->cap = cap;
-			}
+			err = pcw_grow(&r->v, &r->cap, r->n + 1,
+				       sizeof(*r->v), 4);
+			if (err)
+				return err;
 			r->v[r->n].ino = e->e_value_inum;
 			r->v[r->n].clusters = c;
 			r->n++;

@@ -341,15 +341,9 @@ errcode_t pcw_guard_add(struct pcw_guard *guard, const struct pcw_host_id *id,
 {
 	if (id->kind == PCW_HOST_OTHER)
 		return 0;
-	if (guard->n == guard->cap) {
-		size_t cap = guard->cap ? 2 * guard->cap : 8;
-		struct guard_entry *v = realloc(guard->v, cap * sizeof(*v));
-
-		if (!v)
-			return ENOMEM;
-		guard->v = v;
-		guard->cap = cap;
-	}
+	if (pcw_grow(&guard->v, &guard->cap, guard->n + 1,
+		     sizeof(*guard->v), 8))
+		return ENOMEM;
 	guard->v[guard->n].id = *id;
 	guard->v[guard->n].code = code;
 	guard->n++;

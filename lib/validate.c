@@ -53,8 +53,6 @@ static struct pcw_validity *validity_of(ext2_filsys fs)
 
 static errcode_t zone_add(struct pcw_validity *v, blk64_t start, blk64_t len)
 {
-	struct zone_range *r;
-
 	if (!len)
 		return 0;
 	/* Adjacent to the last one (flex_bg packs a group's metadata). */
@@ -62,15 +60,8 @@ static errcode_t zone_add(struct pcw_validity *v, blk64_t start, blk64_t len)
 		v->zone[v->nzone - 1].end += len;
 		return 0;
 	}
-	if (v->nzone == v->cap) {
-		size_t cap = v->cap ? 2 * v->cap : 256;
-
-		r = realloc(v->zone, cap * sizeof(*r));
-		if (!r)
-			return ENOMEM;
-		v->zone = r;
-		v->cap = cap;
-	}
+	if (pcw_grow(&v->zone, &v->cap, v->nzone + 1, sizeof(*v->zone), 256))
+		return ENOMEM;
 	v->zone[v->nzone].start = start;
 	v->zone[v->nzone].end = start + len;
 	v->nzone++;
