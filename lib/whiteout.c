@@ -147,6 +147,20 @@ static bool keep_made(void *arg, ext2_ino_t parent, ext2_ino_t ino,
 	return find(arg, &m);
 }
 
+/*
+ * An opaque marker at the filesystem's root removes what the layers below
+ * put there, but not lost+found: that one is mke2fs's, not a layer's, and
+ * e2fsck reconnects orphaned inodes into it (making it anew at that moment
+ * needs free blocks the damaged filesystem may not have).
+ */
+static bool keep_opaque(void *arg, ext2_ino_t parent, ext2_ino_t ino,
+			const char *name)
+{
+	if (parent == EXT2_ROOT_INO && !strcmp(name, "lost+found"))
+		return true;
+	return keep_made(arg, parent, ino, name);
+}
+
 /* ---- oci: the removals ---- */
 
 errcode_t pcw_wh_apply(pcw_fs *pfs, struct pcw_wh_set *s, ext2_ino_t dir,
@@ -180,7 +194,7 @@ errcode_t pcw_wh_apply(pcw_fs *pfs, struct pcw_wh_set *s, ext2_ino_t dir,
 		at = d.ino;
 	}
 	if (kind == PCW_WH_OPAQUE)
-		return pcw_remove_tree(pfs, at, NULL, keep_made, s, removed);
+		return pcw_remove_tree(pfs, at, NULL, keep_opaque, s, removed);
 	return pcw_remove_tree(pfs, at, base + strlen(WH_PREFIX), keep_made, s,
 			       removed);
 }

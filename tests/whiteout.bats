@@ -301,3 +301,18 @@ PY
 	[[ ! $output =~ [[:space:]]x[[:space:]] ]]
 	dstat "$IMG" /p/D | grep -q "Mode:  0700"
 }
+
+@test "an opaque marker at the filesystem's root keeps lost+found (mke2fs's, not a layer's)" {
+	mkimg "$IMG" 32M -t ext4
+	wtar l1.tar etc/ etc/motd top
+	wtar l2.tar new .wh..wh..opq
+	run -0 "$PCWRITE" -x --whiteouts=oci "$IMG" / l1.tar
+	run -0 "$PCWRITE" -x --whiteouts=oci "$IMG" / l2.tar
+	fsck_clean "$IMG"
+	run -0 debugfs -R "ls /" "$IMG"
+	echo "$output"
+	[[ $output =~ [[:space:]]new[[:space:]] ]]
+	[[ ! $output =~ [[:space:]](etc|top)[[:space:]] ]]
+	# the same inode, its mode and its blocks (e2fsck puts orphans there)
+	[[ $(debugfs -R "stat /lost+found" "$IMG" 2>/dev/null) == *"Inode: 11 "*"Mode:  0700"* ]]
+}
