@@ -115,14 +115,18 @@ int cli_image_open(const struct cli_control *ctl, struct pcw_guard *guard,
 		   struct cli_render *render, const char *mode,
 		   struct pcw_conflict *conflict, struct cli_image *img);
 
+struct cli_held;
+
 /* report.c, the reporter: where the library's events and a run's records go */
 struct cli_reporter {
 	struct cli_render	*render;
 	struct cli_progress	*progress;
-	/* -x/-R: file records held until their entries are committed */
+	/* -x/-R: file records held until their entries are committed, and
+	   the page and writeback events that come after them */
 	struct pcw_tree		*tree;
-	struct cli_file_record	*held;
+	struct cli_held		*held;
 	size_t			nheld, held_cap;
+	bool			hold_events;	/* PCW_TREE_HOLD_EVENTS */
 	const struct cli_attrs	*attrs;	/* -x/-R: what an entry's refusal
 					   by the command line was about */
 	bool			stop_said;	/* the "stopped" line is out */
@@ -224,6 +228,13 @@ struct cli_file_record {
 	const char	*target;	/* a link's target, or NULL */
 	char		*line;		/* -x, -R with -v: the entry's listing
 					   line, shown once it is committed */
+};
+
+/* What waits for a commit: a file record, or an event after one. */
+struct cli_held {
+	bool			is_event;
+	struct cli_file_record	rec;	/* its strings copies */
+	struct pcw_event	ev;	/* ev.file a copy */
 };
 
 /*

@@ -420,10 +420,51 @@ int cli_report_open(const struct cli_control *ctl, struct pcw_guard *guard,
 	return 0;
 }
 
+static struct cli_held *held_slot(struct cli_reporter *r)
+{
+	if (r->nheld == r->held_cap) {
+		size_t cap = r->held_cap ? r->held_cap * 2 : 64;
+		struct cli_held *h = realloc(r->held, cap * sizeof(*h));
+
+		if (!h)
+			return NULL;
+		r->held = h;
+		r->held_cap = cap;
+	}
+	return &r->held[r->nheld];
+}
+
+static void show_event(struct cli_reporter *r, const struct pcw_event *ev)
+{
+	cli_render_event(ev, r->render);
+	if (ev->type == PCW_EV_PAGE)
+		cli_progress_page(r->progress, ev->u.page.status);
+}
+
+/*
+ * A page or writeback event after held file records waits with them
+ * (PCW_TREE_HOLD_EVENTS: the library commits once PCW_TREE_HELD_EVENTS
+ * wait).  Without room to hold it, it is shown now, out of order.
+ */
+static bool hold_event(struct cli_reporter *r, const struct pcw_event *ev)
+{
+	struct cli_held *h;
+
+	if (!r->hold_events || !r->nheld || !(h = held_slot(r)))
+		return false;
+	h->is_event = true;
+	h->ev = *ev;
+	if (ev->file && !(h->ev.file = strdup(ev->file)))
+		return false;
+	r->nheld++;
+	return true;
+}
+
 /*
  * Where the library's events go: the report and the progress bar.  Only
- * renders: the library commits before an event that would overtake held
- * file records (PCW_TREE_ORDER_EVENTS), and says so with PCW_EV_COMMIT.
+ * renders: held file records are shown at their commit event; an event
+ * that would overtake them waits with them (PCW_TREE_HOLD_EVENTS), or the
+ * library commits first (a warning).
  */
 void cli_report_event(const struct pcw_event *ev, void *arg)
 {
@@ -440,9 +481,8 @@ void cli_report_event(const struct pcw_event *ev, void *arg)
 	case PCW_EV_WRITEBACK:
 		break;
 	}
-	cli_render_event(ev, r->render);
-	if (ev->type == PCW_EV_PAGE)
-		cli_progress_page(r->progress, ev->u.page.status);
+	if (!hold_event(r, ev))
+		show_event(r, ev);
 }
 
 /*
@@ -453,18 +493,12 @@ void cli_report_event(const struct pcw_event *ev, void *arg)
 void cli_report_hold(struct cli_reporter *r, const struct cli_file_record *rec)
 {
 	struct cli_file_record copy = *rec;
+	struct cli_held *h = held_slot(r);
 
-	if (r->nheld == r->held_cap) {
-		size_t cap = r->held_cap ? r->held_cap * 2 : 64;
-		struct cli_file_record *h = realloc(r->held, cap * sizeof(*h));
-
-		if (!h) {
-			/* not known to be committed: never "ok" */
-			free(rec->line);
-			return;
-		}
-		r->held = h;
-		r->held_cap = cap;
+	if (!h) {
+		/* not known to be committed: never "ok" */
+		free(rec->line);
+		return;
 	}
 	copy.file = strdup(rec->file);
 	copy.target = rec->target ? strdup(rec->target) : NULL;
@@ -474,7 +508,9 @@ void cli_report_hold(struct cli_reporter *r, const struct cli_file_record *rec)
 		free(rec->line);
 		return;
 	}
-	r->held[r->nheld++] = copy;
+	h->is_event = false;
+	h->rec = copy;
+	r->nheld++;
 }
 
 /*
@@ -486,8 +522,13 @@ void cli_report_release(struct cli_reporter *r, errcode_t err)
 	size_t k;
 
 	for (k = 0; k < r->nheld; k++) {
-		struct cli_file_record *rec = &r->held[k];
+		struct cli_file_record *rec = &r->held[k].rec;
 
+		if (r->held[k].is_event) {
+			show_event(r, &r->held[k].ev);
+			free((char *)r->held[k].ev.file);
+			continue;
+		}
 		if (err && !rec->err) {
 			rec->status = "failed";
 			rec->bytes = 0;

@@ -341,9 +341,12 @@ static void tree_params(const struct cli_control *ctl,
 	/* what each entry made, for the JSON file records */
 	if (render && REPORT_IS_JSON(ctl->report))
 		tp->flags |= PCW_TREE_ATTRS;
-	/* A page record never comes before earlier entries' file records. */
+	/*
+	 * A page record never comes before earlier entries' file records: it
+	 * waits with them for their commit (cli_report_event).
+	 */
 	if (cli_render_has_events(render))
-		tp->flags |= PCW_TREE_ORDER_EVENTS;
+		tp->flags |= PCW_TREE_HOLD_EVENTS;
 	if (cli_attrs_active(attrs)) {
 		tp->adjust = cli_attrs_adjust;
 		tp->adjust_arg = attrs;
@@ -497,6 +500,7 @@ int cli_tree_main(const struct cli_control *ctl, unsigned closed)
 				&conflict, &img);
 	if (status)
 		goto out;
+	rep.hold_events = cli_render_has_events(rep.render);
 	pcw_fs_set_report(img.pfs, cli_report_event, &rep);
 	err = cli_attrs_open(ctl, img.pfs, img.uid, img.gid, &attrs);
 	if (err) {

@@ -113,6 +113,8 @@ struct pcw_fs {
 					   commit (PCW_ET_COMMIT_IN_CALLBACK) */
 	uint64_t	uncommitted;	/* tree entries since the last commit */
 	bool		order_events;	/* PCW_TREE_ORDER_EVENTS */
+	bool		hold_events;	/* PCW_TREE_HOLD_EVENTS */
+	uint32_t	held_events;	/* since the last commit event */
 	struct pcw_idnames *idnames;	/* the image's passwd and group,
 					   as read (idnames.c), or NULL */
 	struct pcw_dquot *dquot;	/* quota usage (quota.h), or NULL */

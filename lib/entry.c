@@ -96,6 +96,7 @@ errcode_t pcw_tree_open(pcw_fs *pfs, const char *dir,
 	t->pfs = pfs;
 	t->p = *p;
 	pfs->order_events = p->flags & PCW_TREE_ORDER_EVENTS;
+	pfs->hold_events = p->flags & PCW_TREE_HOLD_EVENTS;
 	len = strlen(dir);
 	while (len > 1 && dir[len - 1] == '/')
 		len--;

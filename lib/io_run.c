@@ -27,18 +27,26 @@
  * (pcw_fs_commit).  Entries a caller holds until their commit event must
  * not be overtaken: a warning, and with PCW_TREE_ORDER_EVENTS a page or
  * writeback event, first commits the entries before it (which emits
- * PCW_EV_COMMIT).  The kernel has no such ordering: its tracepoints and
- * its journal commits are unrelated.  A failed commit leaves the entries
- * waiting; the tree's next commit (at the latest pcw_tree_close) says it.
+ * PCW_EV_COMMIT).  With PCW_TREE_HOLD_EVENTS the caller holds those events
+ * with the entries, and a commit comes first only once
+ * PCW_TREE_HELD_EVENTS wait: a commit per entry that has data would cost
+ * a journal flush each.  The kernel has no such ordering: its tracepoints
+ * and its journal commits are unrelated.  A failed commit leaves the
+ * entries waiting; the tree's next commit (at the latest pcw_tree_close)
+ * says it.
  */
 void pcw_emit(pcw_fs *pfs, const struct pcw_event *ev)
 {
+	bool data_event = ev->type == PCW_EV_PAGE ||
+			  ev->type == PCW_EV_WRITEBACK;
+
 	if (!pfs->report)
 		return;
 	if (pfs->uncommitted && !pfs->in_report &&
 	    (ev->type == PCW_EV_WARNING ||
-	     (pfs->order_events && (ev->type == PCW_EV_PAGE ||
-				    ev->type == PCW_EV_WRITEBACK))))
+	     (data_event && pfs->order_events) ||
+	     (data_event && pfs->hold_events &&
+	      ++pfs->held_events > PCW_TREE_HELD_EVENTS)))
 		pcw_fs_commit(pfs);
 	pfs->in_report++;
 	pfs->report(ev, pfs->report_arg);
@@ -209,6 +217,7 @@ errcode_t pcw_fs_commit(pcw_fs *pfs)
 		ev.type = PCW_EV_COMMIT;
 		ev.u.commit.entries = pfs->uncommitted;
 		pfs->uncommitted = 0;
+		pfs->held_events = 0;
 		pcw_emit(pfs, &ev);
 	}
 	return qerr ? qerr : err;

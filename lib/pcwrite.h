@@ -621,6 +621,12 @@ struct pcw_tree;
 #define PCW_TREE_ORDER_EVENTS	0x4000	/* no page or writeback event before
 					   the PCW_EV_COMMIT of the entries
 					   added before it: commit first */
+#define PCW_TREE_HOLD_EVENTS	0x8000	/* the caller holds page and
+					   writeback events, with the entries
+					   before them, until PCW_EV_COMMIT:
+					   the tree commits first only once
+					   PCW_TREE_HELD_EVENTS wait */
+#define PCW_TREE_HELD_EVENTS	4096
 
 /*
  * A layer's whiteouts (DIR/.wh.NAME, DIR/.wh..wh..opq, other .wh..wh.

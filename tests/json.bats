@@ -404,3 +404,52 @@ PY
 	[ "${lines[0]}" = '{"event":"start","schema":2,"pcwrite":"'"$("$PCWRITE" --version | sed -n '1s/pcwrite //p')"'","mode":"write","report":"json","image":"missing.img","dest":"/f"}' ]
 	unchanged "$IMG" before
 }
+
+# flushes REPORT: the image flushes (fsync, fdatasync) of -x of many.tar
+# into a fresh copy of the image, with REPORT's options.
+flushes() {
+	copy_image "$IMG"
+	strace -f -c -e trace=fsync,fdatasync -o st.txt \
+		"$PCWRITE" -x "$@" "$IMG" / many.tar >/dev/null || return 1
+	fsck_clean "$IMG"
+	awk '$NF == "fsync" || $NF == "fdatasync" { n += $4 } END { print n + 0 }' st.txt
+}
+
+@test "-x with page records: they wait with the file records before them, and the journal commits as often as without them" {
+	command -v strace >/dev/null || skip "strace not installed"
+	local d i plain json pages
+	mkdir -p many
+	for d in 1 2 3; do
+		mkdir many/d$d
+		for i in $(seq 1 100); do
+			head -c $((i * 37)) data >many/d$d/f$i
+		done
+	done
+	tar -C many -cf many.tar .
+	plain=$(flushes)
+	json=$(flushes -r json --report-file=r.json)
+	pages=$(flushes -r pages --report-file=r.pages)
+	echo "flushes: plain $plain, json $json, pages $pages"
+	# one page record per entry with data used to commit the entries
+	# before it: 614 flushes where a plain run has 10
+	[ "$json" -le "$plain" ]
+	[ "$pages" -le "$plain" ]
+	check_json r.json >/dev/null
+	# a page record comes after the file records of the entries before
+	# its own, and before its own file record
+	python3 - r.json <<'PY'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1])]
+pending = set()
+files = 0
+for r in recs:
+    if r["event"] == "page":
+        pending.add(r["file"])
+        assert len(pending) == 1, ("page records of two entries before a file record", r)
+    elif r["event"] == "file":
+        assert not pending or pending == {r["file"]}, (pending, r)
+        pending = set()
+        files += 1
+assert files > 300, files
+PY
+}

@@ -183,7 +183,9 @@ term_x_after() {
 @test "-x and -R with a closed report pipe (SIGPIPE caught or ignored): exit 1, one line, the entries it counts are in the image" {
 	local d=$BATS_TEST_TMPDIR/tree k
 	mkdir -p "$d"
-	for k in $(seq 1 400); do head -c 20000 /dev/urandom >"$d/f$k"; done
+	# 20 pages each: page records wait with their batch's file records,
+	# and a batch closes once 4096 wait, long before the last entry
+	for k in $(seq 1 400); do head -c 80000 /dev/urandom >"$d/f$k"; done
 	tar -cf "$BATS_TEST_TMPDIR/t.tar" -C "$d" .
 	for mode in "-x:$BATS_TEST_TMPDIR/t.tar" "-R:$d"; do
 		for sigpipe in default ignore; do
@@ -212,7 +214,9 @@ term_x_after() {
 @test "-R stopped by SIGTERM while the report waits on its reader: exit 143, the line counts the entries committed" {
 	local d=$BATS_TEST_TMPDIR/tree k
 	mkdir -p "$d"
-	for k in $(seq 1 300); do echo "$k" >"$d/f$k"; done
+	# 20 pages each, so that batches close (4096 page records wait at
+	# most) and their records fill the pipe long before the last entry
+	for k in $(seq 1 300); do yes "$k" | head -c 81920 >"$d/f$k"; done
 	"$PCWRITE" -R -p -r json --report-file="$FIFO" "$IMG" /d "$d" 2>"$BATS_TEST_TMPDIR/err" &
 	PID=$!
 	exec 7<"$FIFO"
