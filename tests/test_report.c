@@ -5,8 +5,9 @@
  * A tree of two files written through pcw_tree_add, then a source warning
  * (pcw_fs_warn).  The events' order: with PCW_TREE_ORDER_EVENTS the second
  * file's first page event comes after a PCW_EV_COMMIT of the first file,
- * and the warning after a PCW_EV_COMMIT of the second; without the flag
- * only the warning is preceded by one.  A commit asked for from inside the
+ * and the warning after a PCW_EV_COMMIT of the second; without the flag,
+ * and with PCW_TREE_HOLD_EVENTS (the caller holds the page events, fewer
+ * than PCW_TREE_HELD_EVENTS here), only the warning is preceded by one.  A commit asked for from inside the
  * callback (a page event, a commit event, a warning) fails with
  * PCW_ET_COMMIT_IN_CALLBACK.  Images from mke2fs, read back with debugfs
  * and checked with e2fsck.  Exit 77 (skip) where they are missing.
@@ -182,6 +183,7 @@ int main(void)
 	fclose(f);
 
 	run_tree(img, data, PCW_TREE_ORDER_EVENTS);
+	run_tree(img, data, PCW_TREE_HOLD_EVENTS);
 	run_tree(img, data, 0);
 
 	sh("rm -rf %s", tmpdir);
