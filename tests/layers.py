@@ -29,8 +29,8 @@ import sys
 LIB = {
     # 1: leaf helpers
     'pcw_err': 1.0, 'errors': 1.1, 'signal': 1.1, 'maxbytes': 1.1,
-    'iter': 1.1, 'attrs': 1.1, 'names': 1.1,
-    'base.h': 1.0, 'iter.h': 1.0, 'names.h': 1.0,
+    'iter': 1.1, 'attrs': 1.1, 'names': 1.1, 'idset': 1.1,
+    'base.h': 1.0, 'iter.h': 1.0, 'names.h': 1.0, 'idset.h': 1.0,
     # 2: what the host sees; the checks before the first write
     'host': 2.0, 'partition': 2.0, 'check': 2.0, 'validate': 2.0,
     'host.h': 2.0,
