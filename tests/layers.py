@@ -69,7 +69,7 @@ LIB = {
     'acl': 11.0, 'src': 11.1, 'src_archive': 11.2, 'src_tree': 11.3,
     'src.h': 11.0,
     'entry_xattr': 11.4, 'whiteout': 11.4, 'entry_make': 11.45,
-    'entry_int.h': 11.45,
+    'entry_int.h': 11.45, 'entry_path': 11.47,
     'entry': 11.5, 'list': 11.5,
     # 12: open (the ordered refusals) and close
     'fs': 12.0,
