@@ -29,6 +29,8 @@
  *   checked by st_dev and st_ino: one that was renamed or replaced is
  *   "file changed as we read it" too, and the rest of it is not read.
  *   Nothing is followed into a directory that is not the one listed;
+ * - what libarchive reads by path (a symlink's target, a directory's
+ *   default ACL) it reads through /proc/self/fd/DIRFD/NAME (set_acc);
  * - a directory inside itself (a bind mount) is found through a hashed set
  *   of the (st_dev, st_ino) of the directories on the way down, O(1) a
  *   level (fts compares with every ancestor).
@@ -69,6 +71,7 @@ struct pcw_twalk {
 	char		*path, *acc;
 	size_t		plen, pcap, acap;
 	bool		started, pending, skip;
+	bool		proc;		/* /proc/self/fd is there */
 	struct stat	pst;		/* the directory handed out last */
 	char		**warn;		/* paths of changes, to hand out */
 	size_t		nwarn, wcap, wnext;
@@ -103,6 +106,7 @@ errcode_t pcw_twalk_open(const char *dir, struct pcw_twalk **ret)
 	if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur != RLIM_INFINITY &&
 	    rl.rlim_cur / 4 < w->max_open)
 		w->max_open = rl.rlim_cur / 4 < 8 ? 8 : rl.rlim_cur / 4;
+	w->proc = !access("/proc/self/fd", X_OK);
 	if (set_path(w, 0, NULL)) {
 		free(w);
 		return ENOMEM;
@@ -350,9 +354,17 @@ static errcode_t descend(struct pcw_twalk *w, struct pcw_twalk_ent *e,
 	return 0;
 }
 
+/*
+ * The path libarchive reads what no descriptor gives through: the file's
+ * name below its directory's descriptor in /proc/self/fd, a lookup of two
+ * components whatever the depth (a whole path costs the kernel a lookup
+ * per level: with acl_get_file's stat and getxattr for each directory, a
+ * 10,000-deep chain spent most of its time in link_path_walk).  Without
+ * /proc, the path itself, which works up to PATH_MAX.
+ */
 static errcode_t set_acc(struct pcw_twalk *w, struct pcw_twalk_ent *e)
 {
-	if (w->plen < PATH_MAX || e->dirfd == AT_FDCWD) {
+	if (e->dirfd == AT_FDCWD || (!w->proc && w->plen < PATH_MAX)) {
 		e->accpath = w->path;
 		return 0;
 	}

@@ -31,8 +31,8 @@ struct pcw_twalk_ent {
 	const char	*name;	/* its name there (DIR itself for level 0) */
 	/*
 	 * A path that reaches it for calls that take no descriptor (a
-	 * symlink's target, a directory's xattrs and default ACL): PATH
-	 * while it is shorter than PATH_MAX, else through /proc/self/fd.
+	 * symlink's target and xattrs, a directory's default ACL): through
+	 * /proc/self/fd/DIRFD/NAME; without /proc, PATH.
 	 */
 	const char	*accpath;
 	struct stat	st;	/* lstat, just before it was handed out */
