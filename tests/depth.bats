@@ -173,3 +173,19 @@ PY
 	[ "$(dcat "$IMG" /e)" = after ]
 	absent "$IMG" /d/s/g
 }
+
+@test "-x in a casefolded directory: the previous entry's path spelled in another case is the same directories" {
+	mkimg "$IMG" 32M -t ext4 -O casefold -b 1024
+	debugfs -w -R "mkdir /d" "$IMG" 2>/dev/null
+	cur=$(debugfs -R "stat /d" "$IMG" 2>/dev/null | sed -n 's/.*Flags: \(0x[0-9a-f]*\).*/\1/p')
+	debugfs -w -R "set_inode_field /d flags $(printf '0x%x' $((cur | 0x40000000)))" "$IMG" 2>/dev/null
+	tarpy l.tar "d('d/Sub'); d('d/Sub/x'); f('d/Sub/x/f1', b'1\n'); f('d/sub/X/f2', b'2\n'); f('d/SUB/x/f3', b'3\n'); f('d/Sub/x/f4', b'4\n')"
+	run "$PCWRITE" -x "$IMG" / l.tar
+	echo "$output"
+	[ "$status" -eq 0 ]
+	fsck_clean "$IMG"
+	[ "$(debugfs -R "ls /d" "$IMG" 2>/dev/null | tr -s ' \n' '\n\n' | grep -ci '^sub$')" -eq 1 ]
+	for k in 1 2 3 4; do
+		[ "$(dcat "$IMG" "/d/Sub/x/f$k")" = "$k" ]
+	done
+}
