@@ -189,3 +189,19 @@ PY
 		[ "$(dcat "$IMG" "/d/Sub/x/f$k")" = "$k" ]
 	done
 }
+
+@test "-x --whiteouts=oci: a whiteout removes a 3,000-deep chain, every inode and block given back" {
+	python3 "$BATS_TEST_DIRNAME/../bench/gentar.py" depth 3000 chain.tar >/dev/null
+	tarpy wh.tar "f('.wh.a', b'')"
+	free_counts() {
+		dumpe2fs -h "$1" 2>/dev/null | grep -E '^Free (blocks|inodes):'
+	}
+	before=$(free_counts "$IMG")
+	"$PCWRITE" -x "$IMG" / chain.tar
+	[ "$(counts "$IMG")" = "3002 1 0" ]
+	run "$PCWRITE" -x --whiteouts=oci "$IMG" / wh.tar
+	[ "$status" -eq 0 ]
+	fsck_clean "$IMG"
+	absent "$IMG" /a
+	[ "$(free_counts "$IMG")" = "$before" ]
+}
