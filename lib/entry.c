@@ -63,20 +63,6 @@ static void entry_times(const struct pcw_tree *t, const struct pcw_entry *e,
 }
 
 
-static errcode_t make_missing(struct pcw_tree *t, const struct pcw_dest *d,
-			      ext2_ino_t *ino);
-
-/* A missing parent of an entry: 0755, the run's owner, times now. */
-static void fill_parent_dir(struct ext2_inode_large *inode, void *arg)
-{
-	const struct pcw_tree *t = arg;
-	int uid_set = PCW_TREE_SET_UID | PCW_TREE_PARENT_OWNER;
-	int gid_set = PCW_TREE_SET_GID | PCW_TREE_PARENT_OWNER;
-
-	pcw_inode_set_owner(inode, (t->p.flags & uid_set) ? t->p.uid : 0,
-			    (t->p.flags & gid_set) ? t->p.gid : 0);
-}
-
 errcode_t pcw_tree_open(pcw_fs *pfs, const char *dir,
 			const struct pcw_tree_params *p, struct pcw_tree **ret)
 {
@@ -117,7 +103,7 @@ errcode_t pcw_tree_open(pcw_fs *pfs, const char *dir,
 		else
 			err = pcw_fs_begin_write(pfs);
 		if (!err)
-			err = make_missing(t, &d, &t->dir);
+			err = pcw_tree_make_missing(t, &d, &t->dir);
 	}
 	pcw_dest_free(&d);
 	if (err)
@@ -127,30 +113,6 @@ errcode_t pcw_tree_open(pcw_fs *pfs, const char *dir,
 fail:
 	free(t->dir_path);
 	free(t);
-	return err;
-}
-
-/*
- * The walk stopped at the first missing directory: make it and the rest
- * (d->missing, then d->name), 0755, owned as the run says.
- */
-static errcode_t make_missing(struct pcw_tree *t, const struct pcw_dest *d,
-			      ext2_ino_t *ino)
-{
-	struct pcw_dest m;
-	char *rest = malloc((d->missing ? strlen(d->missing) : 0) +
-			    strlen(d->name) + 2);
-	errcode_t err;
-
-	if (!rest)
-		return ENOMEM;
-	sprintf(rest, "%s%s%s", d->missing ? d->missing : "",
-		d->missing && d->missing[0] ? "/" : "", d->name);
-	memset(&m, 0, sizeof(m));
-	m.parent = d->parent;
-	m.missing = rest;
-	err = pcw_make_dirs(t->pfs, &m, fill_parent_dir, t, ino);
-	free(rest);
 	return err;
 }
 
@@ -190,48 +152,6 @@ static errcode_t link_target(struct pcw_tree *t, const char *link,
 	if (!err && is_dir)
 		err = PCW_ET_LINK_TARGET;
 	return err;
-}
-
-/* The directory the entry goes in: PARENT of NORM, made if missing. */
-static errcode_t entry_parent(struct pcw_tree *t, const char *norm,
-			      ext2_ino_t *parent, const char **name)
-{
-	const char *slash = strrchr(norm, '/');
-	size_t plen = slash ? (size_t)(slash - norm) : 0;
-	struct pcw_dest d;
-	char *ppath;
-	errcode_t err;
-
-	*name = slash ? slash + 1 : norm;
-	if (!plen) {
-		*parent = t->dir;
-		return 0;
-	}
-	if (t->last_parent && strlen(t->last_parent) == plen &&
-	    !memcmp(t->last_parent, norm, plen)) {
-		*parent = t->last_ino;
-		return 0;
-	}
-	ppath = strndup(norm, plen);
-	if (!ppath)
-		return ENOMEM;
-	err = pcw_walk(t->pfs, t->dir, ppath, PCW_LOOKUP_PARENTS |
-		       PCW_LOOKUP_NO_NEW_SYMLINKS | PCW_LOOKUP_DIRECTORY, &d);
-	if (err == PCW_ET_IS_DIR) {
-		*parent = d.ino;
-		err = 0;
-	} else if (!err) {
-		err = make_missing(t, &d, parent);
-	}
-	pcw_dest_free(&d);
-	if (err) {
-		free(ppath);
-		return err;
-	}
-	free(t->last_parent);
-	t->last_parent = ppath;
-	t->last_ino = *parent;
-	return 0;
 }
 
 static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
@@ -332,18 +252,17 @@ static errcode_t add_whiteout(struct pcw_tree *t, enum pcw_wh_kind kind,
 	if (kind == PCW_WH_META)
 		return 0;
 	if (t->p.whiteouts == PCW_WHITEOUTS_OCI) {
+		/* A directory removed may be on the path stack. */
+		pcw_tree_path_removed(t, t->norm);
 		err = pcw_wh_apply(t->pfs, t->made, t->dir, t->norm, kind,
 				   &removed);
-		/* A removed directory may have been the cached parent. */
-		free(t->last_parent);
-		t->last_parent = NULL;
 		res->action = PCW_ACTION_REMOVED;
 		return err;
 	}
 	memset(&mark, 0, sizeof(mark));
 	mark.xattrs = &opaque;
 	mark.nxattrs = 1;
-	err = entry_parent(t, t->norm, &parent, &name);
+	err = pcw_tree_parent(t, t->norm, &parent, &name);
 	if (!err)
 		err = pcw_dir_open(t->pfs, parent, &dd);
 	/* The cached inode out first: the xattr writer rewrites it. */
@@ -476,7 +395,7 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		if (err)
 			return err;
 	}
-	err = entry_parent(t, t->norm, &parent, &name);
+	err = pcw_tree_parent(t, t->norm, &parent, &name);
 	if (!err)
 		err = pcw_dir_open(pfs, parent, &pd);
 	if (err)
@@ -532,9 +451,8 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 			return err;
 		res->action = PCW_ACTION_REPLACED;
 		t->made_name = name;
-		/* A replaced symlink may have been the way to a cached parent. */
-		free(t->last_parent);
-		t->last_parent = NULL;
+		/* A replaced symlink may be the way to a level of the stack. */
+		pcw_tree_path_replaced(t);
 	} else {
 		res->action = PCW_ACTION_CREATED;
 		t->made_name = name;
@@ -572,7 +490,7 @@ errcode_t pcw_tree_close(struct pcw_tree *t)
 	t->pfs->order_events = false;
 	pcw_wh_free(t->made);
 	free(t->times);
-	free(t->last_parent);
+	pcw_tree_path_free(t);
 	free(t->name);
 	free(t->norm);
 	free(t->target);

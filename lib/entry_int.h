@@ -20,6 +20,13 @@ struct dir_time {
 	uint32_t	mtime_nsec, atime_nsec;
 };
 
+/* A directory of the path stack: its inode, where its name ends. */
+struct path_level {
+	ext2_ino_t	ino;
+	size_t		end;
+	bool		via_link;	/* a symlink on the way to it */
+};
+
 struct pcw_tree {
 	int		magic;
 	pcw_fs		*pfs;
@@ -34,9 +41,11 @@ struct pcw_tree {
 	char		*target;	/* a hard link's target, for reports */
 	size_t		target_cap;
 
-	/* the directory of the previous entry, looked up once */
-	char		*last_parent;
-	ext2_ino_t	last_ino;
+	/* the directories of the last path resolved (entry_path.c) */
+	struct path_level *stack;
+	size_t		depth, levels_cap;
+	char		*stack_path;	/* their names, cleaned, '/' between */
+	size_t		stack_len, stack_cap;
 
 	struct dir_time	*times;
 	size_t		ntimes, times_cap;
@@ -92,5 +101,19 @@ errcode_t pcw_tree_make_entry(struct pcw_tree *t, const struct pcw_entry *e,
 			      ext2_ino_t parent, ext2_ino_t target,
 			      struct fill *f, struct pcw_iter *data,
 			      struct pcw_entry_result *res);
+
+/*
+ * entry_path.c: the directory an entry goes in (NORM's, made when missing:
+ * pcw_tree_make_missing) and its last component *NAME; the stack of what
+ * the last path went through, told of a name replaced in the entry's
+ * directory and, before it happens, of a removal below NORM's directory.
+ */
+errcode_t pcw_tree_make_missing(struct pcw_tree *t, const struct pcw_dest *d,
+				ext2_ino_t *ino);
+errcode_t pcw_tree_parent(struct pcw_tree *t, const char *norm,
+			  ext2_ino_t *parent, const char **name);
+void pcw_tree_path_replaced(struct pcw_tree *t);
+void pcw_tree_path_removed(struct pcw_tree *t, const char *norm);
+void pcw_tree_path_free(struct pcw_tree *t);
 
 #endif /* PCW_ENTRY_INT_H */

@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "idset.h"
 #include "namei.h"
 
 struct frame {
@@ -44,6 +45,7 @@ struct walk {
 	void		*arg;
 	struct frame	*f;
 	size_t		n, cap;
+	struct pcw_idset on_stack;	/* the frames' inodes */
 	uint64_t	removed;
 };
 
@@ -62,21 +64,25 @@ static errcode_t push(struct walk *w, ext2_ino_t ino, ext2_ino_t parent,
 		      const char *name)
 {
 	struct frame *f;
-	size_t k;
+	bool had;
 
-	/* A directory inside itself: only a damaged image has one. */
-	for (k = 0; k < w->n; k++)
-		if (w->f[k].ino == ino)
-			return PCW_ET_CORRUPT;
-	if (pcw_grow(&w->f, &w->cap, w->n + 1, sizeof(*f), 16))
+	/*
+	 * A directory inside itself: only a damaged image has one.  A hashed
+	 * set of the frames' inodes, not a look at every frame above: that
+	 * made a chain of D directories cost O(D^2).
+	 */
+	if (pcw_grow(&w->f, &w->cap, w->n + 1, sizeof(*f), 16) ||
+	    pcw_idset_add(&w->on_stack, 0, ino, &had))
 		return ENOMEM;
+	if (had)
+		return PCW_ET_CORRUPT;
 	f = &w->f[w->n];
 	memset(f, 0, sizeof(*f));
 	f->ino = ino;
 	f->parent = parent;
+	w->n++;
 	if (name && !(f->name = strdup(name)))
 		return ENOMEM;
-	w->n++;
 	return 0;
 }
 
@@ -84,6 +90,7 @@ static void pop(struct walk *w)
 {
 	struct frame *f = &w->f[--w->n];
 
+	pcw_idset_del(&w->on_stack, 0, f->ino);
 	pcw_dir_list_free(&f->l);
 	free(f->name);
 }
@@ -257,6 +264,7 @@ errcode_t pcw_remove_tree(pcw_fs *pfs, ext2_ino_t parent, const char *name,
 		*removed = w.removed;
 	while (w.n)
 		pop(&w);
+	pcw_idset_free(&w.on_stack);
 	free(w.f);
 	return err;
 }

@@ -158,8 +158,7 @@ void pcw_source_close(struct pcw_source *s)
 		archive_read_free(s->disk_plain);
 	if (s->ae)
 		archive_entry_free(s->ae);
-	if (s->fts)
-		fts_close(s->fts);
+	pcw_twalk_close(s->walk);
 	for (k = 0; s->decl && k <= s->decl_mask; k++)
 		free(s->decl[k].path);
 	for (k = 0; s->links && k <= s->links_mask; k++)

@@ -3,7 +3,7 @@
  * src.h: the sources of -x and -R entries, private to lib/.  A struct
  * pcw_source reads either an archive (src_archive.c: libarchive's
  * archive_read, and an mtree manifest's two passes) or a host tree
- * (src_tree.c: an fts walk, each file's attributes from libarchive's
+ * (src_tree.c: src_walk.c's walk, each file's attributes from libarchive's
  * read_disk); both turn a libarchive entry into a struct pcw_entry
  * (src_archive.c), whose POSIX ACLs acl.c encodes as ext4 stores them.
  * src.c, below them, makes and closes a source; src_tree.c is the top:
@@ -14,13 +14,13 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <fts.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/stat.h>
 
 #include "file.h"
 #include "iter.h"
+#include "src_walk.h"
 
 #define PCW_MAGIC_SOURCE	0x70637773	/* "pcws" */
 #define NHOLES			64
@@ -92,7 +92,7 @@ struct pcw_source {
 	unsigned	nholes;
 
 	/* host trees */
-	FTS		*fts;
+	struct pcw_twalk *walk;
 	struct archive	*disk;
 	struct archive	*disk_plain;	/* for files without xattrs: no probes */
 	struct archive_entry *ae;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * src_tree.c: -R's source, a host tree: an fts walk, sorted so that the
- * same tree gives the same image, each file's attributes, extended
+ * src_tree.c: -R's source, a host tree: src_walk.c's walk, sorted so
+ * that the same tree gives the same image, each file's attributes, extended
  * attributes and ACLs from libarchive's read_disk (src_archive.c makes the
  * entry).  And pcw_source_next() for both kinds of source, with tar's
  * path options applied to the entry read.
@@ -27,17 +27,11 @@
 #include "names.h"
 #include "src.h"
 
-static int by_name(const FTSENT **a, const FTSENT **b)
-{
-	return strcmp((*a)->fts_name, (*b)->fts_name);
-}
-
 errcode_t pcw_source_open_tree(const char *dir,
 			       const struct pcw_source_params *p,
 			       struct pcw_source **ret)
 {
 	struct pcw_source *s = pcw_src_new(p, -1, dir);
-	char *paths[2];
 	int flags = ARCHIVE_READDISK_NO_FFLAGS | ARCHIVE_READDISK_NO_SPARSE;
 	errcode_t err = ENOMEM;
 
@@ -57,13 +51,9 @@ errcode_t pcw_source_open_tree(const char *dir,
 			    p->page_size ? p->page_size : 4096);
 	if (err)
 		goto fail;
-	paths[0] = s->name;
-	paths[1] = NULL;
-	s->fts = fts_open(paths, FTS_PHYSICAL | FTS_NOCHDIR, by_name);
-	if (!s->fts) {
-		err = errno;
+	err = pcw_twalk_open(s->name, &s->walk);
+	if (err)
 		goto fail;
-	}
 	s->root_len = strlen(dir);
 	while (s->root_len > 1 && dir[s->root_len - 1] == '/')
 		s->root_len--;
@@ -125,8 +115,9 @@ static bool removed(int errnum)
 static errcode_t tree_next(struct pcw_source *s, const struct pcw_entry **entry,
 			   struct pcw_iter **data)
 {
-	FTSENT *f;
+	struct pcw_twalk_ent f;
 	struct archive *disk;
+	const char *why;
 	errcode_t err;
 
 	if (s->data_fd >= 0) {
@@ -134,38 +125,26 @@ static errcode_t tree_next(struct pcw_source *s, const struct pcw_entry **entry,
 		close(s->data_fd);
 		s->data_fd = -1;
 	}
-	while ((f = fts_read(s->fts))) {
+	while (!(err = pcw_twalk_next(s->walk, &f, &why))) {
 		const char *rel;
 		const char *first = NULL;
 		struct stat st;
-		int fd = -1;
+		int fd = -1, dfd = -1;
 
 		free(s->path);
-		s->path = strdup(f->fts_path);
+		s->path = strdup(f.path);
 		if (!s->path)
 			return ENOMEM;
-		switch (f->fts_info) {
-		case FTS_DP:
+		if (f.kind == PCW_TW_GONE) {
+			tree_changed(s, f.path, "file removed before we read it");
 			continue;
-		case FTS_DNR:
-		case FTS_NS:
-			if (f->fts_level > 0 && removed(f->fts_errno)) {
-				tree_changed(s, f->fts_path,
-					     "file removed before we read it");
-				continue;
-			}
-			/* fall through */
-		case FTS_ERR:
-			pcw_src_set_msg(s, "%s", strerror(f->fts_errno), NULL);
-			return f->fts_errno ? (errcode_t)f->fts_errno
-					    : PCW_ET_SOURCE;
-		case FTS_DC:
-			pcw_src_set_msg(s, "directory cycle", NULL, NULL);
-			return PCW_ET_SOURCE;
 		}
-		rel = f->fts_level == 0 ? "." : f->fts_path + s->root_len +
-						 (s->root_len > 1 ||
-						  f->fts_path[0] != '/');
+		if (f.kind == PCW_TW_CHANGED) {
+			tree_changed(s, f.path, "file changed as we read it");
+			continue;
+		}
+		rel = f.level == 0 ? "." : f.path + s->root_len +
+					   (s->root_len > 1 || f.path[0] != '/');
 		err = tar_name(s, rel);
 		if (err)
 			return err;
@@ -174,33 +153,30 @@ static errcode_t tree_next(struct pcw_source *s, const struct pcw_entry **entry,
 		 * read, and no hard link is made to an excluded file.
 		 */
 		if (s->p.names && pcw_names_excluded(s->p.names, s->tname)) {
-			if (f->fts_info == FTS_D)
-				fts_set(s->fts, f, FTS_SKIP);
+			pcw_twalk_skip(s->walk);
 			continue;
 		}
-		if (s->p.skip && s->p.skip(s->p.skip_arg, f->fts_statp)) {
+		if (s->p.skip && s->p.skip(s->p.skip_arg, &f.st)) {
 			if (s->p.warn)
-				s->p.warn(s->p.warn_arg, f->fts_path,
+				s->p.warn(s->p.warn_arg, f.path,
 					  "file is the image (or its undo or "
 					  "report file); not copied");
-			if (f->fts_info == FTS_D)
-				fts_set(s->fts, f, FTS_SKIP);
+			pcw_twalk_skip(s->walk);
 			continue;
 		}
-		if (!S_ISDIR(f->fts_statp->st_mode) &&
-		    f->fts_statp->st_nlink > 1) {
-			first = pcw_src_link_seen(s, f->fts_statp, s->tname, NULL, &err);
+		if (!S_ISDIR(f.st.st_mode) && f.st.st_nlink > 1) {
+			first = pcw_src_link_seen(s, &f.st, s->tname, NULL, &err);
 			if (err)
 				return err;
 		}
-		if (S_ISREG(f->fts_statp->st_mode) && !first) {
-			fd = open(f->fts_accpath, O_RDONLY | O_NOFOLLOW |
-				  O_CLOEXEC | O_NOATIME);
+		if (S_ISREG(f.st.st_mode) && !first) {
+			fd = openat(f.dirfd, f.name, O_RDONLY | O_NOFOLLOW |
+				    O_CLOEXEC | O_NOATIME);
 			if (fd < 0 && errno == EPERM)
-				fd = open(f->fts_accpath, O_RDONLY | O_NOFOLLOW |
-					  O_CLOEXEC);
+				fd = openat(f.dirfd, f.name, O_RDONLY |
+					    O_NOFOLLOW | O_CLOEXEC);
 			if (fd < 0 && removed(errno)) {
-				tree_changed(s, f->fts_path,
+				tree_changed(s, f.path,
 					     "file removed before we read it");
 				continue;
 			}
@@ -211,19 +187,40 @@ static errcode_t tree_next(struct pcw_source *s, const struct pcw_entry **entry,
 					close(fd);
 				return err;
 			}
-			if (st.st_ino != f->fts_statp->st_ino ||
-			    st.st_dev != f->fts_statp->st_dev) {
+			if (st.st_ino != f.st.st_ino ||
+			    st.st_dev != f.st.st_dev) {
 				close(fd);
 				pcw_src_set_msg(s, "file changed as it was read", NULL,
 					NULL);
 				return PCW_ET_SOURCE;
 			}
 			s->data_fd = fd;
-			s->data_st = *f->fts_statp;
+			s->data_st = f.st;
+		}
+		/*
+		 * A directory's attributes through a descriptor of its own
+		 * (its path may be longer than PATH_MAX); its default ACL,
+		 * which only a path reads, through f.accpath.
+		 */
+		if (S_ISDIR(f.st.st_mode)) {
+			dfd = openat(f.dirfd, f.name, O_RDONLY | O_DIRECTORY |
+				     O_NOFOLLOW | O_CLOEXEC);
+			if (dfd >= 0 && (fstat(dfd, &st) ||
+					 st.st_ino != f.st.st_ino ||
+					 st.st_dev != f.st.st_dev)) {
+				close(dfd);
+				dfd = -1;
+			}
+			if (dfd < 0) {
+				tree_changed(s, f.path,
+					     "file removed before we read it");
+				pcw_twalk_skip(s->walk);
+				continue;
+			}
 		}
 		archive_entry_clear(s->ae);
 		archive_entry_copy_pathname(s->ae, s->tname);
-		archive_entry_copy_sourcepath(s->ae, f->fts_accpath);
+		archive_entry_copy_sourcepath(s->ae, f.accpath);
 		/*
 		 * An open file with no extended attributes has no ACL either
 		 * (ACLs are system.posix_acl_* attributes): one flistxattr
@@ -232,19 +229,25 @@ static errcode_t tree_next(struct pcw_source *s, const struct pcw_entry **entry,
 		disk = fd >= 0 && flistxattr(fd, NULL, 0) == 0 ? s->disk_plain
 							       : s->disk;
 		if (archive_read_disk_entry_from_file(disk, s->ae,
-				S_ISDIR(f->fts_statp->st_mode) ? -1 : fd,
-				f->fts_statp) < ARCHIVE_WARN) {
-			/* a symlink's target, a directory's xattrs: gone */
+				dfd >= 0 ? dfd : fd, &f.st) < ARCHIVE_WARN) {
+			/* a symlink's target: gone */
 			if (fd < 0 && removed(archive_errno(disk))) {
-				tree_changed(s, f->fts_path,
+				if (dfd >= 0)
+					close(dfd);
+				tree_changed(s, f.path,
 					     "file removed before we read it");
-				if (f->fts_info == FTS_D)
-					fts_set(s->fts, f, FTS_SKIP);
+				pcw_twalk_skip(s->walk);
 				continue;
 			}
+			if (dfd >= 0)
+				close(dfd);
 			pcw_src_archive_msg(s, disk);
 			return PCW_ET_SOURCE;
 		}
+		if (dfd >= 0)
+			close(dfd);
+		/* messages name the file by its path, not f.accpath */
+		archive_entry_copy_sourcepath(s->ae, f.path);
 		if (first)
 			archive_entry_copy_hardlink(s->ae, first);
 		err = pcw_src_from_entry(s, s->ae);
@@ -262,11 +265,9 @@ static errcode_t tree_next(struct pcw_source *s, const struct pcw_entry **entry,
 		}
 		return 0;
 	}
-	if (errno) {
-		pcw_src_set_msg(s, "%s", strerror(errno), NULL);
-		return errno;
-	}
-	return PCW_ET_END;
+	if (err != PCW_ET_END && why)
+		pcw_src_set_msg(s, "%s", why, NULL);
+	return err;
 }
 
 /*
@@ -304,7 +305,7 @@ errcode_t pcw_source_next(struct pcw_source *s, const struct pcw_entry **entry,
 	*entry = NULL;
 	*data = NULL;
 	do
-		err = s->fts ? tree_next(s, entry, data)
+		err = s->walk ? tree_next(s, entry, data)
 			     : pcw_src_archive_next(s, entry, data);
 	while (!err && s->p.names && (err = apply_names(s)) == PCW_ET_END);
 	if (err) {

@@ -70,11 +70,12 @@
  * filesystem that cannot reserve room.
  *
  * A tree that changes under a reader (skipbad.bats, -R): with
- * $PCW_OPEN_HOOK=NAME, the first open() of a path whose last component is
- * NAME does $PCW_OPEN_DO first: "unlink=PATH" removes PATH before the
- * open (NAME itself: the open fails with ENOENT, as for a file removed
- * after its directory was listed), "rmdir=PATH" an empty directory;
- * "append=N" appends N bytes of 'x' to
+ * $PCW_OPEN_HOOK=NAME, the first open() or openat() of a path whose last
+ * component is NAME does $PCW_OPEN_DO first: "unlink=PATH" removes PATH
+ * before the open (NAME itself: the open fails with ENOENT, as for a file
+ * removed after its directory was listed), "rmdir=PATH" an empty
+ * directory, "rename=FROM:TO" moves FROM to TO (a directory moved while
+ * the walk is below it); "append=N" appends N bytes of 'x' to
  * the file and "truncate=N" cuts it to N bytes just after it is opened (a
  * file that grows or shrinks while it is read).  Deterministic, where a
  * writer racing the reader is not.
@@ -719,7 +720,8 @@ static int open_hooked(const char *path)
 	return 1;
 }
 
-static void open_hook(const char *path, int before)
+/* The hook's action; DIRFD is what PATH is relative to. */
+static void open_hook(int dirfd, const char *path, int before)
 {
 	const char *what = getenv("PCW_OPEN_DO");
 	int fd;
@@ -730,9 +732,18 @@ static void open_hook(const char *path, int before)
 		unlink(what + 7);
 	} else if (before && !strncmp(what, "rmdir=", 6)) {
 		rmdir(what + 6);
+	} else if (before && !strncmp(what, "rename=", 7)) {
+		char from[4096];
+		const char *colon = strchr(what + 7, ':');
+
+		if (colon && (size_t)(colon - (what + 7)) < sizeof(from)) {
+			memcpy(from, what + 7, colon - (what + 7));
+			from[colon - (what + 7)] = 0;
+			rename(from, colon + 1);
+		}
 	} else if (!before && !strncmp(what, "append=", 7)) {
-		NEXT(open);
-		fd = next_(path, O_WRONLY | O_APPEND);
+		NEXT(openat);
+		fd = next_(dirfd, path, O_WRONLY | O_APPEND);
 		if (fd >= 0) {
 			for (long n = strtol(what + 7, NULL, 10); n > 0; n--)
 				if (real_write(fd, "x", 1) != 1)
@@ -740,8 +751,14 @@ static void open_hook(const char *path, int before)
 			close(fd);
 		}
 	} else if (!before && !strncmp(what, "truncate=", 9)) {
-		NEXT(truncate);
-		next_(path, strtol(what + 9, NULL, 10));
+		NEXT(openat);
+		fd = next_(dirfd, path, O_WRONLY);
+		if (fd >= 0) {
+			int rc = ftruncate(fd, strtol(what + 9, NULL, 10));
+
+			(void)rc;
+			close(fd);
+		}
 	}
 }
 
@@ -758,11 +775,44 @@ int open(const char *path, int flags, ...)
 		va_end(ap);
 	}
 	if (hooked)
-		open_hook(path, 1);
+		open_hook(AT_FDCWD, path, 1);
 	fd = next_(path, flags, mode);
 	if (hooked && fd >= 0)
-		open_hook(path, 0);
+		open_hook(AT_FDCWD, path, 0);
 	return fd;
+}
+
+int openat(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	int hooked = open_hooked(path), fd;
+	va_list ap;
+
+	NEXT(openat);
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	if (hooked)
+		open_hook(dirfd, path, 1);
+	fd = next_(dirfd, path, flags, mode);
+	if (hooked && fd >= 0)
+		open_hook(dirfd, path, 0);
+	return fd;
+}
+
+int openat64(int dirfd, const char *path, int flags, ...)
+{
+	mode_t mode = 0;
+	va_list ap;
+
+	if (flags & (O_CREAT | O_TMPFILE)) {
+		va_start(ap, flags);
+		mode = va_arg(ap, mode_t);
+		va_end(ap);
+	}
+	return openat(dirfd, path, flags, mode);
 }
 
 int open64(const char *path, int flags, ...)

@@ -29,8 +29,8 @@ import sys
 LIB = {
     # 1: leaf helpers
     'pcw_err': 1.0, 'errors': 1.1, 'signal': 1.1, 'maxbytes': 1.1,
-    'iter': 1.1, 'attrs': 1.1, 'names': 1.1,
-    'base.h': 1.0, 'iter.h': 1.0, 'names.h': 1.0,
+    'iter': 1.1, 'attrs': 1.1, 'names': 1.1, 'idset': 1.1,
+    'base.h': 1.0, 'iter.h': 1.0, 'names.h': 1.0, 'idset.h': 1.0,
     # 2: what the host sees; the checks before the first write
     'host': 2.0, 'partition': 2.0, 'check': 2.0, 'validate': 2.0,
     'host.h': 2.0,
@@ -66,10 +66,10 @@ LIB = {
     'namei.h': 10.0,
     # 11: one file's write; entries and their sources; listing
     'perform_write': 11.0, 'file': 11.1, 'atomic': 11.1, 'file.h': 11.0,
-    'acl': 11.0, 'src': 11.1, 'src_archive': 11.2, 'src_tree': 11.3,
+    'acl': 11.0, 'src_walk': 11.05, 'src_walk.h': 11.0, 'src': 11.1, 'src_archive': 11.2, 'src_tree': 11.3,
     'src.h': 11.0,
     'entry_xattr': 11.4, 'whiteout': 11.4, 'entry_make': 11.45,
-    'entry_int.h': 11.45,
+    'entry_int.h': 11.45, 'entry_path': 11.47,
     'entry': 11.5, 'list': 11.5,
     # 12: open (the ordered refusals) and close
     'fs': 12.0,
