@@ -274,9 +274,13 @@ errcode_t pcw_tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 {
 	bool meta_error = t && t->magic == PCW_MAGIC_TREE &&
 			  t->pfs->meta_error;
-	errcode_t err = tree_add(t, e, data, res), err2;
+	errcode_t err, err2;
 	struct timespec now;
 
+	/* No directory is held from the entry before: they may be evicted. */
+	if (t && t->magic == PCW_MAGIC_TREE)
+		pcw_dcache_next(t->pfs);
+	err = tree_add(t, e, data, res);
 	if (!t || t->magic != PCW_MAGIC_TREE)
 		return err;
 	/* A refused entry leaves nothing half-done, or it stops the run. */
