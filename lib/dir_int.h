@@ -83,7 +83,7 @@ struct dblock {
  * The bytes of loaded directories the cache keeps past the current entry's
  * (PCW_TEST_DCACHE_BYTES in the environment sets another, for the tests).
  */
-#define PCW_DCACHE_BYTES	(4U << 20)
+#define PCW_DCACHE_BYTES	(2U << 20)
 
 struct pcw_dcache {
 	struct pcw_dir	**hash;
