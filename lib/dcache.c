@@ -164,9 +164,27 @@ ext2_ino_t pcw_dir_ino(const struct pcw_dir *d)
 	return d->ino;
 }
 
-/* A name was added or removed: mtime and ctime, as the kernel sets them. */
+/*
+ * A name was added or removed: mtime and ctime, as the kernel sets them;
+ * but not again in a directory this run changed already (its ctime is the
+ * run's now).  Its mtime is then either now already, or the time an entry
+ * of the tree gave it once the entries under it were done (entry_make.c):
+ * an archive that comes back to a directory later (cpio's hard links at
+ * the end, an mtree manifest's order) keeps the directory's own time, as
+ * when every directory's time was set at the close (bsdtar and cpio do
+ * that; GNU tar sets "now" there).  The one other case: an image made by
+ * an earlier run with the same fixed time (--reproducible) keeps a
+ * directory's mtime where the kernel would set that same fixed time.
+ */
 void pcw_dir_changed(pcw_fs *pfs, struct pcw_dir *d)
 {
+	struct ext2_inode_large now;
+
+	memcpy(&now, d->inode, sizeof(now));
+	pcw_inode_set_now(pfs, &now, PCW_TIME_C);
+	if (now.i_ctime == d->inode->i_ctime &&
+	    now.i_ctime_extra == d->inode->i_ctime_extra)
+		return;
 	pcw_inode_set_now(pfs, d->inode, PCW_TIME_M | PCW_TIME_C);
 	d->dirty_inode = true;
 }
