@@ -1,10 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * dcache.c: the run's cache of directories (each loaded once, with a linear
- * directory's names in a hash table) and of their blocks (kept as verified
- * once), every change written through to the image at once; a new block
- * appended to a directory (ext4_append); the directories' inodes written at
- * the end (pcw_dcache_flush).
+ * dcache.c: the run's cache of directories (a linear directory's names in a
+ * hash table) and of their blocks (kept as verified once), every change
+ * written through to the image at once; a new block appended to a directory
+ * (ext4_append); the directories' inodes written when they leave the cache
+ * or at the end (pcw_dcache_flush).
+ *
+ * The cache is bounded by bytes, as the kernel's dcache and inode cache are
+ * bounded by memory pressure: past PCW_DCACHE_BYTES the least recently
+ * opened directories are evicted and loaded again from the image when a
+ * later entry needs them.  Nothing but an inode's times is ever dirty here
+ * (every block and every other inode change is written at once), so an
+ * evicted directory's inode is written first, into the same transaction of
+ * the holding layer as any other write: the commit order is the writes'
+ * order, as at the end.  A directory opened since the last
+ * pcw_dcache_next (the current entry's) stays: its caller may hold it.
  */
 #include "config.h"
 
@@ -154,9 +164,27 @@ ext2_ino_t pcw_dir_ino(const struct pcw_dir *d)
 	return d->ino;
 }
 
-/* A name was added or removed: mtime and ctime, as the kernel sets them. */
+/*
+ * A name was added or removed: mtime and ctime, as the kernel sets them;
+ * but not again in a directory this run changed already (its ctime is the
+ * run's now).  Its mtime is then either now already, or the time an entry
+ * of the tree gave it once the entries under it were done (entry_make.c):
+ * an archive that comes back to a directory later (cpio's hard links at
+ * the end, an mtree manifest's order) keeps the directory's own time, as
+ * when every directory's time was set at the close (bsdtar and cpio do
+ * that; GNU tar sets "now" there).  The one other case: an image made by
+ * an earlier run with the same fixed time (--reproducible) keeps a
+ * directory's mtime where the kernel would set that same fixed time.
+ */
 void pcw_dir_changed(pcw_fs *pfs, struct pcw_dir *d)
 {
+	struct ext2_inode_large now;
+
+	memcpy(&now, d->inode, sizeof(now));
+	pcw_inode_set_now(pfs, &now, PCW_TIME_C);
+	if (now.i_ctime == d->inode->i_ctime &&
+	    now.i_ctime_extra == d->inode->i_ctime_extra)
+		return;
 	pcw_inode_set_now(pfs, d->inode, PCW_TIME_M | PCW_TIME_C);
 	d->dirty_inode = true;
 }
@@ -165,7 +193,8 @@ void pcw_dir_changed(pcw_fs *pfs, struct pcw_dir *d)
 
 errcode_t pcw_dir_names_grow(struct pcw_dir *d)
 {
-	uint32_t nmask = d->nmask ? d->nmask * 2 + 1 : 63, i;
+	/* 8 slots: most directories of a tree hold a few names. */
+	uint32_t nmask = d->nmask ? d->nmask * 2 + 1 : 7, i;
 	struct dir_name *old = d->names, *nt;
 
 	nt = calloc((size_t)nmask + 1, sizeof(*nt));
@@ -217,7 +246,7 @@ errcode_t pcw_dir_names_add(struct pcw_dir *d, const char *name, unsigned len,
 			return err;
 	}
 	if (d->slen + len > d->scap) {
-		size_t cap = d->scap ? d->scap * 2 : 4096;
+		size_t cap = d->scap ? d->scap * 2 : 64;
 		char *s;
 
 		while (cap < d->slen + len)
@@ -259,9 +288,129 @@ void pcw_dir_names_free(struct pcw_dir *d)
 
 /* ---- the cache of loaded directories ---- */
 
+/* What D costs in memory (each allocation's header counted as 16 bytes). */
+static size_t dir_bytes(const pcw_fs *pfs, const struct pcw_dir *d)
+{
+	size_t n = sizeof(*d) + pcw_inode_buf_size(pfs->fs) + 16 * 2;
+
+	if (d->pblk)
+		n += (size_t)d->cap * sizeof(*d->pblk) + 16;
+	if (d->room)
+		n += (size_t)d->cap * sizeof(*d->room) + 16;
+	if (d->names)
+		n += ((size_t)d->nmask + 1) * sizeof(*d->names) + 16;
+	if (d->strings)
+		n += d->scap + 16;
+	return n;
+}
+
+static void lru_unlink(struct pcw_dcache *c, struct pcw_dir *d)
+{
+	if (d->lru_prev)
+		d->lru_prev->lru_next = d->lru_next;
+	else
+		c->lru_head = d->lru_next;
+	if (d->lru_next)
+		d->lru_next->lru_prev = d->lru_prev;
+	else
+		c->lru_tail = d->lru_prev;
+	d->lru_prev = d->lru_next = NULL;
+	c->bytes -= d->bytes;
+}
+
+static void lru_push(pcw_fs *pfs, struct pcw_dcache *c, struct pcw_dir *d)
+{
+	d->lru_prev = NULL;
+	d->lru_next = c->lru_head;
+	if (c->lru_head)
+		c->lru_head->lru_prev = d;
+	else
+		c->lru_tail = d;
+	c->lru_head = d;
+	d->bytes = dir_bytes(pfs, d);
+	d->epoch = c->epoch;
+	c->bytes += d->bytes;
+}
+
+/* Take D out of the hash and the order, and free it. */
+static void dcache_drop(pcw_fs *pfs, struct pcw_dcache *c, struct pcw_dir *d)
+{
+	struct pcw_dir **pp;
+
+	for (pp = &c->hash[d->ino & c->mask]; *pp; pp = &(*pp)->hash_next)
+		if (*pp == d) {
+			*pp = d->hash_next;
+			break;
+		}
+	lru_unlink(c, d);
+	pcw_dir_free(d);
+	c->count--;
+	pfs->dcache_dirs = c->count;
+}
+
+/*
+ * Evict the least recently opened directories of earlier entries until the
+ * cache is under its limit.  A dirty inode is written first; if that write
+ * fails the directory stays (the error is the run's: meta_error).
+ */
+static void dcache_shrink(pcw_fs *pfs, struct pcw_dcache *c)
+{
+	while (c->bytes > c->limit && c->lru_tail &&
+	       c->lru_tail->epoch != c->epoch) {
+		struct pcw_dir *d = c->lru_tail;
+
+		if (d->dirty_inode && pcw_dir_write_inode(pfs, d))
+			return;
+		dblock_forget(c, d->ino);
+		dcache_drop(pfs, c, d);
+	}
+}
+
+/* A directory just loaded or made: into the cache, which may evict others. */
+void pcw_dcache_insert(pcw_fs *pfs, struct pcw_dir *d)
+{
+	struct pcw_dcache *c = pfs->dcache;
+
+	d->hash_next = c->hash[d->ino & c->mask];
+	c->hash[d->ino & c->mask] = d;
+	c->count++;
+	pfs->dcache_dirs = c->count;
+	lru_push(pfs, c, d);
+	dcache_shrink(pfs, c);
+}
+
+/* A cached directory opened again: the most recent, its bytes counted anew. */
+void pcw_dcache_touch(pcw_fs *pfs, struct pcw_dir *d)
+{
+	struct pcw_dcache *c = pfs->dcache;
+
+	if (c->lru_head == d && d->epoch == c->epoch)
+		return;
+	lru_unlink(c, d);
+	lru_push(pfs, c, d);
+}
+
+void pcw_dcache_next(pcw_fs *pfs)
+{
+	struct pcw_dcache *c = pfs->dcache;
+	struct pcw_dir *d;
+
+	if (!c)
+		return;
+	/* The current entry's directories may have grown since opened. */
+	for (d = c->lru_head; d && d->epoch == c->epoch; d = d->lru_next) {
+		size_t n = dir_bytes(pfs, d);
+
+		c->bytes += n - d->bytes;
+		d->bytes = n;
+	}
+	c->epoch++;
+}
+
 errcode_t pcw_dcache_get(pcw_fs *pfs, struct pcw_dcache **ret)
 {
 	struct pcw_dcache *c = pfs->dcache;
+	const char *env;
 	unsigned i;
 
 	if (c) {
@@ -272,6 +421,10 @@ errcode_t pcw_dcache_get(pcw_fs *pfs, struct pcw_dcache **ret)
 	if (!c)
 		return ENOMEM;
 	c->mask = 255;
+	c->limit = PCW_DCACHE_BYTES;
+	env = getenv("PCW_TEST_DCACHE_BYTES");
+	if (env && *env)
+		c->limit = strtoull(env, NULL, 0);
 	for (i = 0; i < DBLOCKS; i++)
 		c->bhash[i] = -1;
 	c->hash = calloc(c->mask + 1, sizeof(*c->hash));
@@ -453,12 +606,7 @@ void pcw_dir_forget(pcw_fs *pfs, ext2_ino_t ino)
 	dblock_forget(c, ino);
 	for (pp = &c->hash[ino & c->mask]; *pp; pp = &(*pp)->hash_next)
 		if ((*pp)->ino == ino) {
-			struct pcw_dir *d = *pp;
-
-			*pp = d->hash_next;
-			pcw_dir_free(d);
-			c->count--;
-			pfs->dcache_dirs = c->count;
+			dcache_drop(pfs, c, *pp);
 			return;
 		}
 }

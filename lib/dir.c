@@ -188,10 +188,7 @@ static errcode_t dir_load(pcw_fs *pfs, ext2_ino_t ino, struct pcw_dir **ret)
 	if (err)
 		goto fail;
 done:
-	d->hash_next = c->hash[ino & c->mask];
-	c->hash[ino & c->mask] = d;
-	c->count++;
-	pfs->dcache_dirs = c->count;
+	pcw_dcache_insert(pfs, d);
 	*ret = d;
 	return 0;
 fail:
@@ -207,6 +204,7 @@ errcode_t pcw_dir_open(pcw_fs *pfs, ext2_ino_t ino, struct pcw_dir **ret)
 	if (c)
 		for (d = c->hash[ino & c->mask]; d; d = d->hash_next)
 			if (d->ino == ino) {
+				pcw_dcache_touch(pfs, d);
 				*ret = d;
 				return 0;
 			}
@@ -767,10 +765,7 @@ errcode_t pcw_dir_new(pcw_fs *pfs, ext2_ino_t ino,
 		err = pcw_dir_names_add(d, "..", 2, parent, EXT2_FT_DIR, 0);
 	if (err)
 		goto fail;
-	d->hash_next = c->hash[ino & c->mask];
-	c->hash[ino & c->mask] = d;
-	c->count++;
-	pfs->dcache_dirs = c->count;
+	pcw_dcache_insert(pfs, d);
 	*ret = d;
 	return 0;
 fail:

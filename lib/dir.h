@@ -37,6 +37,11 @@ errcode_t pcw_dir_write_inode(pcw_fs *pfs, struct pcw_dir *d);
 errcode_t pcw_dir_reload_inode(pcw_fs *pfs, struct pcw_dir *d);
 void pcw_dir_forget(pcw_fs *pfs, ext2_ino_t ino);
 errcode_t pcw_dcache_flush(pcw_fs *pfs);
+/*
+ * Between entries: no caller holds a struct pcw_dir from before, so the
+ * directories opened so far may be evicted from now on.
+ */
+void pcw_dcache_next(pcw_fs *pfs);
 
 /*
  * dir_list.c: the names in D but "." and "..", a snapshot the caller may

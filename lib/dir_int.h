@@ -34,6 +34,10 @@ struct dir_name {
 struct pcw_dir {
 	ext2_ino_t	ino;
 	struct pcw_dir	*hash_next;
+	/* the cache's least-recently-used order (dcache.c) */
+	struct pcw_dir	*lru_prev, *lru_next;
+	size_t		bytes;		/* as last counted into the cache's */
+	unsigned	epoch;		/* the cache's epoch when last opened */
 	struct ext2_inode_large	*inode;
 	bool		htree;
 	bool		inline_data;
@@ -75,9 +79,23 @@ struct dblock {
 	unsigned char	*buf;
 };
 
+/*
+ * The bytes of loaded directories the cache keeps past the current entry's
+ * (PCW_TEST_DCACHE_BYTES in the environment sets another, for the tests).
+ */
+#define PCW_DCACHE_BYTES	(2U << 20)
+
 struct pcw_dcache {
 	struct pcw_dir	**hash;
 	unsigned	mask, count;
+	/*
+	 * Loaded directories, most recently opened first; BYTES their
+	 * memory, LIMIT the most kept.  A directory opened in the current
+	 * EPOCH (pcw_dcache_next) is never evicted: its caller may hold it.
+	 */
+	struct pcw_dir	*lru_head, *lru_tail;
+	size_t		bytes, limit;
+	unsigned	epoch;
 	unsigned char	*buf[6];	/* scratch blocks: 3 frames, 3 leaves */
 	struct dblock	blocks[DBLOCKS];
 	int		bhash[DBLOCKS];
@@ -134,6 +152,8 @@ errcode_t pcw_dir_names_add(struct pcw_dir *d, const char *name, unsigned len,
 			    ext2_ino_t ino, int ftype, uint32_t lblk);
 void pcw_dir_names_free(struct pcw_dir *d);
 errcode_t pcw_dcache_get(pcw_fs *pfs, struct pcw_dcache **ret);
+void pcw_dcache_insert(pcw_fs *pfs, struct pcw_dir *d);
+void pcw_dcache_touch(pcw_fs *pfs, struct pcw_dir *d);
 void pcw_dir_free(struct pcw_dir *d);
 errcode_t pcw_dir_append_block(pcw_fs *pfs, struct pcw_dir *d,
 			       unsigned char *content, uint32_t *lblkp);

@@ -11,8 +11,9 @@
  * attributes: permission bits with setuid/setgid/sticky, 32-bit owner and
  * group, times with nanoseconds, every extended attribute and the POSIX
  * ACLs (written after the inode: ext2fs_xattrs_write rewrites it).
- * Directories' times are set when the tree closes, after their children
- * changed them, as tar does.
+ * A directory's times are set once the entries below it are done (when an
+ * entry outside it comes, or at the close), after they changed them, as
+ * GNU tar does.
  *
  * The classic archive attacks are refused, as GNU tar refuses them: a
  * '..' component, and a path through a symlink the same run made (an
@@ -195,9 +196,13 @@ errcode_t pcw_tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 {
 	bool meta_error = t && t->magic == PCW_MAGIC_TREE &&
 			  t->pfs->meta_error;
-	errcode_t err = tree_add(t, e, data, res), err2;
+	errcode_t err, err2;
 	struct timespec now;
 
+	/* No directory is held from the entry before: they may be evicted. */
+	if (t && t->magic == PCW_MAGIC_TREE)
+		pcw_dcache_next(t->pfs);
+	err = tree_add(t, e, data, res);
 	if (!t || t->magic != PCW_MAGIC_TREE)
 		return err;
 	/* A refused entry leaves nothing half-done, or it stops the run. */
@@ -367,6 +372,9 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 		strcmp(t->dir_path, "/") && (err || t->norm[0]) ? "/" : "",
 		err ? e->path + strspn(e->path, "/") : t->norm);
 	res->path = t->name;
+	/* The directories this entry is not under are done. */
+	if (!err)
+		pcw_tree_times_apply(t, t->norm);
 	/* Room the transaction's frees make, for the entry's metadata. */
 	if (!err)
 		err = pcw_commit_for_room(pfs, PCW_ENTRY_META_CLUSTERS);
@@ -462,35 +470,21 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 
 errcode_t pcw_tree_close(struct pcw_tree *t)
 {
-	errcode_t err = 0, err2;
-	size_t k;
+	errcode_t err, err2;
 
 	if (!t || t->magic != PCW_MAGIC_TREE)
 		return EINVAL;
-	for (k = 0; k < t->ntimes; k++) {
-		const struct dir_time *dt = &t->times[k];
-		struct pcw_dir *dd;
-
-		err2 = pcw_dir_open(t->pfs, dt->ino, &dd);
-		if (!err2) {
-			struct ext2_inode_large *inode = pcw_dir_inode(dd);
-
-			pcw_inode_set_times(t->pfs, inode, PCW_TIME_M, dt->mtime,
-					    dt->mtime_nsec);
-			pcw_inode_set_times(t->pfs, inode, PCW_TIME_A, dt->atime,
-					    dt->atime_nsec);
-			err2 = pcw_dir_write_inode(t->pfs, dd);
-		}
-		if (!err)
-			err = err2;
-	}
+	pcw_tree_times_apply(t, NULL);
+	err = t->times_err;
 	err2 = pcw_tree_commit(t);
 	if (!err)
 		err = err2;
 	t->pfs->order_events = false;
+	t->pfs->hold_events = false;
 	pcw_wh_free(t->made);
 	free(t->times);
 	pcw_tree_path_free(t);
+	free(t->times_path);
 	free(t->name);
 	free(t->norm);
 	free(t->target);

@@ -14,8 +14,10 @@
 
 #define PCW_MAGIC_TREE	0x70637774	/* "pcwt" */
 
+/* A directory's times, set once the entries below it are done. */
 struct dir_time {
 	ext2_ino_t	ino;
+	uint32_t	plen;		/* its path: times_path's first plen bytes */
 	int64_t		mtime, atime;
 	uint32_t	mtime_nsec, atime_nsec;
 };
@@ -47,8 +49,16 @@ struct pcw_tree {
 	char		*stack_path;	/* their names, cleaned, '/' between */
 	size_t		stack_len, stack_cap;
 
+	/*
+	 * The directories whose times wait, the current entry's ancestors
+	 * only (GNU tar's delayed_set_stat): a stack, each one's path a
+	 * prefix of the next's, times_path the deepest one's.
+	 */
 	struct dir_time	*times;
 	size_t		ntimes, times_cap;
+	char		*times_path;
+	size_t		times_path_cap;
+	errcode_t	times_err;	/* the first failure, for the close */
 
 	/* when the first entry since the last commit was added (their
 	   count: pfs->uncommitted, which any commit clears) */
@@ -96,6 +106,7 @@ errcode_t pcw_tree_add_dir_itself(struct pcw_tree *t,
 				  const struct fill *f,
 				  struct pcw_entry_result *res);
 bool pcw_tree_keeps_dir_symlink(struct pcw_tree *t, ext2_ino_t ino);
+void pcw_tree_times_apply(struct pcw_tree *t, const char *path);
 errcode_t pcw_tree_make_entry(struct pcw_tree *t, const struct pcw_entry *e,
 			      struct pcw_dir *pd, const char *name,
 			      ext2_ino_t parent, ext2_ino_t target,

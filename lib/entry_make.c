@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "entry_int.h"
+#include "names.h"
 #include "quota.h"
 
 /* Owner, permission bits and times of a new inode (or a changed one). */
@@ -36,14 +37,22 @@ static void fill_attrs(struct ext2_inode_large *inode, void *arg)
 		pcw_inode_set_rdev(inode, f->e->rdev_major, f->e->rdev_minor);
 }
 
-/* Remember a directory's times, to set after its children. */
+/*
+ * Remember a directory's times, to set after its children: the entry's
+ * (t->norm), pushed on the stack of its ancestors' (pcw_tree_times_apply
+ * left only those).
+ */
 static errcode_t defer_times(struct pcw_tree *t, ext2_ino_t ino,
 			     const struct times *tm)
 {
 	struct dir_time *dt;
+	size_t len = strlen(t->norm);
+	errcode_t err;
 
+	if (len > UINT32_MAX)
+		return ENAMETOOLONG;
 	if (t->ntimes == t->times_cap) {
-		size_t cap = t->times_cap ? t->times_cap * 2 : 64;
+		size_t cap = t->times_cap ? t->times_cap * 2 : 32;
 
 		dt = realloc(t->times, cap * sizeof(*dt));
 		if (!dt)
@@ -51,13 +60,60 @@ static errcode_t defer_times(struct pcw_tree *t, ext2_ino_t ino,
 		t->times = dt;
 		t->times_cap = cap;
 	}
+	err = pcw_path_grow(&t->times_path, &t->times_path_cap, len + 1);
+	if (err)
+		return err;
+	memcpy(t->times_path, t->norm, len + 1);
 	dt = &t->times[t->ntimes++];
 	dt->ino = ino;
+	dt->plen = len;
 	dt->mtime = tm->mtime;
 	dt->mtime_nsec = tm->mtime_nsec;
 	dt->atime = tm->atime;
 	dt->atime_nsec = tm->atime_nsec;
 	return 0;
+}
+
+/* Is the pending directory DT above PATH (an entry's path below DIR)? */
+static bool times_above(const struct pcw_tree *t, const struct dir_time *dt,
+			const char *path)
+{
+	if (!path)
+		return false;
+	if (!dt->plen)
+		return path[0] != 0;	/* DIR itself: above every other */
+	return !strncmp(t->times_path, path, dt->plen) &&
+	       path[dt->plen] == '/';
+}
+
+/*
+ * Set the times of the pending directories that are not above PATH (NULL:
+ * all of them, at the close), deepest first: the entries below them are
+ * done, as GNU tar's apply_nonancestor_delayed_set_stat decides before
+ * each member.  A directory an archive names again later (or that a later
+ * entry reaches through another spelling or a symlink) gets its mtime
+ * changed by that entry, as with tar.  A failure is kept for the close.
+ */
+void pcw_tree_times_apply(struct pcw_tree *t, const char *path)
+{
+	while (t->ntimes && !times_above(t, &t->times[t->ntimes - 1], path)) {
+		const struct dir_time *dt = &t->times[--t->ntimes];
+		struct pcw_dir *dd;
+		errcode_t err;
+
+		err = pcw_dir_open(t->pfs, dt->ino, &dd);
+		if (!err) {
+			struct ext2_inode_large *inode = pcw_dir_inode(dd);
+
+			pcw_inode_set_times(t->pfs, inode, PCW_TIME_M,
+					    dt->mtime, dt->mtime_nsec);
+			pcw_inode_set_times(t->pfs, inode, PCW_TIME_A,
+					    dt->atime, dt->atime_nsec);
+			err = pcw_dir_write_inode(t->pfs, dd);
+		}
+		if (err && !t->times_err)
+			t->times_err = err;
+	}
 }
 
 static errcode_t set_xattrs(struct pcw_tree *t, ext2_ino_t ino,

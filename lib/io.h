@@ -144,6 +144,8 @@ struct pcw_io_params {
 };
 
 #define PCW_IO_MAX_HELD		(4U << 20)
+/* Journaled: a transaction's held blocks, at most (a run commits at half). */
+#define PCW_IO_MAX_HELD_JOURNAL	(4U << 20)
 
 /*
  * Stack the layer over FS->io (the filesystem open read-write, its bitmaps

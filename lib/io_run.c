@@ -112,9 +112,18 @@ errcode_t pcw_fs_begin_write(pcw_fs *pfs)
 		err = pcw_io_journal_writer(fs, &jp, &io.writer);
 		if (err)
 			return err;
-		/* A transaction's worth is held: its limit, not 4 MiB. */
+		/*
+		 * A transaction's worth is held, up to a memory cap: its limit
+		 * is a quarter of the journal (128 MiB of a 64 GiB image's
+		 * 512 MiB journal), which held whole made the run's memory
+		 * grow with the image (issue 17).  The kernel's transactions
+		 * are bounded by the journal alone because the page cache
+		 * holds their buffers; here they are the process's memory.
+		 */
 		io.max_held = io.writer->max_blocks(io.writer) *
 			      (size_t)fs->blocksize;
+		if (io.max_held > PCW_IO_MAX_HELD_JOURNAL)
+			io.max_held = PCW_IO_MAX_HELD_JOURNAL;
 	}
 	err = pcw_io_push(fs, &io);
 	if (err) {

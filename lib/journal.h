@@ -35,7 +35,7 @@
  *
  * Memory: committed blocks are kept in memory until checkpointed (not read
  * back from the log).  A commit that would take them past mem_cap bytes
- * (default 8 MiB) checkpoints first, so at most mem_cap plus one
+ * (default 4 MiB) checkpoints first, so at most mem_cap plus one
  * transaction are held; a descriptor and its copies are built in a buffer
  * of at most 2 MiB.  The holding io_manager must answer
  * reads of a block from its open transaction first, then from
@@ -70,7 +70,7 @@ struct pcw_jblock {
 struct pcw_journal_params {
 	unsigned int	flags;
 	int64_t		commit_sec;	/* with PCW_JOURNAL_FIXED_TIME */
-	size_t		mem_cap;	/* bytes of held blocks; 0: 8 MiB */
+	size_t		mem_cap;	/* bytes of held blocks; 0: 4 MiB */
 };
 
 struct pcw_journal_stats {

@@ -9,7 +9,7 @@
 #include "journal.h"
 
 #define PCW_MAGIC_JOURNAL	0x7063776a	/* "pcwj" */
-#define PCW_JOURNAL_MEM_CAP	(8U << 20)
+#define PCW_JOURNAL_MEM_CAP	(4U << 20)
 #define PCW_JOURNAL_STAGE	(2U << 20)	/* a descriptor and its copies */
 
 /* A run of the journal inode: log blocks [lblk, lblk+len) at pblk. */

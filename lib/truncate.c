@@ -182,17 +182,18 @@ static errcode_t build_set(struct truncate_set *s, ext2_filsys fs,
 {
 	struct ext2_inode *raw = (struct ext2_inode *)inode;
 	unsigned long long need;
-	__u16 saved = fs->default_bitmap_type;
 	blk64_t count;
 	errcode_t err;
 
 	memset(s, 0, sizeof(*s));
 	s->fs = fs;
-	/* A tree of extents, not one bit per block of the filesystem. */
-	fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
+	/*
+	 * A tree of extents, not one bit per block of the filesystem: the
+	 * run's default bitmap type (pcw_fs_open), so the set costs what the
+	 * file's extents cost, not the filesystem's size.
+	 */
 	err = ext2fs_allocate_block_bitmap(fs, "pcwrite truncate",
 					   &s->clusters);
-	fs->default_bitmap_type = saved;
 	if (err)
 		return err;
 

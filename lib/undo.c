@@ -459,6 +459,8 @@ errcode_t pcw_undo_reopen(pcw_fs *pfs, ext2_filsys *ret)
 	 */
 	snprintf(opt, sizeof(opt), "tdb_data_size=%u", fs->blocksize);
 	err = io_channel_set_options(fs->io, opt);
+	/* Trees of extents, as pcw_fs_open sets for the run's first handle. */
+	fs->default_bitmap_type = EXT2FS_BMAP64_RBTREE;
 	if (!err)
 		err = ext2fs_read_bitmaps(fs);
 	if (err) {
