@@ -278,3 +278,109 @@ crash_states() {
 	echo "# $(echo "$output" | grep -E 'states checked|neither' | head -2 | tr '\n' ' ')" >&3
 	[[ $output == *"atomic path neither old nor new"* ]]
 }
+
+# ---- -x and -R: a replaced regular file is swapped the same way ----------
+
+# tree_sources: $T/old and $T/new directories of files a b c d (c 6 MB, 7
+# MB new: its data spans transactions, see tree_feed), their tars, and
+# new.tar with l, a hard link to b, after b.
+tree_sources() {
+	mkdir -p "$T/o" "$T/n"
+	mkdata "$T/o/a" 3000
+	mkdata "$T/o/b" 70000
+	mkdata "$T/o/c" 6000000
+	mkdata "$T/o/d" 100000
+	mkdata "$T/n/a" 2500
+	mkdata "$T/n/b" 90000
+	mkdata "$T/n/c" 7000000
+	mkdata "$T/n/d" 50000
+	ln "$T/n/b" "$T/n/l"
+	tar -C "$T/o" -cf "$T/old.tar" a b c d
+	tar -C "$T/n" -cf "$T/new.tar" a b l c d
+}
+
+# tree_base IMAGE: 32 MiB, 1 KiB blocks, metadata_csum, a 1 MiB journal,
+# holding old.tar's files.
+tree_base() {
+	mkimg "$1" 32M -t ext4 -b 1024 -O metadata_csum -J size=1
+	"$PCWRITE" -x "$1" / "$T/old.tar"
+}
+
+# tree_feed: new.tar through a pipe that runs dry in the middle of c's
+# data: pcwrite commits before waiting (the idle commit), so a transaction
+# closes with c half written, as it does wherever an archive arrives slowly.
+tree_feed() {
+	local half=$(( $(stat -c %s "$T/new.tar") - 4000000 ))
+
+	head -c "$half" "$T/new.tar"
+	sleep 1
+	tail -c +$((half + 1)) "$T/new.tar"
+}
+
+# tree_judge IMAGE: replay, e2fsck -fn, then each replaced path old or new;
+# prints "unclean" or one word a path: old, new or neither.
+tree_judge() {
+	local p rc=0
+	e2fsck -E journal_only -p "$1" >/dev/null 2>&1 || rc=$?
+	if [ "$rc" -gt 1 ] || ! e2fsck -fn "$1" >/dev/null 2>&1; then
+		echo unclean
+	fi
+	for p in a b c d; do
+		debugfs -R "cat /$p" "$1" >"$T/got" 2>/dev/null
+		if cmp -s "$T/got" "$T/o/$p"; then
+			echo "$p old"
+		elif cmp -s "$T/got" "$T/n/$p"; then
+			echo "$p new"
+		else
+			echo "$p neither"
+		fi
+	done
+}
+
+# tree_kill_points OPTS...: -x of new.tar over the base, killed just before
+# each of its image writes in turn; prints "points old new neither unclean"
+# (paths counted over all points).  The number of writes is counted by a
+# first run; the pipe's timing may move it by a few.
+tree_kill_points() {
+	local base=$T/base n total rc
+	tree_sources
+	tree_base "$base"
+	cp "$base" "$T/w"
+	tree_feed | PCW_KILL_INO=$(stat -c %i "$T/w") PCW_KILL_COUNT="$T/count" \
+		LD_PRELOAD="$BATS_FILE_TMPDIR/kill_shim.so" \
+		"$PCWRITE" -x "$@" "$T/w" / - >/dev/null
+	total=$(cat "$T/count")
+	: >"$T/judged"
+	for ((n = 1; n <= total; n++)); do
+		cp "$base" "$T/w"
+		rc=0
+		tree_feed | PCW_KILL_INO=$(stat -c %i "$T/w") PCW_KILL_AT=$n \
+			LD_PRELOAD="$BATS_FILE_TMPDIR/kill_shim.so" \
+			"$PCWRITE" -x "$@" "$T/w" / - >/dev/null 2>&1 || rc=$?
+		# the pipe may run dry at other moments too (more commits, more
+		# writes, or fewer): a run that ends first is judged as well
+		[ "$rc" -eq 137 ] || [ "$rc" -eq 0 ] ||
+			{ echo "point $n: exit $rc" >&2; return 1; }
+		tree_judge "$T/w" | sed "s/^/$n /" >>"$T/judged"
+	done
+	grep -E ' (neither|unclean)' "$T/judged" >&2 || true
+	echo "$total $(grep -c ' old$' "$T/judged") $(grep -c ' new$' "$T/judged")" \
+	     "$(grep -c ' neither$' "$T/judged")" "$(grep -c ' unclean$' "$T/judged")"
+}
+
+@test "-x replacing 4 files (one whose data spans transactions, a 1 MiB journal): killed before each image write, every path holds the old or the new file, e2fsck clean" {
+	read -r total old new neither unclean < <(tree_kill_points)
+	echo "# -x replace: $total kill points: $old paths old, $new new, $neither neither, $unclean needing repair" >&3
+	[ "$total" -gt 10 ]
+	[ "$neither" -eq 0 ]
+	[ "$unclean" -eq 0 ]
+	[ "$old" -gt 0 ]
+	[ "$new" -gt 0 ]
+}
+
+@test "the control: -x --no-journal killed the same way leaves paths with neither the old nor the new file" {
+	read -r total old new neither unclean < <(tree_kill_points --no-journal)
+	echo "# -x --no-journal replace: $total kill points: $old paths old, $new new, $neither neither, $unclean needing repair" >&3
+	[ "$total" -gt 10 ]
+	[ "$neither" -gt 0 ]
+}
