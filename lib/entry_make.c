@@ -310,7 +310,7 @@ bool pcw_tree_swaps(struct pcw_tree *t, const struct pcw_entry *e,
 			return false;
 	}
 	need = (e->size + fs->blocksize - 1) / fs->blocksize;
-	/* the extent tree's blocks: one per leaf's worth of 1-block runs, at worst */
+	/* the extent tree: a leaf per leaf-full of 1-block runs, at worst */
 	need += need / ((fs->blocksize - 12) / 12) + 1;
 	need = EXT2FS_NUM_B2C(fs, need) + PCW_ENTRY_META_CLUSTERS;
 	return !pcw_fs_check_space(t->pfs, need);
