@@ -39,6 +39,8 @@ struct pcw_atomic {
 	ext2_ino_t	ino;		/* the new inode, on the orphan list */
 	ext2_ino_t	parent;		/* the directory that gets the name */
 	char		name[PCW_NAME_MAX + 1];
+	bool		batched;	/* -x/-R: the swap joins the open
+					   transaction; the tree commits it */
 };
 
 /* What fill_parent does for a new file's directories: -u and -g. */
@@ -334,8 +336,10 @@ errcode_t pcw_atomic_begin_entry(pcw_fs *pfs, struct pcw_dir *pd,
 	if (!err)
 		err = make_tmpfile(pfs, pcw_dir_ino(pd), name, old, mode, fill, arg,
 			      ret);
-	if (!err)
+	if (!err) {
+		(*ret)->batched = true;
 		*ino = (*ret)->ino;
+	}
 	return err;
 }
 
@@ -364,6 +368,19 @@ errcode_t pcw_atomic_abort(struct pcw_atomic *a)
 /*
  * One transaction: the name to the new inode, the new inode off the orphan
  * list with its link, the old inode's link dropped (freed at its last).
+ *
+ * The swap must not straddle a commit: a transaction closed early (its
+ * held set full, io.c's make_room) in the middle of it could hold the old
+ * name removed and not the new one.  --atomic's single file starts it in
+ * a transaction of its own and commits it.  A tree's replacement (batched)
+ * joins the open transaction, which holds the entries before it and the
+ * new inode's data mapping (committed together: a transaction lands whole
+ * or not at all), unless that is already past the point where a tree
+ * commits (half a transaction): then it is committed first, so the swap
+ * has at least half a transaction's room, as ext4_rename's handle gets
+ * its credits in a transaction that has them.  The tree commits it with
+ * its batch (pcw_tree_add), and prints the entry's record then.  (A
+ * commit per swap made -x replacing 3,000 small files 50 times slower.)
  */
 errcode_t pcw_atomic_swap(struct pcw_atomic *a)
 {
@@ -371,10 +388,11 @@ errcode_t pcw_atomic_swap(struct pcw_atomic *a)
 	ext2_filsys fs = pfs->fs;
 	struct ext2_inode_large inode;
 	struct pcw_dir *dd;
-	errcode_t err;
+	bool batched = a->batched;
+	errcode_t err = 0;
 
-	/* Nothing of an earlier change shares the swap's transaction. */
-	err = pcw_fs_commit(pfs);
+	if (!batched || pcw_io_commit_due(fs))
+		err = pcw_fs_commit(pfs);
 	if (!err)
 		err = pcw_dir_open(pfs, a->parent, &dd);
 	if (!err && a->old)
@@ -398,7 +416,7 @@ errcode_t pcw_atomic_swap(struct pcw_atomic *a)
 					      (struct ext2_inode *)&inode,
 					      sizeof(inode));
 	}
-	if (!err)
+	if (!err && !batched)
 		err = pcw_fs_commit(pfs);
 	if (err)
 		pfs->meta_error = true;
