@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * atomic.c: --atomic, a file replaced the way rename(2) over an O_TMPFILE
- * file replaces it on a mounted ext4.
+ * file replaces it on a mounted ext4; and, with the journal, every regular
+ * file -x or -R replaces (entry_make.c's pcw_tree_replace_file: the
+ * entry's attributes, not the old file's, and the swap batched with the
+ * tree's transaction, see pcw_atomic_swap).
  *
  * The kernel's recipe (open(O_TMPFILE), write, linkat or renameat): the
  * new contents go into an inode no directory names, kept on the orphan
