@@ -380,10 +380,12 @@ static void take_flags(struct parse *p, uint64_t seen)
 	ctl->no_delalloc = seen & BIT(OPT_NO_DELALLOC);
 	ctl->no_sync = seen & BIT(OPT_NO_SYNC);
 	ctl->no_journal = seen & BIT(OPT_NO_JOURNAL);
+	/*
+	 * With -x and -R the journal swaps every regular file an entry
+	 * replaces (entry_make.c): --atomic is implied there, and still
+	 * refused without the journal (above, and on an image without one).
+	 */
 	ctl->atomic = seen & BIT(OPT_ATOMIC);
-	if (ctl->atomic && ctl->run != MODE_WRITE)
-		usage_error(p, "%s", "--atomic goes with single files, not "
-			    "-x or -R");
 	if (o->commit) {
 		if (parse_u64(o->commit, 86400, &v) || !v)
 			usage_error(p, "invalid --commit '%s' (seconds, 1 to "
@@ -699,7 +701,8 @@ int cli_parse_options(int argc, const char **argv, struct cli_control *ctl)
 		  "journal", NULL },
 		{ "atomic", 0, POPT_ARG_NONE, NULL, OPT_ATOMIC,
 		  "replace DEST by a new inode swapped in with one journal "
-		  "transaction: a crash leaves the old file or the new", NULL },
+		  "transaction: a crash leaves the old file or the new "
+		  "(implied for -x/-R's replaced files)", NULL },
 		{ "commit", 0, POPT_ARG_STRING, &o->commit, OPT_COMMIT,
 		  "close a journal transaction after at most this long "
 		  "(default 5)", "SECONDS" },

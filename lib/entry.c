@@ -454,6 +454,12 @@ static errcode_t tree_add(struct pcw_tree *t, const struct pcw_entry *e,
 	if (ino) {
 		if (t->p.flags & PCW_TREE_NO_CLOBBER)
 			return PCW_ET_EXISTS;
+		if (pcw_tree_swaps(t, e, ino, ftype)) {
+			res->action = PCW_ACTION_REPLACED;
+			t->made_name = name;
+			return pcw_tree_replace_file(t, e, pd, name, parent,
+						     ino, &f, data, res);
+		}
 		err = pcw_unlink(pfs, pd, name, ino);
 		if (err)
 			return err;

@@ -107,6 +107,13 @@ errcode_t pcw_tree_add_dir_itself(struct pcw_tree *t,
 				  struct pcw_entry_result *res);
 bool pcw_tree_keeps_dir_symlink(struct pcw_tree *t, ext2_ino_t ino);
 void pcw_tree_times_apply(struct pcw_tree *t, const char *path);
+bool pcw_tree_swaps(struct pcw_tree *t, const struct pcw_entry *e,
+		    ext2_ino_t old, int ftype);
+errcode_t pcw_tree_replace_file(struct pcw_tree *t, const struct pcw_entry *e,
+				struct pcw_dir *pd, const char *name,
+				ext2_ino_t parent, ext2_ino_t old,
+				struct fill *f, struct pcw_iter *data,
+				struct pcw_entry_result *res);
 errcode_t pcw_tree_make_entry(struct pcw_tree *t, const struct pcw_entry *e,
 			      struct pcw_dir *pd, const char *name,
 			      ext2_ino_t parent, ext2_ino_t target,

@@ -345,6 +345,76 @@ static errcode_t undo_entry(struct pcw_tree *t, struct pcw_dir *pd,
 }
 
 /*
+ * Does the regular file OLD (FTYPE its directory entry's type) get
+ * replaced by swapping (pcw_tree_replace_file)?  With the journal, for a
+ * regular file entry, when old and new fit together: the entry's size in
+ * clusters and its metadata's.  Else it is removed and the new file made,
+ * as before (a crash between can leave neither: the man page says so).
+ */
+bool pcw_tree_swaps(struct pcw_tree *t, const struct pcw_entry *e,
+		    ext2_ino_t old, int ftype)
+{
+	ext2_filsys fs = t->pfs->fs;
+	struct ext2_inode inode;
+	blk64_t need;
+
+	if (e->type != PCW_FT_FILE || !pcw_io_journaled(fs))
+		return false;
+	if (ftype != EXT2_FT_REG_FILE) {
+		if (ftype || ext2fs_read_inode(fs, old, &inode) ||
+		    !LINUX_S_ISREG(inode.i_mode))
+			return false;
+	}
+	need = (e->size + fs->blocksize - 1) / fs->blocksize;
+	/* the extent tree: a leaf per leaf-full of 1-block runs, at worst */
+	need += need / ((fs->blocksize - 12) / 12) + 1;
+	need = EXT2FS_NUM_B2C(fs, need) + PCW_ENTRY_META_CLUSTERS;
+	return !pcw_fs_check_space(t->pfs, need);
+}
+
+/*
+ * The regular file OLD, named NAME in PD (PARENT), replaced by the entry
+ * the way --atomic replaces a file (atomic.c): the entry's inode made
+ * unnamed on the orphan list, its data and attributes written, then the
+ * name swapped to it in one transaction that also drops OLD.  A crash
+ * before that commit leaves OLD under NAME (the orphan is freed at
+ * replay); an entry refused or stopped on the way frees the new inode and
+ * leaves OLD as it was.
+ */
+errcode_t pcw_tree_replace_file(struct pcw_tree *t, const struct pcw_entry *e,
+				struct pcw_dir *pd, const char *name,
+				ext2_ino_t parent, ext2_ino_t old,
+				struct fill *f, struct pcw_iter *data,
+				struct pcw_entry_result *res)
+{
+	struct pcw_atomic *a;
+	ext2_ino_t ino = 0;
+	errcode_t err;
+
+	err = pcw_atomic_begin_entry(t->pfs, pd, name, old,
+				     LINUX_S_IFREG | (e->perm & 07777),
+				     fill_attrs, f, &a, &ino);
+	if (err)
+		return err;
+	res->attrs.ino = ino;
+	if (data && e->size != 0)
+		err = write_data(t, ino, parent, true, data, res);
+	if (!err)
+		err = set_xattrs(t, ino, e);
+	if (!err)
+		err = pcw_atomic_swap(a);
+	else
+		pcw_atomic_abort(a);
+	if (err) {
+		/* Not swapped: NAME holds the old file, nothing of the entry. */
+		res->attrs.ino = 0;
+		res->bytes = 0;
+		res->wrote_data = false;
+	}
+	return err;
+}
+
+/*
  * The entry's new inode (or, for a hard link, its new name) under NAME in
  * PD, whose own inode is PARENT; TARGET is a hard link's inode.
  */

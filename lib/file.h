@@ -46,4 +46,15 @@ errcode_t pcw_wh_apply(pcw_fs *pfs, struct pcw_wh_set *s, ext2_ino_t dir,
 		       const char *path, enum pcw_wh_kind kind,
 		       uint64_t *removed);
 
+/*
+ * atomic.c: -x and -R's replacement of the regular file OLD, named NAME in
+ * PD, by a new one: an unnamed inode of MODE on the orphan list, FILL(ARG)
+ * giving it the entry's attributes; *INO is it, for the caller to write;
+ * then pcw_atomic_swap (or pcw_atomic_abort) with *RET.  Needs the journal.
+ */
+errcode_t pcw_atomic_begin_entry(pcw_fs *pfs, struct pcw_dir *pd,
+				 const char *name, ext2_ino_t old,
+				 unsigned mode, pcw_fill_fn fill, void *arg,
+				 struct pcw_atomic **ret, ext2_ino_t *ino);
+
 #endif /* PCW_FILE_H */

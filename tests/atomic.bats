@@ -116,7 +116,7 @@ teardown() {
 	[ "$(dumpe2fs -h "$IMG" 2>/dev/null | sed -n 's/^First orphan inode: *//p')" = "" ]
 }
 
-@test "--atomic: refused with -a, --offset, --no-journal, -x, -R (exit 2, image unchanged)" {
+@test "--atomic: refused with -a, --offset, --no-journal, -x --no-journal (exit 2, image unchanged)" {
 	"$PCWRITE" "$IMG" /f <"$T/old"
 	cp "$IMG" "$T/copy"
 	for opts in "-a" "--offset=10" "--no-journal"; do
@@ -126,9 +126,32 @@ teardown() {
 		[ "${#lines[@]}" -le 2 ]
 		[[ ${lines[0]} == pcwrite:* ]]
 	done
-	run "$PCWRITE" --atomic -R "$IMG" / "$T"
+	mkdir "$T/src"
+	cp "$T/new" "$T/src/f"
+	tar -C "$T/src" -cf "$T/f.tar" f
+	run "$PCWRITE" --atomic --no-journal -x "$IMG" / "$T/f.tar"
 	[ "$status" -eq 2 ]
+	[ "${lines[0]}" = "pcwrite: --atomic needs the journal: it cannot be used with --no-journal" ]
 	unchanged "$IMG" "$T/copy"
+}
+
+# With -x and -R, --atomic is what the journal does anyway: accepted.
+@test "--atomic with -R and -x: accepted, the replaced file swapped (a new inode with the new content)" {
+	"$PCWRITE" "$IMG" /f <"$T/old"
+	ino=$(debugfs -R "stat /f" "$IMG" 2>/dev/null | sed -n 's/^Inode: \([0-9]*\).*/\1/p')
+	mkdir "$T/src"
+	cp "$T/new" "$T/src/f"
+	run "$PCWRITE" --atomic -R "$IMG" / "$T/src"
+	[ "$status" -eq 0 ]
+	fsck_clean "$IMG"
+	readback "$IMG" /f "$T/new"
+	ino2=$(debugfs -R "stat /f" "$IMG" 2>/dev/null | sed -n 's/^Inode: \([0-9]*\).*/\1/p')
+	[ "$ino" != "$ino2" ]
+	tar -C "$T/src" -cf "$T/f.tar" f
+	run "$PCWRITE" --atomic -x "$IMG" / "$T/f.tar"
+	[ "$status" -eq 0 ]
+	fsck_clean "$IMG"
+	readback "$IMG" /f "$T/new"
 }
 
 @test "--atomic: refused on a filesystem without a journal (ext2), image unchanged" {
@@ -277,4 +300,189 @@ crash_states() {
 	echo "$output"
 	echo "# $(echo "$output" | grep -E 'states checked|neither' | head -2 | tr '\n' ' ')" >&3
 	[[ $output == *"atomic path neither old nor new"* ]]
+}
+
+# ---- -x and -R: a replaced regular file is swapped the same way ----------
+
+# tree_sources: $T/old and $T/new directories of files a b c d (c 6 MB, 7
+# MB new: its data spans transactions, see tree_feed), their tars, and
+# new.tar with l, a hard link to b, after b.
+tree_sources() {
+	mkdir -p "$T/o" "$T/n"
+	mkdata "$T/o/a" 3000
+	mkdata "$T/o/b" 70000
+	mkdata "$T/o/c" 6000000
+	mkdata "$T/o/d" 100000
+	mkdata "$T/n/a" 2500
+	mkdata "$T/n/b" 90000
+	mkdata "$T/n/c" 7000000
+	mkdata "$T/n/d" 50000
+	ln "$T/n/b" "$T/n/l"
+	tar -C "$T/o" -cf "$T/old.tar" a b c d
+	tar -C "$T/n" -cf "$T/new.tar" a b l c d
+}
+
+# tree_base IMAGE: 32 MiB, 1 KiB blocks, metadata_csum, a 1 MiB journal,
+# holding old.tar's files.
+tree_base() {
+	mkimg "$1" 32M -t ext4 -b 1024 -O metadata_csum -J size=1
+	"$PCWRITE" -x "$1" / "$T/old.tar"
+}
+
+# tree_feed: new.tar through a pipe that runs dry in the middle of c's
+# data: pcwrite commits before waiting (the idle commit), so a transaction
+# closes with c half written, as it does wherever an archive arrives slowly.
+tree_feed() {
+	local half=$(( $(stat -c %s "$T/new.tar") - 4000000 ))
+
+	head -c "$half" "$T/new.tar"
+	sleep 1
+	tail -c +$((half + 1)) "$T/new.tar"
+}
+
+# tree_judge IMAGE: replay, e2fsck -fn, then each replaced path old or new;
+# prints "unclean" or one word a path: old, new or neither.
+tree_judge() {
+	local p rc=0
+	e2fsck -E journal_only -p "$1" >/dev/null 2>&1 || rc=$?
+	if [ "$rc" -gt 1 ] || ! e2fsck -fn "$1" >/dev/null 2>&1; then
+		echo unclean
+	fi
+	for p in a b c d; do
+		debugfs -R "cat /$p" "$1" >"$T/got" 2>/dev/null
+		if cmp -s "$T/got" "$T/o/$p"; then
+			echo "$p old"
+		elif cmp -s "$T/got" "$T/n/$p"; then
+			echo "$p new"
+		else
+			echo "$p neither"
+		fi
+	done
+}
+
+# tree_kill_points OPTS...: -x of new.tar over the base, killed just before
+# each of its image writes in turn; prints "points old new neither unclean"
+# (paths counted over all points).  The number of writes is counted by a
+# first run; the pipe's timing may move it by a few.
+tree_kill_points() {
+	local base=$T/base n total rc
+	tree_sources
+	tree_base "$base"
+	cp "$base" "$T/w"
+	tree_feed | PCW_KILL_INO=$(stat -c %i "$T/w") PCW_KILL_COUNT="$T/count" \
+		LD_PRELOAD="$BATS_FILE_TMPDIR/kill_shim.so" \
+		"$PCWRITE" -x "$@" "$T/w" / - >/dev/null
+	total=$(cat "$T/count")
+	: >"$T/judged"
+	for ((n = 1; n <= total; n++)); do
+		cp "$base" "$T/w"
+		rc=0
+		tree_feed | PCW_KILL_INO=$(stat -c %i "$T/w") PCW_KILL_AT=$n \
+			LD_PRELOAD="$BATS_FILE_TMPDIR/kill_shim.so" \
+			"$PCWRITE" -x "$@" "$T/w" / - >/dev/null 2>&1 || rc=$?
+		# the pipe may run dry at other moments too (more commits, more
+		# writes, or fewer): a run that ends first is judged as well
+		[ "$rc" -eq 137 ] || [ "$rc" -eq 0 ] ||
+			{ echo "point $n: exit $rc" >&2; return 1; }
+		tree_judge "$T/w" | sed "s/^/$n /" >>"$T/judged"
+	done
+	grep -E ' (neither|unclean)' "$T/judged" >&2 || true
+	echo "$total $(grep -c ' old$' "$T/judged") $(grep -c ' new$' "$T/judged")" \
+	     "$(grep -c ' neither$' "$T/judged")" "$(grep -c ' unclean$' "$T/judged")"
+}
+
+@test "-x replacing 4 files (one whose data spans transactions, a 1 MiB journal): killed before each image write, every path holds the old or the new file, e2fsck clean" {
+	read -r total old new neither unclean < <(tree_kill_points)
+	echo "# -x replace: $total kill points: $old paths old, $new new, $neither neither, $unclean needing repair" >&3
+	[ "$total" -gt 10 ]
+	[ "$neither" -eq 0 ]
+	[ "$unclean" -eq 0 ]
+	[ "$old" -gt 0 ]
+	[ "$new" -gt 0 ]
+}
+
+@test "the control: -x --no-journal killed the same way leaves paths with neither the old nor the new file" {
+	read -r total old new neither unclean < <(tree_kill_points --no-journal)
+	echo "# -x --no-journal replace: $total kill points: $old paths old, $new new, $neither neither, $unclean needing repair" >&3
+	[ "$total" -gt 10 ]
+	[ "$neither" -gt 0 ]
+}
+
+# What the swap keeps and drops: the entry's attributes on the new inode,
+# the old inode's other names (outside the archive) keep the old content,
+# a hard link in the archive to a replaced path names the new file.
+@test "-x replacing files: the new inode has the entry's attributes; other names of the old file keep it; the archive's hard links name the new file" {
+	mkdir -p "$T/o" "$T/n"
+	mkdata "$T/o/d" 100000
+	ln "$T/o/d" "$T/o/keep"
+	chmod 600 "$T/o/d"
+	setfattr -n user.old -v 1 "$T/o/d" 2>/dev/null || true
+	tar --xattrs -C "$T/o" -cf "$T/old.tar" d keep
+	"$PCWRITE" -x "$IMG" / "$T/old.tar"
+	old_ino=$(debugfs -R "stat /keep" "$IMG" 2>/dev/null | sed -n 's/^Inode: \([0-9]*\).*/\1/p')
+	mkdata "$T/n/d" 50000
+	chmod 751 "$T/n/d"
+	ln "$T/n/d" "$T/n/l"
+	tar -C "$T/n" --owner=7 --group=8 -cf "$T/new.tar" d l
+	run "$PCWRITE" -x "$IMG" / "$T/new.tar"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	fsck_clean "$IMG"
+	readback "$IMG" /d "$T/n/d"
+	readback "$IMG" /l "$T/n/d"
+	readback "$IMG" /keep "$T/o/d"
+	dstat "$IMG" /d >"$T/st"
+	grep -q "Mode:  0751" "$T/st"
+	grep -q "User:     7   Group:     8" "$T/st"
+	! grep -q "user.old" "$T/st"
+	grep -q "Links: 2" "$T/st"
+	ino=$(sed -n 's/^Inode: \([0-9]*\).*/\1/p' "$T/st")
+	[ "$ino" != "$old_ino" ]
+	[ "$(debugfs -R "stat /l" "$IMG" 2>/dev/null | sed -n 's/^Inode: \([0-9]*\).*/\1/p')" = "$ino" ]
+	dstat "$IMG" /keep | grep -q "Links: 1"
+	[ "$(dumpe2fs -h "$IMG" 2>/dev/null | sed -n 's/^First orphan inode: *//p')" = "" ]
+}
+
+# tree_crash_states OPTS...: the -x of tree_kill_points recorded by
+# tests/eio_shim.c; every crash state crash.py builds (each flush point and
+# $PCW_CRASH_SUBSETS random subsets of the writes after it, default 5, in
+# random order) judged with --atomic for each replaced path.
+tree_crash_states() {
+	local base=$T/base p
+	local -a atomic=()
+	cc -shared -fPIC -o "$BATS_FILE_TMPDIR/eio_shim.so" \
+		"$BATS_TEST_DIRNAME/eio_shim.c" -ldl
+	tree_sources
+	tree_base "$base"
+	for p in a b c d; do
+		atomic+=(--atomic "/$p=$T/o/$p,$T/n/$p")
+	done
+	cp "$base" "$T/w"
+	: >"$T/rep"
+	tree_feed | LD_PRELOAD="$BATS_FILE_TMPDIR/eio_shim.so" PCW_CRASH_LOG="$T/log" \
+		PCW_CRASH_IMAGE=$(stat -c %d:%i "$T/w") \
+		PCW_CRASH_REPORT=$(stat -c %d:%i "$T/rep") \
+		"$PCWRITE" --report=json -x "$@" "$T/w" / - >"$T/rep"
+	python3 "$BATS_TEST_DIRNAME/crash.py" check "$base" "$T/log" \
+		"${atomic[@]}" --kernel no \
+		--subsets "${PCW_CRASH_SUBSETS:-5}" \
+		--seed "${PCW_CRASH_SEED:-$RANDOM$RANDOM}" 2>&1
+}
+
+@test "-x replacing 4 files: every crash state of a recorded run (power cut, writes reordered) holds the old or the new file at each path, e2fsck clean" {
+	run tree_crash_states
+	echo "$output"
+	echo "# -x replace: $(echo "$output" | grep -E 'states (old|checked)' | tr '\n' ' ')" >&3
+	[[ $output == *", 0 failing"* ]]
+	[[ $output =~ --atomic\ /c:\ [1-9][0-9]*\ states\ old,\ [1-9][0-9]*\ new ]]
+}
+
+# In place the run flushes twice (no transactions): the states between
+# fail e2fsck -fn before their paths are read (crash.py judges a path only
+# in a state that needs no repair); the kill points above show the paths.
+@test "the control: crash states of -x --no-journal replacing the same files need repair" {
+	run tree_crash_states --no-journal
+	echo "$output"
+	echo "# -x --no-journal replace: $(echo "$output" | grep -E 'states checked' | head -1)" >&3
+	[[ $output =~ states\ checked,\ [1-9][0-9]*\ failing ]]
 }

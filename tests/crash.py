@@ -37,13 +37,14 @@ The judges, for each state:
      left out; hard links printed together share their inode) or, for
      --file IMGPATH=HOSTFILE, with that file's bytes.  A state e2fsck
      already failed is counted failing and not handed to the host's kernel.
-  4. with --atomic IMGPATH=OLD,NEW (a --atomic overwrite, atomic.bats):
-     in every state that passed (2), IMGPATH read by debugfs holds OLD's
-     bytes or NEW's, whatever was printed; the counts are printed.
+  4. with --atomic IMGPATH=OLD,NEW (a --atomic overwrite, or a file -x
+     replaces; atomic.bats; given once a path): in every state that
+     passed (2), IMGPATH read by debugfs holds OLD's bytes or NEW's,
+     whatever was printed; the counts are printed, a line a path.
 
 Usage:
   crash.py check ORIGINAL LOG [--tree IMGDIR=SRCDIR]... [--file IMGPATH=HOST]...
-           [--atomic IMGPATH=OLD,NEW]
+           [--atomic IMGPATH=OLD,NEW]...
            [--subsets N] [--max-states N] [--seed S] [--jobs N]
            [--kernel auto|yes|no] [--state P:I] [--keep DIR] [--json OUT]
   crash.py replay ORIGINAL LOG OUT   every write durable (the image the
@@ -409,23 +410,26 @@ class Checker:
         return bad
 
     def atomic_path(self, img):
-        """--atomic PATH=OLD,NEW: in every state, replayed, PATH holds
-        OLD or NEW whole (read by debugfs); tallied in atomic.counts."""
-        path, both = self.args.atomic
-        old, new = both.split(",", 1)
+        """--atomic PATH=OLD,NEW (each given): in every state, replayed,
+        PATH holds OLD or NEW whole (read by debugfs); tallied in
+        atomic.counts, a line "PATH old|new" a path and state."""
+        bad = []
         got = os.path.join(os.path.dirname(img), "atomic.%d" % os.getpid())
-        with open(got, "wb") as f:
-            subprocess.run(["debugfs", "-R", "cat " + path, img], stdout=f,
-                           stderr=subprocess.DEVNULL)
-        d = treecmp.digest(got)
-        os.unlink(got)
-        which = ("old" if d == treecmp.digest(old) else
-                 "new" if d == treecmp.digest(new) else None)
-        if which:
-            with open(os.path.join(self.work, "atomic.counts"), "a") as f:
-                f.write(which + "\n")
-            return []
-        return [("atomic path neither old nor new", path)]
+        for path, both in self.args.atomic:
+            old, new = both.split(",", 1)
+            with open(got, "wb") as f:
+                subprocess.run(["debugfs", "-R", "cat " + path, img],
+                               stdout=f, stderr=subprocess.DEVNULL)
+            d = treecmp.digest(got)
+            os.unlink(got)
+            which = ("old" if d == treecmp.digest(old) else
+                     "new" if d == treecmp.digest(new) else None)
+            if which:
+                with open(os.path.join(self.work, "atomic.counts"), "a") as f:
+                    f.write("%s %s\n" % (path, which))
+            else:
+                bad.append(("atomic path neither old nor new", path))
+        return bad
 
     def mount_and_compare(self, img, recs, tag):
         mnt = os.path.join(self.work, "mnt%s" % tag)
@@ -470,11 +474,14 @@ def check(args):
         if args.atomic:
             try:
                 with open(os.path.join(work, "atomic.counts")) as f:
-                    seen = collections.Counter(f.read().split())
+                    seen = collections.Counter(
+                        tuple(l.rsplit(" ", 1)) for l in f.read().splitlines())
             except FileNotFoundError:
                 seen = collections.Counter()
-            print("crash.py: --atomic %s: %d states old, %d new" %
-                  (args.atomic[0], seen["old"], seen["new"]), flush=True)
+            for path, _ in args.atomic:
+                print("crash.py: --atomic %s: %d states old, %d new" %
+                      (path, seen[(path, "old")], seen[(path, "new")]),
+                      flush=True)
     finally:
         os.close(spill)
         shutil.rmtree(work, ignore_errors=True)
@@ -620,7 +627,7 @@ def main():
     c.add_argument("log")
     c.add_argument("--tree", type=pair, action="append", default=[])
     c.add_argument("--file", type=pair, action="append", default=[])
-    c.add_argument("--atomic", type=pair)
+    c.add_argument("--atomic", type=pair, action="append", default=[])
     c.add_argument("--subsets", type=int, default=int(env("PCW_CRASH_SUBSETS", 20)))
     c.add_argument("--max-states", type=int,
                    default=int(env("PCW_CRASH_STATES")) if env("PCW_CRASH_STATES") else None)

@@ -199,6 +199,26 @@ f('second', b'z' * 3000, kind=tarfile.LNKTYPE, link='first', $x)" mktar bad.tar
 	[ "$(counts "$IMG")" = "$(counts without.img)" ]
 }
 
+# A regular file replaced by an entry refused half-way: with the journal
+# the entry went into an unnamed inode (swapped in only at the end), so the
+# old file stays, whole; --no-journal removes it first, as tar does.
+@test "a replacement refused half-way (its xattrs do not fit) leaves the old file as it was; --no-journal has removed it" {
+	mkimg "$IMG" 32M -t ext4 -b 1024 -I 128
+	printf 'old%.0s' $(seq 2000) >old
+	"$PCWRITE" -p "$IMG" /d/file <old
+	cp "$IMG" nj.img
+	BAD='f("file", b"y" * 5000, xattrs={"user.%d" % i: "v" * 600 for i in range(3)})' mktar bad.tar
+	run -1 --separate-stderr "$PCWRITE" -x "$IMG" /d bad.tar
+	[[ "$stderr" == "pcwrite: $IMG:/d/file: no room for the extended attributes"* ]]
+	fsck_clean "$IMG"
+	[ "$(dcat "$IMG" /d/file)" = "$(cat old)" ]
+	[ "$(dcat "$IMG" /d/after)" = after ]
+	[ "$(dumpe2fs -h "$IMG" 2>/dev/null | sed -n 's/^First orphan inode: *//p')" = "" ]
+	run -1 --separate-stderr "$PCWRITE" --no-journal -x nj.img /d bad.tar
+	fsck_clean nj.img
+	absent nj.img /d/file
+}
+
 @test "--stop-on-error after an entry refused half-way: the run ends there, the entry undone" {
 	mkimg "$IMG" 32M -t ext4 -b 1024 -I 128
 	BAD='f("file", b"y" * 5000, xattrs={"user.%d" % i: "v" * 600 for i in range(3)})' mktar bad.tar
