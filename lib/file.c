@@ -313,6 +313,8 @@ errcode_t pcw_mapping_open(pcw_fs *pfs, const struct pcw_dest *d,
 	m = mapping_alloc(pfs, page_size, fp);
 	if (!m)
 		return ENOMEM;
+	m->tx_open = pcw_fs_transactions(pfs);
+	m->replaces = !(fp->flags & (PCW_FILE_APPEND | PCW_FILE_KEEP));
 
 	if (d->ino) {
 		m->ei.ino = d->ino;
@@ -426,6 +428,24 @@ errcode_t pcw_mapping_finish(struct pcw_mapping *m,
 		err2 = pcw_fs_commit(m->ei.pfs);
 		if (!err)
 			err = err2;
+	}
+	/*
+	 * A journaled run that failed drops what its last commit did not
+	 * hold (jbd2_journal_abort): the file is what that commit left, as
+	 * the replay gives it back, not what memory says.  A commit block
+	 * written whose flush failed does not count (it may not be on disk:
+	 * the kernel's fsync fails then too).  Replaced or made, with no
+	 * commit since it was opened, the file holds none of the new bytes
+	 * (a replaced file's committed size is its old one).
+	 */
+	if (err && info && m->ei.pfs->journaled && !m->tree_commits) {
+		uint64_t size = 0;
+
+		if (m->replaces && pcw_fs_transactions(m->ei.pfs) == m->tx_open)
+			info->size = 0;
+		else if (!pcw_fs_committed_size(m->ei.pfs, m->ei.ino, &size) &&
+			 size < info->size)
+			info->size = size;
 	}
 	return err;
 }

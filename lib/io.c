@@ -266,6 +266,15 @@ static errcode_t read_below(struct pcw_hold *h, blk64_t blk, void *buf)
 	return io_channel_read_blk64(h->lower, blk, 1, buf);
 }
 
+errcode_t pcw_io_read_committed(ext2_filsys fs, blk64_t blk, void *buf)
+{
+	struct pcw_hold *h = pcw_hold_of(fs);
+
+	if (!h)
+		return io_channel_read_blk64(fs->io, blk, 1, buf);
+	return read_below(h, blk, buf);
+}
+
 static errcode_t hold_read(struct pcw_hold *h, uint64_t off, uint64_t len,
 			   unsigned char *p, bool cache)
 {

@@ -197,6 +197,13 @@ void pcw_block_alloc_stats_range(ext2_filsys fs, blk64_t blk, blk_t num,
  */
 blk64_t pcw_io_busy_blocks(ext2_filsys fs);
 
+/*
+ * Block BLK as the last commit left it: the writer's copy (committed, not
+ * yet checkpointed), or the image's; never what is held for the running
+ * commit.  With the journal, what a replay gives back.
+ */
+errcode_t pcw_io_read_committed(ext2_filsys fs, blk64_t blk, void *buf);
+
 /* BLK, written through fs->io, is a directory block (PCW_IO_DIR). */
 void pcw_io_mark_dir(ext2_filsys fs, blk64_t blk);
 

@@ -254,3 +254,46 @@ bool pcw_fs_commit_due(pcw_fs *pfs, unsigned pending, errcode_t err,
 		return true;
 	return !pfs->fixed_time && ns >= (int64_t)pfs->commit_sec * 1000000000LL;
 }
+
+errcode_t pcw_fs_committed_size(pcw_fs *pfs, ext2_ino_t ino, uint64_t *size)
+{
+	ext2_filsys fs = pfs->fs;
+	unsigned isize = EXT2_INODE_SIZE(fs->super);
+	dgrp_t group;
+	uint64_t off;
+	struct ext2_inode inode;
+	unsigned char *buf;
+	errcode_t err;
+
+	*size = 0;
+	if (!ino || ino > fs->super->s_inodes_count)
+		return EXT2_ET_BAD_INODE_NUM;
+	group = (ino - 1) / fs->super->s_inodes_per_group;
+	off = (uint64_t)((ino - 1) % fs->super->s_inodes_per_group) * isize;
+	err = ext2fs_get_mem(fs->blocksize, &buf);
+	if (err)
+		return err;
+	err = pcw_io_read_committed(fs, ext2fs_inode_table_loc(fs, group) +
+				    off / fs->blocksize, buf);
+	if (!err) {
+		/* the on-disk (little-endian) inode's first 128 bytes */
+		memcpy(&inode, buf + off % fs->blocksize, sizeof(inode));
+		if (ext2fs_le16_to_cpu(inode.i_links_count) &&
+		    ext2fs_le16_to_cpu(inode.i_mode))
+			*size = ext2fs_le32_to_cpu(inode.i_size) |
+				(uint64_t)ext2fs_le32_to_cpu(inode.i_size_high)
+				<< 32;
+	}
+	ext2fs_free_mem(&buf);
+	return err;
+}
+
+uint64_t pcw_fs_transactions(pcw_fs *pfs)
+{
+	struct pcw_journal_stats st;
+
+	if (!pfs->journaled || !pfs->fs)
+		return 0;
+	pcw_io_journal_get_stats(pfs->fs, &st);
+	return st.transactions;
+}

@@ -47,6 +47,16 @@ errcode_t pcw_undo_room(pcw_fs *pfs, uint64_t count);
 errcode_t pcw_undo_finish(pcw_fs *pfs);
 void pcw_undo_release(pcw_fs *pfs);
 
+/*
+ * The size of inode INO as the last commit left it (io.h's
+ * pcw_io_read_committed): 0 for an inode no name links there.  With the
+ * journal, what a replay gives back after a failed commit.
+ */
+errcode_t pcw_fs_committed_size(pcw_fs *pfs, ext2_ino_t ino, uint64_t *size);
+
+/* Journal transactions committed so far this run (0 without one). */
+uint64_t pcw_fs_transactions(pcw_fs *pfs);
+
 /* COUNT blocks of file data from BUF to block BLK of the image. */
 errcode_t pcw_fs_write_data(pcw_fs *pfs, blk64_t blk, size_t count,
 			    const void *buf);

@@ -227,31 +227,34 @@ static void put_le32(unsigned char *p, uint32_t v)
 }
 
 /*
- * Set or clear needs_recovery (and orphan_present where the filesystem has
- * orphan_file, as ext4_setup_super does) in a superblock image, and
- * recompute its checksum.  VALID_FS is left alone: with a journal the
- * kernel keeps it set while mounted.
+ * Set or clear needs_recovery in a superblock image, and recompute its
+ * checksum.  VALID_FS is left alone: with a journal the kernel keeps it set
+ * while mounted.
+ *
+ * orphan_present is not set.  ext4_setup_super sets it with needs_recovery
+ * on an orphan_file filesystem because any later transaction may put an
+ * inode in the orphan file; pcwrite never does (its orphans, --atomic's and
+ * a truncation's across transactions, go on the s_last_orphan list, which
+ * the kernel's ext4_orphan_cleanup and e2fsck process on such a filesystem
+ * too).  Set, the flag outlives a replay by e2fsck 1.47.0's -E journal_only
+ * (which clears it only after a full check; e2fsprogs 1.47.2 clears it as
+ * it processes the orphan file), and the next e2fsck -fn reports "orphan
+ * file is clean" (exit 4) on an image with nothing wrong.
  */
 static void sb_flags(unsigned char *sb, bool set)
 {
-	uint32_t compat, incompat, ro;
+	uint32_t incompat, ro;
 
 	if ((sb[FS_SB_OFF(s_magic)] | sb[FS_SB_OFF(s_magic) + 1] << 8) !=
 	    EXT2_SUPER_MAGIC)
 		return;
-	compat = le32_at(sb + FS_SB_OFF(s_feature_compat));
 	incompat = le32_at(sb + FS_SB_OFF(s_feature_incompat));
 	ro = le32_at(sb + FS_SB_OFF(s_feature_ro_compat));
-	if (set) {
+	if (set)
 		incompat |= EXT3_FEATURE_INCOMPAT_RECOVER;
-		if (compat & EXT4_FEATURE_COMPAT_ORPHAN_FILE)
-			ro |= EXT4_FEATURE_RO_COMPAT_ORPHAN_PRESENT;
-	} else {
+	else
 		incompat &= ~EXT3_FEATURE_INCOMPAT_RECOVER;
-		ro &= ~EXT4_FEATURE_RO_COMPAT_ORPHAN_PRESENT;
-	}
 	put_le32(sb + FS_SB_OFF(s_feature_incompat), incompat);
-	put_le32(sb + FS_SB_OFF(s_feature_ro_compat), ro);
 	if (ro & EXT4_FEATURE_RO_COMPAT_METADATA_CSUM)
 		put_le32(sb + FS_SB_OFF(s_checksum),
 			 ext2fs_crc32c_le(~0U, sb, FS_SB_OFF(s_checksum)));
@@ -286,14 +289,10 @@ errcode_t pcw_jsb_set_flags(struct pcw_journal *j, bool set)
 	ext2fs_free_mem(&buf);
 	if (err)
 		return abort_on(j, err);
-	if (set) {
+	if (set)
 		ext2fs_set_feature_journal_needs_recovery(sb);
-		if (ext2fs_has_feature_orphan_file(sb))
-			ext2fs_set_feature_orphan_present(sb);
-	} else {
+	else
 		ext2fs_clear_feature_journal_needs_recovery(sb);
-		ext2fs_clear_feature_orphan_present(sb);
-	}
 	return 0;
 }
 

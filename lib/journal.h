@@ -14,8 +14,8 @@
  * The protocol, per transaction T (the caller has already written T's file
  * data in place, not flushed):
  *   0. (the session's first transaction only) the filesystem superblock's
- *      needs_recovery flag (and orphan_present) in place, flush; then the
- *      journal superblock's s_start pointing at T;
+ *      needs_recovery flag in place (never orphan_present: journal.c says
+ *      why), flush; then the journal superblock's s_start pointing at T;
  *   1. revoke blocks, descriptor blocks and T's blocks in the log;
  *   2. flush: T's data, log blocks and the journal superblock are durable;
  *   3. the commit block (never async_commit: the kernel refuses it with
@@ -126,7 +126,7 @@ errcode_t pcw_journal_checkpoint(struct pcw_journal *j);
 
 /*
  * Final checkpoint, s_start = 0 (and s_head, s_sequence for the next
- * mount), flush, then needs_recovery (and orphan_present) cleared in place
+ * mount), flush, then needs_recovery cleared in place
  * and in fs->super, flush; frees J whatever the result.
  */
 errcode_t pcw_journal_close(struct pcw_journal *j);

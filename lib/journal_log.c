@@ -98,8 +98,9 @@ static errcode_t check_blocks(const struct pcw_journal *j,
  * that has a copy in the live log (a held copy: every transaction still in
  * the log has its blocks held, as checkpoints write all of them) and that
  * the transaction does not log again (freed, then reused: the kernel's
- * jbd2_journal_cancel_revoke).  Its held copy is dropped: it must never be
- * written in place over what the freed block holds by then.
+ * jbd2_journal_cancel_revoke).  Its held copy is dropped once the
+ * transaction has committed (held_update): it must never be written in
+ * place over what the freed block holds by then.
  */
 static size_t take_revokes(struct pcw_journal *j, const blk64_t *revoked,
 			   size_t nrev, const blk64_t *sorted, size_t n,
@@ -110,10 +111,40 @@ static size_t take_revokes(struct pcw_journal *j, const blk64_t *revoked,
 	for (i = 0; i < nrev; i++) {
 		if (sorted_has(sorted, n, revoked[i]))
 			continue;
-		if (pcw_jheld_drop(j, revoked[i]))
+		if (pcw_journal_lookup(j, revoked[i]))
 			out[k++] = revoked[i];
 	}
 	return k;
+}
+
+/*
+ * A transaction has committed: its revoked blocks' held copies go, its
+ * blocks' copies are held (the superblock's with needs_recovery, as the
+ * log has it) for the checkpoint.  Only now, so that the held copies are
+ * always the last committed state, what a replay gives back: after a
+ * failed commit the caller reads them (pcw_journal_lookup) to say what is
+ * durable.  BUF is a block of scratch.
+ */
+static errcode_t held_update(struct pcw_journal *j,
+			     const struct pcw_jblock *b, size_t n,
+			     const blk64_t *rev, size_t nrev,
+			     unsigned char *buf)
+{
+	size_t i;
+	errcode_t err = 0;
+
+	for (i = 0; i < nrev; i++)
+		pcw_jheld_drop(j, rev[i]);
+	for (i = 0; !err && i < n; i++) {
+		if (b[i].blk == j->sb_blk) {
+			memcpy(buf, b[i].data, j->bs);
+			pcw_jsb_patch_flags(j, buf);
+			err = pcw_jheld_put(j, b[i].blk, buf);
+		} else {
+			err = pcw_jheld_put(j, b[i].blk, b[i].data);
+		}
+	}
+	return err;
 }
 
 static void tail_csum(const struct pcw_journal *j, unsigned char *blk)
@@ -176,9 +207,9 @@ static void put_tag(const struct pcw_journal *j, unsigned char *tag,
 
 /*
  * One descriptor block and the K copies it describes, built in BUF (K+1
- * blocks) and written at *POS.  Each copy is held (unescaped) for the
- * checkpoint; the log gets it escaped where it starts with the magic,
- * since recovery takes any block with the magic for one of the journal's.
+ * blocks) and written at *POS.  The log gets each copy escaped where it
+ * starts with the magic, since recovery takes any block with the magic for
+ * one of the journal's (the held copy, after the commit, is unescaped).
  */
 static errcode_t write_descriptor(struct pcw_journal *j, uint32_t tid,
 				  uint32_t *pos, const struct pcw_jblock *b,
@@ -204,9 +235,6 @@ static errcode_t write_descriptor(struct pcw_journal *j, uint32_t tid,
 		memcpy(copy, b[i].data, j->bs);
 		if (b[i].blk == j->sb_blk)
 			pcw_jsb_patch_flags(j, copy);
-		err = pcw_jheld_put(j, b[i].blk, copy);
-		if (err)
-			return err;
 		if (jbd2_has_magic(copy)) {
 			memset(copy, 0, 4);
 			flags |= JBD2_FLAG_ESCAPE;
@@ -347,6 +375,8 @@ static errcode_t commit_locked(struct pcw_journal *j,
 		err = write_commit(j, tid, pos, crc1, buf);
 	if (!err)
 		err = pcw_jflush(j);
+	if (!err)
+		err = held_update(j, blocks, n, rev, nrev, buf);
 	if (err)
 		return err;
 	j->head = pcw_jlog_next(j, pos, 1);

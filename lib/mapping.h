@@ -139,6 +139,10 @@ struct pcw_mapping {
 	uint64_t	lost_from;	/* first byte dropped by a failed writeback */
 
 	uint64_t	seq;		/* loop iterations reported */
+	uint64_t	tx_open;	/* transactions committed before the
+					   file was opened (the journal) */
+	bool		replaces;	/* truncated (or made) at open: what
+					   no later commit holds is not ours */
 	bool		tree_commits;	/* an entry of a tree: pcw_tree_add
 					   commits, in batches */
 };

@@ -26,6 +26,13 @@ teardown() {
 	detach_attached
 }
 
+# on_terminal CMD...: CMD on a pseudo-terminal for its input and output, as
+# typed in a shell (script(1)); its status and what it printed.
+on_terminal() {
+	command -v script >/dev/null || skip "no script(1)"
+	run script -qec "$(printf '%q ' "$@")" /dev/null </dev/null
+}
+
 # refused STATUS PATTERN DEST [options...]: run pcwrite with stdin data, expect
 # STATUS, a one-line message matching PATTERN, and the image unchanged.
 refused() {
@@ -68,7 +75,46 @@ refused() {
 
 @test "a journal that needs recovery is refused" {
 	debugfs -w -R "feature needs_recovery" "$IMG" 2>/dev/null
-	refused 1 "journal needs recovery; run e2fsck -f first" /f
+	refused 1 "journal needs recovery; mount it or run e2fsck -E journal_only first$" /f
+}
+
+# The refusal says what replays a log and changes nothing else (e2fsck -f
+# would check everything, and -fn cannot replay); each of its two ways is
+# followed here and the write then goes through.
+@test "a log left by a killed run: refused saying to mount or run e2fsck -E journal_only; after either, the write goes through" {
+	local shim=$BATS_FILE_TMPDIR/eio_shim.so w
+	command -v cc >/dev/null || skip "no C compiler for the shim"
+	[ -f "$shim" ] || cc -shared -fPIC -o "$shim" "$BATS_TEST_DIRNAME/eio_shim.c" -ldl
+	head -c 300000 /dev/urandom >"$BATS_TEST_TMPDIR/big"
+	# killed after the write that makes the log live (s_start set)
+	for w in $(seq 1 30); do
+		copy_image "$IMG"
+		run env LD_PRELOAD="$shim" PCW_KILL_WRITE=$w "$PCWRITE" "$IMG" /big "$BATS_TEST_TMPDIR/big"
+		[ "$(dumpe2fs -h "$IMG" 2>/dev/null | sed -n 's/^Journal start: *//p')" = 0 ] || break
+	done
+	[ "$w" -lt 30 ]
+	cp "$IMG" "$BATS_TEST_TMPDIR/killed"
+	refused 1 "^pcwrite: $IMG: journal needs recovery; mount it or run e2fsck -E journal_only first$" /f
+
+	# as the message says, typed on a terminal (e2fsck wants one without
+	# -p, -y or -n): it replays and asks nothing
+	on_terminal e2fsck -E journal_only "$IMG"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"recovering journal"* ]]
+	run -0 "$PCWRITE" "$IMG" /f <"$BATS_TEST_TMPDIR/data"
+	readback "$IMG" /f "$BATS_TEST_TMPDIR/data"
+	fsck_clean "$IMG"
+
+	kernel_available || skip "no kernel mount here"
+	cp "$BATS_TEST_TMPDIR/killed" "$IMG"
+	MNT=$BATS_TEST_TMPDIR/mnt
+	mkdir "$MNT"
+	mount -o loop "$IMG" "$MNT"
+	umount "$MNT"
+	run -0 "$PCWRITE" "$IMG" /f <"$BATS_TEST_TMPDIR/data"
+	readback "$IMG" /f "$BATS_TEST_TMPDIR/data"
+	fsck_clean "$IMG"
 }
 
 @test "a filesystem marked with errors is refused" {
@@ -81,9 +127,24 @@ refused() {
 	refused 1 "not cleanly unmounted; run e2fsck -f first" /f
 }
 
-@test "orphan inodes to process are refused" {
-	debugfs -w -R "ssv last_orphan 11" "$IMG" 2>/dev/null
-	refused 1 "orphan" /f
+@test "orphan inodes to process are refused, saying to mount or run e2fsck -E journal_only; after it, the write goes through" {
+	local ino
+	"$PCWRITE" "$IMG" /o <"$BATS_TEST_TMPDIR/data"
+	ino=$(debugfs -R "stat /o" "$IMG" 2>/dev/null | sed -n 's/^Inode: \([0-9]*\).*/\1/p')
+	# an unlinked file still open when the system went down
+	debugfs -w -f - "$IMG" >/dev/null 2>&1 <<-EOF
+		unlink /o
+		sif <$ino> links_count 0
+		sif <$ino> dtime 0
+		ssv last_orphan $ino
+	EOF
+	refused 1 "^pcwrite: $IMG: filesystem has orphan inodes to process; mount it or run e2fsck -E journal_only first$" /f
+	on_terminal e2fsck -E journal_only "$IMG"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Clearing orphaned inode $ino"* ]]
+	run -0 "$PCWRITE" "$IMG" /f <"$BATS_TEST_TMPDIR/data"
+	fsck_clean "$IMG"
 }
 
 @test "the read-only feature is refused" {
