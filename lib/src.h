@@ -8,8 +8,9 @@
  * (src_archive.c), whose POSIX ACLs acl.c encodes as ext4 stores them.
  * src.c, below them, makes and closes a source; src_tree.c's
  * pcw_src_next() reads the next entry of either kind.  src_ahead.c, the
- * top, runs that reading in a thread of its own, ahead of the writer,
- * through a bounded queue: the public pcw_source_next() is there.
+ * top, runs that reading in a thread of its own (src_reader.c), ahead of
+ * the writer, through a bounded queue (src_ahead.h): the public
+ * pcw_source_next() is there.
  */
 #ifndef PCW_SRC_H
 #define PCW_SRC_H

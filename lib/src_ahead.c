@@ -45,469 +45,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "src.h"
-
-/*
- * The queue's bound: the bytes of entries (their strings and xattrs) and
- * data read and not yet taken by the writer.  An item larger than that
- * still goes into an empty queue.  Part of the run's memory bound.
- */
-#define AHEAD_BYTES	(4U << 20)
-/* One read of an entry's data; a small file's is its size. */
-#define AHEAD_CHUNK	(256U << 10)
-/* How long the writer waits on the queue before it looks for a signal. */
-#define AHEAD_WAIT_NS	(20 * 1000 * 1000L)
-
-enum qkind {
-	Q_ENTRY,	/* an entry; its data items follow it up to Q_EOD */
-	Q_DATA,		/* bytes [lo, hi) of the entry's data */
-	Q_HOLE,		/* [lo, hi): a hole of the source */
-	Q_EOD,		/* the end of the entry's data */
-	Q_WARN,		/* a warning about path */
-	Q_ERROR,	/* the source's error err, with its message */
-	Q_END,		/* the last entry was read */
-};
-
-struct qitem {
-	struct qitem	*next;
-	enum qkind	kind;
-	size_t		bytes;		/* counted against AHEAD_BYTES */
-	uint64_t	changes;	/* the source's count when queued */
-	errcode_t	err;
-	uint64_t	lo, hi;
-	unsigned char	*data;
-	char		*path;		/* the source's path (pcw_source_path) */
-	char		*msg;
-	struct pcw_entry e;		/* its strings and xattrs in blob */
-	bool		has_data;
-	char		*blob;
-};
-
-struct pcw_ahead {
-	bool		started;	/* false: read in the writer's thread */
-	pthread_t	thread;
-	pthread_mutex_t	lock;
-	pthread_cond_t	more, room;
-	struct qitem	*head, *tail;
-	size_t		bytes;
-	bool		stop;		/* the writer's word to the reader */
-	bool		done;		/* the reader has returned */
-	errcode_t	final_err;	/* what stopped it, if not the end */
-	uint64_t	idle_seq;	/* the reader waited on empty input */
-	int		wake[2];
-	struct pcw_source_params user;	/* the callbacks as given */
-	unsigned	page;
-
-	/* the reader's side: a hole not queued yet (holes are merged) */
-	uint64_t	rhole_lo, rhole_hi;
-
-	/* the writer's side */
-	uint64_t	idle_seen;
-	struct qitem	*cur;		/* the entry handed out */
-	struct qitem	*err;		/* the last error handed out */
-	bool		in_data;	/* cur's data not read to its end */
-	errcode_t	data_err;
-	uint64_t	pos;		/* source offset read up to */
-	struct hole	holes[NHOLES];
-	unsigned	nholes;
-	uint64_t	changes;
-	struct pcw_iter	iter;
-};
-
-static void item_free(struct qitem *it)
-{
-	if (!it)
-		return;
-	free(it->data);
-	free(it->path);
-	free(it->msg);
-	free(it->blob);
-	free(it);
-}
-
-static struct qitem *item_new(enum qkind kind)
-{
-	struct qitem *it = calloc(1, sizeof(*it));
-
-	if (it) {
-		it->kind = kind;
-		it->bytes = sizeof(*it);
-	}
-	return it;
-}
-
-static char *dup_or_null(const char *p)
-{
-	return p ? strdup(p) : NULL;
-}
-
-/* ---- the reader thread ------------------------------------------------------------ */
-
-static bool stopped(struct pcw_ahead *a)
-{
-	bool stop;
-
-	pthread_mutex_lock(&a->lock);
-	stop = a->stop;
-	pthread_mutex_unlock(&a->lock);
-	return stop;
-}
-
-/* Queue IT, waiting for room; ECANCELED (IT freed) once the writer stops. */
-static errcode_t push(struct pcw_source *s, struct qitem *it)
-{
-	struct pcw_ahead *a = s->ahead;
-
-	if (!it)
-		return ENOMEM;
-	it->changes = s->changes;
-	pthread_mutex_lock(&a->lock);
-	while (!a->stop && a->head && a->bytes + it->bytes > AHEAD_BYTES)
-		pthread_cond_wait(&a->room, &a->lock);
-	if (a->stop) {
-		pthread_mutex_unlock(&a->lock);
-		item_free(it);
-		return ECANCELED;
-	}
-	if (a->tail)
-		a->tail->next = it;
-	else
-		a->head = it;
-	a->tail = it;
-	a->bytes += it->bytes;
-	pthread_cond_signal(&a->more);
-	pthread_mutex_unlock(&a->lock);
-	return 0;
-}
-
-static errcode_t push_error(struct pcw_source *s, errcode_t err)
-{
-	struct qitem *it = item_new(Q_ERROR);
-
-	if (!it)
-		return ENOMEM;
-	it->err = err;
-	it->msg = dup_or_null(s->msg);
-	it->path = dup_or_null(s->path);
-	return push(s, it);
-}
-
-/* The source's warn callback, in the reader thread: queued in its place. */
-static void reader_warn(void *arg, const char *path, const char *msg)
-{
-	struct pcw_source *s = arg;
-	struct qitem *it = item_new(Q_WARN);
-
-	if (!it)
-		return;
-	it->path = dup_or_null(path);
-	it->msg = dup_or_null(msg);
-	push(s, it);
-}
-
-/* The source's idle callback: its input is empty, it waits. */
-static void reader_idle(void *arg)
-{
-	struct pcw_ahead *a = ((struct pcw_source *)arg)->ahead;
-
-	pthread_mutex_lock(&a->lock);
-	a->idle_seq++;
-	pthread_cond_signal(&a->more);
-	pthread_mutex_unlock(&a->lock);
-}
-
-/* An entry as one item: its strings and xattrs copied into one blob. */
-static struct qitem *entry_item(struct pcw_source *s, const struct pcw_entry *e,
-				bool has_data)
-{
-	const char *strs[5] = { e->path, e->link, e->uname, e->gname, s->path };
-	const char **dst[4];
-	size_t len = e->nxattrs * sizeof(struct pcw_xattr), k, off;
-	struct qitem *it = item_new(Q_ENTRY);
-	struct pcw_xattr *x;
-	char *b;
-
-	if (!it)
-		return NULL;
-	it->e = *e;
-	it->has_data = has_data;
-	dst[0] = &it->e.path;
-	dst[1] = &it->e.link;
-	dst[2] = &it->e.uname;
-	dst[3] = &it->e.gname;
-	for (k = 0; k < 4; k++)
-		len += strs[k] ? strlen(strs[k]) + 1 : 0;
-	for (k = 0; k < e->nxattrs; k++)
-		len += strlen(e->xattrs[k].name) + 1 + e->xattrs[k].size;
-	it->blob = b = malloc(len ? len : 1);
-	it->path = dup_or_null(strs[4]);
-	if (!b || (strs[4] && !it->path)) {
-		item_free(it);
-		return NULL;
-	}
-	it->bytes += len;
-	x = (struct pcw_xattr *)b;
-	off = e->nxattrs * sizeof(*x);
-	for (k = 0; k < 4; k++) {
-		if (!strs[k])
-			continue;
-		*dst[k] = strcpy(b + off, strs[k]);
-		off += strlen(strs[k]) + 1;
-	}
-	for (k = 0; k < e->nxattrs; k++) {
-		x[k].name = strcpy(b + off, e->xattrs[k].name);
-		off += strlen(e->xattrs[k].name) + 1;
-		x[k].value = b + off;
-		if (e->xattrs[k].size)
-			memcpy(b + off, e->xattrs[k].value, e->xattrs[k].size);
-		x[k].size = e->xattrs[k].size;
-		off += e->xattrs[k].size;
-	}
-	it->e.xattrs = e->nxattrs ? x : NULL;
-	return it;
-}
-
-/* The hole kept back, merged with the holes that follow it, queued. */
-static errcode_t flush_hole(struct pcw_source *s)
-{
-	struct pcw_ahead *a = s->ahead;
-	struct qitem *it;
-
-	if (a->rhole_lo >= a->rhole_hi)
-		return 0;
-	it = item_new(Q_HOLE);
-	if (!it)
-		return ENOMEM;
-	it->lo = a->rhole_lo;
-	it->hi = a->rhole_hi;
-	a->rhole_lo = a->rhole_hi = 0;
-	return push(s, it);
-}
-
-static errcode_t add_hole(struct pcw_source *s, uint64_t lo, uint64_t hi)
-{
-	struct pcw_ahead *a = s->ahead;
-	errcode_t err = 0;
-
-	if (lo >= hi)
-		return 0;
-	if (a->rhole_lo < a->rhole_hi && a->rhole_hi == lo) {
-		a->rhole_hi = hi;
-		return 0;
-	}
-	err = flush_hole(s);
-	a->rhole_lo = lo;
-	a->rhole_hi = hi;
-	return err;
-}
-
-static errcode_t push_data(struct pcw_source *s, uint64_t lo, uint64_t hi,
-			   unsigned char *data, size_t cap)
-{
-	struct qitem *it = item_new(Q_DATA);
-	errcode_t err = flush_hole(s);
-
-	if (err || !it) {
-		free(data);
-		item_free(it);
-		return err ? err : ENOMEM;
-	}
-	it->lo = lo;
-	it->hi = hi;
-	it->data = data;
-	it->bytes += cap;
-	return push(s, it);
-}
-
-/*
- * [pos, pos+got), just read into BUF: its data and its holes, page by page
- * as the writer asks the source's hole(), so that its answers are the
- * source's.  A chunk without holes is queued as it is.
- */
-static errcode_t queue_chunk(struct pcw_source *s, struct pcw_iter *i,
-			     uint64_t pos, unsigned char *buf, size_t got,
-			     size_t cap)
-{
-	struct pcw_ahead *a = s->ahead;
-	uint64_t end = pos + got, p = pos, run = pos;
-	bool in_hole = false, any = false;
-	errcode_t err = 0;
-
-	i->src_pos = end;	/* where the source's own offset is */
-	while (p < end) {
-		uint64_t q = (p / a->page + 1) * a->page;
-		bool h;
-
-		if (q > end)
-			q = end;
-		h = i->ops->hole && i->ops->hole(i, p, q - p);
-		if (h != in_hole && p > run) {
-			any = true;
-			if (in_hole) {
-				err = add_hole(s, run, p);
-			} else {
-				unsigned char *d = malloc(p - run);
-
-				err = d ? (memcpy(d, buf + (run - pos), p - run),
-					   push_data(s, run, p, d, p - run))
-					: ENOMEM;
-			}
-			if (err)
-				goto out;
-			run = p;
-		}
-		in_hole = h;
-		p = q;
-	}
-	if (in_hole) {
-		err = add_hole(s, run, end);
-	} else if (!any) {
-		err = push_data(s, pos, end, buf, cap);
-		buf = NULL;
-	} else {
-		unsigned char *d = malloc(end - run);
-
-		err = d ? (memcpy(d, buf + (run - pos), end - run),
-			   push_data(s, run, end, d, end - run)) : ENOMEM;
-	}
-out:
-	free(buf);
-	return err;
-}
-
-/*
- * The entry's data, from the source's iterator I: past its holes
- * (seek_data, skip: never read), its data in chunks, then Q_EOD; or the
- * error reading it.
- */
-static errcode_t read_data(struct pcw_source *s, struct pcw_iter *i,
-			   int64_t size)
-{
-	struct pcw_ahead *a = s->ahead;
-	uint64_t pos = 0;
-	errcode_t err;
-
-	a->rhole_lo = a->rhole_hi = 0;
-	for (;;) {
-		uint64_t d = pos;
-		size_t cap = AHEAD_CHUNK - pos % a->page, got = 0, n;
-		unsigned char *buf;
-
-		if (stopped(a))
-			return ECANCELED;
-		i->head = i->tail = 0;
-		i->src_pos = pos;
-		err = i->ops->seek_data ? i->ops->seek_data(i, pos, &d) : 0;
-		if (!err && d > pos) {
-			err = i->ops->skip(i, d);
-			if (!err)
-				err = add_hole(s, pos, d);
-			pos = d;
-			i->src_pos = pos;
-			cap = AHEAD_CHUNK - pos % a->page;
-		}
-		if (err)
-			break;
-		/* A small file: its size, and room to see the end. */
-		if (size >= 0 && (uint64_t)size >= pos &&
-		    (uint64_t)size - pos < cap - a->page)
-			cap = ((uint64_t)size - pos) / a->page * a->page +
-			      a->page;
-		buf = malloc(cap);
-		if (!buf)
-			return ENOMEM;
-		while (got < cap) {
-			/*
-			 * What a failing read got is kept: the writer's read
-			 * fails where the source's own would have.
-			 */
-			n = 0;
-			err = i->ops->read(i, buf + got, cap - got, &n);
-			got += n;
-			i->src_pos = pos + got;
-			if ((err == EINTR || err == EAGAIN) && !stopped(a) &&
-			    !pcw_signal_pending()) {
-				err = 0;
-				continue;
-			}
-			if (err || !n)
-				break;
-		}
-		/* A small file's bytes only, not its buffer, held queued. */
-		if (got + a->page <= cap) {
-			unsigned char *b = got ? realloc(buf, got) : NULL;
-
-			if (b) {
-				buf = b;
-				cap = got;
-			}
-		}
-		if (got) {
-			errcode_t e2 = queue_chunk(s, i, pos, buf, got, cap);
-
-			if (e2)
-				return e2;
-			pos += got;
-		} else {
-			free(buf);
-		}
-		if (err)
-			break;
-		if (got < cap) {
-			err = flush_hole(s);
-			return err ? err : push(s, item_new(Q_EOD));
-		}
-	}
-	/* A hole before an error is not one the source knew of: dropped. */
-	a->rhole_lo = a->rhole_hi = 0;
-	if (err == ECANCELED)
-		return err;
-	return push_error(s, err) ? ECANCELED : err;
-}
-
-static void *reader(void *arg)
-{
-	struct pcw_source *s = arg;
-	struct pcw_ahead *a = s->ahead;
-	errcode_t err;
-
-	for (;;) {
-		const struct pcw_entry *e;
-		struct pcw_iter *data;
-		struct qitem *it;
-
-		if (stopped(a)) {
-			err = ECANCELED;
-			break;
-		}
-		err = pcw_src_next(s, &e, &data);
-		if (err == PCW_ET_END) {
-			err = push(s, item_new(Q_END));
-			break;
-		}
-		if (err) {
-			/*
-			 * An entry's own error: the writer may skip it and ask
-			 * for the next.  Any other ends the reading.
-			 */
-			if (push_error(s, err) || !pcw_error_entry_only(err))
-				break;
-			continue;
-		}
-		it = entry_item(s, e, data != NULL);
-		err = push(s, it);
-		if (!err && data)
-			err = read_data(s, data, e->size);
-		if (err)
-			break;
-	}
-	pthread_mutex_lock(&a->lock);
-	a->done = true;
-	a->final_err = err;
-	pthread_cond_signal(&a->more);
-	pthread_mutex_unlock(&a->lock);
-	return NULL;
-}
+#include "src_ahead.h"
 
 /* ---- the writer's side ---------------------------------------------------------------- */
 
@@ -573,7 +111,7 @@ static void pop(struct pcw_ahead *a)
 static errcode_t take_error(struct pcw_ahead *a, struct qitem *it)
 {
 	pop(a);
-	item_free(a->err);
+	pcw_ahead_item_free(a->err);
 	a->err = it;
 	a->in_data = false;
 	a->data_err = it->err;
@@ -586,7 +124,7 @@ static void take_warning(struct pcw_ahead *a, struct qitem *it)
 	pop(a);
 	if (a->user.warn)
 		a->user.warn(a->user.warn_arg, it->path, it->msg);
-	item_free(it);
+	pcw_ahead_item_free(it);
 }
 
 /* A hole of the entry's data seen: remembered for hole() and seek_data(). */
@@ -641,12 +179,12 @@ static errcode_t queue_read(struct pcw_iter *i, unsigned char *buf, size_t n,
 			a->pos += k;
 			if (a->pos == it->hi) {
 				pop(a);
-				item_free(it);
+				pcw_ahead_item_free(it);
 			}
 			break;
 		case Q_EOD:
 			pop(a);
-			item_free(it);
+			pcw_ahead_item_free(it);
 			a->in_data = false;
 			break;
 		case Q_WARN:
@@ -725,7 +263,7 @@ static errcode_t queue_skip(struct pcw_iter *i, uint64_t to)
 		a->pos = to;
 		if (a->pos == it->hi) {
 			pop(a);
-			item_free(it);
+			pcw_ahead_item_free(it);
 		}
 	}
 	return 0;
@@ -763,15 +301,15 @@ static errcode_t start(struct pcw_source *s)
 	pthread_cond_init(&a->more, NULL);
 	pthread_cond_init(&a->room, NULL);
 	a->user = s->p;
-	s->p.warn = a->user.warn ? reader_warn : NULL;
+	s->p.warn = a->user.warn ? pcw_ahead_warn : NULL;
 	s->p.warn_arg = s;
-	s->p.idle = a->user.idle ? reader_idle : NULL;
+	s->p.idle = a->user.idle ? pcw_ahead_idle : NULL;
 	s->p.idle_arg = s;
 	s->wake_fd = a->wake[0];
 	/* The thread takes no signal: the writer's thread sees them all. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
-	a->started = pthread_create(&a->thread, NULL, reader, s) == 0;
+	a->started = pthread_create(&a->thread, NULL, pcw_ahead_reader, s) == 0;
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!a->started) {
 		s->p = a->user;
@@ -799,7 +337,7 @@ static void stop(struct pcw_ahead *a)
 	a->started = false;
 	while ((it = a->head)) {
 		a->head = it->next;
-		item_free(it);
+		pcw_ahead_item_free(it);
 	}
 	a->tail = NULL;
 	a->bytes = 0;
@@ -831,7 +369,7 @@ static errcode_t drop_data(struct pcw_source *s)
 		pop(a);
 		if (it->kind == Q_EOD)
 			a->in_data = false;
-		item_free(it);
+		pcw_ahead_item_free(it);
 	}
 	return 0;
 }
@@ -857,9 +395,9 @@ errcode_t pcw_source_next(struct pcw_source *s, const struct pcw_entry **entry,
 	err = drop_data(s);
 	if (err)
 		return err;
-	item_free(a->cur);
+	pcw_ahead_item_free(a->cur);
 	a->cur = NULL;
-	item_free(a->err);
+	pcw_ahead_item_free(a->err);
 	a->err = NULL;
 	for (;;) {
 		struct qitem *it = peek(s, &err);
@@ -890,7 +428,7 @@ errcode_t pcw_source_next(struct pcw_source *s, const struct pcw_entry **entry,
 			return 0;
 		default:
 			pop(a);		/* data of no entry: a bug */
-			item_free(it);
+			pcw_ahead_item_free(it);
 			return PCW_ET_SOURCE;
 		}
 	}
@@ -933,8 +471,8 @@ void pcw_source_close(struct pcw_source *s)
 	a = s->ahead;
 	if (a) {
 		stop(a);
-		item_free(a->cur);
-		item_free(a->err);
+		pcw_ahead_item_free(a->cur);
+		pcw_ahead_item_free(a->err);
 		pcw_iter_fini(&a->iter);
 		if (a->wake[0] >= 0)
 			close(a->wake[0]);
