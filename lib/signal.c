@@ -8,18 +8,26 @@
 #include "config.h"
 
 #include <signal.h>
+#include <stdatomic.h>
 
 #include "base.h"
 
-static volatile sig_atomic_t pcw_pending_signal;
+/*
+ * Set by the handler (in the writer's thread: the source's reader thread
+ * takes no signal), read by both threads: a lock-free atomic, which is
+ * async-signal-safe where a plain sig_atomic_t shared between threads is
+ * a data race.
+ */
+static atomic_int pcw_pending_signal;
 
 void pcw_signal_notify(int signo)
 {
-	if (!pcw_pending_signal)
-		pcw_pending_signal = signo;
+	int none = 0;
+
+	atomic_compare_exchange_strong(&pcw_pending_signal, &none, signo);
 }
 
 int pcw_signal_pending(void)
 {
-	return pcw_pending_signal;
+	return atomic_load_explicit(&pcw_pending_signal, memory_order_relaxed);
 }

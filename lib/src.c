@@ -46,16 +46,6 @@ void pcw_src_archive_msg(struct pcw_source *s, struct archive *a)
 	pcw_src_set_msg(s, "%s", e ? e : "unknown archive error", NULL);
 }
 
-const char *pcw_source_message(const struct pcw_source *s)
-{
-	return s ? s->msg : NULL;
-}
-
-const char *pcw_source_path(const struct pcw_source *s)
-{
-	return s ? s->path : NULL;
-}
-
 /* A source of either kind, its name copied (NULL name: out of memory, below). */
 struct pcw_source *pcw_src_new(const struct pcw_source_params *p,
 				     int fd, const char *name)
@@ -69,6 +59,7 @@ struct pcw_source *pcw_src_new(const struct pcw_source_params *p,
 	s->fd = fd;
 	s->cwd_fd = -1;
 	s->data_fd = -1;
+	s->wake_fd = -1;
 	s->name = strdup(name);
 	return s;
 }
@@ -136,7 +127,8 @@ const char *pcw_src_link_seen(struct pcw_source *s, const struct stat *st,
 	return NULL;
 }
 
-void pcw_source_close(struct pcw_source *s)
+/* The source's own state (src_ahead.c has stopped its reader first). */
+void pcw_src_close(struct pcw_source *s)
 {
 	size_t k;
 

@@ -6,7 +6,10 @@
  * (src_tree.c: src_walk.c's walk, each file's attributes from libarchive's
  * read_disk); both turn a libarchive entry into a struct pcw_entry
  * (src_archive.c), whose POSIX ACLs acl.c encodes as ext4 stores them.
- * src.c, below them, makes and closes a source; src_tree.c is the top:
+ * src.c, below them, makes and closes a source; src_tree.c's
+ * pcw_src_next() reads the next entry of either kind.  src_ahead.c, the
+ * top, runs that reading in a thread of its own (src_reader.c), ahead of
+ * the writer, through a bounded queue (src_ahead.h): the public
  * pcw_source_next() is there.
  */
 #ifndef PCW_SRC_H
@@ -48,8 +51,13 @@ struct linkname {
 	long		mtime_nsec;
 };
 
+struct pcw_ahead;
+
 struct pcw_source {
 	int		magic;
+	struct pcw_ahead *ahead;	/* the reader thread and its queue */
+	int		wake_fd;	/* readable: stop waiting for input
+					   (src_ahead.c stops the reader) */
 	struct pcw_source_params p;
 	char		*name;
 	struct pcw_entry entry;
@@ -104,9 +112,10 @@ struct pcw_source {
 	size_t		links_mask, nlinks;
 };
 
-/* src.c: making a source, its messages, the hard-link table */
+/* src.c: making and closing a source, its messages, the hard-link table */
 struct pcw_source *pcw_src_new(const struct pcw_source_params *p, int fd,
 			       const char *name);
+void pcw_src_close(struct pcw_source *s);
 void pcw_src_set_msg(struct pcw_source *s, const char *fmt, const char *a,
 		     const char *b);
 void pcw_src_archive_msg(struct pcw_source *s, struct archive *a);
@@ -119,6 +128,13 @@ errcode_t pcw_src_from_entry(struct pcw_source *s, struct archive_entry *ae);
 errcode_t pcw_src_archive_next(struct pcw_source *s,
 			       const struct pcw_entry **entry,
 			       struct pcw_iter **data);
+
+/*
+ * src_tree.c: host trees, and the next entry of either kind, tar's path
+ * options applied (what pcw_source_next() was before the reader thread).
+ */
+errcode_t pcw_src_next(struct pcw_source *s, const struct pcw_entry **entry,
+		       struct pcw_iter **data);
 
 /*
  * acl.c: libarchive's POSIX.1e ACL of TYPE (ARCHIVE_ENTRY_ACL_TYPE_ACCESS

@@ -230,11 +230,24 @@ static la_ssize_t read_cb(struct archive *a, void *arg, const void **buf)
 	for (;;) {
 		ssize_t n;
 
-		if (s->may_wait && s->p.idle) {
-			struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+		if (s->may_wait) {
+			struct pollfd pfd[2] = {
+				{ .fd = s->fd, .events = POLLIN },
+				{ .fd = s->wake_fd, .events = POLLIN },
+			};
 
-			if (poll(&pfd, 1, 0) == 0)
+			if (s->p.idle && poll(pfd, 1, 0) == 0)
 				s->p.idle(s->p.idle_arg);
+			/*
+			 * In the reader thread (src_ahead.c), which takes no
+			 * signal: wait for input or for the writer's word to
+			 * stop, never in a read() nothing would interrupt.
+			 */
+			if (s->wake_fd >= 0 && poll(pfd, 2, -1) > 0 &&
+			    pfd[1].revents) {
+				archive_set_error(a, EINTR, "interrupted");
+				return -1;
+			}
 		}
 		n = read(s->fd, s->rbuf, SOURCE_READ_BUF);
 
@@ -562,7 +575,7 @@ errcode_t pcw_source_open_archive(int fd, const char *name,
 	*ret = s;
 	return 0;
 fail:
-	pcw_source_close(s);
+	pcw_src_close(s);
 	return err;
 }
 

@@ -3,8 +3,9 @@
  * src_tree.c: -R's source, a host tree: src_walk.c's walk, sorted so
  * that the same tree gives the same image, each file's attributes, extended
  * attributes and ACLs from libarchive's read_disk (src_archive.c makes the
- * entry).  And pcw_source_next() for both kinds of source, with tar's
- * path options applied to the entry read.
+ * entry).  And pcw_src_next() for both kinds of source, with tar's
+ * path options applied to the entry read (src_ahead.c calls it in the
+ * reader thread).
  *
  * The tree may change while it is read.  As GNU tar does, a file removed
  * between the directory's listing and its open is left out with a warning,
@@ -60,7 +61,7 @@ errcode_t pcw_source_open_tree(const char *dir,
 	*ret = s;
 	return 0;
 fail:
-	pcw_source_close(s);
+	pcw_src_close(s);
 	return err;
 }
 
@@ -295,8 +296,8 @@ static errcode_t apply_names(struct pcw_source *s)
 	return skip ? PCW_ET_END : 0;
 }
 
-errcode_t pcw_source_next(struct pcw_source *s, const struct pcw_entry **entry,
-			  struct pcw_iter **data)
+errcode_t pcw_src_next(struct pcw_source *s, const struct pcw_entry **entry,
+		       struct pcw_iter **data)
 {
 	errcode_t err;
 
@@ -320,9 +321,4 @@ errcode_t pcw_source_next(struct pcw_source *s, const struct pcw_entry **entry,
 		s->cwd_fd = -1;
 	}
 	return err;
-}
-
-uint64_t pcw_source_changes(const struct pcw_source *s)
-{
-	return s && s->magic == PCW_MAGIC_SOURCE ? s->changes : 0;
 }

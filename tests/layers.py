@@ -67,6 +67,7 @@ LIB = {
     # 11: one file's write; entries and their sources; listing
     'perform_write': 11.0, 'file': 11.1, 'atomic': 11.1, 'file.h': 11.0,
     'acl': 11.0, 'src_walk': 11.05, 'src_walk.h': 11.0, 'src': 11.1, 'src_archive': 11.2, 'src_tree': 11.3,
+    'src_reader': 11.33, 'src_ahead.h': 11.33, 'src_ahead': 11.35,
     'src.h': 11.0,
     'entry_xattr': 11.4, 'whiteout': 11.4, 'entry_make': 11.45,
     'entry_int.h': 11.45, 'entry_path': 11.47,

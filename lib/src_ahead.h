@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * src_ahead.h: the reader thread's queue, shared by its two sides: the
+ * reader (src_reader.c) and the writer (src_ahead.c).  Private to lib/.
+ */
+#ifndef PCW_SRC_AHEAD_H
+#define PCW_SRC_AHEAD_H
+
+#include <pthread.h>
+
+#include "src.h"
+
+/*
+ * The queue's bound: the bytes of entries (their strings and xattrs) and
+ * data read and not yet taken by the writer.  An item larger than that
+ * still goes into an empty queue.  Part of the run's memory bound.
+ */
+#define AHEAD_BYTES	(4U << 20)
+/* One read of an entry's data; a small file's is its size. */
+#define AHEAD_CHUNK	(256U << 10)
+/* How long the writer waits on the queue before it looks for a signal. */
+#define AHEAD_WAIT_NS	(20 * 1000 * 1000L)
+
+enum qkind {
+	Q_ENTRY,	/* an entry; its data items follow it up to Q_EOD */
+	Q_DATA,		/* bytes [lo, hi) of the entry's data */
+	Q_HOLE,		/* [lo, hi): a hole of the source */
+	Q_EOD,		/* the end of the entry's data */
+	Q_WARN,		/* a warning about path */
+	Q_ERROR,	/* the source's error err, with its message */
+	Q_END,		/* the last entry was read */
+};
+
+struct qitem {
+	struct qitem	*next;
+	enum qkind	kind;
+	size_t		bytes;		/* counted against AHEAD_BYTES */
+	uint64_t	changes;	/* the source's count when queued */
+	errcode_t	err;
+	uint64_t	lo, hi;
+	unsigned char	*data;
+	char		*path;		/* the source's path (pcw_source_path) */
+	char		*msg;
+	struct pcw_entry e;		/* its strings and xattrs in blob */
+	bool		has_data;
+	char		*blob;
+};
+
+struct pcw_ahead {
+	bool		started;	/* false: read in the writer's thread */
+	pthread_t	thread;
+	pthread_mutex_t	lock;
+	pthread_cond_t	more, room;
+	struct qitem	*head, *tail;
+	size_t		bytes;
+	bool		stop;		/* the writer's word to the reader */
+	bool		done;		/* the reader has returned */
+	errcode_t	final_err;	/* what stopped it, if not the end */
+	uint64_t	idle_seq;	/* the reader waited on empty input */
+	int		wake[2];
+	struct pcw_source_params user;	/* the callbacks as given */
+	unsigned	page;
+
+	/* the reader's side: a hole not queued yet (holes are merged) */
+	uint64_t	rhole_lo, rhole_hi;
+
+	/* the writer's side */
+	uint64_t	idle_seen;
+	struct qitem	*cur;		/* the entry handed out */
+	struct qitem	*err;		/* the last error handed out */
+	bool		in_data;	/* cur's data not read to its end */
+	errcode_t	data_err;
+	uint64_t	pos;		/* source offset read up to */
+	struct hole	holes[NHOLES];
+	unsigned	nholes;
+	uint64_t	changes;
+	struct pcw_iter	iter;
+};
+
+
+/* src_reader.c: the reader thread, and the source's callbacks in it */
+void pcw_ahead_item_free(struct qitem *it);
+void *pcw_ahead_reader(void *arg);
+void pcw_ahead_warn(void *arg, const char *path, const char *msg);
+void pcw_ahead_idle(void *arg);
+
+#endif
