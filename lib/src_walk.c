@@ -192,7 +192,8 @@ static int list(struct level *l, int fd)
 		return (int)k;
 	for (k = 0; k < l->n; k++)
 		l->names[k] = l->block + (uintptr_t)l->names[k];
-	qsort(l->names, l->n, sizeof(*l->names), by_name);
+	if (l->n)	/* an empty directory has no array yet */
+		qsort(l->names, l->n, sizeof(*l->names), by_name);
 	return 0;
 }
 
