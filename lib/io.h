@@ -32,7 +32,10 @@
  *                  structure on disk points to them yet)
  *   PCW_IO_TREE    other blocks that existed before: extent, indirect and EA
  *                  blocks changed in place
- *   PCW_IO_ITABLE  inode table blocks
+ *   PCW_IO_ITABLE  inode table blocks (in place: from the highest block
+ *                  down, so the inodes a new directory block names come
+ *                  before the directory's own; namei.c commits a new
+ *                  directory alone, for its ".." and its parent's name)
  *   PCW_IO_DIR     directory blocks that existed before (their new names
  *                  point at inodes written in the phase before)
  *   PCW_IO_FREE    bitmaps and descriptors again, for groups where

@@ -581,6 +581,18 @@ errcode_t pcw_mkdir(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 		goto out;
 	}
 	err = pcw_dir_inc_link(pfs, parent);
+	/*
+	 * In place, a new directory is committed at once.  Its block names
+	 * its parent ("..") and its parent's block names it: with a parent
+	 * made in the same commit, whichever inode the inode tables write
+	 * first, a kill before the other leaves a directory e2fsck reads that
+	 * names an inode not yet written.  Committed alone, its names below
+	 * go into a directory block that exists, written after the inodes
+	 * they name (io.h's phases).  The journal makes each commit whole
+	 * instead.
+	 */
+	if (!err && !pfs->journaled)
+		err = pcw_fs_commit(pfs);
 	if (!err)
 		*ret = d;
 out:
