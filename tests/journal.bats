@@ -1016,7 +1016,7 @@ for i in range(20000):
 
 # The same file recorded by tests/eio_shim.c and every crash state
 # crash.py builds from the log (each flush point, and random subsets of the
-# writes after it), on extents and on block maps: replayed (e2fsck -E
+# writes after it): replayed (e2fsck -E
 # journal_only, nothing repaired) e2fsck -fn is clean and /frag holds its
 # source's first i_size bytes.  Before, a commit in the middle of the
 # writeback (the held set full, at an extent-tree block) logged the extents
@@ -1024,7 +1024,7 @@ for i in range(20000):
 # found extents past i_size ("end of extent exceeds allowed value") and
 # i_blocks wrong, and e2fsck -fy cleared them, leaving i_size 66 KiB past
 # the last extent and zeroes where the source has data.
-@test "a file of 20,000 extents written across transactions (-J size=1): every crash state replays with nothing to repair, the file its source's first i_size bytes (crash.py --prefix), extents and block maps" {
+@test "a file of 20,000 extents written across transactions (-J size=1): every crash state replays with nothing to repair, the file its source's first i_size bytes (crash.py --prefix)" {
 	local shim=$BATS_FILE_TMPDIR/eio_shim.so fs out
 	command -v cc >/dev/null || skip "no C compiler for the shim"
 	[ -f "$shim" ] || cc -shared -fPIC -o "$shim" "$BATS_TEST_DIRNAME/eio_shim.c" -ldl
@@ -1034,7 +1034,7 @@ f = open(sys.argv[1], 'wb')
 for i in range(20000):
     f.seek(2048 * i); f.write(bytes([i % 251 + 1]) * 1024)
 " "$T/frag"
-	for fs in ext4 ext3; do
+	for fs in ext4; do
 		mkimg "$T/base" 64M -t $fs -b 1024 -J size=1
 		cp "$T/base" "$T/w"
 		rm -f "$T/log"
