@@ -264,6 +264,32 @@ errcode_t pcw_map_convert(struct pcw_inode_info *ei, blk64_t lblk, blk64_t len)
 }
 
 /*
+ * ext4_meta_trans_blocks(): the most blocks of metadata one mapping of LEN
+ * blocks can dirty (the groups' bitmaps and descriptors and the superblock
+ * are a commit's own, io.c's dirty_limit).  An extent: each level of the
+ * tree can split (the old block and a new one), the root can grow a level,
+ * and the inode; converting unwritten blocks maps up to three pieces.
+ * Block-mapped: the indirect blocks over LEN blocks, each end's partial
+ * ones, and the inode.  Then room for the quota files a commit writes.
+ */
+blk64_t pcw_map_credits(struct pcw_inode_info *ei, blk64_t len)
+{
+	struct ext2_extent_info info;
+	blk64_t apb = ei->fs->blocksize / 4, n;
+
+	if (is_extent_file(ei)) {
+		unsigned depth = 0;
+
+		if (!ext2fs_extent_get_info(ei->handle, &info))
+			depth = info.max_depth;
+		n = 3 * (2 * (blk64_t)depth + 3);
+	} else {
+		n = len / apb + len / (apb * apb) + 7;
+	}
+	return n + PCW_QUOTA_COMMIT_CREDITS;
+}
+
+/*
  * Map the unmapped range [lblk, lblk+len) to [pblk, pblk+len).  UNWRITTEN:
  * as an unwritten extent (reads as zeroes until the data is written and
  * the range converted); ignored for block-mapped files.

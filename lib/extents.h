@@ -14,6 +14,12 @@ errcode_t pcw_map_insert(struct pcw_inode_info *ei, blk64_t lblk,
 			 blk64_t pblk, blk64_t len, bool unwritten);
 errcode_t pcw_map_convert(struct pcw_inode_info *ei, blk64_t lblk,
 			  blk64_t len);
+/*
+ * The blocks of metadata mapping LEN blocks can dirty at most: writeback's
+ * credits for pcw_fs_journal_start (a quota commit's among them).
+ */
+#define PCW_QUOTA_COMMIT_CREDITS	16
+blk64_t pcw_map_credits(struct pcw_inode_info *ei, blk64_t len);
 errcode_t pcw_extent_end(struct pcw_inode_info *ei, blk64_t *end);
 errcode_t pcw_count_extents(struct pcw_inode_info *ei, uint64_t *count);
 blk64_t pcw_cluster_pblk(struct pcw_inode_info *ei, blk64_t lc);

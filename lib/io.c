@@ -402,9 +402,25 @@ bool pcw_io_commit_due(ext2_filsys fs)
 }
 
 /*
+ * Would CREDITS more dirty units overflow what this commit may hold?
+ * start_this_handle() asks this of the running transaction before a
+ * handle takes its credits, and waits for a commit when they do not fit:
+ * so no handle straddles two transactions.
+ */
+bool pcw_io_room_short(ext2_filsys fs, blk64_t credits)
+{
+	struct pcw_hold *h = pcw_hold_of(fs);
+
+	return h && h->holding && !h->in_commit && h->dirty.n &&
+	       h->dirty.n + credits > dirty_limit(h);
+}
+
+/*
  * Commit before the held set (or the writer's transaction) overflows: in
  * the middle of whatever is being written, which only the in-place order
- * covers; callers between entries ask pcw_io_commit_due first.
+ * covers; callers between entries ask pcw_io_commit_due first, writeback
+ * pcw_io_room_short before each extent it maps, so that this is only the
+ * last resort.
  */
 static errcode_t make_room(struct pcw_hold *h, blk64_t units)
 {

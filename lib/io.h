@@ -247,6 +247,13 @@ void pcw_io_journal_get_stats(ext2_filsys fs, struct pcw_journal_stats *st);
  * nears its limit, so that no handle (no entry) straddles two of them.
  */
 bool pcw_io_commit_due(ext2_filsys fs);
+/*
+ * Would CREDITS more blocks overflow the running commit (one operation
+ * that must land whole: writeback's map-an-extent-and-raise-the-size)?
+ * Then the caller commits first, where everything it did is whole
+ * (pcw_fs_journal_start).
+ */
+bool pcw_io_room_short(ext2_filsys fs, blk64_t credits);
 
 /* What a commit wrote, for tests and benchmarks. */
 struct pcw_io_stats {

@@ -232,6 +232,16 @@ errcode_t pcw_fs_commit(pcw_fs *pfs)
 	return qerr ? qerr : err;
 }
 
+errcode_t pcw_fs_journal_start(pcw_fs *pfs, blk64_t credits)
+{
+	if (!pfs || pfs->magic != PCW_MAGIC_FS)
+		return PCW_ET_MAGIC_FS;
+	if (!pfs->writing || !pfs->fs || pfs->in_report ||
+	    !pcw_io_room_short(pfs->fs, credits))
+		return 0;
+	return pcw_fs_commit(pfs);
+}
+
 bool pcw_fs_commit_due(pcw_fs *pfs, unsigned pending, errcode_t err,
 		       const struct timespec *since, const struct timespec *now)
 {

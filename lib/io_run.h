@@ -20,6 +20,13 @@ errcode_t pcw_check_image_size(pcw_fs *pfs);
  */
 errcode_t pcw_fs_commit(pcw_fs *pfs);
 /*
+ * ext4_journal_start() for an operation that dirties at most CREDITS
+ * blocks of metadata and must reach the image in one commit: when the
+ * running commit has no room for them, commit it now, before the
+ * operation begins (start_this_handle waits for the commit the same way).
+ */
+errcode_t pcw_fs_journal_start(pcw_fs *pfs, blk64_t credits);
+/*
  * Should a tree close its batch (a transaction) after PENDING entries, the
  * first at SINCE, the clock at NOW?  ERR: the entry failed.  A commit
  * writes the blocks the entries changed (inode table, directory and extent

@@ -121,6 +121,45 @@ static errcode_t commit_for_space(struct pcw_mapping *m, blk64_t lblk)
 }
 
 /*
+ * The start of one mapping (ext4_writepages' ext4_journal_start): the
+ * running commit must have room for all the metadata it can dirty, or it is
+ * committed first, here, where every mapping before is whole and the size
+ * on disk covers it (end_mapping).  A commit inside the mapping (io.c's
+ * make_room) would log an extent without the size over it, or a size over
+ * blocks not mapped yet: e2fsck clears an extent past i_size under an
+ * index block (its end exceeds the index's), and the size left then reads
+ * zeroes where data was (a file of 20,000 extents on a 1 MiB journal).
+ * Only the extent tree's blocks count: a run's bitmaps and descriptors are
+ * every commit's own.
+ */
+static errcode_t start_mapping(struct pcw_mapping *m, blk64_t len)
+{
+	return pcw_fs_journal_start(m->ei.pfs, pcw_map_credits(&m->ei, len));
+}
+
+/*
+ * The end of one mapping: blocks below END are on disk and mapped (the
+ * pass goes in logical order), so the size on disk follows them, and the
+ * inode is written with the tree (its root, i_blocks) in the same commit.
+ * mpage_map_and_submit_extent raises i_disksize after each extent the same
+ * way, in the handle that mapped it.  Not over a hole a write past EOF
+ * skipped, below its data (data_from).
+ */
+static errcode_t end_mapping(struct pcw_mapping *m, blk64_t end)
+{
+	uint64_t upto = (uint64_t)end << m->blkbits;
+
+	if (upto > m->i_size)
+		upto = m->i_size;
+	if (m->i_disksize < upto && upto > m->data_from)
+		m->i_disksize = upto;
+	if (m->i_disksize == (uint64_t)EXT2_I_SIZE(m->ei.inode) &&
+	    !m->ei.dirty_inode)
+		return 0;
+	return pcw_write_inode(m);
+}
+
+/*
  * mpage_map_and_submit_extent(): allocate the delayed blocks wb[i..end),
  * write them, map them.  A run may need several ranges when free space is
  * fragmented.
@@ -152,6 +191,9 @@ static errcode_t map_and_submit(struct pcw_mapping *m, size_t i, size_t end,
 		blk64_t k;
 
 		*failed_lblk = m->wb[i].lblk;
+		err = start_mapping(m, end - i);
+		if (err)
+			return err;
 		/*
 		 * Room only once this transaction's frees are released (a
 		 * file replaced on a full filesystem): commit before taking
@@ -200,6 +242,11 @@ static errcode_t map_and_submit(struct pcw_mapping *m, size_t i, size_t end,
 		emit_writeback(m, m->wb[i].lblk, a.pblk, a.len, false);
 		*nr_written += a.len;
 		i += a.len;
+		/* written and mapped: an error now ends the file after them */
+		*failed_lblk = m->wb[i - 1].lblk + 1;
+		err = end_mapping(m, m->wb[i - 1].lblk + 1);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -336,18 +383,21 @@ static errcode_t write_mapped(struct pcw_mapping *m, size_t i, size_t j,
 	blk64_t pblk = m->wb[i].page->pblk[m->wb[i].bit];
 	errcode_t err;
 
-	err = submit_blocks(m, i, j - i, pblk);
-	if (err) {
-		*failed_lblk = m->wb[i].lblk;
+	*failed_lblk = m->wb[i].lblk;
+	err = start_mapping(m, j - i);
+	if (err)
 		return err;
-	}
+	err = submit_blocks(m, i, j - i, pblk);
+	if (err)
+		return err;
 	err = map_written(m, i, j, failed_lblk);
 	if (err)
 		return err;
 	clean_blocks(m, i, j);
 	emit_writeback(m, m->wb[i].lblk, pblk, j - i, true);
 	*nr_written += j - i;
-	return 0;
+	*failed_lblk = m->wb[j - 1].lblk + 1;
+	return end_mapping(m, m->wb[j - 1].lblk + 1);
 }
 
 static bool is_mapped(const struct pcw_wb_block *w)

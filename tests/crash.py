@@ -41,10 +41,14 @@ The judges, for each state:
      replaces; atomic.bats; given once a path): in every state that
      passed (2), IMGPATH read by debugfs holds OLD's bytes or NEW's,
      whatever was printed; the counts are printed, a line a path.
+  5. with --prefix IMGPATH=SOURCE (a file written across several commits):
+     in every state that passed (2), IMGPATH read by debugfs, when it is
+     there, is SOURCE's first i_size bytes (zeroes only where SOURCE has
+     them: a committed size never covers data that is not mapped).
 
 Usage:
   crash.py check ORIGINAL LOG [--tree IMGDIR=SRCDIR]... [--file IMGPATH=HOST]...
-           [--atomic IMGPATH=OLD,NEW]...
+           [--atomic IMGPATH=OLD,NEW]... [--prefix IMGPATH=SOURCE]...
            [--subsets N] [--max-states N] [--seed S] [--jobs N]
            [--kernel auto|yes|no] [--state P:I] [--keep DIR] [--json OUT]
   crash.py replay ORIGINAL LOG OUT   every write durable (the image the
@@ -397,8 +401,11 @@ class Checker:
             if rc != 0:
                 bad += [("e2fsck", c)
                         for c in problems(out, c1) or ["rc %d" % rc]]
-            elif self.args.atomic:
-                bad += self.atomic_path(c1)
+            else:
+                if self.args.atomic:
+                    bad += self.atomic_path(c1)
+                if self.args.prefix:
+                    bad += self.prefix_path(c1)
         os.unlink(c1)
         if not bad and self.kernel:
             bad += self.mount_and_compare(img, self.printed(state), tag)
@@ -429,6 +436,34 @@ class Checker:
                     f.write("%s %s\n" % (path, which))
             else:
                 bad.append(("atomic path neither old nor new", path))
+        return bad
+
+    def prefix_path(self, img):
+        """--prefix PATH=SOURCE: in every state that passed (2), PATH read
+        by debugfs (when it is there) is SOURCE's first i_size bytes: every
+        byte the size on disk covers is the source's, so zeroes only where
+        the source has them (a hole), never where a block of data is not
+        mapped (a size committed past the extents)."""
+        bad = []
+        got = os.path.join(os.path.dirname(img), "prefix.%d" % os.getpid())
+        for path, src in self.args.prefix:
+            with open(got, "wb") as f:
+                r = subprocess.run(["debugfs", "-R", "cat " + path, img],
+                                   stdout=f, stderr=subprocess.PIPE)
+            err = r.stderr.decode("utf-8", "replace")
+            with open(got, "rb") as f:
+                data = f.read()
+            os.unlink(got)
+            if not data and "not found" in err:
+                continue
+            with open(src, "rb") as f:
+                want = f.read(len(data) + 1)
+            if len(data) > len(want):
+                bad.append(("prefix path longer than its source", path))
+            elif want[:len(data)] != data:
+                at = next(i for i in range(len(data)) if data[i] != want[i])
+                bad.append(("prefix path differs from its source",
+                            "%s at byte %d of %d" % (path, at, len(data))))
         return bad
 
     def mount_and_compare(self, img, recs, tag):
@@ -628,6 +663,7 @@ def main():
     c.add_argument("--tree", type=pair, action="append", default=[])
     c.add_argument("--file", type=pair, action="append", default=[])
     c.add_argument("--atomic", type=pair, action="append", default=[])
+    c.add_argument("--prefix", type=pair, action="append", default=[])
     c.add_argument("--subsets", type=int, default=int(env("PCW_CRASH_SUBSETS", 20)))
     c.add_argument("--max-states", type=int,
                    default=int(env("PCW_CRASH_STATES")) if env("PCW_CRASH_STATES") else None)

@@ -243,7 +243,7 @@ eio_all() {
 # A commit block written whose flush failed is not counted (the kernel's
 # fsync fails then too): there the replay has more than was said.
 @test "EIO at a flush of a journaled file spanning transactions: the bytes said written are what the replay gives back, new or replaced" {
-	local n m r e said=0 more=0 old=$BATS_TEST_TMPDIR/old
+	local n m r said=0 more=0 old=$BATS_TEST_TMPDIR/old
 	python3 -c "
 import sys
 f = open(sys.argv[1], 'wb')
@@ -261,7 +261,8 @@ for i in range(20000):
 				"$PCWRITE" --page-size=1024 --sparse=always "$IMG" /frag "$BATS_TEST_TMPDIR/frag"
 			[[ "${stderr_lines[0]}" =~ ^pcwrite:\ .*:/frag:\ Input/output\ error\ \(([0-9]+)\ bytes\ written\)$ ]] || continue
 			m=${BASH_REMATCH[1]}
-			run e2fsck -fy -E journal_only "$IMG"
+			# the replay alone: nothing repaired before e2fsck -fn
+			run e2fsck -p -E journal_only "$IMG"
 			[ "$status" -le 1 ]
 			fsck_clean "$IMG"
 			r=$(inode_size "$IMG" /frag)
@@ -274,16 +275,13 @@ for i in range(20000):
 			[ "$m" -le "${r:-0}" ]
 			[ "$m" -lt "${r:-0}" ] && more=$((more + 1))
 			[ "$m" -gt 0 ] && said=$((said + 1))
-			# the bytes said are there, up to the end of the last
-			# extent: a commit in the middle of writeback can leave
-			# i_size past it (README's known limits)
-			e=$(debugfs -R "ex /frag" "$IMG" 2>/dev/null | sed 's|/ *|/|g' |
-				awk '{ split($1, d, "/"); if (d[1] == d[2]) last = $5 } END { print last + 1 }')
-			e=$((e * 1024))
-			[ "$e" -gt "$m" ] && e=$m
-			echo "  mapped up to $e"
-			debugfs -R "cat /frag" "$IMG" 2>/dev/null | head -c "$e" >"$BATS_TEST_TMPDIR/got"
-			head -c "$e" "$BATS_TEST_TMPDIR/frag" | cmp - "$BATS_TEST_TMPDIR/got"
+			# the whole file up to its size is the source's: a
+			# commit in the middle of writeback logs the size
+			# with the extents under it
+			[ -n "$r" ] || continue
+			debugfs -R "cat /frag" "$IMG" 2>/dev/null >"$BATS_TEST_TMPDIR/got"
+			[ "$(stat -c %s "$BATS_TEST_TMPDIR/got")" = "$r" ]
+			head -c "$r" "$BATS_TEST_TMPDIR/frag" | cmp - "$BATS_TEST_TMPDIR/got"
 		done
 	done
 	[ "$said" -ge 2 ]
