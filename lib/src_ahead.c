@@ -83,7 +83,9 @@ static struct qitem *peek(struct pcw_source *s, errcode_t *err)
 			ts.tv_sec++;
 			ts.tv_nsec -= 1000000000L;
 		}
+		a->writer_waits++;
 		pthread_cond_timedwait(&a->more, &a->lock, &ts);
+		a->writer_waits--;
 	}
 	it = a->head;
 	pthread_mutex_unlock(&a->lock);
@@ -101,7 +103,9 @@ static void pop(struct pcw_ahead *a)
 	if (!a->head)
 		a->tail = NULL;
 	a->bytes -= it->bytes;
-	pthread_cond_signal(&a->room);
+	a->items--;
+	if (a->reader_waits && (!a->head || a->bytes <= AHEAD_BYTES / 2))
+		pthread_cond_signal(&a->room);
 	pthread_mutex_unlock(&a->lock);
 	it->next = NULL;
 	a->changes = it->changes;
@@ -327,7 +331,7 @@ static void stop(struct pcw_ahead *a)
 	if (!a->started)
 		return;
 	pthread_mutex_lock(&a->lock);
-	a->stop = true;
+	__atomic_store_n(&a->stop, true, __ATOMIC_RELEASE);
 	pthread_cond_broadcast(&a->room);
 	pthread_mutex_unlock(&a->lock);
 	if (write(a->wake[1], &c, 1) < 0) {
@@ -341,6 +345,7 @@ static void stop(struct pcw_ahead *a)
 	}
 	a->tail = NULL;
 	a->bytes = 0;
+	a->items = 0;
 	pthread_mutex_destroy(&a->lock);
 	pthread_cond_destroy(&a->more);
 	pthread_cond_destroy(&a->room);

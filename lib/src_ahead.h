@@ -20,6 +20,17 @@
 #define AHEAD_CHUNK	(256U << 10)
 /* How long the writer waits on the queue before it looks for a signal. */
 #define AHEAD_WAIT_NS	(20 * 1000 * 1000L)
+/*
+ * Wake-ups with hysteresis, as a pipe's reader and writer are woken (a
+ * pipe buffer, not a byte): a waiting writer is woken once the queue holds
+ * AHEAD_WAKE_BYTES or AHEAD_WAKE_ITEMS, or an item that is not an entry or
+ * its data (an end, an error, a warning; an idle source wakes it too); a
+ * waiting reader once the queue has drained to half.  Woken for every
+ * item, the two threads took turns item by item: 265,000 futex calls and a
+ * third of the run in wake-ups for a tar of /usr/share (68,000 entries).
+ */
+#define AHEAD_WAKE_BYTES	(AHEAD_BYTES / 4)
+#define AHEAD_WAKE_ITEMS	64
 
 enum qkind {
 	Q_ENTRY,	/* an entry; its data items follow it up to Q_EOD */
@@ -53,7 +64,11 @@ struct pcw_ahead {
 	pthread_cond_t	more, room;
 	struct qitem	*head, *tail;
 	size_t		bytes;
-	bool		stop;		/* the writer's word to the reader */
+	size_t		items;
+	unsigned	writer_waits;	/* the writer waits on more */
+	unsigned	reader_waits;	/* the reader waits on room */
+	bool		stop;		/* the writer's word to the reader
+					   (read without the lock too) */
 	bool		done;		/* the reader has returned */
 	errcode_t	final_err;	/* what stopped it, if not the end */
 	uint64_t	idle_seq;	/* the reader waited on empty input */

@@ -45,14 +45,17 @@ static char *dup_or_null(const char *p)
 	return p ? strdup(p) : NULL;
 }
 
+/* Asked between reads: no lock taken (stop() sets it under the lock). */
 static bool stopped(struct pcw_ahead *a)
 {
-	bool stop;
+	return __atomic_load_n(&a->stop, __ATOMIC_ACQUIRE);
+}
 
-	pthread_mutex_lock(&a->lock);
-	stop = a->stop;
-	pthread_mutex_unlock(&a->lock);
-	return stop;
+/* Whether a waiting writer is woken for IT now (AHEAD_WAKE_BYTES). */
+static bool wakes_writer(const struct pcw_ahead *a, const struct qitem *it)
+{
+	return it->kind > Q_EOD || a->bytes >= AHEAD_WAKE_BYTES ||
+	       a->items >= AHEAD_WAKE_ITEMS;
 }
 
 /* Queue IT, waiting for room; ECANCELED (IT freed) once the writer stops. */
@@ -64,8 +67,14 @@ static errcode_t push(struct pcw_source *s, struct qitem *it)
 		return ENOMEM;
 	it->changes = s->changes;
 	pthread_mutex_lock(&a->lock);
-	while (!a->stop && a->head && a->bytes + it->bytes > AHEAD_BYTES)
+	while (!a->stop && a->head && a->bytes + it->bytes > AHEAD_BYTES) {
+		/* Never both waiting: a writer short of AHEAD_WAKE_* is woken. */
+		if (a->writer_waits)
+			pthread_cond_signal(&a->more);
+		a->reader_waits++;
 		pthread_cond_wait(&a->room, &a->lock);
+		a->reader_waits--;
+	}
 	if (a->stop) {
 		pthread_mutex_unlock(&a->lock);
 		pcw_ahead_item_free(it);
@@ -77,7 +86,9 @@ static errcode_t push(struct pcw_source *s, struct qitem *it)
 		a->head = it;
 	a->tail = it;
 	a->bytes += it->bytes;
-	pthread_cond_signal(&a->more);
+	a->items++;
+	if (a->writer_waits && wakes_writer(a, it))
+		pthread_cond_signal(&a->more);
 	pthread_mutex_unlock(&a->lock);
 	return 0;
 }
