@@ -18,6 +18,7 @@ int cli_image_open(const struct cli_control *ctl, struct pcw_guard *guard,
 		   struct pcw_conflict *conflict, struct cli_image *img)
 {
 	struct pcw_open_params params;
+	struct pcw_fs_info fi;
 	errcode_t err;
 	int status;
 
@@ -48,6 +49,10 @@ int cli_image_open(const struct cli_control *ctl, struct pcw_guard *guard,
 		return 1;
 	}
 	cli_msg_fs = img->pfs;
+	pcw_fs_get_info(img->pfs, &fi);
+	/* An external journal is refused at open: this one is internal. */
+	cli_msg_set_journaled((fi.feature_compat & 0x0004) &&	/* has_journal */
+			      !ctl->no_journal);
 	if (ctl->page_size && ctl->page_size < pcw_fs_block_size(img->pfs)) {
 		char bs[32];
 
@@ -60,9 +65,6 @@ int cli_image_open(const struct cli_control *ctl, struct pcw_guard *guard,
 	}
 	/* --atomic swaps in one journal transaction: no journal, no swap */
 	if (ctl->atomic) {
-		struct pcw_fs_info fi;
-
-		pcw_fs_get_info(img->pfs, &fi);
 		if (!(fi.feature_compat & 0x0004)) {	/* has_journal */
 			cli_msg_usage("--atomic needs a journal; the image has "
 				      "none%s", "");

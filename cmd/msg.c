@@ -98,6 +98,13 @@ void cli_msg_set_undo_file(const char *path)
 	undo_file_name = path;
 }
 
+static bool journaled;
+
+void cli_msg_set_journaled(bool j)
+{
+	journaled = j;
+}
+
 static bool is_undo_error(errcode_t err)
 {
 	return err == PCW_ET_UNDO_NOSPC || err == PCW_ET_UNDO_DQUOT ||
@@ -187,7 +194,11 @@ void cli_msg_conflict(const char *image, errcode_t err,
  * a truncated image); then what the run left, when it is not a clean
  * filesystem, and what to run: in place, a filesystem marked not clean
  * (e2fsck -f); with the journal, committed transactions to replay (a mount
- * or e2fsck -E journal_only).  Returns the run's error.
+ * or e2fsck -E journal_only).  A journaled close that fails with no log
+ * left to replay failed after its last checkpoint was flushed (marking the
+ * log empty, clearing needs_recovery, the last sync: ext4_put_super's
+ * order): whether or not those writes reached the disk, the image is
+ * consistent, and e2fsck -f is not what it needs.  Returns the run's error.
  */
 errcode_t cli_msg_close(const char *image, errcode_t err, errcode_t err2,
 			const struct pcw_conflict *c)
@@ -199,6 +210,9 @@ errcode_t cli_msg_close(const char *image, errcode_t err, errcode_t err2,
 		cli_msg_error(image, NULL, err2,
 			      c->left_not_clean || c->left_journal ?
 			      " (while committing)" :
+			      journaled ?
+			      " (while closing the journal, after its last "
+			      "checkpoint: nothing to replay or repair)" :
 			      " (while committing; run e2fsck -f)");
 	if (c->left_not_clean)
 		cli_msg_error(image, NULL, PCW_ET_LEFT_NOT_CLEAN, NULL);

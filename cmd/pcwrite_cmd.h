@@ -190,6 +190,8 @@ void cli_msg_source(const char *what, const char *name, const char *path,
 		    const char *msg);
 /* Errors of the --undo file name it (PATH, or NULL without --undo). */
 void cli_msg_set_undo_file(const char *path);
+/* The run commits through the image's journal (not --no-journal, not in place). */
+void cli_msg_set_journaled(bool journaled);
 /* " (the file size limit, ulimit -f, is N bytes)" for EFBIG, else "" */
 const char *cli_fsize_note(int errnum);
 void cli_msg_time_clamps(const char *image, const pcw_fs *pfs);

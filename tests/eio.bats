@@ -233,6 +233,49 @@ eio_all() {
 	done
 }
 
+# Every flush of a journaled run fails in turn, the close's included (the
+# last checkpoint's, marking the log empty, clearing needs_recovery, the
+# final sync): the image is valid every time, a log left to replay is said
+# with what to run, and no message sends the user to e2fsck -f (before: a
+# flush failing after the last checkpoint said "run e2fsck -f" over a clean
+# image with nothing to replay).
+@test "EIO at each flush of a journaled run, the close's too: never 'run e2fsck -f', a replay said when one is left, e2fsck -fn clean after it" {
+	local i n total files=()
+	for i in 1 2 3 4 5 6; do
+		mkdata "$BATS_TEST_TMPDIR/f$i" 100000
+		files+=("$BATS_TEST_TMPDIR/f$i")
+	done
+	mkimg "$BATS_TEST_TMPDIR/base" 16M -t ext4 -b 1024
+	cp "$BATS_TEST_TMPDIR/base" "$IMG"
+	run env LD_PRELOAD="$SHIM" PCW_FSYNC_LOG="$BATS_TEST_TMPDIR/fsyncs" \
+		"$PCWRITE" -p "$IMG" /d "${files[@]}"
+	[ "$status" -eq 0 ]
+	total=$(wc -l <"$BATS_TEST_TMPDIR/fsyncs")
+	echo "flushes: $total"
+	[ "$total" -ge 6 ]
+	for ((n = 1; n <= total; n++)); do
+		cp "$BATS_TEST_TMPDIR/base" "$IMG"
+		run -1 --separate-stderr env LD_PRELOAD="$SHIM" PCW_EIO_FSYNC=$n \
+			"$PCWRITE" -p "$IMG" /d "${files[@]}"
+		echo "N=$n: $stderr"
+		[[ "$stderr" != *"e2fsck -f"* ]]
+		[[ "$stderr" != *"not clean"* ]]
+		[ "${#stderr_lines[@]}" -le 2 ]
+		[ "$(dumpe2fs -h "$IMG" 2>/dev/null | sed -n 's/^Filesystem state: *//p')" = clean ]
+		if dumpe2fs -h "$IMG" 2>/dev/null | grep -q '^Filesystem features:.*needs_recovery'; then
+			[ "${stderr_lines[-1]}" = "pcwrite: $IMG: filesystem left with a journal to replay; mount it or run e2fsck -E journal_only" ]
+			run e2fsck -p -E journal_only "$IMG"
+			[ "$status" -le 1 ]
+		fi
+		fsck_clean "$IMG"
+		for i in 1 2 3 4 5 6; do
+			if debugfs -R "stat /d/f$i" "$IMG" 2>/dev/null | grep -q Type; then
+				readback "$IMG" /d/f$i "$BATS_TEST_TMPDIR/f$i"
+			fi
+		done
+	done
+}
+
 # A journaled single file whose writeback commits mid-file (20,000 extents
 # on a 1 MiB journal: the held set passes a quarter of the log) and whose
 # Nth flush fails: the journal aborts and its running transaction is
