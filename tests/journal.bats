@@ -990,7 +990,7 @@ for i in range(20000):
 		cp "$T/empty" "$T/k"
 		run env LD_PRELOAD="$shim" PCW_KILL_WRITE=$w "$PCWRITE" --page-size=1024 \
 			--sparse=always "$T/k" /frag "$T/frag"
-		run e2fsck -fy -E journal_only "$T/k"
+		run e2fsck -p -E journal_only "$T/k"
 		[ "$status" -le 1 ]
 		fsck_clean "$T/k" || { echo "write, killed at write $w"; return 1; }
 	done
@@ -1005,7 +1005,7 @@ for i in range(20000):
 	for w in $(seq 1 "$n"); do
 		cp "$T/full" "$T/k"
 		run env LD_PRELOAD="$shim" PCW_KILL_WRITE=$w "$PCWRITE" "$T/k" /frag "$T/new"
-		run e2fsck -fy -E journal_only "$T/k"
+		run e2fsck -p -E journal_only "$T/k"
 		[ "$status" -le 1 ]
 		fsck_clean "$T/k" || { echo "replace, killed at write $w"; return 1; }
 		sz=$(inode_size "$T/k" /frag)
