@@ -43,7 +43,7 @@ PY
 
 @test "a compressed archive cut short far past the queue's bound: every entry reported ok is whole, the error comes after them" {
 	command -v python3 >/dev/null || skip "python3 not installed"
-	# 12 MiB of entries, three times the reader's queue, so the reader
+	# 12 MiB of entries, six times the reader's queue, so the reader
 	# meets the cut while the writer is megabytes behind it.
 	many_tar t.tar 200 65536
 	gzip -1 -c t.tar >t.tgz
