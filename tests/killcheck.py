@@ -55,8 +55,10 @@ ALLOWED = [
     r"/lost\+found not found\.  Create\? no$",
     r"IGNORED\.$",
 ]
+# e2fsck prints the first group's complaint after "Block bitmap
+# differences: ", the next ones on lines of their own.
 CSUM = re.compile(
-    r"(Block|Inode) bitmap differences: Group (\d+) (block|inode) bitmap "
+    r"((Block|Inode) bitmap differences: )?Group (\d+) (block|inode) bitmap "
     r"does not match checksum\.$")
 GROUP_COUNT = re.compile(
     r"Free (blocks|inodes) count wrong for group #(\d+) \((\d+), counted=(\d+)\)\.$")
