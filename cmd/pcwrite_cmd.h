@@ -236,7 +236,8 @@ struct cli_file_record {
 struct cli_held {
 	bool			is_event;
 	struct cli_file_record	rec;	/* its strings copies */
-	struct pcw_event	ev;	/* ev.file a copy */
+	struct pcw_event	ev;	/* ev.file a copy, shared by a file's
+					   events in a row (report.c) */
 };
 
 /*

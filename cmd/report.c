@@ -444,20 +444,34 @@ static void show_event(struct cli_reporter *r, const struct pcw_event *ev)
 /*
  * A page or writeback event after held file records waits with them
  * (PCW_TREE_HOLD_EVENTS: the library commits once PCW_TREE_HELD_EVENTS
- * wait).  Without room to hold it, it is shown now, out of order.
+ * wait).  Without room to hold it, it is shown now, out of order.  A
+ * file's events come one after the other: they share one copy of its name
+ * (a copy an event was 4,096 allocations a batch), which the last of them
+ * owns (shared_file).
  */
 static bool hold_event(struct cli_reporter *r, const struct pcw_event *ev)
 {
-	struct cli_held *h;
+	struct cli_held *h, *prev;
 
 	if (!r->hold_events || !r->nheld || !(h = held_slot(r)))
 		return false;
+	prev = &r->held[r->nheld - 1];
 	h->is_event = true;
 	h->ev = *ev;
-	if (ev->file && !(h->ev.file = strdup(ev->file)))
+	if (ev->file && prev->is_event && prev->ev.file &&
+	    !strcmp(prev->ev.file, ev->file))
+		h->ev.file = prev->ev.file;
+	else if (ev->file && !(h->ev.file = strdup(ev->file)))
 		return false;
 	r->nheld++;
 	return true;
+}
+
+/* Does the held event after K share K's copy of the file name? */
+static bool shared_file(const struct cli_reporter *r, size_t k)
+{
+	return k + 1 < r->nheld && r->held[k + 1].is_event &&
+	       r->held[k + 1].ev.file == r->held[k].ev.file;
 }
 
 /*
@@ -526,7 +540,8 @@ void cli_report_release(struct cli_reporter *r, errcode_t err)
 
 		if (r->held[k].is_event) {
 			show_event(r, &r->held[k].ev);
-			free((char *)r->held[k].ev.file);
+			if (!shared_file(r, k))
+				free((char *)r->held[k].ev.file);
 			continue;
 		}
 		if (err && !rec->err) {

@@ -322,20 +322,9 @@ errcode_t pcw_atomic_begin_entry(pcw_fs *pfs, struct pcw_dir *pd,
 		return PCW_ET_NAME_TOO_LONG;
 	if (!pcw_io_journaled(pfs->fs))
 		return PCW_ET_ATOMIC_NO_JOURNAL;
-	memset(&inode, 0, sizeof(inode));
-	err = ext2fs_read_inode_full(pfs->fs, old, (struct ext2_inode *)&inode,
-				     sizeof(inode));
-	if (!err)
-		err = pcw_iget_check(pfs->fs, &inode);
-	if (!err)
-		err = pcw_may_delete(pfs, pd, &inode);
+	err = pcw_may_remove(pfs, pd, old, false, &inode);
 	if (!err)
 		err = pcw_may_create(pfs, pd);
-	/* Attribute values in inodes of their own: not ours to free. */
-	if (!err && (inode.i_flags & EXT4_EA_INODE_FL))
-		err = PCW_ET_UNSUPP_INODE;
-	if (!err && inode.i_links_count <= 1)
-		err = pcw_inode_release_check(pfs, old, &inode);
 	if (!err)
 		err = make_tmpfile(pfs, pcw_dir_ino(pd), name, old, mode, fill, arg,
 			      ret);

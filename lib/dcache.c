@@ -178,12 +178,7 @@ ext2_ino_t pcw_dir_ino(const struct pcw_dir *d)
  */
 void pcw_dir_changed(pcw_fs *pfs, struct pcw_dir *d)
 {
-	struct ext2_inode_large now;
-
-	memcpy(&now, d->inode, sizeof(now));
-	pcw_inode_set_now(pfs, &now, PCW_TIME_C);
-	if (now.i_ctime == d->inode->i_ctime &&
-	    now.i_ctime_extra == d->inode->i_ctime_extra)
+	if (pcw_inode_ctime_is_now(pfs, d->inode))
 		return;
 	pcw_inode_set_now(pfs, d->inode, PCW_TIME_M | PCW_TIME_C);
 	d->dirty_inode = true;

@@ -42,6 +42,7 @@ void pcw_time_init(pcw_fs *pfs, int64_t fixed);
 void pcw_inode_set_times(pcw_fs *pfs, struct ext2_inode_large *inode,
 			 int which, int64_t sec, uint32_t nsec);
 void pcw_inode_set_now(pcw_fs *pfs, struct ext2_inode_large *inode, int which);
+bool pcw_inode_ctime_is_now(pcw_fs *pfs, const struct ext2_inode_large *inode);
 void pcw_pax_time(int64_t *sec, uint32_t *nsec);
 
 #endif /* PCW_INODE_H */

@@ -21,8 +21,13 @@
  *
  * The times the kernel updates itself (a directory's mtime when a name is
  * added to an append-only one, a file's on an append) are not refused.
+ *
+ * And the one read-and-check before a name is removed (pcw_may_remove),
+ * whoever removes it: unlink, rm -r's rmdir, a replacing swap.
  */
 #include "config.h"
+
+#include <string.h>
 
 #include "namei.h"
 
@@ -42,8 +47,8 @@ errcode_t pcw_may_create(pcw_fs *pfs, struct pcw_dir *dir)
 	return 0;
 }
 
-errcode_t pcw_may_delete(pcw_fs *pfs, struct pcw_dir *dir,
-			 const struct ext2_inode_large *victim)
+static errcode_t may_delete(pcw_fs *pfs, struct pcw_dir *dir,
+			    const struct ext2_inode_large *victim)
 {
 	uint32_t flags = pcw_dir_inode(dir)->i_flags;
 
@@ -52,6 +57,63 @@ errcode_t pcw_may_delete(pcw_fs *pfs, struct pcw_dir *dir,
 	if (flags & EXT2_APPEND_FL)
 		return dir_refuses(pfs, dir, PCW_ET_DIR_APPEND);
 	return (victim->i_flags & FLAGS_RO) ? PCW_ET_IMMUTABLE : 0;
+}
+
+/* INO read into INODE and checked as ext4_iget checks it. */
+static errcode_t iget(ext2_filsys fs, ext2_ino_t ino,
+		      struct ext2_inode_large *inode)
+{
+	errcode_t err;
+
+	memset(inode, 0, sizeof(*inode));
+	err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)inode,
+				     sizeof(*inode));
+	return err ? err : pcw_iget_check(fs, inode);
+}
+
+/*
+ * INO, which must not be a directory (hard links never name one), read
+ * and checked as ext4_iget checks it (no block of its map on metadata):
+ * the kernel's link(2) and unlink(2) meet the inode through a lookup that
+ * fails there, so neither a new name nor a removed one reaches an inode
+ * e2fsck would clear.
+ */
+errcode_t pcw_read_nondir(ext2_filsys fs, ext2_ino_t ino,
+			  struct ext2_inode_large *inode)
+{
+	errcode_t err = iget(fs, ino, inode);
+
+	if (err)
+		return err;
+	return LINUX_S_ISDIR(inode->i_mode) ? PCW_ET_IS_DIR : 0;
+}
+
+/*
+ * Everything that can refuse the removal of a name, checked before the
+ * caller changes anything, so that a refusal leaves the image as it was:
+ * INO read into INODE and checked (pcw_read_nondir; IS_RMDIR: the empty
+ * directory rm -r removes, opened as one already), may_delete, and, where
+ * the removal frees the inode (its last link; a directory always), that
+ * its blocks and attribute values can be freed.  unlink(2), rmdir(2) and
+ * the old name a replacing swap drops (atomic.c) all come here.
+ */
+errcode_t pcw_may_remove(pcw_fs *pfs, struct pcw_dir *dir, ext2_ino_t ino,
+			 bool is_rmdir, struct ext2_inode_large *inode)
+{
+	errcode_t err;
+
+	err = is_rmdir ? iget(pfs->fs, ino, inode)
+		    : pcw_read_nondir(pfs->fs, ino, inode);
+	if (!err)
+		err = may_delete(pfs, dir, inode);
+	if (err)
+		return err;
+	/* Attribute values in inodes of their own: not ours to free. */
+	if (!is_rmdir && (inode->i_flags & EXT4_EA_INODE_FL))
+		return PCW_ET_UNSUPP_INODE;
+	if (is_rmdir || inode->i_links_count <= 1)
+		return pcw_inode_release_check(pfs, ino, inode);
+	return 0;
 }
 
 errcode_t pcw_may_link(pcw_fs *pfs, struct pcw_dir *dir,

@@ -701,28 +701,6 @@ out:
 	return err;
 }
 
-/*
- * INO, which must not be a directory (hard links never name one), read
- * and checked as ext4_iget checks it (no block of its map on metadata):
- * the kernel's link(2) and unlink(2) meet the inode through a lookup that
- * fails there, so neither a new name nor a removed one reaches an inode
- * e2fsck would clear.
- */
-static errcode_t read_nondir(ext2_filsys fs, ext2_ino_t ino,
-			     struct ext2_inode_large *inode)
-{
-	errcode_t err;
-
-	memset(inode, 0, sizeof(*inode));
-	err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)inode,
-				     sizeof(*inode));
-	if (!err)
-		err = pcw_iget_check(fs, inode);
-	if (err)
-		return err;
-	return LINUX_S_ISDIR(inode->i_mode) ? PCW_ET_IS_DIR : 0;
-}
-
 /* INO gained or lost a name: its link count and change time. */
 static errcode_t relink(pcw_fs *pfs, ext2_ino_t ino,
 			struct ext2_inode_large *inode, int delta)
@@ -745,7 +723,7 @@ errcode_t pcw_link(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 	struct ext2_inode_large inode;
 	errcode_t err;
 
-	err = read_nondir(pfs->fs, ino, &inode);
+	err = pcw_read_nondir(pfs->fs, ino, &inode);
 	if (!err)
 		err = pcw_may_link(pfs, parent, &inode);
 	if (err)
@@ -773,19 +751,9 @@ errcode_t pcw_unlink(pcw_fs *pfs, struct pcw_dir *parent, const char *name,
 	struct ext2_inode_large inode;
 	errcode_t err;
 
-	err = read_nondir(pfs->fs, ino, &inode);
-	if (!err)
-		err = pcw_may_delete(pfs, parent, &inode);
+	err = pcw_may_remove(pfs, parent, ino, false, &inode);
 	if (err)
 		return err;
-	/* Attribute values in inodes of their own: not ours to free. */
-	if (inode.i_flags & EXT4_EA_INODE_FL)
-		return PCW_ET_UNSUPP_INODE;
-	if (inode.i_links_count <= 1) {
-		err = pcw_inode_release_check(pfs, ino, &inode);
-		if (err)
-			return err;
-	}
 	err = pcw_dir_remove(pfs, parent, name, strlen(name));
 	if (err)
 		return err;

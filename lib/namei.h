@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * namei.h: layer 10: names: the kernel's may_* refusals (may.c), the path
- * walk and the operations on names (namei.c), the image's passwd and group
- * (idnames.c).
+ * namei.h: layer 10: names: the kernel's may_* refusals and the reads and
+ * checks before a name is removed (may.c), the path walk and the
+ * operations on names (namei.c), the image's passwd and group (idnames.c).
  */
 #ifndef PCW_NAMEI_H
 #define PCW_NAMEI_H
@@ -10,12 +10,20 @@
 #include "dir.h"
 /* may.c: the kernel's refusals for the immutable and append-only flags */
 errcode_t pcw_may_create(pcw_fs *pfs, struct pcw_dir *dir);
-errcode_t pcw_may_delete(pcw_fs *pfs, struct pcw_dir *dir,
-			 const struct ext2_inode_large *victim);
 errcode_t pcw_may_link(pcw_fs *pfs, struct pcw_dir *dir,
 		       const struct ext2_inode_large *target);
 errcode_t pcw_may_setattr(const struct ext2_inode_large *inode);
 errcode_t pcw_may_write(const struct ext2_inode_large *inode, bool append);
+/* A non-directory INO read and checked as ext4_iget checks it. */
+errcode_t pcw_read_nondir(ext2_filsys fs, ext2_ino_t ino,
+			  struct ext2_inode_large *inode);
+/*
+ * Before a name of INO in DIR is removed (IS_RMDIR: the empty directory
+ * INO): INO read into INODE and everything that can refuse the removal
+ * checked, nothing changed yet.
+ */
+errcode_t pcw_may_remove(pcw_fs *pfs, struct pcw_dir *dir, ext2_ino_t ino,
+			 bool is_rmdir, struct ext2_inode_large *inode);
 
 /* namei.c */
 /* The target of symlink INO (owned): in the inode, inline or in its block. */

@@ -134,15 +134,7 @@ static errcode_t remove_dir(pcw_fs *pfs, ext2_ino_t parent, const char *name,
 	pcw_dir_list_free(&l);
 	if (left)
 		return ENOTEMPTY;	/* the kernel's empty_dir() */
-	memset(&inode, 0, sizeof(inode));
-	err = ext2fs_read_inode_full(pfs->fs, ino, (struct ext2_inode *)&inode,
-				     sizeof(inode));
-	if (!err)
-		err = pcw_iget_check(pfs->fs, &inode);
-	if (!err)
-		err = pcw_may_delete(pfs, pd, &inode);
-	if (!err)
-		err = pcw_inode_release_check(pfs, ino, &inode);
+	err = pcw_may_remove(pfs, pd, ino, true, &inode);
 	if (!err)
 		err = pcw_dir_remove(pfs, pd, name, strlen(name));
 	if (err)

@@ -127,6 +127,20 @@ void pcw_inode_set_now(pcw_fs *pfs, struct ext2_inode_large *inode, int which)
 }
 
 /*
+ * Does INODE's ctime hold the run's now as pcw_inode_set_now would store
+ * it?  Computed as that stores it (the clamp counted the same way), into
+ * locals: the inode is not changed.
+ */
+bool pcw_inode_ctime_is_now(pcw_fs *pfs, const struct ext2_inode_large *inode)
+{
+	bool extra = fits(inode, EXTRA_OFFSET(i_ctime_extra));
+	uint32_t base, ex = 0;
+
+	store(pfs, &base, extra ? &ex : NULL, pfs->now, pfs->now_nsec);
+	return base == inode->i_ctime && (!extra || ex == inode->i_ctime_extra);
+}
+
+/*
  * libarchive splits a pax time "-315619199.75" into -315619199 s and
  * 750000000 ns: the sign goes to the whole seconds only, so the pair means
  * -315619198.25.  POSIX means the decimal number, and GNU tar extracts it

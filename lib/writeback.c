@@ -85,42 +85,6 @@ static void clean_blocks(struct pcw_mapping *m, size_t i, size_t end)
 }
 
 /*
- * The allocation for logical block LBLK found no free block, but blocks
- * this transaction freed are held busy until it commits (io_commit.c):
- * commit, so that they are free, and let the caller retry once.  The
- * kernel's ext4_writepages does the same on ENOSPC: it stops its handle,
- * forces a commit (jbd2_journal_force_commit_nested, when
- * ext4_should_retry_alloc finds frees pending) and maps the extent again.
- * Its transaction is consistent at every handle boundary; here the
- * commit point is made one: every dirty block before LBLK is written and
- * mapped (this pass goes in logical order), so the size on disk may cover
- * it (once some of this write's data is below it: data_from), as
- * mpage_map_and_submit_extent raises i_disksize after each extent, and the
- * inode is written with it.  The entry (a tree's file, a
- * replaced file) is then in two transactions: a crash between them
- * replays to a shorter file, as a crash after a kernel's writeback would.
- * ENOSPC when nothing is busy (no journal, or nothing freed): a commit
- * would not help.
- */
-static errcode_t commit_for_space(struct pcw_mapping *m, blk64_t lblk)
-{
-	uint64_t upto = (uint64_t)lblk << m->blkbits;
-	errcode_t err;
-
-	if (!pcw_io_busy_blocks(m->ei.fs))
-		return ENOSPC;
-	if (upto > m->i_size)
-		upto = m->i_size;
-	/* Not past a hole a write past EOF skipped, before its data. */
-	if (m->i_disksize < upto && upto > m->data_from)
-		m->i_disksize = upto;
-	err = pcw_write_inode(m);
-	if (!err)
-		err = pcw_fs_commit(m->ei.pfs);
-	return err;
-}
-
-/*
  * The start of one mapping (ext4_writepages' ext4_journal_start): the
  * running commit must have room for all the metadata it can dirty, or it is
  * committed first, here, where every mapping before is whole and the size
@@ -157,6 +121,38 @@ static errcode_t end_mapping(struct pcw_mapping *m, blk64_t end)
 	    !m->ei.dirty_inode)
 		return 0;
 	return pcw_write_inode(m);
+}
+
+/*
+ * The allocation for logical block LBLK found no free block, but blocks
+ * this transaction freed are held busy until it commits (io_commit.c):
+ * commit, so that they are free, and let the caller retry once.  The
+ * kernel's ext4_writepages does the same on ENOSPC: it stops its handle,
+ * forces a commit (jbd2_journal_force_commit_nested, when
+ * ext4_should_retry_alloc finds frees pending) and maps the extent again.
+ * Its transaction is consistent at every handle boundary; here the
+ * commit point is made one: every dirty block before LBLK is written and
+ * mapped (this pass goes in logical order), so the size on disk may cover
+ * it (once some of this write's data is below it: data_from), as
+ * mpage_map_and_submit_extent raises i_disksize after each extent, and the
+ * inode is written with it: end_mapping, the one way a mapping closes
+ * (it writes the inode only when the size or the inode changed since it
+ * was last written).  The entry (a tree's file, a replaced file) is then
+ * in two transactions: a crash between them replays to a shorter file, as
+ * a crash after a kernel's writeback would.
+ * ENOSPC when nothing is busy (no journal, or nothing freed): a commit
+ * would not help.
+ */
+static errcode_t commit_for_space(struct pcw_mapping *m, blk64_t lblk)
+{
+	errcode_t err;
+
+	if (!pcw_io_busy_blocks(m->ei.fs))
+		return ENOSPC;
+	err = end_mapping(m, lblk);
+	if (!err)
+		err = pcw_fs_commit(m->ei.pfs);
+	return err;
 }
 
 /*

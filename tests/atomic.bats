@@ -4,7 +4,7 @@
 # inode on the orphan list; the name is switched to it, the orphan taken
 # off the list and the old inode's link dropped in one journal transaction.
 #
-# The crash proof: pcwrite killed (tests/kill_shim.c) just before each of
+# The crash proof: pcwrite killed (tests/eio_shim.c) just before each of
 # its image writes of an --atomic overwrite, every one of them; each state
 # replayed with e2fsck -E journal_only (journal and orphans, as the kernel
 # at mount) must be e2fsck -fn clean and hold at PATH exactly the old or
@@ -15,8 +15,8 @@ load test_helper
 
 setup_file() {
 	command -v cc >/dev/null || skip "no C compiler for the shim"
-	cc -shared -fPIC -o "$BATS_FILE_TMPDIR/kill_shim.so" \
-		"$BATS_TEST_DIRNAME/kill_shim.c" -ldl
+	cc -shared -fPIC -o "$BATS_FILE_TMPDIR/eio_shim.so" \
+		"$BATS_TEST_DIRNAME/eio_shim.c" -ldl
 	setup_file_image 32M
 }
 
@@ -176,14 +176,14 @@ kill_points() {
 	"$PCWRITE" "$base" /f <"$T/old"
 	cp "$base" "$T/w"
 	PCW_KILL_INO=$(stat -c %i "$T/w") PCW_KILL_COUNT="$T/count" \
-		LD_PRELOAD="$BATS_FILE_TMPDIR/kill_shim.so" \
+		LD_PRELOAD="$BATS_FILE_TMPDIR/eio_shim.so" \
 		"$PCWRITE" "$@" "$T/w" /f <"$T/new"
 	total=$(cat "$T/count")
 	for ((n = 1; n <= total; n++)); do
 		cp "$base" "$T/w"
 		rc=0
 		PCW_KILL_INO=$(stat -c %i "$T/w") PCW_KILL_AT=$n \
-			LD_PRELOAD="$BATS_FILE_TMPDIR/kill_shim.so" \
+			LD_PRELOAD="$BATS_FILE_TMPDIR/eio_shim.so" \
 			"$PCWRITE" "$@" "$T/w" /f <"$T/new" 2>/dev/null || rc=$?
 		[ "$rc" -eq 137 ] || { echo "point $n: exit $rc, not killed" >&2; return 1; }
 		if [ -n "${KP_KERNEL:-}" ]; then
@@ -375,7 +375,7 @@ tree_kill_points() {
 	tree_base "$base"
 	cp "$base" "$T/w"
 	tree_feed | PCW_KILL_INO=$(stat -c %i "$T/w") PCW_KILL_COUNT="$T/count" \
-		LD_PRELOAD="$BATS_FILE_TMPDIR/kill_shim.so" \
+		LD_PRELOAD="$BATS_FILE_TMPDIR/eio_shim.so" \
 		"$PCWRITE" -x "$@" "$T/w" / - >/dev/null
 	total=$(cat "$T/count")
 	: >"$T/judged"
@@ -383,7 +383,7 @@ tree_kill_points() {
 		cp "$base" "$T/w"
 		rc=0
 		tree_feed | PCW_KILL_INO=$(stat -c %i "$T/w") PCW_KILL_AT=$n \
-			LD_PRELOAD="$BATS_FILE_TMPDIR/kill_shim.so" \
+			LD_PRELOAD="$BATS_FILE_TMPDIR/eio_shim.so" \
 			"$PCWRITE" -x "$@" "$T/w" / - >/dev/null 2>&1 || rc=$?
 		# the pipe may run dry at other moments too (more commits, more
 		# writes, or fewer): a run that ends first is judged as well

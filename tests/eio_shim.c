@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * eio_shim.c: an LD_PRELOAD fault injector and write recorder for the tests.
+ * eio_shim.c: an LD_PRELOAD fault injector, write recorder and crash-point
+ * shim for the tests.
  *
  * Fault injection (eio.bats, hostile.bats, regress.bats):
  *
@@ -66,6 +67,16 @@
  * of its writes; with $PCW_WRITE_COUNT=FILE a run that exits writes its
  * count of them there.
  *
+ * Crash points before an image write (kill9.bats, atomic.bats,
+ * journal.bats): the writes (pwrite, pwrite64, write) to the file whose
+ * inode number is $PCW_KILL_INO (the image) are counted.  With
+ * $PCW_KILL_AT=N the process sends itself SIGKILL just before the Nth: the
+ * image then holds exactly the first N-1 writes, as a kill -9 between two
+ * system calls leaves it (a write(2) to a file is whole once it returns).
+ * With $PCW_KILL_COUNT=FILE the count is written to FILE at exit; with
+ * $PCW_KILL_LOG=FILE each write appends "N OFFSET BYTES" to FILE (a write()
+ * after lseek, as unix_io writes a byte range, shows offset -1).
+ *
  * fallocate() fails with EOPNOTSUPP when $PCW_NO_FALLOCATE is set, as on a
  * filesystem that cannot reserve room.
  *
@@ -129,15 +140,67 @@ static void written(int fd)
 		raise(SIGKILL);
 }
 
-__attribute__((destructor)) static void write_count(void)
+/* N into the file $VAR names, if it names one: a count, at exit. */
+static void save_count(const char *var, unsigned long long n)
 {
-	const char *path = getenv("PCW_WRITE_COUNT");
+	const char *path = getenv(var);
 	FILE *f;
 
 	if (path && (f = fopen(path, "w"))) {
-		fprintf(f, "%llu\n", writes);
+		fprintf(f, "%llu\n", n);
 		fclose(f);
 	}
+}
+
+__attribute__((destructor)) static void write_count(void)
+{
+	save_count("PCW_WRITE_COUNT", writes);
+}
+
+/* ---- crash points before an image write ------------------------------------ */
+
+static unsigned long long image_writes;
+
+/* Is FD the image $PCW_KILL_INO names?  Decided once per descriptor number. */
+static int is_kill_image(int fd)
+{
+	static signed char known[1024];
+	const char *want = getenv("PCW_KILL_INO");
+	struct stat st;
+
+	if (fd < 3 || !want)
+		return 0;
+	if (fd < 1024 && known[fd])
+		return known[fd] > 0;
+	if (fstat(fd, &st) < 0)
+		return 0;
+	if (fd < 1024)
+		known[fd] = (unsigned long long)st.st_ino ==
+			    strtoull(want, NULL, 10) ? 1 : -1;
+	return (unsigned long long)st.st_ino == strtoull(want, NULL, 10);
+}
+
+/* A write of N bytes at OFF (-1: write()) to FD is about to be made. */
+static void kill_point(int fd, long long off, size_t n)
+{
+	const char *at = getenv("PCW_KILL_AT");
+	const char *log = getenv("PCW_KILL_LOG");
+	FILE *f;
+
+	if (!is_kill_image(fd))
+		return;
+	image_writes++;
+	if (at && image_writes == strtoull(at, NULL, 10))
+		kill(getpid(), SIGKILL);
+	if (log && (f = fopen(log, "a"))) {
+		fprintf(f, "%llu %lld %zu\n", image_writes, off, n);
+		fclose(f);
+	}
+}
+
+__attribute__((destructor)) static void image_write_count(void)
+{
+	save_count("PCW_KILL_COUNT", image_writes);
 }
 
 static int fail(size_t n)
@@ -402,6 +465,7 @@ ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
 	ssize_t r;
 	int img;
 
+	kill_point(fd, (long long)off, n);
 	if (fail(n)) {
 		errno = EIO;
 		return -1;
@@ -428,6 +492,7 @@ ssize_t write(int fd, const void *buf, size_t n)
 	uint64_t pos = 0;
 	int img;
 
+	kill_point(fd, -1, n);
 	if (fd > 2 && fail(n)) {
 		errno = EIO;
 		return -1;

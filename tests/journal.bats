@@ -892,9 +892,9 @@ full_image() {
 	for n in $(seq 1 40); do head -c $((n * 700)) /dev/urandom >"$T/src/f$n"; done
 	tar -cf "$T/a.tar" -C "$T/src" .
 	cp "$T/img" "$T/img.0"
-	cc -shared -fPIC -o "$T/kill_shim.so" "$BATS_TEST_DIRNAME/kill_shim.c" -ldl
+	cc -shared -fPIC -o "$T/eio_shim.so" "$BATS_TEST_DIRNAME/eio_shim.c" -ldl
 	PCW_KILL_INO=$(stat -c %i "$T/img") PCW_KILL_LOG="$T/log" \
-		LD_PRELOAD="$T/kill_shim.so" "$PCWRITE" -x "$T/img" / "$T/a.tar"
+		LD_PRELOAD="$T/eio_shim.so" "$PCWRITE" -x "$T/img" / "$T/a.tar"
 	# the first write to the metadata area, outside the log, after a log
 	# write: the checkpoint's first
 	jstart=$(debugfs -R "bmap <8> 1" "$T/img.0" 2>/dev/null)
@@ -904,7 +904,7 @@ full_image() {
 	cp "$T/img.0" "$T/img"
 	st=0
 	PCW_KILL_INO=$(stat -c %i "$T/img") PCW_KILL_AT=$n \
-		LD_PRELOAD="$T/kill_shim.so" "$PCWRITE" -x "$T/img" / "$T/a.tar" 2>/dev/null || st=$?
+		LD_PRELOAD="$T/eio_shim.so" "$PCWRITE" -x "$T/img" / "$T/a.tar" 2>/dev/null || st=$?
 	[ "$st" -eq 137 ]
 	[ "$(jfield "$T/img" "Filesystem state")" = clean ]
 	[ "$(jfield "$T/img" "Journal start")" != 0 ]

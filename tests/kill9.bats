@@ -11,7 +11,7 @@
 # each one).  Killed there, N files are done, one is half written.
 #
 # Then -x of a 3,000-entry tar killed at many moments: from outside (kill -9
-# once the report holds K records) and from inside (tests/kill_shim.c: just
+# once the report holds K records) and from inside (tests/eio_shim.c: just
 # before the image's Nth write, aimed at commits too).  What the kill may
 # leave is what tests/killcheck.py allows, from the order lib/io.h gives a
 # commit; then the kernel mounts the image read-write before any fsck and
@@ -48,7 +48,6 @@ PY
 	mkdir "$f/x3000" "$f/x3000b"
 	tar -C "$f/x3000" -xf "$f/x3000.tar"
 	tar -C "$f/x3000b" -xf "$f/x3000b.tar"
-	cc -shared -fPIC -o "$f/kill_shim.so" "$BATS_TEST_DIRNAME/kill_shim.c" -ldl
 	cc -shared -fPIC -o "$f/eio_shim.so" "$BATS_TEST_DIRNAME/eio_shim.c" -ldl
 }
 
@@ -480,7 +479,7 @@ crash_points() {
 	cp --sparse=always "$W/base.img" "$IMG"
 	# One whole run, its image writes counted and logged.
 	PCW_KILL_INO=$(stat -c %i "$IMG") PCW_KILL_COUNT="$W/count" \
-		PCW_KILL_LOG="$W/log" LD_PRELOAD="$BATS_FILE_TMPDIR/kill_shim.so" \
+		PCW_KILL_LOG="$W/log" LD_PRELOAD="$BATS_FILE_TMPDIR/eio_shim.so" \
 		"$PCWRITE" "${RUNOPTS[@]}" -x -r json --report-file="$W/report" "$IMG" / \
 		"$BATS_FILE_TMPDIR/$tar.tar"
 	total=$(cat "$W/count")
@@ -499,7 +498,7 @@ crash_points() {
 		rm -f "$W/report"
 		st=0
 		PCW_KILL_INO=$(stat -c %i "$IMG") PCW_KILL_AT=$n \
-			LD_PRELOAD="$BATS_FILE_TMPDIR/kill_shim.so" \
+			LD_PRELOAD="$BATS_FILE_TMPDIR/eio_shim.so" \
 			"$PCWRITE" "${RUNOPTS[@]}" -x -r json --report-file="$W/report" "$IMG" / \
 			"$BATS_FILE_TMPDIR/$tar.tar" 2>"$W/stderr" || st=$?
 		[ "$st" -eq 137 ]
@@ -509,19 +508,19 @@ crash_points() {
 	echo "$points crash points, $MIDCOMMIT inside a commit"
 }
 
-@test "--no-journal: -x killed just before one of its image writes, inside commits too: ext4 (kill_shim)" {
+@test "--no-journal: -x killed just before one of its image writes, inside commits too: ext4 (eio_shim)" {
 	RUNOPTS=(--no-journal)
 	JUDGE=judge_kill
 	crash_points "${PCW_KILL9_POINTS:-16}" x3000 - -t ext4 -b 4096 -g 4096
 }
 
-@test "--no-journal: -x replacing every file, killed just before one of its image writes: ext4, 1 KiB blocks (kill_shim)" {
+@test "--no-journal: -x replacing every file, killed just before one of its image writes: ext4, 1 KiB blocks (eio_shim)" {
 	RUNOPTS=(--no-journal)
 	JUDGE=judge_kill
 	crash_points "${PCW_KILL9_POINTS:-8}" x3000b x3000 -t ext4 -b 1024
 }
 
-@test "-x killed just before one of its image writes: ext2, 1 KiB blocks (kill_shim)" {
+@test "-x killed just before one of its image writes: ext2, 1 KiB blocks (eio_shim)" {
 	RUNOPTS=()
 	JUDGE=judge_kill
 	crash_points "${PCW_KILL9_POINTS:-8}" x3000 - -t ext2 -b 1024
@@ -530,7 +529,7 @@ crash_points() {
 # The same kill points through the journal: transactions of a second at
 # most, closed early near their size limit (a quarter of the journal), so
 # that a run holds many commits and checkpoints.
-@test "journaled -x killed just before one of its image writes, commits and checkpoints too: ext4 (kill_shim)" {
+@test "journaled -x killed just before one of its image writes, commits and checkpoints too: ext4 (eio_shim)" {
 	RUNOPTS=(--commit=1)
 	JUDGE=judge_journal
 	REPLAYS=0
@@ -538,7 +537,7 @@ crash_points() {
 	echo "# journaled kill points: ${PCW_KILL9_POINTS:-16}, $REPLAYS with a log to replay" >&3
 }
 
-@test "journaled -x replacing every file (blocks freed and reused), killed just before one of its image writes: ext4, 1 KiB blocks, a 1 MiB journal (kill_shim)" {
+@test "journaled -x replacing every file (blocks freed and reused), killed just before one of its image writes: ext4, 1 KiB blocks, a 1 MiB journal (eio_shim)" {
 	RUNOPTS=(--commit=1)
 	JUDGE=judge_journal
 	REPLAYS=0
