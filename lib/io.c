@@ -415,6 +415,34 @@ bool pcw_io_room_short(ext2_filsys fs, blk64_t credits)
 	       h->dirty.n + credits > dirty_limit(h);
 }
 
+bool pcw_io_room_short_groups(ext2_filsys fs, blk64_t credits,
+			      blk64_t ngroups)
+{
+	struct pcw_hold *h = pcw_hold_of(fs);
+	size_t max;
+
+	if (!h || !h->holding || h->in_commit || !h->writer->max_blocks)
+		return false;
+	max = h->writer->max_blocks(h->writer);
+	return max && pcw_hold_footprint(h) + credits + 2 * ngroups > max;
+}
+
+void pcw_io_handle_start(ext2_filsys fs)
+{
+	struct pcw_hold *h = pcw_hold_of(fs);
+
+	if (h)
+		h->handles++;
+}
+
+void pcw_io_handle_stop(ext2_filsys fs)
+{
+	struct pcw_hold *h = pcw_hold_of(fs);
+
+	if (h && h->handles)
+		h->handles--;
+}
+
 /*
  * Commit before the held set (or the writer's transaction) overflows: in
  * the middle of whatever is being written, which only the in-place order
@@ -427,7 +455,7 @@ static errcode_t make_room(struct pcw_hold *h, blk64_t units)
 	size_t limit;
 	errcode_t err;
 
-	if (h->in_commit)
+	if (h->in_commit || h->handles)
 		return 0;
 	limit = dirty_limit(h);
 	if (h->dirty.n + units <= limit || !h->dirty.n)
