@@ -19,11 +19,12 @@
  * the old name and an orphan that replay (e2fsck, or the kernel's
  * ext4_orphan_cleanup) frees; after it, to the new file.
  *
- * Where pcwrite simplifies: the old inode, at its last link, is freed in
- * the swap's own transaction (ext4_rename puts it on the orphan list and
- * ext4_evict_inode truncates it in later handles); freeing writes only the
- * inode, bitmaps and descriptors and revokes its tree blocks, which fits
- * one transaction.  The orphan is always on the classic list
+ * The old inode, at its last link, is freed in the swap's own transaction
+ * when that has room for it (the inode, the bitmaps and descriptors of the
+ * groups it has blocks in, revokes for its tree blocks); else, as
+ * ext4_rename leaves it for ext4_evict_inode, it goes on the orphan list
+ * in the swap's transaction and is freed after its commit, in transactions
+ * of its own (inode.c's release_later).  The orphan is always on the classic list
  * (s_last_orphan, i_dtime the next one), which the kernel and e2fsck also
  * process on a filesystem with orphan_file.  Needs the journal: the caller
  * refuses --atomic without one (in place, the switch is several writes).

@@ -64,6 +64,19 @@ errcode_t pcw_truncate_blocks(ext2_filsys fs, ext2_ino_t ino,
  */
 errcode_t pcw_truncate_ranged(pcw_fs *pfs, ext2_ino_t ino,
 			      struct ext2_inode_large *inode);
+/*
+ * For an inode whose last link goes (ext4_evict_inode): *FITS when its
+ * blocks can be freed in the running transaction (pcw_truncate_blocks);
+ * else the caller puts it on the orphan list, i_nlink 0, and once that is
+ * committed pcw_truncate_orphan frees its map from the end, in
+ * transactions of its own, leaving it on the list with an empty map,
+ * written (the caller then frees the inode).  The checks of
+ * pcw_truncate_check, nothing changed.
+ */
+errcode_t pcw_truncate_fits(ext2_filsys fs, ext2_ino_t ino,
+			    struct ext2_inode_large *inode, bool *fits);
+errcode_t pcw_truncate_orphan(pcw_fs *pfs, ext2_ino_t ino,
+			      struct ext2_inode_large *inode);
 /* The same checks, nothing freed: 0 when pcw_truncate_blocks would succeed. */
 errcode_t pcw_truncate_check(ext2_filsys fs, ext2_ino_t ino,
 			     struct ext2_inode_large *inode);

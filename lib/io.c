@@ -386,6 +386,22 @@ static size_t dirty_limit(struct pcw_hold *h)
 		/* the commit adds bitmaps, descriptors and the superblock */
 		size_t extra = 2 * h->fs->group_desc_count + h->fs->desc_blocks + 1;
 
+		/*
+		 * More groups than a transaction has room for the bitmaps of
+		 * (300 groups of 1 MiB over a 1 MiB journal): what the groups
+		 * this commit changed take now, and half of what is left for
+		 * those it may still change.  Reserving every group's left
+		 * room for one held block: each later write committed the
+		 * one before, in the middle of an entry (an inode on the
+		 * orphan list before its link count, a name before its
+		 * inode).  An operation that changes many groups and few
+		 * blocks asks pcw_io_room_short_groups first (truncate.c).
+		 */
+		if (extra >= wmax) {
+			size_t now = pcw_hold_footprint(h) - h->dirty.n;
+
+			extra = now + (wmax > now ? (wmax - now) / 2 : 0);
+		}
 		wmax = wmax > extra ? wmax - extra : 1;
 		if (wmax < limit)
 			limit = wmax;

@@ -20,11 +20,12 @@
  * (pcw_io_commit_due).  Truncating a file over more groups than a
  * transaction has room for (each a bitmap and a descriptor block, which
  * the held set does not count) is split by truncate.c into transactions
- * under the orphan list, as ext4_truncate splits it.  Still not split: a
- * file freed at its last link (-x, -R replacing it), a directory growing
- * into an htree.  Such a commit is logged as several transactions in the
- * layer's phase order (bitmaps and descriptors first), which is the
- * in-place writer's guarantee, not the journal's; stats count them.
+ * under the orphan list, as ext4_truncate splits it (a file freed at its
+ * last link too, after the commit that drops it: inode.c).  Still not
+ * split: a directory growing into an htree.  Such a commit is logged as
+ * several transactions in the layer's phase order (bitmaps and
+ * descriptors first), which is the in-place writer's guarantee, not the
+ * journal's; stats count them.
  */
 #include "config.h"
 

@@ -622,13 +622,16 @@ static errcode_t first_extent_end(struct range_trunc *t, uint64_t *end)
 	return 0;
 }
 
-/* The pieces, after the file's set was checked. */
-static errcode_t truncate_pieces(struct range_trunc *t)
+/*
+ * The pieces, after the file's set was checked.  ORPHANED: the inode is on
+ * the orphan list already, committed (a released inode, i_nlink 0): no
+ * first step, and it stays on the list, its map empty.
+ */
+static errcode_t truncate_pieces(struct range_trunc *t, bool orphaned)
 {
 	ext2_filsys fs = t->fs;
 	struct ext2_inode *raw = (struct ext2_inode *)t->inode;
 	bool extents = t->inode->i_flags & EXT4_EXTENTS_FL, done = false;
-	uint64_t keep = 0;
 	errcode_t err;
 
 	t->gseen = calloc(fs->group_desc_count, 1);
@@ -646,17 +649,21 @@ static errcode_t truncate_pieces(struct range_trunc *t)
 		return err;
 
 	/* ext4_truncate: i_disksize, then ext4_orphan_add, one transaction. */
-	if (extents)
-		err = first_extent_end(t, &keep);
-	if (!err)
-		err = ext2fs_inode_size_set(fs, raw, keep);
-	if (err)
-		return err;
-	pcw_orphan_add(fs, t->ino, t->inode);
-	t->changed = true;
-	err = write_inode(t);
-	if (!err)
-		err = pcw_fs_commit(t->pfs);
+	if (!orphaned) {
+		uint64_t keep = 0;
+
+		if (extents)
+			err = first_extent_end(t, &keep);
+		if (!err)
+			err = ext2fs_inode_size_set(fs, raw, keep);
+		if (err)
+			return err;
+		pcw_orphan_add(fs, t->ino, t->inode);
+		t->changed = true;
+		err = write_inode(t);
+		if (!err)
+			err = pcw_fs_commit(t->pfs);
+	}
 	while (!err) {
 		memset(t->gseen, 0, fs->group_desc_count);
 		t->ngroups = t->nmeta = 0;
@@ -666,9 +673,9 @@ static errcode_t truncate_pieces(struct range_trunc *t)
 		if (!err && extents)
 			err = piece_free(t);
 		/* The last piece: off the list (ext4_orphan_del). */
-		if (!err && done)
+		if (!err && done && !orphaned)
 			err = pcw_orphan_del(fs, t->ino, t->inode);
-		if (!err && done)
+		if (!err && done && !orphaned)
 			err = ext2fs_inode_size_set(fs, raw, 0);
 		if (!err && done)
 			err = set_empty(fs, t->inode, t->ea);
@@ -682,10 +689,12 @@ static errcode_t truncate_pieces(struct range_trunc *t)
 	return err;
 }
 
-errcode_t pcw_truncate_ranged(pcw_fs *pfs, ext2_ino_t ino,
-			      struct ext2_inode_large *inode)
+enum tr_mode { TR_SHELL, TR_FITS, TR_ORPHAN };
+
+static errcode_t truncate_ranged(pcw_fs *pfs, ext2_filsys fs, ext2_ino_t ino,
+				 struct ext2_inode_large *inode,
+				 enum tr_mode mode, bool *fits)
 {
-	ext2_filsys fs = pfs->fs;
 	struct range_trunc t;
 	blk64_t ea;
 	errcode_t err;
@@ -699,13 +708,20 @@ errcode_t pcw_truncate_ranged(pcw_fs *pfs, ext2_ino_t ino,
 	 * tree blocks, and every group's bitmap and descriptor.  Block maps
 	 * on bigalloc (no kernel makes them) always so.
 	 */
-	if (!pcw_io_room_short_groups(fs, 2 + PCW_QUOTA_COMMIT_CREDITS +
-				      revoke_blocks(fs, t.piece.meta),
-				      set_groups(&t.piece)) ||
-	    (!(inode->i_flags & EXT4_EXTENTS_FL) &&
-	     EXT2FS_CLUSTER_RATIO(fs) > 1)) {
+	*fits = !pcw_io_room_short_groups(fs, 2 + PCW_QUOTA_COMMIT_CREDITS +
+					  revoke_blocks(fs, t.piece.meta),
+					  set_groups(&t.piece)) ||
+		(!(inode->i_flags & EXT4_EXTENTS_FL) &&
+		 EXT2FS_CLUSTER_RATIO(fs) > 1);
+	if (mode == TR_FITS)
+		goto out;
+	if (*fits) {
 		free_set(&t.piece);
 		err = set_empty(fs, inode, ea);
+		if (!err && mode == TR_ORPHAN)
+			err = ext2fs_write_inode_full(fs, ino,
+						      (struct ext2_inode *)inode,
+						      sizeof(*inode));
 		goto out;
 	}
 	ext2fs_clear_block_bitmap(t.piece.clusters);
@@ -714,7 +730,7 @@ errcode_t pcw_truncate_ranged(pcw_fs *pfs, ext2_ino_t ino,
 	t.ino = ino;
 	t.inode = inode;
 	t.ea = ea;
-	err = truncate_pieces(&t);
+	err = truncate_pieces(&t, mode == TR_ORPHAN);
 	/* Changed part-way: what is held is not a whole update. */
 	if (err && t.changed)
 		pfs->meta_error = true;
@@ -727,4 +743,26 @@ out:
 	free(t.lblk);
 	free(t.pblk);
 	return err;
+}
+
+errcode_t pcw_truncate_ranged(pcw_fs *pfs, ext2_ino_t ino,
+			      struct ext2_inode_large *inode)
+{
+	bool fits;
+
+	return truncate_ranged(pfs, pfs->fs, ino, inode, TR_SHELL, &fits);
+}
+
+errcode_t pcw_truncate_fits(ext2_filsys fs, ext2_ino_t ino,
+			    struct ext2_inode_large *inode, bool *fits)
+{
+	return truncate_ranged(NULL, fs, ino, inode, TR_FITS, fits);
+}
+
+errcode_t pcw_truncate_orphan(pcw_fs *pfs, ext2_ino_t ino,
+			      struct ext2_inode_large *inode)
+{
+	bool fits;
+
+	return truncate_ranged(pfs, pfs->fs, ino, inode, TR_ORPHAN, &fits);
 }
