@@ -19,11 +19,12 @@
  * the old name and an orphan that replay (e2fsck, or the kernel's
  * ext4_orphan_cleanup) frees; after it, to the new file.
  *
- * Where pcwrite simplifies: the old inode, at its last link, is freed in
- * the swap's own transaction (ext4_rename puts it on the orphan list and
- * ext4_evict_inode truncates it in later handles); freeing writes only the
- * inode, bitmaps and descriptors and revokes its tree blocks, which fits
- * one transaction.  The orphan is always on the classic list
+ * The old inode, at its last link, is freed in the swap's own transaction
+ * when that has room for it (the inode, the bitmaps and descriptors of the
+ * groups it has blocks in, revokes for its tree blocks); else, as
+ * ext4_rename leaves it for ext4_evict_inode, it goes on the orphan list
+ * in the swap's transaction and is freed after its commit, in transactions
+ * of its own (inode.c's release_later).  The orphan is always on the classic list
  * (s_last_orphan, i_dtime the next one), which the kernel and e2fsck also
  * process on a filesystem with orphan_file.  Needs the journal: the caller
  * refuses --atomic without one (in place, the switch is several writes).
@@ -55,46 +56,6 @@ static void fill_owner(struct ext2_inode_large *inode, void *arg)
 		pcw_inode_set_owner(inode, fp->uid, inode_gid(*inode));
 	if (fp->flags & PCW_FILE_SET_GID)
 		pcw_inode_set_owner(inode, inode_uid(*inode), fp->gid);
-}
-
-/* ext4_orphan_add / _del for the classic list. */
-static void orphan_add(ext2_filsys fs, ext2_ino_t ino,
-		       struct ext2_inode_large *inode)
-{
-	inode->i_dtime = fs->super->s_last_orphan;
-	fs->super->s_last_orphan = ino;
-	ext2fs_mark_super_dirty(fs);
-}
-
-static errcode_t orphan_del(ext2_filsys fs, ext2_ino_t ino,
-			    struct ext2_inode_large *inode)
-{
-	ext2_ino_t cur = fs->super->s_last_orphan, next = inode->i_dtime;
-	struct ext2_inode_large prev;
-	unsigned steps = 0;
-	errcode_t err;
-
-	inode->i_dtime = 0;
-	if (cur == ino) {
-		fs->super->s_last_orphan = next;
-		ext2fs_mark_super_dirty(fs);
-		return 0;
-	}
-	/* Someone else's orphan in front of ours: unlink ours from the chain. */
-	while (cur && steps++ < fs->super->s_inodes_count) {
-		err = ext2fs_read_inode_full(fs, cur, (struct ext2_inode *)&prev,
-					     sizeof(prev));
-		if (err)
-			return err;
-		if (prev.i_dtime == ino) {
-			prev.i_dtime = next;
-			return ext2fs_write_inode_full(fs, cur,
-					(struct ext2_inode *)&prev,
-					sizeof(prev));
-		}
-		cur = prev.i_dtime;
-	}
-	return PCW_ET_CORRUPT;
 }
 
 struct collect {
@@ -204,7 +165,7 @@ static errcode_t make_tmpfile(pcw_fs *pfs, ext2_ino_t parent, const char *name,
 		fill(inode, arg);
 		/* No name: O_TMPFILE's i_nlink 0, on the orphan list. */
 		inode->i_links_count = 0;
-		orphan_add(fs, a->ino, inode);
+		pcw_orphan_add(fs, a->ino, inode);
 		err = pcw_inode_commit_new(pfs, a->ino, inode);
 	}
 	free(inode);
@@ -348,7 +309,7 @@ errcode_t pcw_atomic_abort(struct pcw_atomic *a)
 	err = ext2fs_read_inode_full(fs, a->ino, (struct ext2_inode *)&inode,
 				     sizeof(inode));
 	if (!err)
-		err = orphan_del(fs, a->ino, &inode);
+		err = pcw_orphan_del(fs, a->ino, &inode);
 	if (!err)
 		err = pcw_inode_release(a->pfs, a->ino, &inode);
 	if (!err)
@@ -400,7 +361,7 @@ errcode_t pcw_atomic_swap(struct pcw_atomic *a)
 					     (struct ext2_inode *)&inode,
 					     sizeof(inode));
 	if (!err)
-		err = orphan_del(fs, a->ino, &inode);
+		err = pcw_orphan_del(fs, a->ino, &inode);
 	if (!err) {
 		inode.i_links_count = 1;
 		pcw_inode_set_now(pfs, &inode, PCW_TIME_C);

@@ -130,6 +130,15 @@ struct pcw_fs {
 	 */
 	errcode_t	(*begin_hook)(pcw_fs *pfs);
 	errcode_t	(*commit_hook)(pcw_fs *pfs);
+	/*
+	 * After a commit (inode.c): the releases too large for the
+	 * transaction of their unlink, put on the orphan list there and
+	 * freed now in transactions of their own (ext4_evict_inode).
+	 */
+	errcode_t	(*evict_hook)(pcw_fs *pfs);
+	ext2_ino_t	*evict;		/* those inodes */
+	size_t		nevict, capevict;
+	bool		in_evict;
 	struct pcw_validity *validity;	/* validate.c: the system zone */
 	bool		journaled;	/* commits go through the jbd2 journal */
 	uint32_t	commit_sec;	/* a transaction's longest life */

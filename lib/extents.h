@@ -30,6 +30,17 @@ errcode_t pcw_extent_insert(ext2_extent_handle_t h, blk64_t lblk,
 			    blk64_t pblk, blk64_t len, bool unwritten);
 
 /*
+ * orphan.c: the classic orphan list, ext4_orphan_add and ext4_orphan_del:
+ * INODE (in memory; the caller writes it) first on the list, or taken off
+ * it (another orphan in front of it is rewritten; a list that does not
+ * lead to it is PCW_ET_CORRUPT).
+ */
+void pcw_orphan_add(ext2_filsys fs, ext2_ino_t ino,
+		    struct ext2_inode_large *inode);
+errcode_t pcw_orphan_del(ext2_filsys fs, ext2_ino_t ino,
+			 struct ext2_inode_large *inode);
+
+/*
  * truncate.c: free every block of INODE (data, extent-tree or indirect
  * blocks), each cluster once.  On success i_block is empty (zeroed,
  * EXTENTS_FL cleared) and i_blocks keeps only the xattr block and the
@@ -39,6 +50,32 @@ errcode_t pcw_extent_insert(ext2_extent_handle_t h, blk64_t lblk,
  * PCW_ET_CORRUPT, nothing changed.
  */
 errcode_t pcw_truncate_blocks(ext2_filsys fs, ext2_ino_t ino,
+			      struct ext2_inode_large *inode);
+/*
+ * The same for a file that keeps its inode (the shell's '>'): in the
+ * running transaction when it has room for the bitmaps and descriptors of
+ * every group the file has blocks in (the common case: pcw_truncate_blocks,
+ * the caller writes the inode); else as ext4_truncate does (truncate.c):
+ * i_size 0 and the inode on the orphan list committed first, then the map
+ * shortened from its end in pieces, each freeing what it took off the map
+ * in its own transaction, the last one taking the inode off the list and
+ * writing it (the caller may write it again).  Refusals as
+ * pcw_truncate_blocks', nothing changed.
+ */
+errcode_t pcw_truncate_ranged(pcw_fs *pfs, ext2_ino_t ino,
+			      struct ext2_inode_large *inode);
+/*
+ * For an inode whose last link goes (ext4_evict_inode): *FITS when its
+ * blocks can be freed in the running transaction (pcw_truncate_blocks);
+ * else the caller puts it on the orphan list, i_nlink 0, and once that is
+ * committed pcw_truncate_orphan frees its map from the end, in
+ * transactions of its own, leaving it on the list with an empty map,
+ * written (the caller then frees the inode).  The checks of
+ * pcw_truncate_check, nothing changed.
+ */
+errcode_t pcw_truncate_fits(ext2_filsys fs, ext2_ino_t ino,
+			    struct ext2_inode_large *inode, bool *fits);
+errcode_t pcw_truncate_orphan(pcw_fs *pfs, ext2_ino_t ino,
 			      struct ext2_inode_large *inode);
 /* The same checks, nothing freed: 0 when pcw_truncate_blocks would succeed. */
 errcode_t pcw_truncate_check(ext2_filsys fs, ext2_ino_t ino,

@@ -152,8 +152,12 @@ static errcode_t open_existing(pcw_fs *pfs, ext2_ino_t ino,
 		if (err)
 			return err;
 	} else if (!(fp->flags & (PCW_FILE_APPEND | PCW_FILE_KEEP))) {
-		/* A refusal (a damaged file) has changed nothing. */
-		err = pcw_truncate_blocks(fs, ino, inode);
+		/*
+		 * A refusal (a damaged file) has changed nothing.  Too large
+		 * for the running transaction, it is freed in several, under
+		 * the orphan list (truncate.c).
+		 */
+		err = pcw_truncate_ranged(pfs, ino, inode);
 		if (err)
 			return err;
 		err = ext2fs_inode_size_set(fs, (struct ext2_inode *)inode, 0);

@@ -461,7 +461,12 @@ errcode_t pcw_fs_close(pcw_fs *pfs)
 		bool replay = false;
 
 		if (pfs->writing) {
-			err = pcw_dcache_flush(pfs);
+			/* Releases still waiting (inode.c): freed first. */
+			if (pfs->nevict && !pfs->meta_error)
+				err = pcw_fs_commit(pfs);
+			err2 = pcw_dcache_flush(pfs);
+			if (!err)
+				err = err2;
 			err2 = pcw_dquot_sync(pfs);
 			if (!err)
 				err = err2;
@@ -579,6 +584,7 @@ void pcw_fs_abort(pcw_fs *pfs)
 	pcw_dquot_free(pfs);
 	pcw_validity_free(pfs);
 	free(pfs->made_links);
+	free(pfs->evict);
 	if (pfs->fs)
 		ext2fs_free(pfs->fs);
 	pcw_undo_release(pfs);

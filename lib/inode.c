@@ -155,22 +155,111 @@ static bool has_blocks(const struct ext2_inode_large *inode)
  * The last link of INO is gone (ext4_evict_inode): free its blocks (not a
  * fast symlink's or a device's: their i_block holds no block numbers), its
  * references to EA inodes, its attribute block, and the inode.  The caller
- * forgets a directory's cached copy (pcw_dir_forget).
+ * forgets a directory's cached copy (pcw_dir_forget).  With the journal, a
+ * file whose freeing does not fit the running transaction is left on the
+ * orphan list instead and freed after its commit (release_later).
  */
+/*
+ * Too large for the running transaction (truncate.c): i_nlink 0 and on the
+ * orphan list in this one, as ext4_unlink leaves an inode whose last link
+ * went (ext4_orphan_add), freed after its commit in transactions of its
+ * own, as ext4_evict_inode frees it (pcw_inode_evict).  A crash between
+ * leaves an orphan that replay (e2fsck, ext4_orphan_cleanup) frees.
+ */
+static errcode_t release_later(pcw_fs *pfs, ext2_ino_t ino,
+			       struct ext2_inode_large *inode)
+{
+	ext2_filsys fs = pfs->fs;
+	errcode_t err;
+
+	if (pfs->nevict == pfs->capevict) {
+		size_t cap = pfs->capevict ? pfs->capevict * 2 : 8;
+		ext2_ino_t *p = realloc(pfs->evict, cap * sizeof(*p));
+
+		if (!p)
+			return EXT2_ET_NO_MEMORY;
+		pfs->evict = p;
+		pfs->capevict = cap;
+	}
+	inode->i_links_count = 0;
+	pcw_orphan_add(fs, ino, inode);
+	err = ext2fs_write_inode_full(fs, ino, (struct ext2_inode *)inode,
+				      sizeof(*inode));
+	if (err) {
+		pfs->meta_error = true;
+		return err;
+	}
+	pfs->evict[pfs->nevict++] = ino;
+	pfs->evict_hook = pcw_inode_evict;
+	return 0;
+}
+
+/* What the last link's release frees once the blocks are gone. */
+static errcode_t release_rest(pcw_fs *pfs, ext2_ino_t ino,
+			      struct ext2_inode_large *inode)
+{
+	ext2_filsys fs = pfs->fs;
+	errcode_t err;
+
+	/* Values in EA inodes first: the block names some of them. */
+	err = pcw_ea_release(pfs, ino);
+	if (!err && ext2fs_file_acl_block(fs, (struct ext2_inode *)inode))
+		err = ext2fs_free_ext_attr(fs, ino, inode);
+	return err;
+}
+
+errcode_t pcw_inode_evict(pcw_fs *pfs)
+{
+	ext2_filsys fs = pfs->fs;
+	struct ext2_inode_large inode;
+	errcode_t err = 0;
+
+	while (!err && pfs->nevict) {
+		ext2_ino_t ino = pfs->evict[pfs->nevict - 1];
+
+		err = ext2fs_read_inode_full(fs, ino, (struct ext2_inode *)&inode,
+					     sizeof(inode));
+		if (!err)
+			err = pcw_truncate_orphan(pfs, ino, &inode);
+		if (!err)
+			err = release_rest(pfs, ino, &inode);
+		if (!err)
+			err = pcw_orphan_del(fs, ino, &inode);
+		if (!err) {
+			inode.i_dtime = (uint32_t)pfs->now;
+			err = ext2fs_write_inode_full(fs, ino,
+						      (struct ext2_inode *)&inode,
+						      sizeof(inode));
+		}
+		if (!err) {
+			ext2fs_inode_alloc_stats2(fs, ino, -1,
+				LINUX_S_ISDIR(inode.i_mode));
+			pfs->nevict--;
+			/* An empty transaction for whatever comes next. */
+			err = pcw_fs_commit(pfs);
+		}
+	}
+	if (err)
+		pfs->meta_error = true;
+	return err;
+}
+
 errcode_t pcw_inode_release(pcw_fs *pfs, ext2_ino_t ino,
 			    struct ext2_inode_large *inode)
 {
 	ext2_filsys fs = pfs->fs;
 	unsigned type = inode->i_mode & LINUX_S_IFMT;
 	errcode_t err = 0;
+	bool fits = true;
 
-	if (has_blocks(inode))
+	if (has_blocks(inode) && pfs->journaled)
+		err = pcw_truncate_fits(fs, ino, inode, &fits);
+	if (!err && !fits)
+		return release_later(pfs, ino, inode);
+	if (!err && has_blocks(inode))
 		err = pcw_truncate_blocks(fs, ino, inode);
-	/* Values in EA inodes first: the block names some of them. */
 	if (!err)
-		err = pcw_ea_release(pfs, ino);
-	if (!err && ext2fs_file_acl_block(fs, (struct ext2_inode *)inode))
-		err = ext2fs_free_ext_attr(fs, ino, inode);
+		err = release_rest(pfs, ino, inode);
 	if (err) {
 		pfs->meta_error = true;
 		return err;

@@ -27,6 +27,12 @@ void pcw_inode_uncommit(pcw_fs *pfs, ext2_ino_t ino,
 			struct ext2_inode_large *inode);
 errcode_t pcw_inode_release(pcw_fs *pfs, ext2_ino_t ino,
 			    struct ext2_inode_large *inode);
+/*
+ * The releases pcw_inode_release left on the orphan list (too large for
+ * the transaction of their last unlink), freed now, each ending with a
+ * commit: pfs->evict_hook, run by pcw_fs_commit after a commit.
+ */
+errcode_t pcw_inode_evict(pcw_fs *pfs);
 errcode_t pcw_inode_release_check(pcw_fs *pfs, ext2_ino_t ino,
 				  struct ext2_inode_large *inode);
 typedef void (*pcw_fill_fn)(struct ext2_inode_large *inode, void *arg);

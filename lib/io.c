@@ -386,6 +386,22 @@ static size_t dirty_limit(struct pcw_hold *h)
 		/* the commit adds bitmaps, descriptors and the superblock */
 		size_t extra = 2 * h->fs->group_desc_count + h->fs->desc_blocks + 1;
 
+		/*
+		 * More groups than a transaction has room for the bitmaps of
+		 * (300 groups of 1 MiB over a 1 MiB journal): what the groups
+		 * this commit changed take now, and half of what is left for
+		 * those it may still change.  Reserving every group's left
+		 * room for one held block: each later write committed the
+		 * one before, in the middle of an entry (an inode on the
+		 * orphan list before its link count, a name before its
+		 * inode).  An operation that changes many groups and few
+		 * blocks asks pcw_io_room_short_groups first (truncate.c).
+		 */
+		if (extra >= wmax) {
+			size_t now = pcw_hold_footprint(h) - h->dirty.n;
+
+			extra = now + (wmax > now ? (wmax - now) / 2 : 0);
+		}
 		wmax = wmax > extra ? wmax - extra : 1;
 		if (wmax < limit)
 			limit = wmax;
@@ -415,6 +431,34 @@ bool pcw_io_room_short(ext2_filsys fs, blk64_t credits)
 	       h->dirty.n + credits > dirty_limit(h);
 }
 
+bool pcw_io_room_short_groups(ext2_filsys fs, blk64_t credits,
+			      blk64_t ngroups)
+{
+	struct pcw_hold *h = pcw_hold_of(fs);
+	size_t max;
+
+	if (!h || !h->holding || h->in_commit || !h->writer->max_blocks)
+		return false;
+	max = h->writer->max_blocks(h->writer);
+	return max && pcw_hold_footprint(h) + credits + 2 * ngroups > max;
+}
+
+void pcw_io_handle_start(ext2_filsys fs)
+{
+	struct pcw_hold *h = pcw_hold_of(fs);
+
+	if (h)
+		h->handles++;
+}
+
+void pcw_io_handle_stop(ext2_filsys fs)
+{
+	struct pcw_hold *h = pcw_hold_of(fs);
+
+	if (h && h->handles)
+		h->handles--;
+}
+
 /*
  * Commit before the held set (or the writer's transaction) overflows: in
  * the middle of whatever is being written, which only the in-place order
@@ -427,7 +471,7 @@ static errcode_t make_room(struct pcw_hold *h, blk64_t units)
 	size_t limit;
 	errcode_t err;
 
-	if (h->in_commit)
+	if (h->in_commit || h->handles)
 		return 0;
 	limit = dirty_limit(h);
 	if (h->dirty.n + units <= limit || !h->dirty.n)

@@ -255,6 +255,29 @@ bool pcw_io_commit_due(ext2_filsys fs);
  */
 bool pcw_io_room_short(ext2_filsys fs, blk64_t credits);
 
+/*
+ * Would CREDITS more held blocks and the bitmaps and descriptors of
+ * NGROUPS more groups overflow the running commit, as its writer counts a
+ * transaction (the jbd2 writer: a quarter of the journal; false for a
+ * writer without a limit)?  Unlike pcw_io_room_short this counts what the
+ * commit will really write: the held blocks, and the bitmaps and
+ * descriptor block of every group changed so far, not a reserve for every
+ * group of the filesystem.  For an operation that changes the bitmaps of
+ * many groups and few blocks (a truncation: ext4_ext_remove_space asks
+ * ext4_ext_truncate_extend_restart before each extent, counting a group's
+ * bitmap and descriptor per extent).
+ */
+bool pcw_io_room_short_groups(ext2_filsys fs, blk64_t credits,
+			      blk64_t ngroups);
+/*
+ * jbd2's handle: between start and stop the running commit is not closed
+ * early (io.c's make_room), as a transaction does not commit while a
+ * handle is open.  Only for an operation whose room was checked first
+ * (pcw_io_room_short_groups).  They nest.
+ */
+void pcw_io_handle_start(ext2_filsys fs);
+void pcw_io_handle_stop(ext2_filsys fs);
+
 /* What a commit wrote, for tests and benchmarks. */
 struct pcw_io_stats {
 	uint64_t	commits, early_commits;

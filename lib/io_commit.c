@@ -293,6 +293,32 @@ blk64_t pcw_io_busy_blocks(ext2_filsys fs)
 	return h && h->holding ? h->nbusy : 0;
 }
 
+/*
+ * The held blocks; for every group changed in this commit its two bitmaps
+ * (which of them changed is known only when the commit compares) and its
+ * descriptor block; the superblock; the revoke records (8 bytes at most
+ * each, a block's header aside).  An upper bound of what the commit hands
+ * its writer.
+ */
+size_t pcw_hold_footprint(const struct pcw_hold *h)
+{
+	ext2_filsys fs = h->fs;
+	dgrp_t g, per = EXT2_DESC_PER_BLOCK(fs->super);
+	size_t n = h->dirty.n + 1, room = fs->blocksize - 16;
+	long last = -1;
+
+	for (g = 0; h->touched && g < fs->group_desc_count; g++) {
+		if (!(h->touched[g] & TOUCH_NOW))
+			continue;
+		n += 2;
+		if ((long)(g / per) != last) {
+			last = g / per;
+			n++;
+		}
+	}
+	return n + (h->nrev * 8 + room - 1) / room;
+}
+
 void pcw_hold_note_write(struct pcw_hold *h, blk64_t blk)
 {
 	long g = itable_group(h, blk);

@@ -17,9 +17,15 @@
  * A commit larger than a transaction may be (a quarter of the journal)
  * should not happen: the layer commits early before its held set passes
  * max_blocks, and entry boundaries close transactions long before
- * (pcw_io_commit_due).  If one does, it is logged as several transactions
- * in the layer's phase order (bitmaps and descriptors first), which is the
- * in-place writer's guarantee, not the journal's; stats count them.
+ * (pcw_io_commit_due).  Truncating a file over more groups than a
+ * transaction has room for (each a bitmap and a descriptor block, which
+ * the held set does not count) is split by truncate.c into transactions
+ * under the orphan list, as ext4_truncate splits it (a file freed at its
+ * last link too, after the commit that drops it: inode.c).  Still not
+ * split: a directory growing into an htree.  Such a commit is logged as
+ * several transactions in the layer's phase order (bitmaps and
+ * descriptors first), which is the in-place writer's guarantee, not the
+ * journal's; stats count them.
  */
 #include "config.h"
 

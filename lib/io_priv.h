@@ -57,6 +57,7 @@ struct pcw_hold {
 	bool		holding;	/* else every write goes straight down */
 	bool		in_commit;
 	bool		dead;		/* a failed journal: drop every write */
+	unsigned	handles;	/* pcw_io_handle_start: no early commit */
 
 	/* io_commit.c */
 	struct hold_ranges fresh;	/* allocated since the last commit */
@@ -100,5 +101,7 @@ errcode_t pcw_hold_setup(struct pcw_hold *h);
 void pcw_hold_teardown(struct pcw_hold *h);
 void pcw_hold_note_write(struct pcw_hold *h, blk64_t blk);
 errcode_t pcw_hold_commit(struct pcw_hold *h);
+/* The most blocks a commit now would write (pcw_io_room_short_groups). */
+size_t pcw_hold_footprint(const struct pcw_hold *h);
 
 #endif /* PCW_IO_PRIV_H */

@@ -229,6 +229,13 @@ errcode_t pcw_fs_commit(pcw_fs *pfs)
 		pfs->held_events = 0;
 		pcw_emit(pfs, &ev);
 	}
+	/* Releases waiting for their orphan to be on disk (inode.c). */
+	if (!err && !qerr && pfs->nevict && pfs->evict_hook &&
+	    !pfs->in_evict) {
+		pfs->in_evict = true;
+		err = pfs->evict_hook(pfs);
+		pfs->in_evict = false;
+	}
 	return qerr ? qerr : err;
 }
 

@@ -955,8 +955,9 @@ full_image() {
 # replacing it takes as many as a one-block file (its freed tree blocks are
 # revoked, not logged).  Killed before an image write (sampled while
 # writing, every one while replacing), the replay is clean with nothing to
-# repair, and the replaced file is the old one or the new one.  Not done:
-# ext4_truncate's ranges under the orphan list (none needed here).
+# repair, and the replaced file is the old one or the new one.  Its 8
+# groups' bitmaps fit one transaction: freeing is split into ranges under
+# the orphan list only past that (truncate.bats, a file over 259 groups).
 @test "one entry past a quarter of the journal (-J size=1, 1 KiB blocks, 20,000 extents): written in one more transaction, replaced in as many as a small file; kill points replay clean" {
 	local shim=$BATS_FILE_TMPDIR/eio_shim.so seq0 small n w sz
 	command -v cc >/dev/null || skip "no C compiler for the shim"

@@ -45,10 +45,10 @@ LIB = {
     'undo': 3.2, 'io_run': 3.3, 'io_run.h': 3.2,
     # 4: space
     'balloc': 4.0, 'balloc.h': 4.0,
-    # 5: block maps; EA-inode references read; truncation; values in EA
-    # inodes changed; the quota files (files themselves: their blocks come
-    # from balloc and map through extents)
-    'extents': 5.0, 'ea_refs': 5.1, 'truncate': 5.2, 'ea_inode': 5.3,
+    # 5: block maps; EA-inode references read; the orphan list;
+    # truncation; values in EA inodes changed; the quota files (files
+    # themselves: their blocks come from balloc and map through extents)
+    'extents': 5.0, 'ea_refs': 5.1, 'orphan': 5.15, 'truncate': 5.2, 'ea_inode': 5.3,
     'quota_tree': 5.4, 'dquot': 5.5,
     'extents.h': 5.0, 'ea_refs.h': 5.1, 'quota.h': 5.4,
     # 6: the page cache and fs/buffer.c's helpers
