@@ -175,6 +175,23 @@ eio_all() {
 	done
 }
 
+# replayed_whole: $IMG replayed (e2fsck -p -E journal_only, nothing else
+# repaired) where it needs it, then e2fsck -fn clean, and every file of
+# f1..f6 the image holds under /d is whole (a file is one transaction).
+replayed_whole() {
+	local i
+	if dumpe2fs -h "$IMG" 2>/dev/null | grep -q '^Filesystem features:.*needs_recovery'; then
+		run e2fsck -p -E journal_only "$IMG"
+		[ "$status" -le 1 ]
+	fi
+	fsck_clean "$IMG"
+	for i in 1 2 3 4 5 6; do
+		if debugfs -R "stat /d/f$i" "$IMG" 2>/dev/null | grep -q Type; then
+			readback "$IMG" /d/f$i "$BATS_TEST_TMPDIR/f$i"
+		fi
+	done
+}
+
 # With the journal a run that fails after some commits leaves the image
 # valid with committed transactions in the log (needs_recovery), not a
 # filesystem marked not clean: the message says which (before: "left
@@ -197,15 +214,7 @@ eio_all() {
 		[[ "$stderr" != *"not clean"* ]]
 		[ "$(dumpe2fs -h "$IMG" 2>/dev/null | sed -n 's/^Filesystem state: *//p')" = clean ]
 		dumpe2fs -h "$IMG" 2>/dev/null | grep -q '^Filesystem features:.*needs_recovery'
-		run e2fsck -fy -E journal_only "$IMG"
-		[ "$status" -le 1 ]
-		fsck_clean "$IMG"
-		# every file there is whole (a file is one transaction)
-		for i in 1 2 3 4 5 6; do
-			if debugfs -R "stat /d/f$i" "$IMG" 2>/dev/null | grep -q Type; then
-				readback "$IMG" /d/f$i "$BATS_TEST_TMPDIR/f$i"
-			fi
-		done
+		replayed_whole
 	done
 	# a later commit's log write fails (writes of a block and more)
 	for k in 6 12 24; do
@@ -264,15 +273,8 @@ eio_all() {
 		[ "$(dumpe2fs -h "$IMG" 2>/dev/null | sed -n 's/^Filesystem state: *//p')" = clean ]
 		if dumpe2fs -h "$IMG" 2>/dev/null | grep -q '^Filesystem features:.*needs_recovery'; then
 			[ "${stderr_lines[-1]}" = "pcwrite: $IMG: filesystem left with a journal to replay; mount it or run e2fsck -E journal_only" ]
-			run e2fsck -p -E journal_only "$IMG"
-			[ "$status" -le 1 ]
 		fi
-		fsck_clean "$IMG"
-		for i in 1 2 3 4 5 6; do
-			if debugfs -R "stat /d/f$i" "$IMG" 2>/dev/null | grep -q Type; then
-				readback "$IMG" /d/f$i "$BATS_TEST_TMPDIR/f$i"
-			fi
-		done
+		replayed_whole
 	done
 }
 
