@@ -172,15 +172,10 @@ static errcode_t release_later(pcw_fs *pfs, ext2_ino_t ino,
 	ext2_filsys fs = pfs->fs;
 	errcode_t err;
 
-	if (pfs->nevict == pfs->capevict) {
-		size_t cap = pfs->capevict ? pfs->capevict * 2 : 8;
-		ext2_ino_t *p = realloc(pfs->evict, cap * sizeof(*p));
-
-		if (!p)
-			return EXT2_ET_NO_MEMORY;
-		pfs->evict = p;
-		pfs->capevict = cap;
-	}
+	err = pcw_grow(&pfs->evict, &pfs->capevict, pfs->nevict + 1,
+		       sizeof(*pfs->evict), 8);
+	if (err)
+		return err;
 	inode->i_links_count = 0;
 	pcw_orphan_add(fs, ino, inode);
 	err = ext2fs_write_inode_full(fs, ino, (struct ext2_inode *)inode,

@@ -327,7 +327,9 @@ struct range_trunc {
 	unsigned char		*gseen;		/* per group: in this piece */
 	blk64_t			ngroups;	/* groups in this piece */
 	blk64_t			nmeta;		/* tree blocks in this piece */
-	blk64_t			*lblk, *pblk;	/* block-mapped: the data blocks */
+	struct mapped_blk {
+		blk64_t		lblk, pblk;
+	}			*blk;		/* block-mapped: the data blocks */
 	size_t			nblk, cap;
 	blk64_t			ea;		/* what its EA values cost it */
 	errcode_t		err;		/* collect_block's */
@@ -528,22 +530,11 @@ static int collect_block(ext2_filsys fs, blk64_t *blocknr,
 	(void)ref_offset;
 	if (blockcnt < 0)
 		return 0;
-	if (t->nblk == t->cap) {
-		size_t cap = t->cap ? t->cap * 2 : 256;
-		blk64_t *l = realloc(t->lblk, cap * sizeof(*l));
-		blk64_t *p = l ? realloc(t->pblk, cap * sizeof(*p)) : NULL;
-
-		if (l)
-			t->lblk = l;
-		if (!p) {
-			t->err = EXT2_ET_NO_MEMORY;
-			return BLOCK_ABORT;
-		}
-		t->pblk = p;
-		t->cap = cap;
-	}
-	t->lblk[t->nblk] = blockcnt;
-	t->pblk[t->nblk++] = *blocknr;
+	t->err = pcw_grow(&t->blk, &t->cap, t->nblk + 1, sizeof(*t->blk), 256);
+	if (t->err)
+		return BLOCK_ABORT;
+	t->blk[t->nblk].lblk = blockcnt;
+	t->blk[t->nblk++].pblk = *blocknr;
 	return 0;
 }
 
@@ -560,7 +551,7 @@ static errcode_t piece_indirect(struct range_trunc *t, bool *done)
 	size_t i = t->nblk;
 
 	while (i > 0) {
-		blk64_t pb = t->pblk[i - 1], ind = taken / per + 3;
+		blk64_t pb = t->blk[i - 1].pblk, ind = taken / per + 3;
 
 		if (taken && piece_full(t, 3, new_groups(t, pb, 1, false), ind))
 			break;
@@ -569,7 +560,7 @@ static errcode_t piece_indirect(struct range_trunc *t, bool *done)
 		taken++;
 	}
 	*done = i == 0;
-	start = i ? t->lblk[i] : 0;
+	start = i ? t->blk[i].lblk : 0;
 	t->nblk = i;
 	return ext2fs_punch(fs, t->ino, (struct ext2_inode *)t->inode, NULL,
 			    start, ~0ULL);
@@ -740,8 +731,7 @@ out:
 	if (t.freed)
 		ext2fs_free_block_bitmap(t.freed);
 	free(t.gseen);
-	free(t.lblk);
-	free(t.pblk);
+	free(t.blk);
 	return err;
 }
 
