@@ -24,6 +24,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -892,6 +893,17 @@ errcode_t pcw_io_write_data(ext2_filsys fs, blk64_t blk, size_t count,
 		off += n;
 		left -= n;
 		*around += n;
+		h->unkicked += n;
+	}
+	/*
+	 * Start the writeback of what was written (the kernel's background
+	 * writeback, which waits for 10% of memory dirty): the commit's flush
+	 * then waits for the last pieces only, not for all its data.  Only
+	 * started: no wait, no error taken from the flush that reports it.
+	 */
+	if (h->unkicked >= PCW_IO_KICK_BYTES) {
+		sync_file_range(h->data_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+		h->unkicked = 0;
 	}
 	return 0;
 }

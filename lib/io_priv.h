@@ -11,6 +11,9 @@
 
 #define PCW_MAGIC_HOLD	0x70637768	/* "pcwh" */
 
+/* File data written between two writeback kicks (pcw_io_write_data). */
+#define PCW_IO_KICK_BYTES	((uint64_t)8 << 20)
+
 /* One block the layer holds: changed (dirty) or a clean copy of the disk. */
 struct hold_entry {
 	blk64_t		blk;
@@ -45,6 +48,8 @@ struct pcw_hold {
 	unsigned	unit;		/* fs->blocksize: what is held */
 	int		data_fd;
 	uint64_t	data_offset;
+	uint64_t	unkicked;	/* data bytes written since the last
+					   writeback kick (pcw_io_write_data) */
 	blk64_t		mmp_blk;	/* 0: none */
 	struct pcw_io_writer *writer;
 
