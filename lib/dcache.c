@@ -115,14 +115,13 @@ errcode_t pcw_dir_read_block(pcw_fs *pfs, struct pcw_dir *d, uint32_t lblk,
 errcode_t pcw_dir_write_block(pcw_fs *pfs, struct pcw_dir *d, uint32_t lblk,
 			      unsigned char *buf)
 {
-	errcode_t err = ext2fs_write_dir_block4(pfs->fs, d->pblk[lblk], buf, 0,
-						d->ino);
+	errcode_t err = pcw_io_write_dir_block(pfs->fs, d->pblk[lblk], buf,
+					       d->ino);
 
 	if (err) {
 		pfs->meta_error = true;
 		dblock_forget(pfs->dcache, d->ino);
 	} else {
-		pcw_io_mark_dir(pfs->fs, d->pblk[lblk]);
 		dblock_put(pfs->dcache, d->ino, lblk, d->pblk[lblk], buf,
 			   pfs->fs->blocksize);
 	}

@@ -160,6 +160,7 @@ static int32_t entry_new(struct pcw_hold *h, blk64_t blk)
 	h->e[i].blk = blk;
 	h->e[i].lo = h->e[i].hi = 0;
 	h->e[i].dir = false;
+	h->e[i].csum_ino = 0;
 	h->e[i].prev = h->e[i].next = -1;
 	slot = hash_blk(h, blk);
 	h->e[i].hnext = h->hash[slot];
@@ -176,6 +177,10 @@ static void entry_free(struct pcw_hold *h, int32_t i)
 	else if (E_STATE(e) == ST_CLEAN && (e->prev >= 0 || h->clean.head == i))
 		list_del(h, &h->clean, i);
 	hash_unlink(h, i);
+	if (e->csum_ino) {
+		e->csum_ino = 0;
+		h->ncsum--;
+	}
 	free(e->buf);
 	e->buf = NULL;
 	e->lo = e->hi = 0;
@@ -276,6 +281,39 @@ errcode_t pcw_io_read_committed(ext2_filsys fs, blk64_t blk, void *buf)
 	return read_below(h, blk, buf);
 }
 
+/*
+ * Set the checksum pcw_io_write_dir_block left to do.  It reads the
+ * directory's inode (its generation), through this layer: that read may
+ * add clean entries and move h->e, never free a dirty one, and an entry's
+ * buffer does not move.
+ */
+static errcode_t settle_csum(struct pcw_hold *h, int32_t i)
+{
+	errcode_t err = ext2fs_dir_block_csum_set(h->fs, h->e[i].csum_ino,
+				(struct ext2_dir_entry *)h->e[i].buf);
+
+	if (err)
+		return err;	/* still to do: no commit writes it unsummed */
+	h->e[i].csum_ino = 0;
+	h->ncsum--;
+	return 0;
+}
+
+/* Every checksum still to be set, before a commit writes the blocks. */
+errcode_t pcw_hold_settle_csums(struct pcw_hold *h)
+{
+	int32_t i;
+	errcode_t err;
+
+	for (i = h->dirty.head; i >= 0 && h->ncsum; i = h->e[i].next)
+		if (h->e[i].csum_ino) {
+			err = settle_csum(h, i);
+			if (err)
+				return err;
+		}
+	return 0;
+}
+
 static errcode_t hold_read(struct pcw_hold *h, uint64_t off, uint64_t len,
 			   unsigned char *p, bool cache)
 {
@@ -294,6 +332,11 @@ static errcode_t hold_read(struct pcw_hold *h, uint64_t off, uint64_t len,
 		const void *src = NULL;
 
 		if (i >= 0) {
+			if (h->e[i].csum_ino) {
+				err = settle_csum(h, i);
+				if (err)
+					return err;
+			}
 			src = h->e[i].buf;
 			if (E_STATE(&h->e[i]) == ST_CLEAN) {
 				list_del(h, &h->clean, i);
@@ -529,6 +572,10 @@ static errcode_t hold_write(struct pcw_hold *h, uint64_t off, uint64_t len,
 				e->lo = a;
 			if (b > e->hi)
 				e->hi = b;
+		}
+		if (e->csum_ino && a == 0 && b == h->unit) {
+			e->csum_ino = 0;	/* rewritten whole, summed */
+			h->ncsum--;
 		}
 		memcpy(e->buf + a, p, b - a);
 		p += b - a;
@@ -837,6 +884,40 @@ void pcw_io_mark_dir(ext2_filsys fs, blk64_t blk)
 
 	if (i >= 0)
 		h->e[i].dir = true;
+}
+
+errcode_t pcw_io_write_dir_block(ext2_filsys fs, blk64_t blk, void *buf,
+				 ext2_ino_t ino)
+{
+	struct pcw_hold *h = pcw_hold_of(fs);
+	struct hold_entry *e;
+	errcode_t err;
+	int32_t i;
+
+#ifndef WORDS_BIGENDIAN
+	/* Held whole (not the MMP block), a leaf with room for its tail. */
+	if (h && h->holding && !h->dead &&
+	    ext2fs_has_feature_metadata_csum(fs->super) &&
+	    blk != h->mmp_blk &&
+	    ext2fs_dirent_has_tail(fs, (struct ext2_dir_entry *)buf)) {
+		err = io_channel_write_blk64(fs->io, blk, 1, buf);
+		if (err)
+			return err;
+		i = pcw_hold_find(h, blk);
+		if (i >= 0 && E_STATE(&h->e[i]) == ST_DIRTY) {
+			e = &h->e[i];
+			if (!e->csum_ino)
+				h->ncsum++;
+			e->csum_ino = ino;
+			e->dir = true;
+			return 0;
+		}
+	}
+#endif
+	err = ext2fs_write_dir_block4(fs, blk, buf, 0, ino);
+	if (!err)
+		pcw_io_mark_dir(fs, blk);
+	return err;
 }
 
 void pcw_io_get_stats(ext2_filsys fs, struct pcw_io_stats *st)

@@ -211,6 +211,16 @@ errcode_t pcw_io_read_committed(ext2_filsys fs, blk64_t blk, void *buf);
 void pcw_io_mark_dir(ext2_filsys fs, blk64_t blk);
 
 /*
+ * ext2fs_write_dir_block4 and pcw_io_mark_dir, but a leaf block's checksum
+ * (metadata_csum) is set once, when the block leaves the layer: a commit,
+ * or a read of it.  Each name added to a directory rewrites its block; the
+ * kernel sums the block at each change (ext4_handle_dirty_dirblock), which
+ * here cost a 4 KiB crc32c per entry, an eighth of a run of small files.
+ */
+errcode_t pcw_io_write_dir_block(ext2_filsys fs, blk64_t blk, void *buf,
+				 ext2_ino_t ino);
+
+/*
  * COUNT blocks of file data from BUF to block BLK, now, around what is
  * held (any held copy of those blocks is dropped: they were freed).
  * *AROUND grows by the bytes written to the descriptor (not counted by the

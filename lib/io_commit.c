@@ -888,6 +888,9 @@ errcode_t pcw_hold_commit(struct pcw_hold *h)
 
 	if (h->in_commit)
 		return 0;
+	err = pcw_hold_settle_csums(h);
+	if (err)
+		return err;
 	h->in_commit = true;
 	err = commit(h);
 	h->in_commit = false;

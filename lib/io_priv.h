@@ -20,6 +20,9 @@ struct hold_entry {
 	unsigned char	*buf;		/* unit bytes */
 	uint32_t	lo, hi;		/* changed bytes [lo, hi); hi == 0: clean */
 	bool		dir;		/* pcw_io_mark_dir */
+	ext2_ino_t	csum_ino;	/* a directory leaf of this inode whose
+					   checksum is still to be set
+					   (pcw_io_write_dir_block); 0: none */
 	int32_t		hnext;		/* hash chain; the free list */
 	int32_t		prev, next;	/* on the clean (LRU) or dirty list */
 };
@@ -48,6 +51,7 @@ struct pcw_hold {
 	unsigned	unit;		/* fs->blocksize: what is held */
 	int		data_fd;
 	uint64_t	data_offset;
+	size_t		ncsum;		/* entries with csum_ino set */
 	uint64_t	unkicked;	/* data bytes written since the last
 					   writeback kick (pcw_io_write_data) */
 	blk64_t		mmp_blk;	/* 0: none */
@@ -106,6 +110,7 @@ errcode_t pcw_hold_setup(struct pcw_hold *h);
 void pcw_hold_teardown(struct pcw_hold *h);
 void pcw_hold_note_write(struct pcw_hold *h, blk64_t blk);
 errcode_t pcw_hold_commit(struct pcw_hold *h);
+errcode_t pcw_hold_settle_csums(struct pcw_hold *h);
 /* The most blocks a commit now would write (pcw_io_room_short_groups). */
 size_t pcw_hold_footprint(const struct pcw_hold *h);
 
