@@ -209,6 +209,25 @@ static void add_revoked(struct pcw_hold *h, blk64_t blk)
 }
 
 /*
+ * Group G's bitmaps may change in this commit: counted here, so that
+ * pcw_hold_footprint, asked at each held write once the groups' blocks
+ * pass a transaction, does not walk every group.
+ */
+static void touch_now(struct pcw_hold *h, dgrp_t g)
+{
+	dgrp_t d = g / EXT2_DESC_PER_BLOCK(h->fs->super);
+
+	if (h->touched[g] & TOUCH_NOW)
+		return;
+	h->touched[g] |= TOUCH_NOW;
+	h->now_groups++;
+	if (!h->desc_now[d]) {
+		h->desc_now[d] = 1;
+		h->now_descs++;
+	}
+}
+
+/*
  * Blocks [blk, blk + n) allocated (INUSE > 0) or freed.  A freed block's
  * held copy goes: data may be written there at once, and the commit must
  * not write the old metadata over it.
@@ -227,7 +246,7 @@ static void note_stats(ext2_filsys fs, blk64_t blk, blk64_t n, int inuse)
 	g1 = ext2fs_group_of_blk2(fs, end - 1);
 	for (g = ext2fs_group_of_blk2(fs, first); g <= g1 &&
 	     g < fs->group_desc_count; g++)
-		h->touched[g] |= TOUCH_NOW;
+		touch_now(h, g);
 	if (inuse > 0) {
 		ranges_add(&h->fresh, first, end - first);
 		return;
@@ -302,21 +321,10 @@ blk64_t pcw_io_busy_blocks(ext2_filsys fs)
  */
 size_t pcw_hold_footprint(const struct pcw_hold *h)
 {
-	ext2_filsys fs = h->fs;
-	dgrp_t g, per = EXT2_DESC_PER_BLOCK(fs->super);
-	size_t n = h->dirty.n + 1, room = fs->blocksize - 16;
-	long last = -1;
+	size_t room = h->fs->blocksize - 16;
 
-	for (g = 0; h->touched && g < fs->group_desc_count; g++) {
-		if (!(h->touched[g] & TOUCH_NOW))
-			continue;
-		n += 2;
-		if ((long)(g / per) != last) {
-			last = g / per;
-			n++;
-		}
-	}
-	return n + (h->nrev * 8 + room - 1) / room;
+	return h->dirty.n + 1 + 2 * h->now_groups + h->now_descs +
+	       (h->nrev * 8 + room - 1) / room;
 }
 
 void pcw_hold_note_write(struct pcw_hold *h, blk64_t blk)
@@ -324,7 +332,7 @@ void pcw_hold_note_write(struct pcw_hold *h, blk64_t blk)
 	long g = itable_group(h, blk);
 
 	if (g >= 0)
-		h->touched[g] |= TOUCH_NOW;
+		touch_now(h, g);
 }
 
 errcode_t pcw_hold_setup(struct pcw_hold *h)
@@ -336,11 +344,13 @@ errcode_t pcw_hold_setup(struct pcw_hold *h)
 	unsigned long i;
 
 	h->touched = calloc(n, 1);
+	h->desc_now = calloc(fs->desc_blocks ? fs->desc_blocks : 1, 1);
 	h->disk_desc = malloc(desc_bytes);
 	h->itables = malloc(n * sizeof(*h->itables));
 	sp = malloc((2 * (size_t)n + fs->desc_blocks) * sizeof(*sp));
 	h->special = (blk64_t *)sp;
-	if (!h->touched || !h->disk_desc || !h->itables || !sp)
+	if (!h->touched || !h->desc_now || !h->disk_desc || !h->itables ||
+	    !sp)
 		return EXT2_ET_NO_MEMORY;
 	/* What is on disk: the descriptors as read at open, not changed since. */
 	memcpy(h->disk_desc, fs->group_desc, desc_bytes);
@@ -374,6 +384,7 @@ void pcw_hold_teardown(struct pcw_hold *h)
 			h->old_stats_range, NULL);
 	}
 	free(h->touched);
+	free(h->desc_now);
 	free(h->disk_desc);
 	free(h->itables);
 	free(h->special);
@@ -383,6 +394,7 @@ void pcw_hold_teardown(struct pcw_hold *h)
 	free(h->busy.len);
 	free(h->revoked);
 	h->touched = NULL;
+	h->desc_now = NULL;
 	h->disk_desc = NULL;
 	h->itables = NULL;
 	h->special = NULL;
@@ -686,7 +698,7 @@ static errcode_t find_candidates(struct pcw_hold *h, struct commit *k)
 
 		next = h->e[i].next;
 		if (sp && sp->kind != SP_DESC)
-			h->touched[sp->group] |= TOUCH_NOW;
+			touch_now(h, sp->group);
 		if (sp)
 			pcw_hold_drop(h, h->e[i].blk, 1);
 	}
@@ -874,6 +886,8 @@ out:
 		for (g = 0; g < fs->group_desc_count; g++)
 			h->touched[g] = (h->touched[g] & TOUCH_NOW) ?
 					TOUCH_BEFORE : 0;
+		memset(h->desc_now, 0, fs->desc_blocks);
+		h->now_groups = h->now_descs = 0;
 		h->fresh.n = 0;
 		h->nrev = 0;
 		release_busy(h);

@@ -80,6 +80,10 @@ struct pcw_hold {
 	unsigned char	*touched;	/* per group: a bitmap may have changed
 					   (bit 0: this commit, bit 1: the one
 					   before, for inode tables) */
+	size_t		now_groups;	/* groups with TOUCH_NOW */
+	size_t		now_descs;	/* descriptor blocks of those */
+	unsigned char	*desc_now;	/* per descriptor block: one of its
+					   groups has TOUCH_NOW */
 	unsigned char	*disk_desc;	/* the descriptor blocks as on disk */
 	struct hold_itable *itables;	/* sorted by start */
 	blk64_t		*special;	/* bitmap and descriptor blocks, sorted */

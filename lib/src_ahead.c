@@ -182,6 +182,8 @@ static errcode_t queue_read(struct pcw_iter *i, unsigned char *buf, size_t n,
 			*got += k;
 			a->pos += k;
 			if (a->pos == it->hi) {
+				if (it->eod)
+					a->in_data = false;
 				pop(a);
 				pcw_ahead_item_free(it);
 			}
@@ -372,7 +374,7 @@ static errcode_t drop_data(struct pcw_source *s)
 			continue;
 		}
 		pop(a);
-		if (it->kind == Q_EOD)
+		if (it->kind == Q_EOD || it->eod)
 			a->in_data = false;
 		pcw_ahead_item_free(it);
 	}
@@ -479,6 +481,7 @@ void pcw_source_close(struct pcw_source *s)
 		pcw_ahead_item_free(a->cur);
 		pcw_ahead_item_free(a->err);
 		pcw_iter_fini(&a->iter);
+		free(a->rbuf);
 		if (a->wake[0] >= 0)
 			close(a->wake[0]);
 		if (a->wake[1] >= 0)

@@ -61,7 +61,11 @@ struct qitem {
 	char		*msg;
 	struct pcw_entry e;		/* its strings and xattrs in blob */
 	bool		has_data;
+	bool		eod;		/* Q_DATA: the end of the entry's data
+					   follows (no Q_EOD item) */
 	char		*blob;
+	size_t		ilen;		/* bytes allocated after the item:
+					   data, blob, path may point there */
 };
 
 struct pcw_ahead {
@@ -85,6 +89,7 @@ struct pcw_ahead {
 
 	/* the reader's side: a hole not queued yet (holes are merged) */
 	uint64_t	rhole_lo, rhole_hi;
+	unsigned char	*rbuf;		/* a small file read here first */
 
 	/* the writer's side */
 	uint64_t	idle_seen;

@@ -13,31 +13,54 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "src_ahead.h"
 
+/* Whether P is in the bytes allocated with IT (item_alloc). */
+static bool inline_in(const struct qitem *it, const void *p)
+{
+	uintptr_t lo = (uintptr_t)(it + 1), q = (uintptr_t)p;
+
+	return q >= lo && q < lo + it->ilen;
+}
+
 void pcw_ahead_item_free(struct qitem *it)
 {
 	if (!it)
 		return;
-	free(it->data);
-	free(it->path);
+	if (!inline_in(it, it->data))
+		free(it->data);
+	if (!inline_in(it, it->path))
+		free(it->path);
 	free(it->msg);
-	free(it->blob);
+	if (!inline_in(it, it->blob))
+		free(it->blob);
 	free(it);
+}
+
+/*
+ * An item with EXTRA bytes after it, in one allocation (an entry's strings,
+ * a small file's data): a small file was seven allocations, each freed by
+ * the other thread; now two.
+ */
+static struct qitem *item_alloc(enum qkind kind, size_t extra)
+{
+	struct qitem *it = calloc(1, sizeof(*it) + extra);
+
+	if (it) {
+		it->kind = kind;
+		it->bytes = sizeof(*it) + extra;
+		it->ilen = extra;
+	}
+	return it;
 }
 
 static struct qitem *item_new(enum qkind kind)
 {
-	struct qitem *it = calloc(1, sizeof(*it));
-
-	if (it) {
-		it->kind = kind;
-		it->bytes = sizeof(*it);
-	}
-	return it;
+	return item_alloc(kind, 0);
 }
 
 static char *dup_or_null(const char *p)
@@ -136,10 +159,16 @@ static struct qitem *entry_item(struct pcw_source *s, const struct pcw_entry *e,
 	const char *strs[5] = { e->path, e->link, e->uname, e->gname, s->path };
 	const char **dst[4];
 	size_t len = e->nxattrs * sizeof(struct pcw_xattr), k, off;
-	struct qitem *it = item_new(Q_ENTRY);
+	struct qitem *it;
 	struct pcw_xattr *x;
 	char *b;
 
+	for (k = 0; k < 4; k++)
+		len += strs[k] ? strlen(strs[k]) + 1 : 0;
+	for (k = 0; k < e->nxattrs; k++)
+		len += strlen(e->xattrs[k].name) + 1 + e->xattrs[k].size;
+	/* The blob first: the xattr array at its start is aligned as the item. */
+	it = item_alloc(Q_ENTRY, len + (strs[4] ? strlen(strs[4]) + 1 : 0));
 	if (!it)
 		return NULL;
 	it->e = *e;
@@ -148,17 +177,9 @@ static struct qitem *entry_item(struct pcw_source *s, const struct pcw_entry *e,
 	dst[1] = &it->e.link;
 	dst[2] = &it->e.uname;
 	dst[3] = &it->e.gname;
-	for (k = 0; k < 4; k++)
-		len += strs[k] ? strlen(strs[k]) + 1 : 0;
-	for (k = 0; k < e->nxattrs; k++)
-		len += strlen(e->xattrs[k].name) + 1 + e->xattrs[k].size;
-	it->blob = b = malloc(len ? len : 1);
-	it->path = dup_or_null(strs[4]);
-	if (!b || (strs[4] && !it->path)) {
-		pcw_ahead_item_free(it);
-		return NULL;
-	}
-	it->bytes += len;
+	it->blob = b = (char *)(it + 1);
+	if (strs[4])
+		it->path = strcpy(b + len, strs[4]);
 	x = (struct pcw_xattr *)b;
 	off = e->nxattrs * sizeof(*x);
 	for (k = 0; k < 4; k++) {
@@ -214,8 +235,9 @@ static errcode_t add_hole(struct pcw_source *s, uint64_t lo, uint64_t hi)
 	return err;
 }
 
+/* Bytes [lo, hi) in DATA (CAP bytes, the item's now). */
 static errcode_t push_data(struct pcw_source *s, uint64_t lo, uint64_t hi,
-			   unsigned char *data, size_t cap)
+			   unsigned char *data, size_t cap, bool eod)
 {
 	struct qitem *it = item_new(Q_DATA);
 	errcode_t err = flush_hole(s);
@@ -228,18 +250,40 @@ static errcode_t push_data(struct pcw_source *s, uint64_t lo, uint64_t hi,
 	it->lo = lo;
 	it->hi = hi;
 	it->data = data;
+	it->eod = eod;
 	it->bytes += cap;
+	return push(s, it);
+}
+
+/* Bytes [lo, hi) copied from P into the item's own allocation. */
+static errcode_t push_copy(struct pcw_source *s, uint64_t lo, uint64_t hi,
+			   const unsigned char *p, bool eod)
+{
+	struct qitem *it = item_alloc(Q_DATA, hi - lo);
+	errcode_t err = flush_hole(s);
+
+	if (err || !it) {
+		pcw_ahead_item_free(it);
+		return err ? err : ENOMEM;
+	}
+	it->lo = lo;
+	it->hi = hi;
+	it->data = memcpy(it + 1, p, hi - lo);
+	it->eod = eod;
 	return push(s, it);
 }
 
 /*
  * [pos, pos+got), just read into BUF: its data and its holes, page by page
  * as the writer asks the source's hole(), so that its answers are the
- * source's.  A chunk without holes is queued as it is.
+ * source's.  A chunk without holes is queued as it is (BUF given to its
+ * item), or copied when BUF is the reader's scratch (SCRATCH: not freed).
+ * LAST: the data ends with the chunk; *EOD_DONE when its last item says so.
  */
 static errcode_t queue_chunk(struct pcw_source *s, struct pcw_iter *i,
 			     uint64_t pos, unsigned char *buf, size_t got,
-			     size_t cap)
+			     size_t cap, bool scratch, bool last,
+			     bool *eod_done)
 {
 	struct pcw_ahead *a = s->ahead;
 	uint64_t end = pos + got, p = pos, run = pos;
@@ -256,15 +300,11 @@ static errcode_t queue_chunk(struct pcw_source *s, struct pcw_iter *i,
 		h = i->ops->hole && i->ops->hole(i, p, q - p);
 		if (h != in_hole && p > run) {
 			any = true;
-			if (in_hole) {
+			if (in_hole)
 				err = add_hole(s, run, p);
-			} else {
-				unsigned char *d = malloc(p - run);
-
-				err = d ? (memcpy(d, buf + (run - pos), p - run),
-					   push_data(s, run, p, d, p - run))
-					: ENOMEM;
-			}
+			else
+				err = push_copy(s, run, p, buf + (run - pos),
+						false);
 			if (err)
 				goto out;
 			run = p;
@@ -274,17 +314,17 @@ static errcode_t queue_chunk(struct pcw_source *s, struct pcw_iter *i,
 	}
 	if (in_hole) {
 		err = add_hole(s, run, end);
-	} else if (!any) {
-		err = push_data(s, pos, end, buf, cap);
+	} else if (!any && !scratch) {
+		err = push_data(s, pos, end, buf, cap, last);
 		buf = NULL;
+		*eod_done = last;
 	} else {
-		unsigned char *d = malloc(end - run);
-
-		err = d ? (memcpy(d, buf + (run - pos), end - run),
-			   push_data(s, run, end, d, end - run)) : ENOMEM;
+		err = push_copy(s, run, end, buf + (run - pos), last);
+		*eod_done = last;
 	}
 out:
-	free(buf);
+	if (!scratch)
+		free(buf);
 	return err;
 }
 
@@ -304,6 +344,7 @@ static errcode_t read_data(struct pcw_source *s, struct pcw_iter *i,
 	for (;;) {
 		uint64_t d = pos;
 		size_t cap = AHEAD_CHUNK - pos % a->page, got = 0, n;
+		bool scratch = false, eod_done = false;
 		unsigned char *buf;
 
 		if (stopped(a))
@@ -323,10 +364,14 @@ static errcode_t read_data(struct pcw_source *s, struct pcw_iter *i,
 			break;
 		/* A small file: its size, and room to see the end. */
 		if (size >= 0 && (uint64_t)size >= pos &&
-		    (uint64_t)size - pos < cap - a->page)
+		    (uint64_t)size - pos < cap - a->page) {
 			cap = ((uint64_t)size - pos) / a->page * a->page +
 			      a->page;
-		buf = malloc(cap);
+			scratch = true;		/* copied into its item */
+		}
+		if (scratch && !a->rbuf)
+			a->rbuf = malloc(AHEAD_CHUNK);
+		buf = scratch ? a->rbuf : malloc(cap);
 		if (!buf)
 			return ENOMEM;
 		while (got < cap) {
@@ -347,7 +392,7 @@ static errcode_t read_data(struct pcw_source *s, struct pcw_iter *i,
 				break;
 		}
 		/* A small file's bytes only, not its buffer, held queued. */
-		if (got + a->page <= cap) {
+		if (!scratch && got + a->page <= cap) {
 			unsigned char *b = got ? realloc(buf, got) : NULL;
 
 			if (b) {
@@ -356,19 +401,23 @@ static errcode_t read_data(struct pcw_source *s, struct pcw_iter *i,
 			}
 		}
 		if (got) {
-			errcode_t e2 = queue_chunk(s, i, pos, buf, got, cap);
+			errcode_t e2 = queue_chunk(s, i, pos, buf, got, cap,
+						   scratch, !err && got < cap,
+						   &eod_done);
 
 			if (e2)
 				return e2;
 			pos += got;
-		} else {
+		} else if (!scratch) {
 			free(buf);
 		}
 		if (err)
 			break;
 		if (got < cap) {
 			err = flush_hole(s);
-			return err ? err : push(s, item_new(Q_EOD));
+			if (err || eod_done)
+				return err;
+			return push(s, item_new(Q_EOD));
 		}
 	}
 	/* A hole before an error is not one the source knew of: dropped. */
