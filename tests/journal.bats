@@ -783,6 +783,16 @@ failing() {
 	fsck_clean "$T/img"
 }
 
+@test "a directory block's checksum left to the commit is set before a read and by the commit (tests/test_dircsum)" {
+	local td=${TJ%/*}/test_dircsum
+	[ -x "$td" ] || skip "tests/test_dircsum not built (make tests/test_dircsum)"
+	mkimg "$T/img" 64M -t ext4 -O metadata_csum
+	run -0 "$td" "$T/img"
+	echo "$output"
+	[[ "$output" == *"read back before the commit: checksum valid"* ]]
+	fsck_clean "$T/img"
+}
+
 # full_image IMAGE SIZE-FILE MKE2FS-OPTIONS...: a 32 MiB filesystem whose
 # /big was written until no room was left (ENOSPC, what fit kept); its
 # size into SIZE-FILE.
