@@ -24,6 +24,7 @@
 #include <ext2fs/ext2_err.h>
 #include <ext2fs/ext2fs.h>
 
+#include "held.h"
 #include "io.h"
 #include "journal.h"
 
@@ -37,7 +38,6 @@ static int fail(const char *what, errcode_t err)
 
 int main(int argc, char **argv)
 {
-	struct pcw_io_params io = { .data_fd = -1 };
 	ext2_filsys fs;
 	blk64_t blk[N], again, goal;
 	int i, j, reused = 0;
@@ -47,19 +47,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: test_busy IMAGE\n");
 		return 1;
 	}
-	add_error_table(&et_ext2_error_table);
-	err = ext2fs_open(argv[1], EXT2_FLAG_RW | EXT2_FLAG_64BITS, 0, 0,
-			  unix_io_manager, &fs);
-	if (!err)
-		err = ext2fs_read_bitmaps(fs);
-	if (err)
-		return fail("open", err);
-	err = pcw_io_journal_writer(fs, NULL, &io.writer);
-	if (!err)
-		err = pcw_io_push(fs, &io);
-	if (err)
-		return fail("journal", err);
-	pcw_io_start(fs);
+	if (open_held("test_busy", argv[1], &fs))
+		return 1;
 	goal = ext2fs_blocks_count(fs->super) / 2;
 	for (i = 0; i < N; i++) {
 		err = ext2fs_new_block2(fs, i ? blk[i - 1] : goal, NULL, &blk[i]);
