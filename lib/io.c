@@ -4,7 +4,7 @@
  * through fs->io is held here until pcw_io_commit hands it to the commit
  * writer; reads are answered from what is held, then from the writer's own
  * copies, then from the channel below.  File data is written beside it,
- * at once (pcw_io_write_data).
+ * at once (io_data.c).
  *
  * What arrives is not always a whole block: libext2fs writes an inode by
  * reading its inode table block and writing the block back, the primary
@@ -23,11 +23,8 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "io_priv.h"
 
@@ -168,6 +165,15 @@ static int32_t entry_new(struct pcw_hold *h, blk64_t blk)
 	return i;
 }
 
+/* E's directory checksum is no longer to be set (pcw_io_write_dir_block). */
+static void csum_forget(struct pcw_hold *h, struct hold_entry *e)
+{
+	if (e->csum_ino) {
+		e->csum_ino = 0;
+		h->ncsum--;
+	}
+}
+
 static void entry_free(struct pcw_hold *h, int32_t i)
 {
 	struct hold_entry *e = &h->e[i];
@@ -177,10 +183,7 @@ static void entry_free(struct pcw_hold *h, int32_t i)
 	else if (E_STATE(e) == ST_CLEAN && (e->prev >= 0 || h->clean.head == i))
 		list_del(h, &h->clean, i);
 	hash_unlink(h, i);
-	if (e->csum_ino) {
-		e->csum_ino = 0;
-		h->ncsum--;
-	}
+	csum_forget(h, e);
 	free(e->buf);
 	e->buf = NULL;
 	e->lo = e->hi = 0;
@@ -294,8 +297,7 @@ static errcode_t settle_csum(struct pcw_hold *h, int32_t i)
 
 	if (err)
 		return err;	/* still to do: no commit writes it unsummed */
-	h->e[i].csum_ino = 0;
-	h->ncsum--;
+	csum_forget(h, &h->e[i]);
 	return 0;
 }
 
@@ -573,10 +575,8 @@ static errcode_t hold_write(struct pcw_hold *h, uint64_t off, uint64_t len,
 			if (b > e->hi)
 				e->hi = b;
 		}
-		if (e->csum_ino && a == 0 && b == h->unit) {
-			e->csum_ino = 0;	/* rewritten whole, summed */
-			h->ncsum--;
-		}
+		if (a == 0 && b == h->unit)
+			csum_forget(h, e);	/* rewritten whole, summed */
 		memcpy(e->buf + a, p, b - a);
 		p += b - a;
 		pcw_hold_note_write(h, u);
@@ -928,63 +928,4 @@ void pcw_io_get_stats(ext2_filsys fs, struct pcw_io_stats *st)
 		*st = h->stats;
 	else
 		memset(st, 0, sizeof(*st));
-}
-
-/* ---- file data --------------------------------------------------------- */
-
-errcode_t pcw_io_write_data(ext2_filsys fs, blk64_t blk, size_t count,
-			    const void *buf, uint64_t *around)
-{
-	struct pcw_hold *h = pcw_hold_of(fs);
-	io_channel dev = h ? h->lower : fs->io;
-	const char *p = buf;
-	/* Whole blocks, at most 1 GiB a call (one pwrite caps near 2 GiB). */
-	size_t most = ((size_t)1 << 30) / fs->blocksize;
-	size_t left = count * fs->blocksize;
-	uint64_t off;
-	errcode_t err;
-
-	if (h)
-		pcw_hold_drop(h, blk, count);
-	if (!h || h->data_fd < 0) {
-		while (count) {
-			size_t n = count > most ? most : count;
-
-			err = io_channel_write_blk64(dev, blk, (int)n, p);
-			if (err)
-				return err;
-			blk += n;
-			p += n * fs->blocksize;
-			count -= n;
-		}
-		return 0;
-	}
-	off = h->data_offset + blk * (uint64_t)fs->blocksize;
-	while (left) {
-		ssize_t n = pwrite(h->data_fd, p, left > ((size_t)1 << 30) ?
-				   ((size_t)1 << 30) : left, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return errno;
-		if (n == 0)
-			return EXT2_ET_SHORT_WRITE;
-		p += n;
-		off += n;
-		left -= n;
-		*around += n;
-		h->unkicked += n;
-	}
-	/*
-	 * Start the writeback of what was written (the kernel's background
-	 * writeback, which waits for 10% of memory dirty): the commit's flush
-	 * then waits for the last pieces only, not for all its data.  Only
-	 * started: no wait, no error taken from the flush that reports it.
-	 */
-	if (h->unkicked >= PCW_IO_KICK_BYTES) {
-		sync_file_range(h->data_fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-		h->unkicked = 0;
-	}
-	return 0;
 }

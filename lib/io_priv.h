@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * io_priv.h: the holding layer's state, shared by io.c (the io_manager and
- * its held blocks) and io_commit.c (building a commit from the filesystem).
+ * its held blocks), io_data.c (file data written beside them) and
+ * io_commit.c (building a commit from the filesystem).
  * Nothing else includes it.
  */
 #ifndef PCW_IO_PRIV_H
