@@ -14,7 +14,10 @@
 #                 -x of the tar.zst / max(zstd -dc, -x of the tar); -R of a
 #                 cold tree / tar c | cat > file (caches dropped before
 #                 each); beside the anchors: mke2fs -d, genext2fs, the
-#                 kernel's tar x and cp -a on a loop mount (mount to umount)
+#                 kernel's tar x and cp -a on a loop mount (mount to umount);
+#                 and, as the floor row's own bound, the members' data
+#                 written as files into a sparse file with no filesystem
+#                 at all (bench/floorprobe.c; a pwrite a piece, and gathered)
 #   sparse  (-s)  a 1 TiB file holding three 4 KiB pieces: -x of a GNU and
 #                 a pax sparse tar, -R of the host file, beside the
 #                 kernel's tar -xS and mke2fs -d (a timeout, not minutes)
@@ -415,6 +418,11 @@ if want f; then
 	nblocks=$(($(stat -c %s "$W/base-4g.img") / 4096))
 	ninodes=$(dumpe2fs -h "$W/base-4g.img" 2>/dev/null | awk -F: '/^Inode count/ { print $2 + 0 }')
 	catfloor() { cat "$W/share.tar" >"$W/copy" && sync "$W/copy"; }
+	# the same bytes into a sparse file as files (no filesystem): what the
+	# floor row leaves to the filesystem (bench/floorprobe.c)
+	probe() { truncate -s 4G "$W/copy" && rsst "$W/floorprobe" "$@" "$W/share.tar" "$W/copy" 0; }
+	probe1() { probe; }
+	probeg() { probe -g; }
 	px() { pcw -x "$IMG" / "$W/share.tar"; }
 	pxnj() { pcw --no-journal -x "$IMG" / "$W/share.tar"; }
 	zst() { zstd -q -dc "$W/share.tar.zst" >/dev/null; }
@@ -439,6 +447,12 @@ if want f; then
 	}
 	reset_rows
 	row "cat ARCHIVE > file; sync file" catfloor -
+	if cc -O2 -o "$W/floorprobe" "$here/floorprobe.c" $(pkg-config --cflags --libs libarchive) -lpthread 2>"$W/cc.log"; then
+		row "no filesystem: the members' data, a pwrite a piece" probe1 -
+		row "no filesystem: the members' data, gathered into 1 MiB writes" probeg -
+	else
+		skip "no filesystem: the members' data, a pwrite a piece" "bench/floorprobe.c did not build: $(head -c 200 "$W/cc.log")"
+	fi
 	row "pcwrite -x ARCHIVE" px 4g
 	((no_journal)) && row "pcwrite -x ARCHIVE --no-journal" pxnj 4g
 	row "zstd -dc ARCHIVE.zst > /dev/null" zst -
@@ -466,6 +480,8 @@ if want f; then
 		awk -v a="${MED[pcwrite -x ARCHIVE]}" -v b="${MED[$zref]}" 'BEGIN { exit !(a > b) }'; then
 		zref="pcwrite -x ARCHIVE"
 	fi
+	target "(no filesystem) a pwrite a piece / cat floor" "$(ratio "no filesystem: the members' data, a pwrite a piece" "cat ARCHIVE > file; sync file")" 1.2
+	target "(no filesystem) gathered writes / cat floor" "$(ratio "no filesystem: the members' data, gathered into 1 MiB writes" "cat ARCHIVE > file; sync file")" 1.2
 	target "-x ARCHIVE.zst / max(zstd -dc, -x ARCHIVE) [$zref]" "$(ratio "pcwrite -x ARCHIVE.zst" "$zref")" 1.1
 	target "cold -R / cold tar c | cat floor" "$(ratio "cold: pcwrite -R" "cold: tar c | cat > file; sync file")" 1.2
 	((no_journal)) && target "cold -R --no-journal / cold tar c | cat floor" "$(ratio "cold: pcwrite -R --no-journal" "cold: tar c | cat > file; sync file")" 1.2
