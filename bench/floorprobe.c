@@ -9,11 +9,13 @@
  * no inode, directory, bitmap, journal or check; one thread.  What pcwrite
  * -x takes beyond this is the filesystem, the page loop and the commits.
  *
- *   floorprobe [-2 | -g] ARCHIVE IMAGE START
+ *   floorprobe [-2 | -g | -f] ARCHIVE IMAGE START
  *
  * -2 reads in a thread of its own, handing 1 MiB pieces to the writer
  * (a double buffer), as pcwrite's reader does.  -g gathers consecutive
- * files (their tails zero-filled to 4 KiB) into writes of up to 1 MiB.
+ * files (their tails zero-filled to 4 KiB) into writes of up to 1 MiB; -f
+ * does so within a member only (whole blocks, a write a member or more),
+ * as pcwrite writes a file's pages.
  */
 #define _GNU_SOURCE
 #include <archive.h>
@@ -74,6 +76,7 @@ static void put(const char *buf, size_t len, uint64_t off)
 
 /* -g: consecutive pieces gathered into one buffer, written when full. */
 static char *gbuf;
+static int per_file;	/* -f: flushed at each member's end */
 static uint64_t goff;
 static size_t glen;
 
@@ -135,6 +138,8 @@ static void walk(const char *path, uint64_t start,
 		}
 		if (r != ARCHIVE_EOF)
 			break;
+		if (per_file)
+			gather_flush();
 		next = (end + 4095) & ~(uint64_t)4095;
 	}
 	if (r != ARCHIVE_EOF) {
@@ -216,13 +221,14 @@ static void write_handed(void)
 int main(int argc, char **argv)
 {
 	int two = argc > 1 && strcmp(argv[1], "-2") == 0;
-	int g = argc > 1 && strcmp(argv[1], "-g") == 0;
+	int g = argc > 1 && (strcmp(argv[1], "-g") == 0 ||
+			     strcmp(argv[1], "-f") == 0);
 	struct reader_arg ra;
 	pthread_t t;
 
 	two |= g;
 	if (argc != 4 + two) {
-		fprintf(stderr, "usage: floorprobe [-2 | -g] ARCHIVE IMAGE START\n");
+		fprintf(stderr, "usage: floorprobe [-2 | -g | -f] ARCHIVE IMAGE START\n");
 		return 2;
 	}
 	img_fd = open(argv[2 + two], O_WRONLY);
@@ -230,6 +236,7 @@ int main(int argc, char **argv)
 		die(argv[2 + two]);
 	ra.path = argv[1 + two];
 	ra.start = strtoull(argv[3 + two], NULL, 0);
+	per_file = g && argv[1][1] == 'f';
 	if (g) {
 		gbuf = malloc(PIECE + 4096);
 		if (!gbuf)
