@@ -114,6 +114,8 @@ struct pcw_fs {
 	uint64_t	uncommitted;	/* tree entries since the last commit */
 	bool		order_events;	/* PCW_TREE_ORDER_EVENTS */
 	bool		hold_events;	/* PCW_TREE_HOLD_EVENTS */
+	bool		plug;		/* a tree is open: small files' data
+					   may be gathered (pcw_io_write_data) */
 	uint32_t	held_events;	/* since the last commit event */
 	struct pcw_idnames *idnames;	/* the image's passwd and group,
 					   as read (idnames.c), or NULL */

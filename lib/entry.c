@@ -109,6 +109,7 @@ errcode_t pcw_tree_open(pcw_fs *pfs, const char *dir,
 	pcw_dest_free(&d);
 	if (err)
 		goto fail;
+	pfs->plug = true;
 	*ret = t;
 	return 0;
 fail:
@@ -487,6 +488,7 @@ errcode_t pcw_tree_close(struct pcw_tree *t)
 		err = err2;
 	t->pfs->order_events = false;
 	t->pfs->hold_events = false;
+	t->pfs->plug = false;
 	pcw_wh_free(t->made);
 	free(t->times);
 	pcw_tree_path_free(t);

@@ -263,6 +263,20 @@ static const void *writer_copy(struct pcw_hold *h, blk64_t blk)
 	return h->writer->lookup(h->writer, blk);
 }
 
+/* N blocks at BLK from the channel below, the plug's first (io_data.c). */
+static errcode_t read_lower(struct pcw_hold *h, blk64_t blk, blk64_t n,
+			    void *buf)
+{
+	errcode_t err;
+
+	if (pcw_hold_plugged(h, blk, n)) {
+		err = pcw_hold_unplug(h);
+		if (err)
+			return err;
+	}
+	return io_channel_read_blk64(h->lower, blk, (int)n, buf);
+}
+
 /* BLK from the writer's copy or the channel below, into BUF. */
 static errcode_t read_below(struct pcw_hold *h, blk64_t blk, void *buf)
 {
@@ -272,7 +286,7 @@ static errcode_t read_below(struct pcw_hold *h, blk64_t blk, void *buf)
 		memcpy(buf, w, h->unit);
 		return 0;
 	}
-	return io_channel_read_blk64(h->lower, blk, 1, buf);
+	return read_lower(h, blk, 1, buf);
 }
 
 errcode_t pcw_io_read_committed(ext2_filsys fs, blk64_t blk, void *buf)
@@ -352,7 +366,7 @@ static errcode_t hold_read(struct pcw_hold *h, uint64_t off, uint64_t len,
 			i = entry_new(h, u);
 			if (i < 0)
 				return EXT2_ET_NO_MEMORY;
-			err = io_channel_read_blk64(h->lower, u, 1, h->e[i].buf);
+			err = read_lower(h, u, 1, h->e[i].buf);
 			if (err) {
 				entry_free(h, i);
 				return err;
@@ -372,7 +386,7 @@ static errcode_t hold_read(struct pcw_hold *h, uint64_t off, uint64_t len,
 		     pcw_hold_find(h, u + r) < 0 && !writer_copy(h, u + r);
 		     r++)
 			;
-		err = io_channel_read_blk64(h->lower, u, (int)r, p);
+		err = read_lower(h, u, r, p);
 		if (err)
 			return err;
 		if (cache && r <= HOLD_CACHED_READ)
@@ -612,6 +626,7 @@ static void hold_free(struct pcw_hold *h)
 	int32_t i;
 
 	pcw_hold_teardown(h);
+	pcw_hold_plug_drop(h);
 	for (i = 0; i < h->cap; i++)
 		free(h->e[i].buf);
 	free(h->e);
@@ -855,6 +870,8 @@ errcode_t pcw_io_finish(ext2_filsys fs)
 	/* What a failed commit left is not written after all. */
 	while (h->dirty.head >= 0)
 		entry_free(h, h->dirty.head);
+	if (err)
+		pcw_hold_plug_drop(h);
 	return err;
 }
 
@@ -868,6 +885,7 @@ void pcw_io_abort(ext2_filsys fs)
 	h->dead = true;
 	while (h->dirty.head >= 0)
 		entry_free(h, h->dirty.head);
+	pcw_hold_plug_drop(h);
 }
 
 errcode_t pcw_io_commit(ext2_filsys fs)

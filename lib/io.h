@@ -221,13 +221,20 @@ errcode_t pcw_io_write_dir_block(ext2_filsys fs, blk64_t blk, void *buf,
 				 ext2_ino_t ino);
 
 /*
- * COUNT blocks of file data from BUF to block BLK, now, around what is
- * held (any held copy of those blocks is dropped: they were freed).
- * *AROUND grows by the bytes written to the descriptor (not counted by the
- * channel's statistics).
+ * COUNT blocks of file data from BUF to block BLK, around what is held
+ * (any held copy of those blocks is dropped: they were freed).  *AROUND
+ * grows by the bytes written to the descriptor (not counted by the
+ * channel's statistics).  Written now; or, with PLUG and the jbd2 writer,
+ * a run of at most PCW_IO_PLUG_BYTES may be gathered with the runs just
+ * before and after it on disk into one write (the kernel's blk_plug:
+ * requests held in the task and merged), made before anything reads those
+ * blocks, before the next write elsewhere and at the start of every
+ * commit.  A gathered write that fails fails that call, and every commit
+ * after it: the blocks of inodes not yet committed may not hold their
+ * data, so the image replays to the last commit.
  */
 errcode_t pcw_io_write_data(ext2_filsys fs, blk64_t blk, size_t count,
-			    const void *buf, uint64_t *around);
+			    const void *buf, uint64_t *around, bool plug);
 
 /*
  * The jbd2 writer (io_journal.c) over FS's internal journal (FS->io, before

@@ -902,6 +902,10 @@ errcode_t pcw_hold_commit(struct pcw_hold *h)
 
 	if (h->in_commit)
 		return 0;
+	/* The data first, as data=ordered has it (io_data.c's plug). */
+	err = pcw_hold_unplug(h);
+	if (err)
+		return err;
 	err = pcw_hold_settle_csums(h);
 	if (err)
 		return err;

@@ -15,6 +15,9 @@
 /* File data written between two writeback kicks (pcw_io_write_data). */
 #define PCW_IO_KICK_BYTES	((uint64_t)8 << 20)
 
+/* The most file data one plug gathers (io_data.c). */
+#define PCW_IO_PLUG_BYTES	(256U << 10)
+
 /* One block the layer holds: changed (dirty) or a clean copy of the disk. */
 struct hold_entry {
 	blk64_t		blk;
@@ -55,6 +58,12 @@ struct pcw_hold {
 	size_t		ncsum;		/* entries with csum_ino set */
 	uint64_t	unkicked;	/* data bytes written since the last
 					   writeback kick (pcw_io_write_data) */
+	unsigned char	*plug;		/* file data gathered, not yet written:
+					   plug_n blocks from plug_start */
+	blk64_t		plug_start, plug_n;
+	errcode_t	plug_err;	/* a gathered write failed: the data
+					   of what is uncommitted is not on
+					   disk, so nothing commits any more */
 	blk64_t		mmp_blk;	/* 0: none */
 	struct pcw_io_writer *writer;
 
@@ -109,6 +118,14 @@ void pcw_hold_drop(struct pcw_hold *h, blk64_t blk, blk64_t n);
 void pcw_hold_all_clean(struct pcw_hold *h);
 /* Remember BUF as what the image holds at BLK now (a written bitmap). */
 void pcw_hold_note_clean(struct pcw_hold *h, blk64_t blk, const void *buf);
+
+/* io_data.c */
+/* Write what the plug gathered; the plug's error, now or from before. */
+errcode_t pcw_hold_unplug(struct pcw_hold *h);
+/* Does the plug hold any of blocks [blk, blk + n)? */
+bool pcw_hold_plugged(const struct pcw_hold *h, blk64_t blk, blk64_t n);
+/* Forget what the plug gathered (a run that will not commit), and free it. */
+void pcw_hold_plug_drop(struct pcw_hold *h);
 
 /* io_commit.c */
 errcode_t pcw_hold_setup(struct pcw_hold *h);

@@ -170,7 +170,8 @@ errcode_t pcw_fs_write_data(pcw_fs *pfs, blk64_t blk, size_t count,
 	err = pcw_undo_room(pfs, count);
 	if (err)
 		return err;
-	return pcw_io_write_data(pfs->fs, blk, count, buf, &pfs->data_bytes);
+	return pcw_io_write_data(pfs->fs, blk, count, buf, &pfs->data_bytes,
+				 pfs->plug);
 }
 
 /*

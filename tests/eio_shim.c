@@ -9,7 +9,8 @@
  * $PCW_EIO_MIN bytes fail with EIO, so a data write at writeback fails while
  * metadata (small writes) goes through.  With $PCW_EIO_SKIP=K the first K
  * such writes still succeed, so that a run fails after some of its data is
- * on disk.
+ * on disk.  With $PCW_EIO_COUNT=N only N of them fail, and the later ones
+ * succeed again (a transient error: what a run does after it).
  *
  * fsync() and fdatasync() (not of fds 0-2): with $PCW_EIO_FSYNC=N the Nth
  * call and every later one fail with EIO, as on a device whose writeback
@@ -208,10 +209,14 @@ static int fail(size_t n)
 	static unsigned long long large;
 	const char *min = getenv("PCW_EIO_MIN");
 	const char *skip = getenv("PCW_EIO_SKIP");
+	const char *count = getenv("PCW_EIO_COUNT");
+	unsigned long long k = skip ? strtoull(skip, NULL, 10) : 0;
 
 	if (!min || n <= (size_t)strtoull(min, NULL, 10))
 		return 0;
-	return ++large > (skip ? strtoull(skip, NULL, 10) : 0);
+	if (++large <= k)
+		return 0;
+	return !count || large <= k + strtoull(count, NULL, 10);
 }
 
 /* Count this call; should it fail? */
