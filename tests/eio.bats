@@ -175,6 +175,18 @@ eio_all() {
 	done
 }
 
+# replay_said: where $IMG has a log to replay (needs_recovery), the run's
+# last message says so, and e2fsck -p -E journal_only replays it (nothing
+# else repaired); then e2fsck -fn is clean.
+replay_said() {
+	if dumpe2fs -h "$IMG" 2>/dev/null | grep -q '^Filesystem features:.*needs_recovery'; then
+		[ "${stderr_lines[-1]}" = "pcwrite: $IMG: filesystem left with a journal to replay; mount it or run e2fsck -E journal_only" ]
+		run e2fsck -p -E journal_only "$IMG"
+		[ "$status" -le 1 ]
+	fi
+	fsck_clean "$IMG"
+}
+
 # replayed_whole: $IMG replayed (e2fsck -p -E journal_only, nothing else
 # repaired) where it needs it, then e2fsck -fn clean, and every file of
 # f1..f6 the image holds under /d is whole (a file is one transaction).
@@ -223,12 +235,7 @@ replayed_whole() {
 			PCW_EIO_SKIP=$k "$PCWRITE" --no-sync -p "$IMG" /d "${files[@]}"
 		echo "K=$k: $stderr"
 		[[ "$stderr" != *"not clean"* ]]
-		if dumpe2fs -h "$IMG" 2>/dev/null | grep -q '^Filesystem features:.*needs_recovery'; then
-			[ "${stderr_lines[-1]}" = "pcwrite: $IMG: filesystem left with a journal to replay; mount it or run e2fsck -E journal_only" ]
-			run e2fsck -fy -E journal_only "$IMG"
-			[ "$status" -le 1 ]
-		fi
-		fsck_clean "$IMG"
+		replay_said
 	done
 	# in place: the old message, over an image marked not clean
 	for k in 3 9; do
@@ -411,12 +418,7 @@ gathered_tree() {
 		[ "$status" -eq 1 ]
 		[[ "${stderr_lines[0]}" == "pcwrite: "*"Input/output error"* ]]
 		[[ "$stderr" != *"not clean"* ]]
-		if dumpe2fs -h "$IMG" 2>/dev/null | grep -q '^Filesystem features:.*needs_recovery'; then
-			[ "${stderr_lines[-1]}" = "pcwrite: $IMG: filesystem left with a journal to replay; mount it or run e2fsck -E journal_only" ]
-			run e2fsck -p -E journal_only "$IMG"
-			[ "$status" -le 1 ]
-		fi
-		fsck_clean "$IMG"
+		replay_said
 		debugfs -R "rdump / $T/out" "$IMG" 2>/dev/null
 		held=0
 		for i in $(seq 1 600); do
